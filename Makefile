@@ -1,0 +1,42 @@
+include config.mk
+
+SRC = pelagos.c pause.c netlink.c state.c
+OBJ = $(SRC:.c=.o)
+
+DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
+	-DDEF_ROOT='"$(DEF_ROOT)"' -DDEF_BRIDGE='"$(DEF_BRIDGE)"' \
+	-DDEF_SUBNET='"$(DEF_SUBNET)"'
+# Only musl-gcc needs to be shown the kernel headers; a native or cross gcc
+# finds its own.
+UAPI = $(if $(findstring musl,$(CC)),$(MUSL_UAPI))
+CPPFLAGS_ALL = $(DEFS) $(UAPI) $(CPPFLAGS)
+
+all: pelagos
+
+pelagos: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
+
+%.o: %.c pelagos.h config.mk
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -c -o $@ $<
+
+tests/unit: tests/unit.c netlink.c state.c pelagos.h config.mk
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -o $@ tests/unit.c netlink.c state.c
+
+check: tests/unit
+	./tests/unit
+
+test: pelagos tests/unit
+	PELAGOS=$(CURDIR)/pelagos UNIT=$(CURDIR)/tests/unit sh tests/run.sh
+
+install: pelagos
+	mkdir -p $(DESTDIR)$(SBINDIR)
+	cp -f pelagos $(DESTDIR)$(SBINDIR)/pelagos
+	chmod 755 $(DESTDIR)$(SBINDIR)/pelagos
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/pelagos
+
+clean:
+	rm -f pelagos $(OBJ) tests/unit
+
+.PHONY: all check test install uninstall clean

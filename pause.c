@@ -1,0 +1,335 @@
+/* The pause: holds a pod's namespaces open and does nothing else.
+ *
+ * pause_spawn() re-executes this binary as
+ *	pelagos sandbox __pause__ NS_NAME [flags] --ready-fd 3
+ * and waits on a pipe: the pause writes "ok PID\n" once it sits in every
+ * namespace of the pod, or one line of error text, and closes its end. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "pelagos.h"
+
+#define READY_FD	3
+#define READY_TIMEOUT_MS 10000
+
+extern char **environ;
+
+/* Text for the handshake; the pause has no stdio to report through. */
+static void
+say(int fd, const char *what, int err)
+{
+	char buf[256];
+	int n;
+
+	if (fd < 0)
+		return;
+	if (err)
+		n = snprintf(buf, sizeof(buf), "%s: %s\n", what, strerror(err));
+	else
+		n = snprintf(buf, sizeof(buf), "%s\n", what);
+	if (n > 0)
+		(void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n :
+		    sizeof(buf) - 1);
+}
+
+static void
+close_fds(int from)
+{
+	if (syscall(SYS_close_range, from, ~0u, 0) < 0) {
+		int fd;
+
+		for (fd = from; fd < 1024; fd++)
+			close(fd);
+	}
+}
+
+static void
+reap(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* Signals stay blocked and are taken synchronously: nothing runs in a
+ * handler.  Only SIGTERM and SIGINT end the pause. */
+static int
+wait_loop(pid_t child)
+{
+	sigset_t all;
+	siginfo_t si;
+	int status;
+
+	sigfillset(&all);
+	for (;;) {
+		if (sigwaitinfo(&all, &si) < 0)
+			continue;
+		switch (si.si_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (child <= 0)
+				return 0;
+			kill(child, SIGTERM);
+			break;
+		case SIGCHLD:
+			if (child <= 0) {
+				reap();
+				break;
+			}
+			if (waitpid(child, &status, WNOHANG) != child)
+				break;
+			if (WIFSIGNALED(status))
+				return 128 + WTERMSIG(status);
+			return WEXITSTATUS(status);
+		default:
+			break;
+		}
+	}
+}
+
+int
+pause_main(int argc, char **argv)
+{
+	const char *ns = NULL, *hostname = NULL;
+	int flags = 0, ready = -1, i, fd;
+	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[32];
+	sigset_t all;
+	pid_t child = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--host-ipc"))
+			flags |= PAUSE_HOST_IPC;
+		else if (!strcmp(argv[i], "--host-net"))
+			flags |= PAUSE_HOST_NET;
+		else if (!strcmp(argv[i], "--pod-pid"))
+			flags |= PAUSE_POD_PID;
+		else if (!strcmp(argv[i], "--hostname") && i + 1 < argc)
+			hostname = argv[++i];
+		else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc &&
+		    !strcmp(argv[i + 1], "3") && fcntl(READY_FD, F_GETFD) >= 0)
+			ready = READY_FD, i++;
+		else if (argv[i][0] != '-' && !ns)
+			ns = argv[i];
+		else
+			goto usage;
+	}
+	if (!ns || (!(flags & PAUSE_HOST_NET) && !state_valid_ifname(ns)) ||
+	    (hostname && !state_valid_hostname(hostname)))
+		goto usage;
+	if (ready >= 0)
+		fcntl(ready, F_SETFD, FD_CLOEXEC);
+	/* Whatever else the caller leaked to us would be pinned for the
+	 * pod's lifetime. */
+	close_fds(READY_FD + 1);
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (!(flags & PAUSE_HOST_NET)) {
+		snprintf(path, sizeof(path), NETNS_DIR "/%s", ns);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    setns(fd, CLONE_NEWNET) < 0) {
+			say(ready, "join network namespace", errno);
+			return 1;
+		}
+		close(fd);
+	}
+	if (unshare(CLONE_NEWUTS |
+	    (flags & PAUSE_HOST_IPC ? 0 : CLONE_NEWIPC)) < 0) {
+		say(ready, "unshare uts/ipc namespaces", errno);
+		return 1;
+	}
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
+		say(ready, "set hostname", errno);
+		return 1;
+	}
+	if (flags & PAUSE_POD_PID) {
+		if (unshare(CLONE_NEWPID) < 0) {
+			say(ready, "unshare pid namespace", errno);
+			return 1;
+		}
+		/* The child is PID 1 of the new namespace; it is the pod's
+		 * pause from then on, and this process only waits for it. */
+		if ((child = fork()) < 0) {
+			say(ready, "fork pid 1", errno);
+			return 1;
+		}
+		if (child == 0) {
+			if (ready >= 0)
+				close(ready);
+			return wait_loop(0);
+		}
+	}
+	snprintf(ok, sizeof(ok), "ok %d", (int)(child ? child : getpid()));
+	say(ready, ok, 0);
+	if (ready >= 0)
+		close(ready);
+	return wait_loop(child);
+usage:
+	fputs("pelagos: sandbox __pause__: usage: __pause__ NS_NAME "
+	    "[--host-ipc] [--host-net] [--pod-pid] [--hostname NAME]\n",
+	    stderr);
+	return 2;
+}
+
+static int
+parse_ready(const char *msg, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	if (strncmp(msg, "ok ", 3))
+		return -1;
+	v = strtol(msg + 3, &end, 10);
+	if (v <= 0 || *end != '\n')
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/* Returns 0 with *pid set once the pause is ready.  On failure *err holds
+ * the reason (the pause's own words where it gave some) and any pause
+ * that was started has been killed and reaped.  A signal arriving on
+ * sigfd aborts the wait with EINTR. */
+int
+pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
+	pid_t *pid, char *err, size_t errlen)
+{
+	const char *argv[12];
+	char msg[256];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	struct pollfd pfd[2];
+	pid_t child = -1;
+	size_t len = 0;
+	ssize_t n;
+	int p[2] = { -1, -1 }, argc = 0, ret = -1, e, status;
+
+	err[0] = '\0';
+	argv[argc++] = "pelagos";
+	argv[argc++] = "sandbox";
+	argv[argc++] = "__pause__";
+	argv[argc++] = ns_name[0] ? ns_name : "-";
+	if (flags & PAUSE_HOST_IPC)
+		argv[argc++] = "--host-ipc";
+	if (flags & PAUSE_HOST_NET)
+		argv[argc++] = "--host-net";
+	if (flags & PAUSE_POD_PID)
+		argv[argc++] = "--pod-pid";
+	argv[argc++] = "--hostname";
+	argv[argc++] = hostname;
+	argv[argc++] = "--ready-fd";
+	argv[argc++] = "3";
+	argv[argc] = NULL;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	/* posix_spawn is vfork-fast; the file actions give the pause
+	 * /dev/null as stdio, "/" as its cwd and the pipe as fd 3.  The pipe
+	 * ends are above 2 but may be 3 itself, so go through fd 4+ first. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (p[1] == READY_FD) {
+		int moved = fcntl(p[1], F_DUPFD_CLOEXEC, READY_FD + 1);
+
+		if (moved < 0) {
+			snprintf(err, errlen, "dup: %s", strerror(errno));
+			goto out;
+		}
+		close(p[1]);
+		p[1] = moved;
+	}
+	posix_spawn_file_actions_adddup2(&fa, p[1], READY_FD);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, "/");
+	e = posix_spawn(&child, "/proc/self/exe", &fa, &at,
+	    (char *const *)argv, environ);
+	if (e) {
+		child = -1;
+		snprintf(err, errlen, "start pause: %s", strerror(e));
+		goto out;
+	}
+	close(p[1]);
+	p[1] = -1;
+
+	pfd[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	for (;;) {
+		n = poll(pfd, sigfd >= 0 ? 2 : 1, READY_TIMEOUT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "wait for pause: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "pause not ready after %d ms",
+			    READY_TIMEOUT_MS);
+			goto out;
+		}
+		if (sigfd >= 0 && pfd[1].revents) {
+			errno = EINTR;
+			snprintf(err, errlen, "interrupted");
+			goto out;
+		}
+		n = read(p[0], msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (len += (size_t)n) == sizeof(msg) - 1)
+			break;
+	}
+	msg[len] = '\0';
+	if (parse_ready(msg, pid) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (len) {
+		msg[strcspn(msg, "\n")] = '\0';
+		snprintf(err, errlen, "pause: %s", msg);
+	} else if (waitpid(child, &status, 0) == child) {
+		child = -1;
+		if (WIFSIGNALED(status))
+			snprintf(err, errlen, "pause killed by signal %d",
+			    WTERMSIG(status));
+		else
+			snprintf(err, errlen, "pause exited with status %d",
+			    WEXITSTATUS(status));
+	} else {
+		snprintf(err, errlen, "pause failed");
+	}
+out:
+	e = errno;
+	if (ret < 0 && child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	errno = e;
+	return ret;
+}

@@ -1,0 +1,752 @@
+/* The root: validation, state files, IP leases, names and the lock.
+ *
+ * <root>/sandboxes/<id>/state	the fixed-format state file
+ * <root>/leases/<a.b.c.d>	symlink to the ID holding the address
+ * <root>/names/<name>		symlink to the ID carrying the name
+ * <root>/lock			flock()ed while an address is picked
+ *
+ * Leases and names are symlinks because symlinkat() creates them whole and
+ * exclusively in one call, and a shell reads them with readlink. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "pelagos.h"
+
+#define STATE_VERSION	"pelagos-state 1"
+#define STATE_MAX	2048	/* larger than any valid state file */
+#define LINE_MAX_LEN	128
+
+static int
+is_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+int
+state_valid_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+static int
+valid_word(const char *s, size_t max)
+{
+	size_t i;
+
+	if (!is_alnum((unsigned char)s[0]))
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= max || !(is_alnum((unsigned char)s[i]) ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+state_valid_name(const char *s)
+{
+	return valid_word(s, NAME_MAX_LEN);
+}
+
+int
+state_valid_hostname(const char *s)
+{
+	return valid_word(s, HOST_MAX_LEN);
+}
+
+/* Interface names reach the kernel and the state file: no separators,
+ * no blanks, and never a path component. */
+int
+state_valid_ifname(const char *s)
+{
+	size_t i;
+
+	if (!s[0] || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= IFNAME_LEN - 1 || s[i] == '/' || s[i] == ':' ||
+		    (unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Strict decimal, no sign, no leading zeros beyond "0", up to max. */
+static int
+parse_num(const char *s, const char *end, unsigned long long max,
+	unsigned long long *out)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (s == end || (s[0] == '0' && end - s > 1))
+		return -1;
+	for (p = s; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (max - (unsigned)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_ip_n(const char *s, const char *end, uint32_t *ip)
+{
+	unsigned long long o;
+	uint32_t v = 0;
+	const char *dot;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		dot = s;
+		while (dot < end && *dot != '.')
+			dot++;
+		if ((i < 3) != (dot < end) || parse_num(s, dot, 255, &o) < 0)
+			return -1;
+		v = v << 8 | (uint32_t)o;
+		s = dot + 1;
+	}
+	*ip = v;
+	return 0;
+}
+
+int
+state_parse_ip(const char *s, uint32_t *ip)
+{
+	if (parse_ip_n(s, s + strlen(s), ip) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+state_format_ip(uint32_t ip, char out[16])
+{
+	snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
+	    ip >> 8 & 255, ip & 255);
+}
+
+static uint32_t
+mask_of(int prefix)
+{
+	return prefix ? ~0u << (32 - prefix) : 0;
+}
+
+/* /16 keeps the lease bitmap at 8 KiB; /30 is the smallest subnet with a
+ * gateway and one sandbox. */
+int
+state_parse_subnet(const char *s, struct subnet *sn)
+{
+	const char *slash = strchr(s, '/');
+	unsigned long long p;
+
+	if (!slash || parse_ip_n(s, slash, &sn->net) < 0 ||
+	    parse_num(slash + 1, slash + strlen(slash), 30, &p) < 0 ||
+	    p < 16 || (sn->net & ~mask_of((int)p))) {
+		errno = EINVAL;
+		return -1;
+	}
+	sn->prefix = (int)p;
+	return 0;
+}
+
+/* Lowest free host address, skipping the network address, the gateway
+ * (first host) and the broadcast address. */
+int
+state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
+	uint32_t *ip)
+{
+	uint32_t size = ~mask_of(sn->prefix) + 1, i;
+	unsigned char *bits;
+	size_t k;
+	int ret = -1;
+
+	if (!(bits = calloc(size / 8 + 1, 1)))
+		return -1;
+	for (k = 0; k < n; k++)
+		if ((used[k] & mask_of(sn->prefix)) == sn->net) {
+			i = used[k] - sn->net;
+			bits[i / 8] |= (unsigned char)(1u << i % 8);
+		}
+	for (i = 2; i < size - 1; i++)
+		if (!(bits[i / 8] & 1u << i % 8)) {
+			*ip = sn->net + i;
+			ret = 0;
+			goto out;
+		}
+	errno = ENOSPC;
+out:
+	free(bits);
+	return ret;
+}
+
+static const char *
+mode_str(enum ns_mode m)
+{
+	return m == NS_POD ? "pod" : m == NS_NODE ? "node" : "container";
+}
+
+static const char *
+dash(const char *s)
+{
+	return s[0] ? s : "-";
+}
+
+int
+state_format(const struct sandbox *sb, char *buf, size_t len)
+{
+	char ip[16] = "-", gw[16] = "-", cidr[20] = "-";
+	int n;
+
+	if (sb->ip) {
+		state_format_ip(sb->ip, ip);
+		state_format_ip(sb->gateway, gw);
+		snprintf(cidr, sizeof(cidr), "%s/%d", ip, sb->prefix);
+	}
+	n = snprintf(buf, len,
+	    STATE_VERSION "\n"
+	    "id %s\nname %s\nphase %s\n"
+	    "net %s\nipc %s\npid %s\n"
+	    "ns_name %s\nveth_host %s\nbridge %s\nip %s\ngateway %s\n"
+	    "hostname %s\n"
+	    "pause_pid %d\npause_start %llu\nnetns_ino %llu\n"
+	    "creator_pid %d\ncreator_start %llu\ncreated %lld\n",
+	    sb->id, dash(sb->name),
+	    sb->phase == PHASE_READY ? "ready" : "creating",
+	    mode_str(sb->net), mode_str(sb->ipc), mode_str(sb->pid),
+	    dash(sb->ns_name), dash(sb->veth_host), dash(sb->bridge), cidr, gw,
+	    sb->hostname, (int)sb->pause_pid, sb->pause_start, sb->netns_ino,
+	    (int)sb->creator_pid, sb->creator_start, sb->created);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	return n;
+}
+
+enum key {
+	K_ID, K_NAME, K_PHASE, K_NET, K_IPC, K_PID, K_NS_NAME, K_VETH,
+	K_BRIDGE, K_IP, K_GATEWAY, K_HOSTNAME, K_PAUSE_PID, K_PAUSE_START,
+	K_NETNS_INO, K_CREATOR_PID, K_CREATOR_START, K_CREATED, K_COUNT
+};
+
+static const char *const keys[K_COUNT] = {
+	"id", "name", "phase", "net", "ipc", "pid", "ns_name", "veth_host",
+	"bridge", "ip", "gateway", "hostname", "pause_pid", "pause_start",
+	"netns_ino", "creator_pid", "creator_start", "created",
+};
+
+static int
+parse_mode(const char *v, int allow_container, enum ns_mode *m)
+{
+	if (!strcmp(v, "pod"))
+		*m = NS_POD;
+	else if (!strcmp(v, "node") && !allow_container)
+		*m = NS_NODE;
+	else if (!strcmp(v, "container") && allow_container)
+		*m = NS_CONTAINER;
+	else
+		return -1;
+	return 0;
+}
+
+/* Copies an optional ("-" for none) value that must pass valid(). */
+static int
+parse_opt(const char *v, int (*valid)(const char *), char *dst, size_t len)
+{
+	if (!strcmp(v, "-")) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= len || !valid(v))
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int
+parse_cidr(const char *v, struct sandbox *sb)
+{
+	const char *slash = strchr(v, '/');
+	unsigned long long p;
+
+	if (!strcmp(v, "-")) {
+		sb->ip = 0;
+		sb->prefix = 0;
+		return 0;
+	}
+	if (!slash || parse_ip_n(v, slash, &sb->ip) < 0 ||
+	    parse_num(slash + 1, v + strlen(v), 32, &p) < 0)
+		return -1;
+	sb->prefix = (int)p;
+	return 0;
+}
+
+static int
+parse_value(enum key k, const char *v, struct sandbox *sb)
+{
+	const char *end = v + strlen(v);
+	unsigned long long u;
+
+	switch (k) {
+	case K_ID:
+		if (!state_valid_id(v))
+			return -1;
+		strcpy(sb->id, v);
+		return 0;
+	case K_NAME:
+		return parse_opt(v, state_valid_name, sb->name,
+		    sizeof(sb->name));
+	case K_PHASE:
+		if (!strcmp(v, "ready"))
+			sb->phase = PHASE_READY;
+		else if (!strcmp(v, "creating"))
+			sb->phase = PHASE_CREATING;
+		else
+			return -1;
+		return 0;
+	case K_NET:
+		return parse_mode(v, 0, &sb->net);
+	case K_IPC:
+		return parse_mode(v, 0, &sb->ipc);
+	case K_PID:
+		return parse_mode(v, 1, &sb->pid);
+	case K_NS_NAME:
+		return parse_opt(v, state_valid_ifname, sb->ns_name,
+		    sizeof(sb->ns_name));
+	case K_VETH:
+		return parse_opt(v, state_valid_ifname, sb->veth_host,
+		    sizeof(sb->veth_host));
+	case K_BRIDGE:
+		return parse_opt(v, state_valid_ifname, sb->bridge,
+		    sizeof(sb->bridge));
+	case K_IP:
+		return parse_cidr(v, sb);
+	case K_GATEWAY:
+		if (!strcmp(v, "-")) {
+			sb->gateway = 0;
+			return 0;
+		}
+		return parse_ip_n(v, end, &sb->gateway);
+	case K_HOSTNAME:
+		if (strlen(v) > HOST_MAX_LEN || !state_valid_hostname(v))
+			return -1;
+		strcpy(sb->hostname, v);
+		return 0;
+	case K_PAUSE_PID:
+	case K_CREATOR_PID:
+		if (parse_num(v, end, INT_MAX, &u) < 0)
+			return -1;
+		*(k == K_PAUSE_PID ? &sb->pause_pid : &sb->creator_pid) =
+		    (pid_t)u;
+		return 0;
+	case K_PAUSE_START:
+		return parse_num(v, end, ULLONG_MAX, &sb->pause_start);
+	case K_NETNS_INO:
+		return parse_num(v, end, ULLONG_MAX, &sb->netns_ino);
+	case K_CREATOR_START:
+		return parse_num(v, end, ULLONG_MAX, &sb->creator_start);
+	case K_CREATED:
+		if (parse_num(v, end, LLONG_MAX, &u) < 0)
+			return -1;
+		sb->created = (long long)u;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Accepts exactly what state_format writes: the version line, then every
+ * key once, in order, each as "key value" with a single-word value. */
+int
+state_parse(const char *buf, size_t len, struct sandbox *sb)
+{
+	char line[LINE_MAX_LEN + 1], *sp;
+	size_t pos = 0, n, vlen = strlen(STATE_VERSION);
+	const char *nl;
+	int k;
+
+	memset(sb, 0, sizeof(*sb));
+	if (len < vlen + 1 || memcmp(buf, STATE_VERSION "\n", vlen + 1))
+		goto bad;
+	pos = vlen + 1;
+	for (k = 0; k < K_COUNT; k++) {
+		nl = memchr(buf + pos, '\n', len - pos);
+		if (!nl || (n = (size_t)(nl - (buf + pos))) > LINE_MAX_LEN)
+			goto bad;
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
+			goto bad;
+		*sp = '\0';
+		if (strcmp(line, keys[k]) || !sp[1] || strchr(sp + 1, ' ') ||
+		    parse_value((enum key)k, sp + 1, sb) < 0)
+			goto bad;
+		pos += n + 1;
+	}
+	if (pos != len)
+		goto bad;
+	return 0;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+state_root_open(const char *path, int create)
+{
+	static const char *const sub[] = { "sandboxes", "leases", "names" };
+	int fd = -1;
+	size_t i;
+
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	for (i = 0; create && i < sizeof(sub) / sizeof(sub[0]); i++)
+		if (mkdirat(fd, sub[i], 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	return fd;
+}
+
+int
+state_lock(int rootfd)
+{
+	int fd;
+
+	fd = openat(rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void
+sb_path(char *buf, size_t len, const char *id, const char *file)
+{
+	snprintf(buf, len, "sandboxes/%s%s%s", id, file ? "/" : "",
+	    file ? file : "");
+}
+
+int
+state_sandbox_mkdir(int rootfd, const char *id)
+{
+	char p[64];
+
+	sb_path(p, sizeof(p), id, NULL);
+	return mkdirat(rootfd, p, 0700);
+}
+
+/* Removes the directory and the files in it (state and perhaps the
+ * temporary file of a write that was cut short); nothing recursive. */
+int
+state_sandbox_rmdir(int rootfd, const char *id)
+{
+	char p[64];
+	DIR *d = NULL;
+	struct dirent *e;
+	int fd = -1, ret = -1;
+
+	sb_path(p, sizeof(p), id, NULL);
+	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) < 0)
+		goto out;
+	if (!(d = fdopendir(fd)))
+		goto out;
+	fd = -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
+			goto out;
+	ret = unlinkat(rootfd, p, AT_REMOVEDIR);
+out:
+	if (ret < 0 && errno == ENOENT)
+		ret = 0;
+	if (d) {
+		int e2 = errno;
+
+		closedir(d);
+		errno = e2;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int
+state_save(int rootfd, const struct sandbox *sb)
+{
+	char buf[STATE_MAX], tmp[64], dst[64];
+	int fd = -1, n, ret = -1;
+
+	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
+		return -1;
+	sb_path(tmp, sizeof(tmp), sb->id, "state.tmp");
+	sb_path(dst, sizeof(dst), sb->id, "state");
+	fd = openat(rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto out;
+	if (write(fd, buf, (size_t)n) != n) {
+		if (errno == 0)
+			errno = EIO;
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	ret = renameat(rootfd, tmp, rootfd, dst);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		int e = errno;
+
+		unlinkat(rootfd, tmp, 0);
+		errno = e;
+	}
+	return ret;
+}
+
+int
+state_load(int rootfd, const char *id, struct sandbox *sb)
+{
+	char buf[STATE_MAX + 1], p[64];
+	ssize_t n;
+	size_t len = 0;
+	int fd, ret = -1;
+
+	sb_path(p, sizeof(p), id, "state");
+	if ((fd = openat(rootfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > STATE_MAX || state_parse(buf, len, sb) < 0 ||
+	    strcmp(sb->id, id)) {
+		errno = EBADMSG;
+		goto out;
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Reads the ID a lease or name symlink points at. */
+static int
+read_link_id(int rootfd, const char *path, char id[ID_LEN + 1])
+{
+	ssize_t n = readlinkat(rootfd, path, id, ID_LEN + 1);
+
+	if (n < 0)
+		return -1;
+	id[n < ID_LEN ? n : ID_LEN] = '\0';
+	if (n != ID_LEN || !state_valid_id(id)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Unlinks a lease or name only while it still belongs to id. */
+static int
+free_link(int rootfd, const char *path, const char *id)
+{
+	char cur[ID_LEN + 1];
+
+	if (read_link_id(rootfd, path, cur) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (strcmp(cur, id))
+		return 0;
+	if (unlinkat(rootfd, path, 0) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Call with the root locked. */
+int
+state_lease_take(int rootfd, const struct subnet *sn, const char *id,
+	uint32_t *ip)
+{
+	uint32_t *used = NULL, *grown, a;
+	size_t n = 0, cap = 0;
+	char p[32], s[16];
+	DIR *d = NULL;
+	struct dirent *e;
+	int fd, ret = -1;
+
+	if ((fd = openat(rootfd, "leases", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+		goto out;
+	fd = -1;
+	while ((e = readdir(d))) {
+		if (state_parse_ip(e->d_name, &a) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if (!(grown = realloc(used, cap * sizeof(*used))))
+				goto out;
+			used = grown;
+		}
+		used[n++] = a;
+	}
+	if (state_ipam_pick(sn, used, n, ip) < 0)
+		goto out;
+	state_format_ip(*ip, s);
+	snprintf(p, sizeof(p), "leases/%s", s);
+	ret = symlinkat(id, rootfd, p);
+out:
+	if (d) {
+		int e2 = errno;
+
+		closedir(d);
+		errno = e2;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(used);
+	return ret;
+}
+
+int
+state_lease_free(int rootfd, uint32_t ip, const char *id)
+{
+	char p[32], s[16];
+
+	state_format_ip(ip, s);
+	snprintf(p, sizeof(p), "leases/%s", s);
+	return free_link(rootfd, p, id);
+}
+
+/* A name whose sandbox directory is gone was left by a create that died;
+ * it is taken over.  Call with the root locked. */
+int
+state_name_take(int rootfd, const char *name, const char *id)
+{
+	char p[80], other[ID_LEN + 1], d[64];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "names/%s", name);
+	if (symlinkat(id, rootfd, p) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (read_link_id(rootfd, p, other) == 0) {
+		sb_path(d, sizeof(d), other, NULL);
+		if (fstatat(rootfd, d, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != ENOENT) {
+			errno = EEXIST;
+			return -1;
+		}
+	}
+	if (unlinkat(rootfd, p, 0) < 0 && errno != ENOENT)
+		return -1;
+	return symlinkat(id, rootfd, p);
+}
+
+int
+state_name_free(int rootfd, const char *name, const char *id)
+{
+	char p[80];
+
+	snprintf(p, sizeof(p), "names/%s", name);
+	return free_link(rootfd, p, id);
+}
+
+int
+state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
+{
+	char p[80];
+
+	snprintf(p, sizeof(p), "names/%s", name);
+	return read_link_id(rootfd, p, id);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The IDs of every sandbox directory, sorted; *ids is malloc()ed. */
+int
+state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n)
+{
+	char (*v)[ID_LEN + 1] = NULL, (*grown)[ID_LEN + 1];
+	size_t cap = 0;
+	DIR *d = NULL;
+	struct dirent *e;
+	int fd, ret = -1;
+
+	*n = 0;
+	if ((fd = openat(rootfd, "sandboxes", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+		goto out;
+	fd = -1;
+	while ((e = readdir(d))) {
+		if (!state_valid_id(e->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if (!(grown = realloc(v, cap * sizeof(*v))))
+				goto out;
+			v = grown;
+		}
+		strcpy(v[(*n)++], e->d_name);
+	}
+	qsort(v, *n, sizeof(*v), cmp_id);
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	*ids = v;
+	return ret;
+}
