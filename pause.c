@@ -25,15 +25,19 @@
 
 extern char **environ;
 
-/* Text for the handshake; the pause has no stdio to report through. */
+/* Text for the handshake, or for stderr when run by hand. */
 static void
 say(int fd, const char *what, int err)
 {
 	char buf[256];
 	int n;
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (err)
+			fprintf(stderr, "pelagos: sandbox __pause__: %s: %s\n",
+			    what, strerror(err));
 		return;
+	}
 	if (err)
 		n = snprintf(buf, sizeof(buf), "%s: %s\n", what, strerror(err));
 	else
@@ -118,7 +122,7 @@ pause_main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc &&
 		    !strcmp(argv[i + 1], "3") && fcntl(READY_FD, F_GETFD) >= 0)
 			ready = READY_FD, i++;
-		else if (argv[i][0] != '-' && !ns)
+		else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !ns)
 			ns = argv[i];
 		else
 			goto usage;

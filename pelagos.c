@@ -25,29 +25,48 @@
 
 static const char *root_dir;
 
-/* One line on stderr; a format ending in ':' gets strerror(errno). */
+/* One line on stderr, whatever bytes the user's words carry. */
+static void
+put_line(const char *msg)
+{
+	char buf[512];
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "%s", msg);
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
+			buf[i] = '?';
+	fprintf(stderr, "pelagos: %s\n", buf);
+}
+
+/* A format ending in ':' gets strerror(errno) appended. */
 static void
 warnf(const char *fmt, ...)
 {
+	char msg[480];
 	int e = errno;
 	size_t n = strlen(fmt);
 	va_list ap;
 
-	fputs("pelagos: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(e));
-	fputc('\n', stderr);
+	if (n && fmt[n - 1] == ':') {
+		n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, " %s", strerror(e));
+	}
+	put_line(msg);
 }
 
 static int
 usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-	fprintf(stderr, "pelagos: %s: ", cmd);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see 'pelagos %s --help')\n", cmd);
+	char what[300], msg[480];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	snprintf(msg, sizeof(msg), "%s: %s (see 'pelagos %s --help')", cmd,
+	    what, cmd);
+	put_line(msg);
 	return 2;
 }
 
@@ -1037,19 +1056,17 @@ main(int argc, char **argv)
 				    "%s", "needs a directory");
 			root_dir = v;
 		} else {
-			fprintf(stderr, "pelagos: unknown option '%s' "
-			    "(see 'pelagos --help')\n", argv[i]);
+			warnf("unknown option '%s' (see 'pelagos --help')",
+			    argv[i]);
 			return 2;
 		}
 	}
 	if (i == argc) {
-		fprintf(stderr, "pelagos: missing command "
-		    "(see 'pelagos --help')\n");
+		warnf("missing command (see 'pelagos --help')");
 		return 2;
 	}
 	if (!strcmp(argv[i], "sandbox"))
 		return cmd_sandbox(argc - i - 1, argv + i + 1);
-	fprintf(stderr, "pelagos: unknown command '%s' (see 'pelagos --help')\n",
-	    argv[i]);
+	warnf("unknown command '%s' (see 'pelagos --help')", argv[i]);
 	return 2;
 }
