@@ -293,7 +293,7 @@ parse_cidr(const char *v, struct sandbox *sb)
 		sb->prefix = 0;
 		return 0;
 	}
-	if (!slash || parse_ip_n(v, slash, &sb->ip) < 0 ||
+	if (!slash || parse_ip_n(v, slash, &sb->ip) < 0 || !sb->ip ||
 	    parse_num(slash + 1, v + strlen(v), 32, &p) < 0)
 		return -1;
 	sb->prefix = (int)p;
@@ -345,7 +345,8 @@ parse_value(enum key k, const char *v, struct sandbox *sb)
 			sb->gateway = 0;
 			return 0;
 		}
-		return parse_ip_n(v, end, &sb->gateway);
+		return parse_ip_n(v, end, &sb->gateway) < 0 || !sb->gateway ?
+		    -1 : 0;
 	case K_HOSTNAME:
 		if (strlen(v) > HOST_MAX_LEN || !state_valid_hostname(v))
 			return -1;
@@ -402,7 +403,10 @@ state_parse(const char *buf, size_t len, struct sandbox *sb)
 			goto bad;
 		pos += n + 1;
 	}
-	if (pos != len)
+	/* An address always comes with its gateway, both in one subnet. */
+	if (pos != len || !sb->ip != !sb->gateway ||
+	    (sb->ip && (!sb->prefix ||
+	    (sb->ip ^ sb->gateway) & mask_of(sb->prefix))))
 		goto bad;
 	return 0;
 bad:
@@ -575,9 +579,9 @@ out:
 
 /* Reads the ID a lease or name symlink points at. */
 static int
-read_link_id(int rootfd, const char *path, char id[ID_LEN + 1])
+read_link_id(int dirfd, const char *path, char id[ID_LEN + 1])
 {
-	ssize_t n = readlinkat(rootfd, path, id, ID_LEN + 1);
+	ssize_t n = readlinkat(dirfd, path, id, ID_LEN + 1);
 
 	if (n < 0)
 		return -1;
@@ -703,6 +707,77 @@ state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
 	return read_link_id(rootfd, p, id);
 }
 
+/* Visits the links in leases/ and names/, unlinking those for which
+ * drop(id the link points at) says so.  A link that does not hold an ID is
+ * left alone: it is not ours to judge. */
+static int
+links_sweep(int rootfd, int (*drop)(int, const char *, const void *),
+	const void *arg)
+{
+	static const char *const dirs[] = { "leases", "names" };
+	char id[ID_LEN + 1];
+	struct dirent *e;
+	DIR *d;
+	size_t i;
+	int fd, ret = 0;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((fd = openat(rootfd, dirs[i], O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) < 0 || !(d = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.' ||
+			    read_link_id(dirfd(d), e->d_name, id) < 0 ||
+			    !drop(rootfd, id, arg))
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) < 0 &&
+			    errno != ENOENT)
+				ret = -1;
+		}
+		closedir(d);
+	}
+	return ret;
+}
+
+static int
+is_id(int rootfd, const char *id, const void *want)
+{
+	(void)rootfd;
+	return !strcmp(id, want);
+}
+
+static int
+is_orphan(int rootfd, const char *id, const void *arg)
+{
+	char d[64];
+	struct stat st;
+
+	(void)arg;
+	sb_path(d, sizeof(d), id, NULL);
+	return fstatat(rootfd, d, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT;
+}
+
+/* Frees every lease and name of a sandbox whose state was lost. */
+int
+state_links_free(int rootfd, const char *id)
+{
+	return links_sweep(rootfd, is_id, id);
+}
+
+/* Frees leases and names whose sandbox directory is gone.  Call with the
+ * root locked, so that no create is between its links and its state. */
+int
+state_links_prune(int rootfd)
+{
+	return links_sweep(rootfd, is_orphan, NULL);
+}
+
 static int
 cmp_id(const void *a, const void *b)
 {
@@ -735,7 +810,8 @@ state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n)
 		}
 		strcpy(v[(*n)++], e->d_name);
 	}
-	qsort(v, *n, sizeof(*v), cmp_id);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_id);
 	ret = 0;
 out:
 	if (d)

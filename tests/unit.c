@@ -1,0 +1,1625 @@
+/* Unit tests for the pure logic in netlink.c and state.c: no privileges,
+ * no kernel objects, no network.  Prints one "ok N" or "not ok N" line per
+ * check and a final "N passed, N failed, 0 skipped" line. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../pelagos.h"
+
+#define IP4(a, b, c, d) \
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | \
+	(uint32_t)(d))
+
+static int npass, nfail;
+static char detail[512];
+
+static void
+set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_detail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+}
+
+static int
+ok(int cond, const char *fmt, ...)
+{
+	char desc[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	if (cond) {
+		npass++;
+		printf("ok %d - %s\n", npass + nfail, desc);
+	} else {
+		nfail++;
+		printf("not ok %d - %s (%s)\n", npass + nfail, desc,
+		    detail[0] ? detail : "condition false");
+	}
+	detail[0] = '\0';
+	return cond;
+}
+
+/* For a call that sets errno: the detail names it unless set already. */
+static int
+ok_sys(int cond, const char *desc)
+{
+	int e = errno;
+
+	if (!cond && !detail[0])
+		set_detail("errno %d, %s", e, strerror(e));
+	return ok(cond, "%s", desc);
+}
+
+static int
+ok_int(long long got, long long want, const char *desc)
+{
+	set_detail("got %lld, want %lld", got, want);
+	return ok(got == want, "%s", desc);
+}
+
+static int
+ok_str(const char *got, const char *want, const char *desc)
+{
+	set_detail("got '%s', want '%s'", got, want);
+	return ok(!strcmp(got, want), "%s", desc);
+}
+
+static int
+ok_mem(const void *got, size_t glen, const void *want, size_t wlen,
+	const char *desc)
+{
+	const unsigned char *g = got, *w = want;
+	size_t i;
+
+	for (i = 0; i < glen && i < wlen && g[i] == w[i]; i++)
+		;
+	if (glen == wlen && i == glen)
+		return ok(1, "%s", desc);
+	if (i < glen && i < wlen)
+		set_detail("length %zu/%zu, first difference at byte %zu: "
+		    "got 0x%02x, want 0x%02x", glen, wlen, i, g[i], w[i]);
+	else
+		set_detail("length got %zu, want %zu", glen, wlen);
+	return ok(0, "%s", desc);
+}
+
+/* Deterministic 64-bit LCG (Knuth's MMIX constants). */
+static uint64_t lcg_state = 0x5eed5eed5eed5eedULL;
+
+static uint32_t
+lcg(void)
+{
+	lcg_state = lcg_state * 6364136223846793005ULL +
+	    1442695040888963407ULL;
+	return (uint32_t)(lcg_state >> 33);
+}
+
+/* ---- state file format ---- */
+
+static void
+fill_named(struct sandbox *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	strcpy(sb->id, "0123456789abcdef");
+	strcpy(sb->name, "web-1");
+	sb->phase = PHASE_READY;
+	strcpy(sb->ns_name, "psb-01234567");
+	strcpy(sb->veth_host, "vh-01234567");
+	strcpy(sb->bridge, "pelagos0");
+	sb->ip = IP4(172, 19, 0, 2);
+	sb->prefix = 24;
+	sb->gateway = IP4(172, 19, 0, 1);
+	sb->net = NS_POD;
+	sb->ipc = NS_POD;
+	sb->pid = NS_CONTAINER;
+	strcpy(sb->hostname, "web-1");
+	sb->pause_pid = 4242;
+	sb->pause_start = 123456789ULL;
+	sb->netns_ino = 4026532000ULL;
+	sb->creator_pid = 4000;
+	sb->creator_start = 98765ULL;
+	sb->created = 1732870000LL;
+}
+
+static const char named_text[] =
+	"pelagos-state 1\n"
+	"id 0123456789abcdef\n"
+	"name web-1\n"
+	"phase ready\n"
+	"net pod\n"
+	"ipc pod\n"
+	"pid container\n"
+	"ns_name psb-01234567\n"
+	"veth_host vh-01234567\n"
+	"bridge pelagos0\n"
+	"ip 172.19.0.2/24\n"
+	"gateway 172.19.0.1\n"
+	"hostname web-1\n"
+	"pause_pid 4242\n"
+	"pause_start 123456789\n"
+	"netns_ino 4026532000\n"
+	"creator_pid 4000\n"
+	"creator_start 98765\n"
+	"created 1732870000\n";
+
+/* Unnamed, host network and IPC, pod PID namespace, still creating. */
+static void
+fill_hostnet(struct sandbox *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	strcpy(sb->id, "fedcba9876543210");
+	sb->phase = PHASE_CREATING;
+	sb->net = NS_NODE;
+	sb->ipc = NS_NODE;
+	sb->pid = NS_POD;
+	strcpy(sb->hostname, "fedcba98");
+	sb->creator_pid = 1;
+	sb->creator_start = 0;
+	sb->created = 0;
+}
+
+static const char hostnet_text[] =
+	"pelagos-state 1\n"
+	"id fedcba9876543210\n"
+	"name -\n"
+	"phase creating\n"
+	"net node\n"
+	"ipc node\n"
+	"pid pod\n"
+	"ns_name -\n"
+	"veth_host -\n"
+	"bridge -\n"
+	"ip -\n"
+	"gateway -\n"
+	"hostname fedcba98\n"
+	"pause_pid 0\n"
+	"pause_start 0\n"
+	"netns_ino 0\n"
+	"creator_pid 1\n"
+	"creator_start 0\n"
+	"created 0\n";
+
+/* Names the first field that differs, in detail; 1 when all are equal. */
+static int
+sb_equal(const struct sandbox *a, const struct sandbox *b)
+{
+#define STRF(f) if (strcmp(a->f, b->f)) { \
+	set_detail("field " #f ": '%s' != '%s'", a->f, b->f); return 0; }
+#define NUMF(f) if (a->f != b->f) { \
+	set_detail("field " #f ": %lld != %lld", (long long)a->f, \
+	    (long long)b->f); return 0; }
+	STRF(id) STRF(name) NUMF(phase) STRF(ns_name) STRF(veth_host)
+	STRF(bridge) NUMF(ip) NUMF(prefix) NUMF(gateway) NUMF(net) NUMF(ipc)
+	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
+	NUMF(netns_ino) NUMF(creator_pid) NUMF(creator_start) NUMF(created)
+#undef STRF
+#undef NUMF
+	return 1;
+}
+
+static void
+roundtrip(const struct sandbox *sb, const char *what)
+{
+	char buf[2048], desc[128];
+	struct sandbox out;
+	int n;
+
+	n = state_format(sb, buf, sizeof(buf));
+	set_detail("state_format returned %d", n);
+	if (!ok(n > 0 && (size_t)n == strlen(buf), "%s: state_format", what))
+		return;
+	snprintf(desc, sizeof(desc), "%s: state_parse", what);
+	if (!ok_sys(state_parse(buf, (size_t)n, &out) == 0, desc))
+		return;
+	ok(sb_equal(sb, &out), "%s: every field survives the round trip",
+	    what);
+}
+
+static void
+test_state_format(void)
+{
+	struct sandbox sb, out;
+	char buf[2048];
+	int n, len, i, small_ok;
+
+	fill_named(&sb);
+	roundtrip(&sb, "named pod-network sandbox");
+	n = state_format(&sb, buf, sizeof(buf));
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, named_text, strlen(named_text),
+	    "named sandbox formats to the exact expected text");
+
+	fill_hostnet(&sb);
+	roundtrip(&sb, "unnamed host-network sandbox");
+	n = state_format(&sb, buf, sizeof(buf));
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, hostnet_text,
+	    strlen(hostnet_text),
+	    "host-network sandbox formats empty strings and ip 0 as '-'");
+
+	/* Every numeric field at its maximum, names at their longest. */
+	fill_named(&sb);
+	memset(sb.name, 'n', NAME_MAX_LEN);
+	sb.name[NAME_MAX_LEN] = '\0';
+	memset(sb.hostname, 'h', HOST_MAX_LEN);
+	sb.hostname[HOST_MAX_LEN] = '\0';
+	memset(sb.ns_name, 'i', IFNAME_LEN - 1);
+	sb.ns_name[IFNAME_LEN - 1] = '\0';
+	sb.ip = IP4(255, 255, 255, 254);
+	sb.prefix = 30;
+	sb.gateway = IP4(255, 255, 255, 253);
+	sb.pause_pid = INT_MAX;
+	sb.creator_pid = INT_MAX;
+	sb.pause_start = ULLONG_MAX;
+	sb.netns_ino = ULLONG_MAX;
+	sb.creator_start = ULLONG_MAX;
+	sb.created = LLONG_MAX;
+	roundtrip(&sb, "sandbox with maximal fields");
+
+	fill_named(&sb);
+	sb.pid = NS_POD;
+	sb.net = NS_NODE;
+	sb.ipc = NS_POD;
+	sb.name[0] = '\0';
+	sb.ip = IP4(10, 200, 255, 254);
+	sb.prefix = 16;
+	sb.gateway = IP4(10, 200, 0, 1);
+	roundtrip(&sb, "unnamed sandbox with pod PID namespace");
+
+	fill_named(&sb);
+	len = (int)strlen(named_text);
+	small_ok = 1;
+	for (i = 0; i <= len; i++) {
+		errno = 0;
+		if (state_format(&sb, buf, (size_t)i) != -1 ||
+		    errno != ENOBUFS) {
+			set_detail("buffer of %d bytes not refused", i);
+			small_ok = 0;
+			break;
+		}
+	}
+	ok(small_ok, "state_format refuses every buffer too small (ENOBUFS)");
+	ok_int(state_format(&sb, buf, (size_t)len + 1), len,
+	    "state_format fits a buffer of exactly length + 1");
+
+	/* Accepted limits of the numeric fields. */
+	{
+		static const char *const good[][2] = {
+			{ "pause_pid 4242\n", "pause_pid 2147483647\n" },
+			{ "netns_ino 4026532000\n",
+			    "netns_ino 18446744073709551615\n" },
+			{ "created 1732870000\n",
+			    "created 9223372036854775807\n" },
+			{ "pause_pid 4242\n", "pause_pid 0\n" },
+			{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/30\n" },
+		};
+		char text[2048], desc[128];
+		size_t k;
+
+		for (k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+			const char *at = strstr(named_text, good[k][0]);
+			size_t pre = (size_t)(at - named_text);
+
+			memcpy(text, named_text, pre);
+			strcpy(text + pre, good[k][1]);
+			strcat(text, at + strlen(good[k][0]));
+			snprintf(desc, sizeof(desc),
+			    "state_parse accepts '%.*s'",
+			    (int)strlen(good[k][1]) - 1, good[k][1]);
+			ok_sys(state_parse(text, strlen(text), &out) == 0,
+			    desc);
+		}
+	}
+}
+
+/* ---- malformed state files ---- */
+
+struct text {
+	char b[4096];
+	size_t len;
+};
+
+static void
+text_set(struct text *t, const char *s)
+{
+	t->len = strlen(s);
+	memcpy(t->b, s, t->len);
+}
+
+/* Replaces the first occurrence of from (as a C string) by to[0..tolen). */
+static int
+text_subst(struct text *t, const char *from, const char *to, size_t tolen)
+{
+	size_t flen = strlen(from), i;
+
+	for (i = 0; i + flen <= t->len; i++)
+		if (!memcmp(t->b + i, from, flen))
+			break;
+	if (i + flen > t->len || t->len - flen + tolen > sizeof(t->b))
+		return -1;
+	memmove(t->b + i + tolen, t->b + i + flen, t->len - i - flen);
+	memcpy(t->b + i, to, tolen);
+	t->len = t->len - flen + tolen;
+	return 0;
+}
+
+static void
+expect_bad(const char *buf, size_t len, const char *desc)
+{
+	struct sandbox sb;
+	int r;
+
+	errno = 0;
+	r = state_parse(buf, len, &sb);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EBADMSG, "state_parse rejects %s", desc);
+}
+
+/* The valid named text with from replaced by to. */
+static void
+bad_subst(const char *from, const char *to, const char *desc)
+{
+	struct text t;
+
+	text_set(&t, named_text);
+	if (text_subst(&t, from, to, strlen(to)) < 0) {
+		set_detail("test bug: '%s' not in the text", from);
+		ok(0, "state_parse rejects %s", desc);
+		return;
+	}
+	expect_bad(t.b, t.len, desc);
+}
+
+static void
+test_state_reject(void)
+{
+	static const char *const subst[][3] = {
+		{ "pelagos-state 1\n", "", "a missing version line" },
+		{ "pelagos-state 1\n", "pelagos-state 2\n", "version 2" },
+		{ "pelagos-state 1\n", "pelagos-state 10\n", "version 10" },
+		{ "pelagos-state 1\n", "pelagos-state 1 \n",
+		    "a version line with a trailing space" },
+		{ "pelagos-state 1\n", "Pelagos-state 1\n",
+		    "a capitalised version line" },
+		{ "ipc pod\n", "", "a missing key (ipc)" },
+		{ "created 1732870000\n", "", "a missing last key" },
+		{ "name web-1\n", "name web-1\nname web-1\n",
+		    "a duplicate key" },
+		{ "net pod\nipc pod\n", "ipc pod\nnet pod\n",
+		    "keys out of order" },
+		{ "name web-1\n", "nick web-1\n", "an unknown key" },
+		{ "name web-1\n", "name web-1\ncolor blue\n",
+		    "an inserted unknown key" },
+		{ "created 1732870000\n", "created 1732870000\nextra 1\n",
+		    "an extra trailing line" },
+		{ "created 1732870000\n", "created 1732870000\n\n",
+		    "a trailing empty line" },
+		{ "created 1732870000\n", "created 1732870000\nx",
+		    "trailing bytes without a newline" },
+		{ "\nname web-1\n", "\n\nname web-1\n",
+		    "an empty line between keys" },
+		{ "name web-1\n", "name web 1\n", "a value with a space" },
+		{ "name web-1\n", "name  web-1\n", "a double space" },
+		{ "name web-1\n", "name web-1 \n", "a trailing space" },
+		{ "name web-1\n", " name web-1\n", "a leading space" },
+		{ "name web-1\n", "name\tweb-1\n", "a tab separator" },
+		{ "name web-1\n", "name web-1\r\n", "a CRLF line end" },
+		{ "name web-1\n", "name \n", "an empty value" },
+		{ "name web-1\n", "name\n", "a key without a value" },
+		{ "hostname web-1\n", "hostname \n", "an empty hostname" },
+		{ "hostname web-1\n", "hostname -\n", "hostname '-'" },
+		{ "id 0123456789abcdef\n", "id 0123456789abcde\n",
+		    "a 15-character id" },
+		{ "id 0123456789abcdef\n", "id 0123456789abcdef0\n",
+		    "a 17-character id" },
+		{ "id 0123456789abcdef\n", "id 0123456789ABCDEF\n",
+		    "an uppercase id" },
+		{ "id 0123456789abcdef\n", "id -\n", "id '-'" },
+		{ "name web-1\n", "name ../x\n", "name '../x'" },
+		{ "name web-1\n", "name -x\n", "name '-x'" },
+		{ "name web-1\n", "name a/b\n", "name 'a/b'" },
+		{ "ns_name psb-01234567\n", "ns_name ..\n", "ns_name '..'" },
+		{ "ns_name psb-01234567\n", "ns_name a/b\n", "ns_name 'a/b'" },
+		{ "veth_host vh-01234567\n", "veth_host 0123456789abcdef\n",
+		    "a 16-character veth_host" },
+		{ "bridge pelagos0\n", "bridge br:0\n", "bridge 'br:0'" },
+		{ "ip 172.19.0.2/24\n", "ip 256.1.1.1/24\n",
+		    "ip 256.1.1.1" },
+		{ "ip 172.19.0.2/24\n", "ip 1.2.3/24\n", "ip 1.2.3" },
+		{ "ip 172.19.0.2/24\n", "ip 01.2.3.4/24\n", "ip 01.2.3.4" },
+		{ "ip 172.19.0.2/24\n", "ip 1.2.3.4.5/24\n", "ip 1.2.3.4.5" },
+		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2\n",
+		    "ip without a prefix" },
+		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/33\n", "prefix 33" },
+		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/024\n",
+		    "a prefix with a leading zero" },
+		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/\n", "an empty prefix" },
+		{ "gateway 172.19.0.1\n", "gateway 172.19.0.256\n",
+		    "gateway 172.19.0.256" },
+		{ "gateway 172.19.0.1\n", "gateway 172.19.0.1/24\n",
+		    "a gateway with a prefix" },
+		{ "net pod\n", "net container\n", "net container" },
+		{ "net pod\n", "net host\n", "net host" },
+		{ "ipc pod\n", "ipc POD\n", "ipc POD" },
+		{ "pid container\n", "pid node\n", "pid node" },
+		{ "phase ready\n", "phase running\n", "phase running" },
+		{ "phase ready\n", "phase Ready\n", "phase Ready" },
+		{ "pause_pid 4242\n", "pause_pid +4242\n", "pause_pid +4242" },
+		{ "pause_pid 4242\n", "pause_pid -1\n", "pause_pid -1" },
+		{ "pause_pid 4242\n", "pause_pid 04242\n",
+		    "pause_pid with a leading zero" },
+		{ "pause_pid 4242\n", "pause_pid 2147483648\n",
+		    "pause_pid INT_MAX + 1" },
+		{ "pause_pid 4242\n", "pause_pid 99999999999999999999\n",
+		    "pause_pid 99999999999999999999" },
+		{ "creator_pid 4000\n", "creator_pid 4000x\n",
+		    "creator_pid 4000x" },
+		{ "netns_ino 4026532000\n",
+		    "netns_ino 18446744073709551616\n",
+		    "netns_ino ULLONG_MAX + 1" },
+		{ "pause_start 123456789\n",
+		    "pause_start 99999999999999999999\n",
+		    "pause_start 99999999999999999999" },
+		{ "created 1732870000\n", "created 9223372036854775808\n",
+		    "created LLONG_MAX + 1" },
+		{ "created 1732870000\n", "created -1\n", "created -1" },
+		{ "created 1732870000\n", "created 0x10\n", "created 0x10" },
+	};
+	struct text t;
+	char line[300], junk[512];
+	size_t i, len, first_bad;
+	int all;
+
+	expect_bad("", 0, "an empty buffer");
+	expect_bad("pelagos-state 1\n", 16, "the version line alone");
+	for (i = 0; i < sizeof(subst) / sizeof(subst[0]); i++)
+		bad_subst(subst[i][0], subst[i][1], subst[i][2]);
+
+	len = strlen(named_text);
+	expect_bad(named_text, len - 1, "a text without its final newline");
+	expect_bad(named_text, strstr(named_text, "ip ") - named_text,
+	    "a text cut at a line boundary");
+	expect_bad(named_text, strstr(named_text, "ip ") - named_text + 5,
+	    "a text cut in the middle of a line");
+	expect_bad(named_text, 8, "a text cut inside the version line");
+	all = 1;
+	first_bad = 0;
+	for (i = 0; i < len; i++) {
+		struct sandbox sb;
+
+		errno = 0;
+		if (state_parse(named_text, i, &sb) != -1 ||
+		    errno != EBADMSG) {
+			all = 0;
+			first_bad = i;
+			break;
+		}
+	}
+	set_detail("cut at %zu accepted", first_bad);
+	ok(all, "state_parse rejects every one of the %zu truncations", len);
+
+	/* A 200-character hostname line: over the line limit. */
+	memset(line, 'h', 200);
+	line[200] = '\0';
+	text_set(&t, named_text);
+	memcpy(line, "hostname ", 9);
+	strcat(line, "\n");
+	text_subst(&t, "hostname web-1\n", line, strlen(line));
+	expect_bad(t.b, t.len, "a 200-character line");
+	/* Within the line limit but over the field limit. */
+	memset(line, 'h', sizeof(line));
+	memcpy(line, "hostname ", 9);
+	strcpy(line + 9 + HOST_MAX_LEN + 1, "\n");
+	text_set(&t, named_text);
+	text_subst(&t, "hostname web-1\n", line, strlen(line));
+	expect_bad(t.b, t.len, "a 65-character hostname");
+	memset(line, 'n', sizeof(line));
+	memcpy(line, "name ", 5);
+	strcpy(line + 5 + NAME_MAX_LEN + 1, "\n");
+	text_set(&t, named_text);
+	text_subst(&t, "name web-1\n", line, strlen(line));
+	expect_bad(t.b, t.len, "a 64-character name");
+
+	text_set(&t, named_text);
+	text_subst(&t, "name web-1\n", "name web\0-1\n", 12);
+	expect_bad(t.b, t.len, "a NUL byte inside a value");
+	text_set(&t, named_text);
+	text_subst(&t, "name web-1\n", "name web-1\n\0", 12);
+	expect_bad(t.b, t.len, "a NUL byte after a newline");
+	text_set(&t, named_text);
+	text_subst(&t, "pelagos-state 1\n", "pelagos-state 1\0", 16);
+	expect_bad(t.b, t.len, "a NUL byte in place of the first newline");
+	expect_bad(named_text, len + 1, "the text with its terminating NUL");
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(lcg() >> 8);
+	expect_bad(junk, sizeof(junk), "binary junk");
+	memcpy(junk, "pelagos-state 1\n", 16);
+	expect_bad(junk, sizeof(junk), "binary junk after a valid version");
+	memset(junk, '\n', sizeof(junk));
+	expect_bad(junk, sizeof(junk), "a buffer of newlines");
+}
+
+/* The text is placed so that its last byte is the last readable byte
+ * before an inaccessible page: a read past len faults. */
+static void
+test_state_mutations(void)
+{
+	static const char *const bases[] = { named_text, hostnet_text };
+	static const char alphabet[] = "0123456789abcdef-./ \n\0zA";
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *buf;
+	char work[1024], again[2048];
+	size_t len, pos;
+	int iter, m, nmut, accepted = 0, noncanon = 0, badmsg = 0;
+	struct sandbox sb;
+
+	map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED || mprotect(map + pg, (size_t)pg,
+	    PROT_NONE) < 0) {
+		set_detail("mmap: %s", strerror(errno));
+		ok(0, "mutation loop set up");
+		return;
+	}
+	lcg_state = 12345;
+	for (iter = 0; iter < 2000; iter++) {
+		const char *base = bases[iter % 2];
+
+		len = strlen(base);
+		memcpy(work, base, len);
+		nmut = 1 + (int)(lcg() % 3);
+		for (m = 0; m < nmut; m++) {
+			unsigned int op = lcg() % 4;
+			unsigned char c;
+
+			pos = len ? lcg() % len : 0;
+			c = lcg() % 2 ? (unsigned char)(lcg() >> 4) :
+			    (unsigned char)alphabet[lcg() %
+			    (sizeof(alphabet) - 1)];
+			if (op == 0 && len) {
+				work[pos] ^= (char)(1u << lcg() % 8);
+			} else if (op == 1 && len) {
+				work[pos] = (char)c;
+			} else if (op == 2 && len) {
+				memmove(work + pos, work + pos + 1,
+				    len - pos - 1);
+				len--;
+			} else if (len < sizeof(work)) {
+				memmove(work + pos + 1, work + pos, len - pos);
+				work[pos] = (char)c;
+				len++;
+			}
+		}
+		buf = map + pg - len;
+		memcpy(buf, work, len);
+		errno = 0;
+		if (state_parse((const char *)buf, len, &sb) == 0) {
+			int n = state_format(&sb, again, sizeof(again));
+
+			accepted++;
+			if (n < 0 || (size_t)n != len ||
+			    memcmp(again, work, len)) {
+				if (!noncanon++)
+					set_detail("iteration %d: accepted "
+					    "'%.*s' formats differently",
+					    iter, (int)len, work);
+			}
+		} else if (errno == EBADMSG) {
+			badmsg++;
+		}
+	}
+	munmap(map, (size_t)pg * 2);
+	ok(!noncanon, "2000 mutated states: every accepted text is "
+	    "canonical (%d accepted, %d non-canonical)", accepted, noncanon);
+	set_detail("%d of %d rejections set EBADMSG", badmsg,
+	    2000 - accepted);
+	ok(badmsg == 2000 - accepted,
+	    "2000 mutated states: every rejection sets EBADMSG");
+	/* A loop that never mutates anything into a rejection tests
+	 * nothing. */
+	set_detail("%d accepted", accepted);
+	ok(accepted < 2000 && badmsg > 1000,
+	    "2000 mutated states: most mutations are rejected");
+}
+
+/* ip and gateway lines that state_format never writes: an address
+ * without its gateway, a gateway without an address, the zero address. */
+static void
+test_state_inconsistent_ip(void)
+{
+	static const char *const cases[][3] = {
+		{ "gateway 172.19.0.1\n", "gateway -\n",
+		    "an ip with gateway '-'" },
+		{ "ip 172.19.0.2/24\n", "ip -\n",
+		    "ip '-' with a gateway" },
+		{ "ip 172.19.0.2/24\n", "ip 0.0.0.0/24\n",
+		    "ip 0.0.0.0/24" },
+	};
+	struct text t;
+	struct sandbox sb;
+	char again[2048];
+	size_t i;
+	int r, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		text_set(&t, named_text);
+		text_subst(&t, cases[i][0], cases[i][1], strlen(cases[i][1]));
+		r = state_parse(t.b, t.len, &sb);
+		n = r == 0 ? state_format(&sb, again, sizeof(again)) : 0;
+		set_detail("accepted; formats back differently");
+		ok(r == -1 || ((size_t)n == t.len &&
+		    !memcmp(again, t.b, t.len)),
+		    "state_parse rejects or round-trips %s", cases[i][2]);
+	}
+}
+
+/* ---- IP and subnet parsing, IPAM ---- */
+
+static void
+test_ip(void)
+{
+	static const struct { const char *s; uint32_t ip; } good[] = {
+		{ "0.0.0.0", 0 },
+		{ "255.255.255.255", 0xffffffffu },
+		{ "10.0.0.2", IP4(10, 0, 0, 2) },
+		{ "172.19.0.1", IP4(172, 19, 0, 1) },
+		{ "1.2.3.4", 0x01020304u },
+	};
+	static const char *const bad[] = {
+		"", "1", "1.2.3", "1.2.3.4.5", "256.0.0.0", "1.2.3.256",
+		"01.2.3.4", "1.2.3.04", "00.0.0.0", "1..2.3", ".1.2.3",
+		"1.2.3.", "1.2.3.4 ", " 1.2.3.4", "-1.2.3.4", "+1.2.3.4",
+		"1.2.3.a", "1.2.3.4/24", "99999999999.0.0.0",
+		"18446744073709551617.0.0.0", "0x1.2.3.4",
+	};
+	uint32_t ip, v, back;
+	char s[16];
+	size_t i;
+	int all, r;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ip = 0xdeadbeef;
+		r = state_parse_ip(good[i].s, &ip);
+		set_detail("returned %d, got 0x%08x, want 0x%08x", r, ip,
+		    good[i].ip);
+		ok(r == 0 && ip == good[i].ip, "state_parse_ip '%s'",
+		    good[i].s);
+		state_format_ip(good[i].ip, s);
+		ok_str(s, good[i].s, "state_format_ip gives the dotted quad");
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		r = state_parse_ip(bad[i], &ip);
+		set_detail("returned %d, errno %d", r, errno);
+		ok(r == -1 && errno == EINVAL,
+		    "state_parse_ip rejects '%s' with EINVAL", bad[i]);
+	}
+	lcg_state = 99;
+	all = 1;
+	for (i = 0; i < 1000 && all; i++) {
+		v = lcg() ^ lcg() << 16;
+		state_format_ip(v, s);
+		if (state_parse_ip(s, &back) < 0 || back != v) {
+			set_detail("0x%08x -> '%s' -> 0x%08x", v, s, back);
+			all = 0;
+		}
+	}
+	ok(all, "state_format_ip/state_parse_ip round trip 1000 addresses");
+}
+
+static void
+test_subnet(void)
+{
+	static const struct { const char *s; uint32_t net; int prefix; }
+	    good[] = {
+		{ "172.19.0.0/24", IP4(172, 19, 0, 0), 24 },
+		{ "10.200.0.0/16", IP4(10, 200, 0, 0), 16 },
+		{ "10.0.0.0/30", IP4(10, 0, 0, 0), 30 },
+		{ "10.0.0.4/30", IP4(10, 0, 0, 4), 30 },
+		{ "192.168.128.0/17", IP4(192, 168, 128, 0), 17 },
+	};
+	static const char *const bad[] = {
+		"10.0.0.0/15", "10.0.0.0/31", "10.0.0.0/32", "10.0.0.0/0",
+		"10.0.0.0/8", "10.0.0.1/24", "10.0.1.0/23", "10.0.0.2/30",
+		"10.0.0.0", "10.0.0.0/", "/24", "junk", "", "junk/24",
+		"010.0.0.0/24", "10.0.0.0/024", " 10.0.0.0/24",
+		"10.0.0.0/24 ", "10.0.0.0 /24", "10.0.0.0/ 24",
+		"1.2.3.0/24x", "1.2.3.4/24x", "10.0.0.0/+24", "10.0.0.0/-24",
+		"10.0.0.0/24/24", "1.2.3/24", "1.2.3.0.0/24",
+		"256.0.0.0/24", "10.0.0.0/99999999999999999999",
+	};
+	struct subnet sn;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&sn, 0xff, sizeof(sn));
+		r = state_parse_subnet(good[i].s, &sn);
+		set_detail("returned %d, got 0x%08x/%d", r, sn.net, sn.prefix);
+		ok(r == 0 && sn.net == good[i].net &&
+		    sn.prefix == good[i].prefix,
+		    "state_parse_subnet '%s'", good[i].s);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		r = state_parse_subnet(bad[i], &sn);
+		set_detail("returned %d, errno %d", r, errno);
+		ok(r == -1 && errno == EINVAL,
+		    "state_parse_subnet rejects '%s' with EINVAL", bad[i]);
+	}
+}
+
+static void
+expect_pick(const char *subnet, const uint32_t *used, size_t n,
+	uint32_t want, const char *desc)
+{
+	struct subnet sn;
+	uint32_t ip = 0;
+	char g[16], w[16];
+
+	if (state_parse_subnet(subnet, &sn) < 0) {
+		set_detail("test bug: bad subnet %s", subnet);
+		ok(0, "%s", desc);
+		return;
+	}
+	errno = 0;
+	if (state_ipam_pick(&sn, used, n, &ip) < 0) {
+		set_detail("failed: %s", strerror(errno));
+		ok(0, "%s", desc);
+		return;
+	}
+	state_format_ip(ip, g);
+	state_format_ip(want, w);
+	set_detail("got %s, want %s", g, w);
+	ok(ip == want, "%s", desc);
+}
+
+static void
+expect_full(const char *subnet, const uint32_t *used, size_t n,
+	const char *desc)
+{
+	struct subnet sn;
+	uint32_t ip = 0;
+	char g[16];
+	int r;
+
+	state_parse_subnet(subnet, &sn);
+	errno = 0;
+	r = state_ipam_pick(&sn, used, n, &ip);
+	state_format_ip(ip, g);
+	set_detail("returned %d (%s), errno %d", r, g, errno);
+	ok(r == -1 && errno == ENOSPC, "%s", desc);
+}
+
+static void
+test_ipam(void)
+{
+	uint32_t used[65536];
+	size_t n, i;
+
+	expect_pick("172.19.0.0/24", NULL, 0, IP4(172, 19, 0, 2),
+	    "IPAM: an empty /24 gives .2");
+	used[0] = IP4(172, 19, 0, 2);
+	used[1] = IP4(172, 19, 0, 3);
+	expect_pick("172.19.0.0/24", used, 2, IP4(172, 19, 0, 4),
+	    "IPAM: .2 and .3 used gives .4");
+	used[0] = IP4(172, 19, 0, 4);
+	used[1] = IP4(172, 19, 0, 2);
+	expect_pick("172.19.0.0/24", used, 2, IP4(172, 19, 0, 3),
+	    "IPAM: the hole between .2 and .4 is reused");
+	used[0] = IP4(172, 19, 0, 0);
+	used[1] = IP4(172, 19, 0, 1);
+	expect_pick("172.19.0.0/24", used, 2, IP4(172, 19, 0, 2),
+	    "IPAM: the network and gateway in the used list change nothing");
+	used[0] = IP4(172, 19, 1, 2);
+	used[1] = IP4(10, 0, 0, 2);
+	used[2] = IP4(172, 18, 0, 2);
+	used[3] = IP4(172, 19, 0, 2) ^ 0x80000000u;
+	used[4] = IP4(172, 19, 0, 255);
+	used[5] = 0xffffffffu;
+	expect_pick("172.19.0.0/24", used, 6, IP4(172, 19, 0, 2),
+	    "IPAM: addresses outside the subnet are ignored");
+
+	expect_pick("10.0.0.0/30", NULL, 0, IP4(10, 0, 0, 2),
+	    "IPAM: a /30 has the one host .2");
+	used[0] = IP4(10, 0, 0, 2);
+	expect_full("10.0.0.0/30", used, 1,
+	    "IPAM: a /30 with .2 used is full (ENOSPC)");
+	expect_pick("10.0.0.4/30", NULL, 0, IP4(10, 0, 0, 6),
+	    "IPAM: 10.0.0.4/30 gives .6");
+	used[0] = IP4(10, 0, 0, 6);
+	used[1] = IP4(10, 0, 0, 2);
+	expect_full("10.0.0.4/30", used, 2,
+	    "IPAM: 10.0.0.4/30 with .6 used is full");
+
+	for (n = 0, i = 2; i <= 254; i++)
+		used[n++] = IP4(172, 19, 0, i);
+	expect_full("172.19.0.0/24", used, n,
+	    "IPAM: a /24 with .2-.254 used is full; .255 is never given");
+	used[n] = IP4(172, 19, 0, 0);
+	used[n + 1] = IP4(172, 19, 0, 1);
+	used[n + 2] = IP4(172, 19, 0, 255);
+	expect_full("172.19.0.0/24", used, n + 3,
+	    "IPAM: a full /24 with network, gateway and broadcast listed is "
+	    "ENOSPC");
+	expect_pick("172.19.0.0/24", used, n - 1, IP4(172, 19, 0, 254),
+	    "IPAM: the last host .254 is given when only it is free");
+
+	for (n = 0, i = 2; i <= 255; i++)
+		used[n++] = IP4(10, 200, 0, i);
+	used[n++] = IP4(10, 200, 1, 0);
+	expect_pick("10.200.0.0/16", used, n, IP4(10, 200, 1, 1),
+	    "IPAM: a /16 crosses the octet boundary (.0.255 and .1.0 are "
+	    "hosts)");
+	used[n - 1] = IP4(10, 200, 0, 0);
+	expect_pick("10.200.0.0/16", used, n, IP4(10, 200, 1, 0),
+	    "IPAM: a /16 gives x.1.0 when it is free");
+
+	for (n = 0, i = 2; i < 65535; i++)
+		used[n++] = IP4(10, 200, 0, 0) + (uint32_t)i;
+	expect_full("10.200.0.0/16", used, n,
+	    "IPAM: a full /16 is ENOSPC; .255.255 is never given");
+	expect_pick("10.200.0.0/16", used, n - 1, IP4(10, 200, 255, 254),
+	    "IPAM: a /16 gives .255.254 when only it is free");
+}
+
+/* ---- names, IDs, hostnames, interface names ---- */
+
+static void
+check_valid(int (*fn)(const char *), const char *fname, const char *s,
+	int want)
+{
+	char shown[400];
+	size_t i, j = 0;
+	int got = fn(s) != 0;
+
+	for (i = 0; s[i] && j + 5 < sizeof(shown); i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c >= 0x7f)
+			j += (size_t)snprintf(shown + j, sizeof(shown) - j,
+			    "\\x%02x", c);
+		else
+			shown[j++] = (char)c;
+	}
+	shown[j] = '\0';
+	set_detail("returned %d", got);
+	ok(got == (want != 0), "%s %s '%s' (%zu bytes)", fname,
+	    want ? "accepts" : "rejects", shown, strlen(s));
+}
+
+static void
+test_valid(void)
+{
+	static const char *const names_ok[] = {
+		"web", "a", "A-b_c.d", "0", "9lives", "a..b", "a-",
+	};
+	static const char *const names_bad[] = {
+		"", "-a", ".a", "_a", ".", "..", "a/b", "a b", "a\nb", "a\n",
+		"a\tb", "a\x01", "\x7f", "a\x7f", "caf\xc3\xa9", "\xc3\xa9",
+		"a:b", "a@b", "a*", "a\\b",
+	};
+	static const char *const ids_ok[] = {
+		"0123456789abcdef", "ffffffffffffffff", "0000000000000000",
+	};
+	static const char *const ids_bad[] = {
+		"", "0123456789abcde", "0123456789abcdef0",
+		"0123456789ABCDEF", "0123456789abcdeF", "0123456789abcdeg",
+		"0123456789abcde ", " 123456789abcdef", "../../../../../x",
+	};
+	static const char *const ifnames_ok[] = {
+		"pelagos0", "a", "...", "vh-0123abcd", "eth0.100", "br-x_y",
+	};
+	static const char *const ifnames_bad[] = {
+		"", ".", "..", "a/b", "/", "a:b", "a b", " a", "a\n", "a\t",
+		"a\x7f", "\xc3\xa9", "0123456789abcdef",
+		"0123456789abcdefghij",
+	};
+	char s[80];
+	size_t i;
+
+	for (i = 0; i < sizeof(names_ok) / sizeof(names_ok[0]); i++)
+		check_valid(state_valid_name, "state_valid_name",
+		    names_ok[i], 1);
+	for (i = 0; i < sizeof(names_bad) / sizeof(names_bad[0]); i++)
+		check_valid(state_valid_name, "state_valid_name",
+		    names_bad[i], 0);
+	memset(s, 'a', sizeof(s));
+	s[NAME_MAX_LEN] = '\0';
+	check_valid(state_valid_name, "state_valid_name", s, 1);
+	s[NAME_MAX_LEN] = 'a';
+	s[NAME_MAX_LEN + 1] = '\0';
+	check_valid(state_valid_name, "state_valid_name", s, 0);
+
+	for (i = 0; i < sizeof(names_ok) / sizeof(names_ok[0]); i++)
+		check_valid(state_valid_hostname, "state_valid_hostname",
+		    names_ok[i], 1);
+	for (i = 0; i < sizeof(names_bad) / sizeof(names_bad[0]); i++)
+		check_valid(state_valid_hostname, "state_valid_hostname",
+		    names_bad[i], 0);
+	memset(s, 'h', sizeof(s));
+	s[HOST_MAX_LEN] = '\0';
+	check_valid(state_valid_hostname, "state_valid_hostname", s, 1);
+	s[HOST_MAX_LEN] = 'h';
+	s[HOST_MAX_LEN + 1] = '\0';
+	check_valid(state_valid_hostname, "state_valid_hostname", s, 0);
+
+	for (i = 0; i < sizeof(ids_ok) / sizeof(ids_ok[0]); i++)
+		check_valid(state_valid_id, "state_valid_id", ids_ok[i], 1);
+	for (i = 0; i < sizeof(ids_bad) / sizeof(ids_bad[0]); i++)
+		check_valid(state_valid_id, "state_valid_id", ids_bad[i], 0);
+
+	for (i = 0; i < sizeof(ifnames_ok) / sizeof(ifnames_ok[0]); i++)
+		check_valid(state_valid_ifname, "state_valid_ifname",
+		    ifnames_ok[i], 1);
+	for (i = 0; i < sizeof(ifnames_bad) / sizeof(ifnames_bad[0]); i++)
+		check_valid(state_valid_ifname, "state_valid_ifname",
+		    ifnames_bad[i], 0);
+	memset(s, 'i', sizeof(s));
+	s[IFNAME_LEN - 1] = '\0';
+	check_valid(state_valid_ifname, "state_valid_ifname", s, 1);
+	s[IFNAME_LEN - 1] = 'i';
+	s[IFNAME_LEN] = '\0';
+	check_valid(state_valid_ifname, "state_valid_ifname", s, 0);
+}
+
+/* ---- netlink requests ---- */
+
+/* Expected bytes are written out from the rtnetlink wire format (x86 and
+ * every other little-endian host): nlmsghdr is len u32, type u16,
+ * flags u16, seq u32, pid u32.  Flags: REQUEST 0x1, ACK 0x4, EXCL 0x200,
+ * CREATE 0x400.  nl_nest() marks every nest with NLA_F_NESTED (0x8000). */
+
+/* RTM_NEWLINK (16), REQUEST|ACK|CREATE|EXCL, seq 100; ifinfomsg up/up;
+ * IFLA_IFNAME (3) "br0"; IFLA_LINKINFO (18) { IFLA_INFO_KIND (1)
+ * "bridge" }. */
+static const unsigned char exp_newbridge[] = {
+	0x38, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x03, 0x00, 'b', 'r', '0', 0x00,
+	0x10, 0x00, 0x12, 0x80,
+	0x0b, 0x00, 0x01, 0x00, 'b', 'r', 'i', 'd', 'g', 'e', 0x00, 0x00,
+};
+
+/* RTM_NEWLINK, REQUEST|ACK; ifinfomsg up/up; IFLA_IFNAME "lo" (len 7,
+ * one pad byte). */
+static const unsigned char exp_linkup[] = {
+	0x28, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x07, 0x00, 0x03, 0x00, 'l', 'o', 0x00, 0x00,
+};
+
+/* RTM_NEWADDR (20), REQUEST|ACK|CREATE|EXCL; ifaddrmsg AF_INET (2) /24,
+ * flags 0, scope universe (0), index 2; IFA_LOCAL (2) and IFA_ADDRESS (1)
+ * 10.0.0.2 in network order. */
+static const unsigned char exp_newaddr[] = {
+	0x28, 0x00, 0x00, 0x00, 0x14, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x02, 0x18, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x02, 0x00, 0x0a, 0x00, 0x00, 0x02,
+	0x08, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x02,
+};
+
+/* RTM_NEWROUTE (24), REQUEST|ACK|CREATE|EXCL; rtmsg AF_INET, dst_len 0,
+ * src_len 0, tos 0, table main (254), protocol boot (3), scope universe
+ * (0), type unicast (1), flags 0; RTA_GATEWAY (5) 10.0.0.1. */
+static const unsigned char exp_defroute[] = {
+	0x24, 0x00, 0x00, 0x00, 0x18, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x02, 0x00, 0x00, 0x00, 0xfe, 0x03, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x05, 0x00, 0x0a, 0x00, 0x00, 0x01,
+};
+
+/* RTM_DELLINK (17), REQUEST|ACK; zero ifinfomsg; IFLA_IFNAME
+ * "vh-1234abcd" (11 + NUL = 12 bytes, len 16, no padding). */
+static const unsigned char exp_dellink[] = {
+	0x30, 0x00, 0x00, 0x00, 0x11, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x10, 0x00, 0x03, 0x00, 'v', 'h', '-', '1', '2', '3', '4', 'a',
+	'b', 'c', 'd', 0x00,
+};
+
+/* RTM_GETLINK (18), REQUEST|ACK; zero ifinfomsg; IFLA_IFNAME "eth0";
+ * IFLA_EXT_MASK (29) RTEXT_FILTER_SKIP_STATS (8). */
+static const unsigned char exp_getlink[] = {
+	0x34, 0x00, 0x00, 0x00, 0x12, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x09, 0x00, 0x03, 0x00, 'e', 't', 'h', '0', 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x1d, 0x00, 0x08, 0x00, 0x00, 0x00,
+};
+
+/* RTM_NEWLINK, REQUEST|ACK|CREATE|EXCL; ifinfomsg up/up; IFLA_IFNAME
+ * "vh-1234abcd"; IFLA_MASTER (10) 7; IFLA_LINKINFO (18, nested, len 60) {
+ * IFLA_INFO_KIND "veth"; IFLA_INFO_DATA (2, nested, len 44) {
+ * VETH_INFO_PEER (1, nested, len 40) { zero ifinfomsg; IFLA_IFNAME
+ * "eth0"; IFLA_NET_NS_FD (28) 5 } } }. */
+static const unsigned char exp_newveth[] = {
+	0x74, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x10, 0x00, 0x03, 0x00, 'v', 'h', '-', '1', '2', '3', '4', 'a',
+	'b', 'c', 'd', 0x00,
+	0x08, 0x00, 0x0a, 0x00, 0x07, 0x00, 0x00, 0x00,
+	0x3c, 0x00, 0x12, 0x80,
+	0x09, 0x00, 0x01, 0x00, 'v', 'e', 't', 'h', 0x00, 0x00, 0x00, 0x00,
+	0x2c, 0x00, 0x02, 0x80,
+	0x28, 0x00, 0x01, 0x80,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x09, 0x00, 0x03, 0x00, 'e', 't', 'h', '0', 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x1c, 0x00, 0x05, 0x00, 0x00, 0x00,
+};
+
+/* exp_linkup at seq 100, then exp_dellink at seq 101. */
+static const unsigned char exp_batch[] = {
+	0x28, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x07, 0x00, 0x03, 0x00, 'l', 'o', 0x00, 0x00,
+	0x30, 0x00, 0x00, 0x00, 0x11, 0x00, 0x05, 0x00,
+	0x65, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x10, 0x00, 0x03, 0x00, 'v', 'h', '-', '1', '2', '3', '4', 'a',
+	'b', 'c', 'd', 0x00,
+};
+
+static int
+little_endian(void)
+{
+	uint16_t one = 1;
+
+	return *(unsigned char *)&one == 1;
+}
+
+static void
+expect_req(const struct nl_buf *b, const unsigned char *want, size_t wlen,
+	const char *what)
+{
+	char desc[128];
+
+	snprintf(desc, sizeof(desc), "%s: bytes as on the wire", what);
+	ok_mem(b->data, b->len, want, wlen, desc);
+	set_detail("nmsg %u, err %d", b->nmsg, b->err);
+	ok(b->nmsg == 1 && b->err == 0 && b->seq == 100,
+	    "%s: one message, no error", what);
+}
+
+/* Garbage left in the buffer must not leak into padding or headers. */
+static void
+dirty_init(struct nl_buf *b)
+{
+	memset(b, 0xa5, sizeof(*b));
+	nl_buf_init(b, 100);
+}
+
+static void
+test_netlink(void)
+{
+	struct {
+		struct nl_buf b;
+		unsigned char guard[256];
+	} g;
+	struct nl_buf b;
+	unsigned char zero[4000];
+	size_t i, before;
+	int guard_ok, msgs;
+
+	if (!little_endian()) {
+		set_detail("expected bytes are little-endian");
+		ok(0, "host is little-endian");
+		return;
+	}
+	dirty_init(&b);
+	ok(b.len == 0 && b.nmsg == 0 && b.err == 0 && b.seq == 100 &&
+	    b.data[0] == 0, "nl_buf_init clears the buffer");
+
+	dirty_init(&b);
+	nl_req_newbridge(&b, "br0");
+	expect_req(&b, exp_newbridge, sizeof(exp_newbridge),
+	    "nl_req_newbridge(br0)");
+	dirty_init(&b);
+	nl_req_linkup(&b, "lo");
+	expect_req(&b, exp_linkup, sizeof(exp_linkup), "nl_req_linkup(lo)");
+	dirty_init(&b);
+	nl_req_newaddr(&b, 2, IP4(10, 0, 0, 2), 24);
+	expect_req(&b, exp_newaddr, sizeof(exp_newaddr),
+	    "nl_req_newaddr(2, 10.0.0.2/24)");
+	dirty_init(&b);
+	nl_req_defroute(&b, IP4(10, 0, 0, 1));
+	expect_req(&b, exp_defroute, sizeof(exp_defroute),
+	    "nl_req_defroute(10.0.0.1)");
+	dirty_init(&b);
+	nl_req_dellink(&b, "vh-1234abcd");
+	expect_req(&b, exp_dellink, sizeof(exp_dellink),
+	    "nl_req_dellink(vh-1234abcd)");
+	dirty_init(&b);
+	nl_req_getlink(&b, "eth0");
+	expect_req(&b, exp_getlink, sizeof(exp_getlink),
+	    "nl_req_getlink(eth0)");
+	dirty_init(&b);
+	nl_req_newveth(&b, "vh-1234abcd", 7, "eth0", 5);
+	expect_req(&b, exp_newveth, sizeof(exp_newveth),
+	    "nl_req_newveth(vh-1234abcd, 7, eth0, 5)");
+
+	dirty_init(&b);
+	nl_req_linkup(&b, "lo");
+	nl_req_dellink(&b, "vh-1234abcd");
+	ok_mem(b.data, b.len, exp_batch, sizeof(exp_batch),
+	    "batch of linkup and dellink: bytes, seq 100 then 101");
+	set_detail("nmsg %u, seq %u, err %d", b.nmsg, b.seq, b.err);
+	ok(b.nmsg == 2 && b.seq == 100 && b.err == 0,
+	    "batch of two: nmsg 2, first seq 100");
+
+	/* Overflow: fill with messages until one does not fit. */
+	memset(&g, 0x5a, sizeof(g));
+	nl_buf_init(&g.b, 100);
+	msgs = 0;
+	while (!g.b.err && msgs < 1000) {
+		nl_req_newveth(&g.b, "vh-1234abcd", 7, "eth0", 5);
+		msgs++;
+	}
+	set_detail("err %d after %d messages", g.b.err, msgs);
+	ok(g.b.err == ENOBUFS, "appending past NL_BUFSZ sets ENOBUFS");
+	set_detail("len %zu", g.b.len);
+	ok(g.b.len <= NL_BUFSZ, "the length never exceeds NL_BUFSZ");
+	guard_ok = 1;
+	for (i = 0; i < sizeof(g.guard); i++)
+		if (g.guard[i] != 0x5a)
+			guard_ok = 0;
+	ok(guard_ok, "nothing is written past the nl_buf");
+	/* NL_BUFSZ / 116 whole messages fit; the next is cut short. */
+	set_detail("nmsg %u", g.b.nmsg);
+	ok(g.b.nmsg == NL_BUFSZ / sizeof(exp_newveth) + 1,
+	    "messages that fit are counted, plus the one cut short");
+	/* Message 5 differs from exp_newveth only in its sequence number. */
+	ok_mem(g.b.data + sizeof(exp_newveth) * 5 + 12,
+	    sizeof(exp_newveth) - 12, exp_newveth + 12,
+	    sizeof(exp_newveth) - 12,
+	    "messages before the overflow are intact");
+	set_detail("seq byte 0x%02x", g.b.data[sizeof(exp_newveth) * 5 + 8]);
+	ok(g.b.data[sizeof(exp_newveth) * 5 + 8] == 105,
+	    "the sixth message has sequence number 105");
+	before = g.b.len;
+	nl_put_u32(&g.b, 3, 1);
+	nl_req_linkup(&g.b, "lo");
+	set_detail("len %zu -> %zu, err %d", before, g.b.len, g.b.err);
+	ok(g.b.len == before && g.b.err == ENOBUFS,
+	    "ENOBUFS is sticky: later appends change nothing");
+
+	memset(zero, 0, sizeof(zero));
+	memset(&g, 0x5a, sizeof(g));
+	nl_buf_init(&g.b, 100);
+	nl_req_linkup(&g.b, "lo");
+	before = g.b.len;
+	nl_put(&g.b, 1, zero, NL_BUFSZ);
+	set_detail("len %zu -> %zu, err %d", before, g.b.len, g.b.err);
+	ok(g.b.err == ENOBUFS && g.b.len == before,
+	    "one attribute larger than the buffer is refused whole");
+	ok_mem(g.b.data, g.b.len, exp_linkup, sizeof(exp_linkup),
+	    "the message before a refused attribute is unchanged");
+
+	/* An attribute that exactly fills the buffer fits. */
+	nl_buf_init(&g.b, 100);
+	nl_req_linkup(&g.b, "lo");
+	nl_put(&g.b, 1, zero, NL_BUFSZ - sizeof(exp_linkup) - 4);
+	set_detail("len %zu, err %d", g.b.len, g.b.err);
+	ok(g.b.err == 0 && g.b.len == NL_BUFSZ,
+	    "an attribute filling the buffer exactly fits");
+	nl_put(&g.b, 1, NULL, 0);
+	set_detail("len %zu, err %d", g.b.len, g.b.err);
+	ok(g.b.err == ENOBUFS && g.b.len == NL_BUFSZ,
+	    "an empty attribute after a full buffer is ENOBUFS");
+	guard_ok = 1;
+	for (i = 0; i < sizeof(g.guard); i++)
+		if (g.guard[i] != 0x5a)
+			guard_ok = 0;
+	ok(guard_ok, "a full buffer writes nothing past the nl_buf");
+
+	nl_buf_init(&g.b, 100);
+	g.b.len = NL_BUFSZ - 8;
+	nl_req_linkup(&g.b, "lo");
+	set_detail("len %zu, err %d, nmsg %u", g.b.len, g.b.err, g.b.nmsg);
+	ok(g.b.err == ENOBUFS && g.b.len == NL_BUFSZ - 8 && g.b.nmsg == 0,
+	    "a message header that does not fit is refused");
+}
+
+/* ---- the root on disk ---- */
+
+static char tmpdir[64];
+
+static void
+rm_rf_at(int dfd, const char *name)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlinkat(dfd, name, 0);
+		return;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (fd >= 0 && (d = fdopendir(fd))) {
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				rm_rf_at(dirfd(d), e->d_name);
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+static int
+file_mode(int dfd, const char *path)
+{
+	struct stat st;
+
+	if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return (int)(st.st_mode & 07777);
+}
+
+static int
+exists(int dfd, const char *path)
+{
+	struct stat st;
+
+	return fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int
+write_file(int dfd, const char *path, const char *buf, size_t len)
+{
+	int fd = openat(dfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+static void
+link_target(int dfd, const char *path, char *out, size_t len)
+{
+	ssize_t n = readlinkat(dfd, path, out, len - 1);
+
+	out[n < 0 ? 0 : n] = '\0';
+}
+
+#define ID_A "aaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbb"
+#define ID_C "cccccccccccccccc"
+#define ID_X "0000000000000001"
+
+static void
+test_root_files(int root)
+{
+	struct sandbox sb, out;
+	char buf[4096];
+	int n, r;
+
+	fill_named(&sb);
+	strcpy(sb.id, ID_A);
+	ok_int(state_sandbox_mkdir(root, ID_A), 0, "state_sandbox_mkdir");
+	ok_int(file_mode(root, "sandboxes/" ID_A), 0700,
+	    "the sandbox directory has mode 0700");
+	errno = 0;
+	r = state_sandbox_mkdir(root, ID_A);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EEXIST, "state_sandbox_mkdir twice is EEXIST");
+	ok_int(state_save(root, &sb), 0, "state_save");
+	ok_int(file_mode(root, "sandboxes/" ID_A "/state"), 0600,
+	    "the state file has mode 0600");
+	ok(!exists(root, "sandboxes/" ID_A "/state.tmp"),
+	    "state_save leaves no state.tmp behind");
+	memset(&out, 0x55, sizeof(out));
+	if (ok_sys(state_load(root, ID_A, &out) == 0, "state_load")) {
+		ok(sb_equal(&sb, &out), "state_load gives what was saved");
+	}
+	sb.phase = PHASE_CREATING;
+	sb.pause_pid = 77;
+	state_save(root, &sb);
+	ok_sys(state_load(root, ID_A, &out) == 0 && sb_equal(&sb, &out),
+	    "state_save replaces an earlier state");
+
+	/* A state file whose id is not its directory's. */
+	state_sandbox_mkdir(root, ID_B);
+	n = state_format(&sb, buf, sizeof(buf));
+	write_file(root, "sandboxes/" ID_B "/state", buf, (size_t)n);
+	errno = 0;
+	r = state_load(root, ID_B, &out);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EBADMSG,
+	    "state_load rejects a state whose id is not its directory's");
+
+	memset(buf + n, '\n', sizeof(buf) - (size_t)n);
+	write_file(root, "sandboxes/" ID_A "/state", buf, 2049);
+	errno = 0;
+	r = state_load(root, ID_A, &out);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EBADMSG,
+	    "state_load rejects an oversized state file");
+	write_file(root, "sandboxes/" ID_A "/state", buf, (size_t)n - 1);
+	errno = 0;
+	r = state_load(root, ID_A, &out);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EBADMSG,
+	    "state_load rejects a truncated state file");
+	errno = 0;
+	r = state_load(root, ID_C, &out);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == ENOENT, "state_load of a missing sandbox is "
+	    "ENOENT");
+
+	/* A directory with state and an interrupted write's state.tmp. */
+	write_file(root, "sandboxes/" ID_A "/state.tmp", "x", 1);
+	ok_int(state_sandbox_rmdir(root, ID_A), 0, "state_sandbox_rmdir");
+	ok(!exists(root, "sandboxes/" ID_A),
+	    "state_sandbox_rmdir removes the directory, state and state.tmp");
+	ok_int(state_sandbox_rmdir(root, ID_A), 0,
+	    "state_sandbox_rmdir of a missing sandbox succeeds");
+	ok_int(state_sandbox_rmdir(root, ID_B), 0,
+	    "state_sandbox_rmdir of a second sandbox");
+	ok(!exists(root, "sandboxes/" ID_B), "the second sandbox is gone");
+}
+
+static void
+expect_lease(int root, const struct subnet *sn, const char *id,
+	uint32_t want, const char *desc)
+{
+	char path[64], s[16], w[16], target[64];
+	uint32_t ip = 0;
+
+	if (state_lease_take(root, sn, id, &ip) < 0) {
+		set_detail("failed: %s", strerror(errno));
+		ok(0, "%s", desc);
+		return;
+	}
+	state_format_ip(ip, s);
+	state_format_ip(want, w);
+	snprintf(path, sizeof(path), "leases/%s", s);
+	link_target(root, path, target, sizeof(target));
+	set_detail("got %s -> '%s', want %s -> '%s'", s, target, w, id);
+	ok(ip == want && !strcmp(target, id), "%s", desc);
+}
+
+static void
+test_leases(int root)
+{
+	struct subnet sn;
+	char target[64];
+	uint32_t ip;
+	int r;
+
+	state_parse_subnet("172.19.0.0/24", &sn);
+	write_file(root, "leases/notes", "x", 1);
+	write_file(root, "leases/172.19.0", "x", 1);
+	expect_lease(root, &sn, ID_A, IP4(172, 19, 0, 2),
+	    "state_lease_take gives .2 first");
+	expect_lease(root, &sn, ID_B, IP4(172, 19, 0, 3),
+	    "state_lease_take gives .3 next");
+	ok_int(state_lease_free(root, IP4(172, 19, 0, 2), ID_A), 0,
+	    "state_lease_free of an own lease");
+	ok(!exists(root, "leases/172.19.0.2"), "the freed lease is gone");
+	expect_lease(root, &sn, ID_C, IP4(172, 19, 0, 2),
+	    "state_lease_take reuses the freed .2");
+	ok_int(state_lease_free(root, IP4(172, 19, 0, 3), ID_A), 0,
+	    "state_lease_free of another sandbox's lease returns 0");
+	link_target(root, "leases/172.19.0.3", target, sizeof(target));
+	ok_str(target, ID_B, "another sandbox's lease is left in place");
+	ok_int(state_lease_free(root, IP4(172, 19, 0, 99), ID_A), 0,
+	    "state_lease_free of an address never leased returns 0");
+	/* Leases of other subnets count only within their own. */
+	symlinkat(ID_X, root, "leases/10.0.0.2");
+	expect_lease(root, &sn, ID_X, IP4(172, 19, 0, 4),
+	    "a lease outside the subnet does not block .4");
+
+	state_parse_subnet("10.0.0.0/30", &sn);
+	errno = 0;
+	r = state_lease_take(root, &sn, ID_A, &ip);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == ENOSPC,
+	    "state_lease_take in a full subnet is ENOSPC");
+	ok(exists(root, "leases/notes") && exists(root, "leases/172.19.0"),
+	    "entries that are not addresses are left alone");
+}
+
+static void
+test_names(int root)
+{
+	char id[ID_LEN + 1], target[64];
+	int r;
+
+	state_sandbox_mkdir(root, ID_A);
+	state_sandbox_mkdir(root, ID_B);
+	ok_int(state_name_take(root, "web", ID_A), 0, "state_name_take");
+	errno = 0;
+	r = state_name_take(root, "web", ID_B);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EEXIST,
+	    "state_name_take of a live sandbox's name is EEXIST");
+	link_target(root, "names/web", target, sizeof(target));
+	ok_str(target, ID_A, "a refused state_name_take keeps the owner");
+	memset(id, 0, sizeof(id));
+	if (ok_sys(state_name_lookup(root, "web", id) == 0,
+	    "state_name_lookup"))
+		ok_str(id, ID_A, "state_name_lookup gives the owner's id");
+
+	/* A name left by a create that died: its directory is missing. */
+	symlinkat(ID_X, root, "names/db");
+	ok_int(state_name_take(root, "db", ID_B), 0,
+	    "state_name_take takes over a stale name");
+	memset(id, 0, sizeof(id));
+	state_name_lookup(root, "db", id);
+	ok_str(id, ID_B, "the stale name now points at the new owner");
+
+	ok_int(state_name_free(root, "web", ID_B), 0,
+	    "state_name_free by another id returns 0");
+	ok(exists(root, "names/web"), "state_name_free by another id keeps "
+	    "the name");
+	ok_int(state_name_free(root, "web", ID_A), 0,
+	    "state_name_free by the owner");
+	errno = 0;
+	r = state_name_lookup(root, "web", id);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == ENOENT, "a freed name is not found (ENOENT)");
+	ok_int(state_name_take(root, "web", ID_B), 0,
+	    "a freed name can be taken again");
+
+	symlinkat("not-an-id", root, "names/junk");
+	errno = 0;
+	r = state_name_lookup(root, "junk", id);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EBADMSG,
+	    "state_name_lookup of a link to a non-ID is EBADMSG");
+	symlinkat(ID_A "0", root, "names/long");
+	errno = 0;
+	r = state_name_lookup(root, "long", id);
+	set_detail("returned %d, errno %d", r, errno);
+	ok(r == -1 && errno == EBADMSG,
+	    "state_name_lookup of a link to a 17-character id is EBADMSG");
+	state_sandbox_rmdir(root, ID_A);
+	state_sandbox_rmdir(root, ID_B);
+}
+
+static void
+test_list(int root)
+{
+	static const char *const ids[] = {
+		"ffffffffffffffff", "0123456789abcdef", ID_B,
+		"0000000000000000", ID_A,
+	};
+	static const char *const sorted[] = {
+		"0000000000000000", "0123456789abcdef", ID_A, ID_B,
+		"ffffffffffffffff",
+	};
+	char (*v)[ID_LEN + 1] = NULL;
+	size_t n = 99, i;
+	int same;
+
+	ok(state_list(root, &v, &n) == 0 && n == 0,
+	    "state_list of an empty root gives nothing");
+	free(v);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		state_sandbox_mkdir(root, ids[i]);
+	mkdirat(root, "sandboxes/tmp", 0700);
+	mkdirat(root, "sandboxes/0123456789ABCDEF", 0700);
+	mkdirat(root, "sandboxes/0123456789abcde", 0700);
+	mkdirat(root, "sandboxes/0123456789abcdef0", 0700);
+	mkdirat(root, "sandboxes/.0123456789abcdef", 0700);
+	write_file(root, "sandboxes/0123456789abcdeg", "", 0);
+	v = NULL;
+	if (!ok_sys(state_list(root, &v, &n) == 0, "state_list"))
+		return;
+	ok_int((long long)n, 5, "state_list ignores entries that are not IDs");
+	same = n == 5;
+	for (i = 0; same && i < n; i++)
+		if (strcmp(v[i], sorted[i])) {
+			set_detail("entry %zu is %s, want %s", i, v[i],
+			    sorted[i]);
+			same = 0;
+		}
+	ok(same, "state_list returns the IDs sorted");
+	free(v);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		state_sandbox_rmdir(root, ids[i]);
+}
+
+static void
+test_root(void)
+{
+	char path[128];
+	int root, lock;
+
+	strcpy(tmpdir, "/tmp/pelagos-unit.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		set_detail("mkdtemp: %s", strerror(errno));
+		ok(0, "temporary directory");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/root", tmpdir);
+	errno = 0;
+	root = state_root_open(path, 0);
+	set_detail("returned %d, errno %d", root, errno);
+	ok(root == -1 && errno == ENOENT,
+	    "state_root_open without create of a missing root fails");
+	root = state_root_open(path, 1);
+	set_detail("%s", strerror(errno));
+	if (ok(root >= 0, "state_root_open creates the root")) {
+		ok_int(file_mode(AT_FDCWD, path), 0700, "the root is 0700");
+		ok_int(file_mode(root, "sandboxes"), 0700,
+		    "sandboxes/ is 0700");
+		ok_int(file_mode(root, "leases"), 0700, "leases/ is 0700");
+		ok_int(file_mode(root, "names"), 0700, "names/ is 0700");
+		lock = state_lock(root);
+		ok(lock >= 0 && exists(root, "lock"), "state_lock");
+		if (lock >= 0)
+			close(lock);
+		test_root_files(root);
+		test_leases(root);
+		test_names(root);
+		test_list(root);
+		close(root);
+		root = state_root_open(path, 1);
+		ok(root >= 0, "state_root_open of an existing root");
+		if (root >= 0)
+			close(root);
+	}
+	rm_rf_at(AT_FDCWD, tmpdir);
+	ok(!exists(AT_FDCWD, tmpdir), "the temporary directory is removed");
+}
+
+int
+main(void)
+{
+	umask(022);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_state_format();
+	test_state_reject();
+	test_state_mutations();
+	test_state_inconsistent_ip();
+	test_ip();
+	test_subnet();
+	test_ipam();
+	test_valid();
+	test_netlink();
+	test_root();
+	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);
+	return nfail ? 1 : 0;
+}
