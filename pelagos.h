@@ -106,6 +106,8 @@ int state_lease_free(int rootfd, uint32_t ip, const char *id);
 int state_name_take(int rootfd, const char *name, const char *id);
 int state_name_free(int rootfd, const char *name, const char *id);
 int state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
+int state_links_free(int rootfd, const char *id);
+int state_links_prune(int rootfd);
 int state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n);
 
 /* pause.c: the pause process and the handshake that starts it. */
@@ -113,10 +115,23 @@ int state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n);
 #define PAUSE_HOST_NET	0x2
 #define PAUSE_POD_PID	0x4
 int pause_main(int argc, char **argv);
-int pause_spawn(const char *ns_name, int flags, const char *hostname,
+int pause_spawn(const char *tag, int flags, const char *hostname,
 	int sigfd, pid_t *pid, char *err, size_t errlen);
 
-/* pelagos.c: helpers shared with pause.c. */
-int proc_start_time(pid_t pid, unsigned long long *start, char *state);
+/* sandbox.c: the lifecycle, liveness and /proc scans. */
+#define TD_FORCE	0x1	/* kill other processes in the sandbox */
+#define TD_DERIVED	0x2	/* state was lost: find leases and names by ID */
+#define TD_NOSCAN	0x4	/* rollback: only the recorded pause to stop */
+int sandbox_proc_start(pid_t pid, unsigned long long *start, char *state);
+int sandbox_pause_alive(const struct sandbox *sb);
+const char *sandbox_status(const struct sandbox *sb);
+void sandbox_derive(const char *id, struct sandbox *sb);
+int sandbox_has_pause(const struct sandbox *sb);
+int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags);
+int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
+	const struct subnet *sn, int sigfd);
+
+/* pelagos.c: the command layer, the one place that reports errors. */
+void pelagos_warn(const char *fmt, ...);
 
 #endif

@@ -1,0 +1,757 @@
+/* The sandbox lifecycle: create with rollback, teardown, liveness, and the
+ * /proc scans that find a sandbox's processes by namespace identity.
+ *
+ * Objects are made in an order that keeps every one of them traceable
+ * from the root: the ID, name, lease and intent are recorded under the
+ * root's lock before any kernel object exists, and teardown removes kernel
+ * objects before the records, so an interrupted create, rm or prune can
+ * always be finished by running rm or prune again. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "pelagos.h"
+
+#define STOP_TIMEOUT_MS	2000
+#define MAX_PAUSES	4	/* a --pod-pid pause is two processes */
+
+int
+sandbox_proc_start(pid_t pid, unsigned long long *start, char *state)
+{
+	char path[32], buf[512], *p;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields are
+	 * counted from the last ')'. */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
+		goto bad;
+	p += 2;
+	if (state)
+		*state = *p;
+	for (i = 3; i < 22; i++)
+		if (!(p = strchr(p, ' ')))
+			goto bad;
+		else
+			p++;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+bad:
+	errno = EPROTO;
+	return -1;
+}
+
+/* The very process that was recorded: same start time, not a zombie. */
+static int
+same_process(pid_t pid, unsigned long long start)
+{
+	unsigned long long s;
+	char st;
+
+	return pid > 0 && sandbox_proc_start(pid, &s, &st) == 0 &&
+	    s == start && st != 'Z' && st != 'X';
+}
+
+static unsigned long long
+ns_ino(pid_t pid, const char *ns)
+{
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/* A pause counts as alive only while it is the recorded process and
+ * still sits in the recorded network namespace. */
+int
+sandbox_pause_alive(const struct sandbox *sb)
+{
+	return same_process(sb->pause_pid, sb->pause_start) &&
+	    ns_ino(sb->pause_pid, "net") == sb->netns_ino;
+}
+
+const char *
+sandbox_status(const struct sandbox *sb)
+{
+	if (sb->phase == PHASE_CREATING)
+		return same_process(sb->creator_pid, sb->creator_start) ?
+		    "creating" : "dead";
+	return sandbox_pause_alive(sb) ? "running" : "dead";
+}
+
+static void
+netns_path(char *buf, size_t len, const char *ns_name)
+{
+	snprintf(buf, len, NETNS_DIR "/%s", ns_name);
+}
+
+static void
+pause_tag(char *buf, size_t len, const char *id)
+{
+	snprintf(buf, len, NS_PREFIX "%.8s", id);
+}
+
+static int
+wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int n;
+
+	if (pidfd >= 0) {
+		while ((n = poll(&p, 1, ms)) < 0 && errno == EINTR)
+			;
+		return n > 0 ? 0 : -1;
+	}
+	/* Kernels before 5.3 have no pidfd: watch /proc, with a bound. */
+	for (; ms > 0; ms -= 5) {
+		struct timespec ts = { 0, 5000000 };
+
+		if (!same_process(pid, start))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* Sends sig, then SIGKILL after a bounded wait, to the process recorded
+ * as (pid, start).  The pidfd is opened before the start time is
+ * compared, so the process checked is the one signalled even if the PID
+ * is recycled in between. */
+static int
+stop_process(pid_t pid, unsigned long long start, int sig)
+{
+	int pidfd, ret = 0, i;
+
+	if (pid <= 0)
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno != ENOSYS)
+		return errno == ESRCH ? 0 : -1;
+	if (!same_process(pid, start))
+		goto out;
+	for (i = 0; i < 2; i++, sig = SIGKILL) {
+		if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd,
+		    sig, NULL, 0) : kill(pid, sig)) < 0) {
+			ret = errno == ESRCH ? 0 : -1;
+			goto out;
+		}
+		if (wait_gone(pidfd, pid, start, STOP_TIMEOUT_MS) == 0)
+			goto out;
+	}
+	errno = ETIMEDOUT;
+	ret = -1;
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	/* Reaps it when this process started it (a create rolling back). */
+	waitpid(pid, NULL, WNOHANG);
+	return ret;
+}
+
+/* The processes of one sandbox, found in /proc: its pauses by their
+ * command line, everything else by namespace identity. */
+struct scan {
+	const char *ns;			/* "net" or "uts" */
+	unsigned long long ino;		/* 0: look for pauses only */
+	char tag[IFNAME_LEN];		/* psb-<8hex>, the pause's argument */
+	pid_t pause[MAX_PAUSES];
+	unsigned long long pause_start[MAX_PAUSES];
+	int npause;
+	pid_t *other;
+	unsigned long long *other_start;
+	size_t nother, cap;
+};
+
+static int
+is_pause_of(pid_t pid, const char *tag)
+{
+	static const char head[] = "pelagos\0sandbox\0__pause__";
+	char path[32], buf[64];
+	size_t tl = strlen(tag);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
+	    !memcmp(buf, head, sizeof(head)) &&
+	    !memcmp(buf + sizeof(head), tag, tl) &&
+	    buf[sizeof(head) + tl] == '\0';
+}
+
+static int
+scan_proc(struct scan *s)
+{
+	pid_t self = getpid();
+	struct dirent *e;
+	DIR *d;
+	int ret = -1;
+
+	if (!(d = opendir("/proc")))
+		return -1;
+	while ((e = readdir(d))) {
+		unsigned long long start;
+		pid_t pid = (pid_t)atoi(e->d_name);
+		int member;
+
+		if (pid <= 0 || pid == self)
+			continue;
+		member = s->ino && ns_ino(pid, s->ns) == s->ino;
+		if (s->ino && !member)
+			continue;
+		if (sandbox_proc_start(pid, &start, NULL) < 0)
+			continue;
+		if (is_pause_of(pid, s->tag)) {
+			if (s->npause < MAX_PAUSES) {
+				s->pause[s->npause] = pid;
+				s->pause_start[s->npause++] = start;
+			}
+			continue;
+		}
+		if (!member)
+			continue;
+		if (s->nother == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 16;
+			pid_t *p = realloc(s->other, cap * sizeof(*p));
+			unsigned long long *q;
+
+			if (!p)
+				goto out;
+			s->other = p;
+			if (!(q = realloc(s->other_start, cap * sizeof(*q))))
+				goto out;
+			s->other_start = q;
+			s->cap = cap;
+		}
+		s->other[s->nother] = pid;
+		s->other_start[s->nother++] = start;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	return ret;
+}
+
+/* Fills sb from an ID alone, for a sandbox whose state is missing or
+ * unreadable: the kernel objects are named after the ID, and the lease
+ * and name are found by what their links point at. */
+void
+sandbox_derive(const char *id, struct sandbox *sb)
+{
+	char path[64];
+
+	memset(sb, 0, sizeof(*sb));
+	strcpy(sb->id, id);
+	pause_tag(sb->ns_name, sizeof(sb->ns_name), id);
+	snprintf(sb->veth_host, sizeof(sb->veth_host), VETH_PREFIX "%.8s", id);
+	netns_path(path, sizeof(path), sb->ns_name);
+	sb->net = access(path, F_OK) == 0 ? NS_POD : NS_NODE;
+	if (sb->net == NS_NODE)
+		sb->ns_name[0] = '\0';
+	sb->phase = PHASE_CREATING;
+}
+
+/* Removes whatever of the sandbox exists; every step tolerates an object
+ * already gone.  Other processes in the sandbox make it fail with EBUSY
+ * unless TD_FORCE is given, in which case they are killed: they are found
+ * by namespace identity, never by name. */
+int
+sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
+{
+	struct scan s;
+	char path[64];
+	struct nl_buf b;
+	struct stat st;
+	size_t i;
+	int fd = -1, ret = -1;
+
+	memset(&s, 0, sizeof(s));
+	pause_tag(s.tag, sizeof(s.tag), sb->id);
+	if (flags & TD_NOSCAN) {
+		s.ns = "net";
+	} else if (sb->net != NS_NODE) {
+		/* The mounted namespace is the one its processes are in,
+		 * whatever the state recorded. */
+		s.ns = "net";
+		s.ino = sb->netns_ino;
+		netns_path(path, sizeof(path), sb->ns_name);
+		if (sb->ns_name[0] && stat(path, &st) == 0)
+			s.ino = st.st_ino;
+	} else {
+		s.ns = "uts";
+		s.ino = sandbox_pause_alive(sb) ? ns_ino(sb->pause_pid, "uts") :
+		    0;
+	}
+	if (!(flags & TD_NOSCAN) && scan_proc(&s) < 0) {
+		pelagos_warn("scan /proc for sandbox %s:", sb->id);
+		goto out;
+	}
+	if (s.nother && !(flags & TD_FORCE)) {
+		pelagos_warn("sandbox %s: %zu process%s still in it (use --force "
+		    "to kill them)", sb->id, s.nother, s.nother == 1 ? "" :
+		    "es");
+		errno = EBUSY;
+		goto out;
+	}
+	ret = 0;
+	if (stop_process(sb->pause_pid, sb->pause_start, SIGTERM) < 0) {
+		pelagos_warn("stop pause %d of sandbox %s:", (int)sb->pause_pid,
+		    sb->id);
+		ret = -1;
+	}
+	for (i = 0; i < (size_t)s.npause; i++)
+		if (stop_process(s.pause[i], s.pause_start[i], SIGTERM) < 0) {
+			pelagos_warn("stop pause %d of sandbox %s:",
+			    (int)s.pause[i], sb->id);
+			ret = -1;
+		}
+	for (i = 0; i < s.nother; i++)
+		if (stop_process(s.other[i], s.other_start[i], SIGKILL) < 0) {
+			pelagos_warn("kill process %d in sandbox %s:",
+			    (int)s.other[i], sb->id);
+			ret = -1;
+		}
+	if (sb->ns_name[0]) {
+		netns_path(path, sizeof(path), sb->ns_name);
+		if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL &&
+		    errno != ENOENT) {
+			pelagos_warn("unmount %s:", path);
+			ret = -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			pelagos_warn("remove %s:", path);
+			ret = -1;
+		}
+	}
+	if (sb->veth_host[0]) {
+		nl_buf_init(&b, 1);
+		nl_req_dellink(&b, sb->veth_host);
+		if ((fd = nl_open()) < 0 ||
+		    (nl_talk(fd, &b) < 0 && errno != ENODEV)) {
+			pelagos_warn("delete veth %s:", sb->veth_host);
+			ret = -1;
+		}
+	}
+	if (flags & TD_DERIVED) {
+		if (state_links_free(rootfd, sb->id) < 0) {
+			pelagos_warn("free address and name of sandbox %s:",
+			    sb->id);
+			ret = -1;
+		}
+	} else {
+		if (sb->ip && state_lease_free(rootfd, sb->ip, sb->id) < 0) {
+			pelagos_warn("free address of sandbox %s:", sb->id);
+			ret = -1;
+		}
+		if (sb->name[0] &&
+		    state_name_free(rootfd, sb->name, sb->id) < 0) {
+			pelagos_warn("free name %s:", sb->name);
+			ret = -1;
+		}
+	}
+	if (ret == 0 && state_sandbox_rmdir(rootfd, sb->id) < 0) {
+		pelagos_warn("remove state of sandbox %s:", sb->id);
+		ret = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(s.other);
+	free(s.other_start);
+	return ret;
+}
+
+/* A pause of this sandbox that runs although its state cannot say so. */
+int
+sandbox_has_pause(const struct sandbox *sb)
+{
+	struct scan s;
+
+	memset(&s, 0, sizeof(s));
+	pause_tag(s.tag, sizeof(s.tag), sb->id);
+	s.ns = "net";
+	if (scan_proc(&s) < 0)
+		return 1;
+	free(s.other);
+	free(s.other_start);
+	return s.npause > 0;
+}
+
+static int
+new_id(char id[ID_LEN + 1])
+{
+	unsigned char r[ID_LEN / 2];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(id + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+/* An ID whose kernel names are free: a leftover netns file or veth from
+ * elsewhere is never reused, and never removed by our rollback. */
+static int
+names_free(const char *id)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), NETNS_DIR "/" NS_PREFIX "%.8s", id);
+	if (access(p, F_OK) == 0)
+		return 0;
+	snprintf(p, sizeof(p), "/sys/class/net/" VETH_PREFIX "%.8s", id);
+	return access(p, F_OK) != 0;
+}
+
+/* /run/netns must be a shared mount so that the bind mounts below it
+ * reach mount namespaces made later (ip netns exec makes one).  As ip
+ * does: make it shared, and if it is no mount point yet, bind it onto
+ * itself first.  The flock keeps parallel creates from stacking binds. */
+static int
+netns_dir_ready(void)
+{
+	int fd = -1, ret = -1;
+
+	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	if ((fd = open(NETNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			goto out;
+	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (errno != EINVAL ||
+	    mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
+		goto out;
+	ret = mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL);
+out:
+	close(fd);
+	return ret;
+}
+
+/* A fresh network namespace, bind-mounted at /run/netns/NAME the way
+ * `ip netns add` does it.  This process enters it only long enough to
+ * mount it and to open a netlink socket that stays bound to it.  *made is
+ * set once the mount point file is ours, so a failure never removes a
+ * file another sandbox owns. */
+static int
+netns_create(const char *name, int *nsfd, int *podnl, int *made)
+{
+	char path[64];
+	int host = -1, fd = -1, ret = -1, e;
+
+	*made = 0;
+	netns_path(path, sizeof(path), name);
+	if (netns_dir_ready() < 0)
+		return -1;
+	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0)
+		goto out;
+	close(fd);
+	*made = 1;
+	if (unshare(CLONE_NEWNET) < 0)
+		goto out;
+	if ((*podnl = nl_open()) < 0 ||
+	    mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0 ||
+	    (*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		goto back;
+	ret = 0;
+back:
+	e = errno;
+	if (setns(host, CLONE_NEWNET) < 0)
+		ret = -1;
+	else
+		errno = e;
+out:
+	e = errno;
+	close(host);
+	errno = e;
+	return ret;
+}
+
+static int
+interrupted(int sigfd)
+{
+	struct pollfd p = { .fd = sigfd, .events = POLLIN };
+
+	return sigfd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* The bridge, created on first use and given the gateway address when it
+ * lacks it.  A link of that name that is no bridge is never touched. */
+static int
+bridge_ready(int nl, const struct sandbox *sb, int *index)
+{
+	struct nl_link l;
+	struct nl_buf b;
+	char ip[16];
+
+	if (nl_getlink(nl, sb->bridge, &l) < 0) {
+		if (errno != ENODEV) {
+			pelagos_warn("bridge %s:", sb->bridge);
+			return -1;
+		}
+		nl_buf_init(&b, 1);
+		nl_req_newbridge(&b, sb->bridge);
+		if (nl_talk(nl, &b) < 0 && errno != EEXIST) {
+			pelagos_warn("create bridge %s:", sb->bridge);
+			return -1;
+		}
+		if (nl_getlink(nl, sb->bridge, &l) < 0) {
+			pelagos_warn("bridge %s:", sb->bridge);
+			return -1;
+		}
+	}
+	if (!l.is_bridge) {
+		pelagos_warn("bridge %s: exists and is not a bridge", sb->bridge);
+		return -1;
+	}
+	*index = l.index;
+	nl_buf_init(&b, 1);
+	nl_req_newaddr(&b, l.index, sb->gateway, sb->prefix);
+	if (nl_talk(nl, &b) < 0 && errno != EEXIST) {
+		state_format_ip(sb->gateway, ip);
+		pelagos_warn("add address %s/%d to bridge %s:", ip, sb->prefix,
+		    sb->bridge);
+		return -1;
+	}
+	if (!(l.flags & IFF_UP)) {
+		nl_buf_init(&b, 1);
+		nl_req_linkup(&b, sb->bridge);
+		if (nl_talk(nl, &b) < 0) {
+			pelagos_warn("set bridge %s up:", sb->bridge);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Under the root's lock: claim an ID, the name and an address, and write
+ * the intent, so that whatever a killed create leaves behind can be traced
+ * from the root. */
+static int
+claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
+	const char *root)
+{
+	int lock, ret = -1, tries;
+	char ip[16];
+
+	if ((lock = state_lock(rootfd)) < 0) {
+		pelagos_warn("lock %s:", root);
+		return -1;
+	}
+	for (tries = 0;; tries++) {
+		if (new_id(sb->id) < 0) {
+			pelagos_warn("random ID:");
+			goto out;
+		}
+		if (names_free(sb->id) &&
+		    state_sandbox_mkdir(rootfd, sb->id) == 0)
+			break;
+		if ((errno != EEXIST && errno != ENOENT) || tries == 16) {
+			pelagos_warn("create state directory in %s:", root);
+			goto out;
+		}
+	}
+	if (sb->net != NS_NODE) {
+		pause_tag(sb->ns_name, sizeof(sb->ns_name), sb->id);
+		snprintf(sb->veth_host, sizeof(sb->veth_host),
+		    VETH_PREFIX "%.8s", sb->id);
+	}
+	if (!sb->hostname[0])
+		snprintf(sb->hostname, sizeof(sb->hostname), "%.*s",
+		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
+		    sb->name[0] ? sb->name : sb->id);
+	if (sb->name[0] && state_name_take(rootfd, sb->name, sb->id) < 0) {
+		if (errno == EEXIST)
+			pelagos_warn("sandbox create: name '%s' is already in "
+			    "use", sb->name);
+		else
+			pelagos_warn("claim name %s:", sb->name);
+		sb->name[0] = '\0';
+		goto undo;
+	}
+	if (sb->net != NS_NODE &&
+	    state_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
+		state_format_ip(sn->net, ip);
+		if (errno == ENOSPC)
+			pelagos_warn("sandbox create: no free address in %s/%d",
+			    ip, sn->prefix);
+		else
+			pelagos_warn("lease address in %s/%d:", ip, sn->prefix);
+		goto undo;
+	}
+	if (state_save(rootfd, sb) < 0) {
+		pelagos_warn("write state of sandbox %s:", sb->id);
+		goto undo;
+	}
+	ret = 0;
+	goto out;
+undo:
+	if (sb->ip)
+		state_lease_free(rootfd, sb->ip, sb->id);
+	if (sb->name[0])
+		state_name_free(rootfd, sb->name, sb->id);
+	state_sandbox_rmdir(rootfd, sb->id);
+out:
+	close(lock);
+	return ret;
+}
+
+/* The pod's side, through a socket opened inside its namespace: lo and
+ * eth0 up, eth0's address and the default route, in one batch and in
+ * that order (the route needs the address's subnet to reach the gateway). */
+static int
+pod_net(int podnl, const struct sandbox *sb)
+{
+	struct nl_link l;
+	struct nl_buf b;
+
+	if (nl_getlink(podnl, PEER_IFNAME, &l) < 0) {
+		pelagos_warn("find " PEER_IFNAME " in %s:", sb->ns_name);
+		return -1;
+	}
+	nl_buf_init(&b, 1);
+	nl_req_linkup(&b, "lo");
+	nl_req_linkup(&b, PEER_IFNAME);
+	nl_req_newaddr(&b, l.index, sb->ip, sb->prefix);
+	nl_req_defroute(&b, sb->gateway);
+	if (nl_talk(podnl, &b) < 0) {
+		pelagos_warn("configure " PEER_IFNAME " in %s:", sb->ns_name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
+ * SIGHUP.  *made tells the rollback whether the netns file is ours. */
+static int
+build(struct sandbox *sb, int sigfd, int *made)
+{
+	int hostnl = -1, podnl = -1, nsfd = -1, brindex = 0, ret = -1;
+	int flags = 0;
+	char err[300], tag[IFNAME_LEN];
+	struct nl_buf b;
+
+	if (sb->net != NS_NODE) {
+		if ((hostnl = nl_open()) < 0) {
+			pelagos_warn("netlink socket:");
+			goto out;
+		}
+		if (bridge_ready(hostnl, sb, &brindex) < 0)
+			goto out;
+		if (interrupted(sigfd))
+			goto intr;
+		if (netns_create(sb->ns_name, &nsfd, &podnl, made) < 0) {
+			pelagos_warn("create network namespace %s:", sb->ns_name);
+			goto out;
+		}
+		if (interrupted(sigfd))
+			goto intr;
+		nl_buf_init(&b, 1);
+		nl_req_newveth(&b, sb->veth_host, brindex, PEER_IFNAME, nsfd);
+		if (nl_talk(hostnl, &b) < 0) {
+			pelagos_warn("create veth %s:", sb->veth_host);
+			goto out;
+		}
+		if (pod_net(podnl, sb) < 0)
+			goto out;
+		if (interrupted(sigfd))
+			goto intr;
+	}
+	flags |= sb->net == NS_NODE ? PAUSE_HOST_NET : 0;
+	flags |= sb->ipc == NS_NODE ? PAUSE_HOST_IPC : 0;
+	flags |= sb->pid == NS_POD ? PAUSE_POD_PID : 0;
+	pause_tag(tag, sizeof(tag), sb->id);
+	if (pause_spawn(tag, flags, sb->hostname, sigfd, &sb->pause_pid,
+	    err, sizeof(err)) < 0) {
+		if (errno == EINTR)
+			goto intr;
+		pelagos_warn("sandbox create: %s", err);
+		goto out;
+	}
+	if (sandbox_proc_start(sb->pause_pid, &sb->pause_start, NULL) < 0 ||
+	    !(sb->netns_ino = ns_ino(sb->pause_pid, "net"))) {
+		pelagos_warn("pause %d:", (int)sb->pause_pid);
+		/* Still our unreaped child, so the PID cannot be reused. */
+		kill(sb->pause_pid, SIGKILL);
+		waitpid(sb->pause_pid, NULL, 0);
+		sb->pause_pid = 0;
+		goto out;
+	}
+	if (interrupted(sigfd))
+		goto intr;
+	ret = 0;
+	goto out;
+intr:
+	pelagos_warn("sandbox create: interrupted");
+out:
+	if (hostnl >= 0)
+		close(hostnl);
+	if (podnl >= 0)
+		close(podnl);
+	if (nsfd >= 0)
+		close(nsfd);
+	return ret;
+}
+
+/* Claims, builds and records a sandbox described by sb (modes, name,
+ * hostname, bridge, gateway and prefix set by the caller); on any failure
+ * removes all of it again. */
+int
+sandbox_create(int rootfd, const char *root, struct sandbox *sb,
+	const struct subnet *sn, int sigfd)
+{
+	int made = 0;
+
+	if (claim(rootfd, sb, sn, root) < 0)
+		return -1;
+	if (build(sb, sigfd, &made) == 0) {
+		sb->phase = PHASE_READY;
+		if (state_save(rootfd, sb) == 0)
+			return 0;
+		pelagos_warn("write state of sandbox %s:", sb->id);
+	}
+	if (!made)
+		sb->ns_name[0] = '\0';
+	/* Nothing but the pause can be in what was just made, and a scan
+	 * could only find somebody else's objects. */
+	sandbox_teardown(rootfd, sb, TD_FORCE | TD_NOSCAN);
+	return -1;
+}
