@@ -1,0 +1,266 @@
+# Reliability: fault injection into every syscall of create, signals and
+# SIGKILL mid-create, PID identity, stale objects, concurrency, hostile
+# input and the hardened pause.  The faults are injected from outside with
+# strace, so the product carries no test hooks.
+TESTS="$TESTS t_fault_inject"
+
+# Helpers are f_-prefixed: every t_*.sh is sourced into one shell.
+
+f_need_strace() {
+	command -v strace >/dev/null 2>&1 || skip "strace not installed"
+	strace -f -q -o /dev/null -e trace=getpid \
+	    -e inject=getpid:error=EIO:when=1 true 2>/dev/null ||
+	    skip "strace cannot inject faults here"
+}
+
+f_need_prune() {
+	"$PELAGOS" sandbox prune --help >/dev/null 2>&1 ||
+	    skip "prune not implemented"
+}
+
+# Runs extra cleanup before the runner's own, keeping the test's status.
+f_trap() {
+	trap '_frc=$?; f_cleanup; (exit $_frc); cleanup_test' EXIT
+}
+
+# Kills what a test started itself (recorded in $T_DIR/kill as
+# "pid start"), only while the start time still matches.
+f_cleanup() {
+	[ -f "$T_DIR/kill" ] && while read -r _p _s; do
+		kill_recorded "$_p" "$_s"
+	done <"$T_DIR/kill"
+	return 0
+}
+
+f_start() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
+f_remember_kill() {
+	echo "$1 $(f_start "$1")" >>"$T_DIR/kill"
+}
+
+# PIDs of live pauses of the sandbox with short ID $1, found by command
+# line ("__pause__ psb-<8hex>").
+f_pauses() {
+	for _f in $(grep -l -a "psb-$1" /proc/[0-9]*/cmdline 2>/dev/null); do
+		_p=${_f#/proc/}
+		_p=${_p%/cmdline}
+		grep -q -a __pause__ "$_f" 2>/dev/null && alive "$_p" &&
+		    printf '%s ' "$_p"
+	done
+}
+
+# Everything of sandboxes $@ (IDs) and of this test's root that still
+# exists, on one line; empty when nothing is left.
+f_leaks() {
+	_l=""
+	for _id in "$@"; do
+		_s=$(echo "$_id" | cut -c1-8)
+		[ -e "/run/netns/psb-$_s" ] && _l="$_l netns:psb-$_s"
+		grep -q "/run/netns/psb-$_s " /proc/self/mountinfo &&
+		    _l="$_l mount:psb-$_s"
+		link_exists "vh-$_s" && _l="$_l veth:vh-$_s"
+		_p=$(f_pauses "$_s")
+		[ -n "$_p" ] && _l="$_l pause:$_p"
+	done
+	_b=$(ls "/sys/class/net/$BR/brif" 2>/dev/null | tr '\n' ' ')
+	[ -n "$_b" ] && _l="$_l port:$_b"
+	for _d in sandboxes leases names; do
+		_x=$(ls -A "$ROOT/$_d" 2>/dev/null | tr '\n' ' ')
+		[ -n "$_x" ] && _l="$_l $_d:$_x"
+	done
+	echo "$_l"
+}
+
+# A veth dies with its namespace a moment after the last reference goes:
+# wait a bounded time for the leak list to empty.
+f_noleaks() {
+	_fl=$(f_leaks "$@")
+	_n=250
+	while [ -n "$_fl" ] && [ "$_n" -gt 0 ]; do
+		sleep 0.02
+		_n=$((_n - 1))
+		_fl=$(f_leaks "$@")
+	done
+	[ -z "$_fl" ]
+}
+
+# Removes whatever f_leaks reported for IDs $@, so that one failure does
+# not cascade into the next run.
+f_scrub() {
+	for _id in "$@"; do
+		_s=$(echo "$_id" | cut -c1-8)
+		for _p in $(f_pauses "$_s"); do
+			kill -9 "$_p" 2>/dev/null
+		done
+		umount -l "/run/netns/psb-$_s" 2>/dev/null
+		rm -f "/run/netns/psb-$_s"
+		link_exists "vh-$_s" && ip link del "vh-$_s" 2>/dev/null
+	done
+	rm -rf "$ROOT/sandboxes" "$ROOT/leases" "$ROOT/names"
+}
+
+# Occurrence counts of each syscall in one create, per process, as
+# "name max-count" lines: strace's when=N counts per process.
+f_syscall_counts() {
+	sed -n 's/^\([0-9][0-9]*\) \{1,\}\([a-z_0-9]\{1,\}\)(.*/\1 \2/p' "$1" |
+	    sort | uniq -c |
+	    awk '{ if ($1 > max[$3]) max[$3] = $1 } END { for (s in max) print s, max[s] }' |
+	    sort
+}
+
+# f_traced CREATE-ARGS...: starts `pelagos sandbox create` under strace
+# with $F_STRACE options in the background; sets F_SPID (strace), F_MPID
+# (the create) once its execve shows in $F_LOG.
+f_traced() {
+	: >"$F_LOG"
+	# shellcheck disable=SC2086
+	strace -f -q -I1 -o "$F_LOG" $F_STRACE "$PELAGOS" --root "$ROOT" \
+	    sandbox create "$@" >"$OUT" 2>"$ERR" &
+	F_SPID=$!
+	F_MPID=""
+	f_mpid() {
+		F_MPID=$(sed -n '1s/^\([0-9][0-9]*\) .*execve.*/\1/p' "$F_LOG")
+		[ -n "$F_MPID" ]
+	}
+	poll 10 f_mpid || { kill "$F_SPID"; fail "strace never started create"; }
+}
+
+# Waits for the traced create to end; F_RC is its exit status, or
+# 128+signal (as "sig:NAME" in F_SIG).
+f_traced_wait() {
+	f_ended() {
+		grep -q "^$F_MPID  *+++ \(exited\|killed\)" "$F_LOG"
+	}
+	if ! poll "${1:-30}" f_ended; then
+		kill -9 "$F_MPID" 2>/dev/null
+		F_RC=hang
+		return 1
+	fi
+	F_SIG=$(sed -n "s/^$F_MPID  *+++ killed by \(SIG[A-Z0-9]*\).*/\1/p" "$F_LOG")
+	F_RC=$(sed -n "s/^$F_MPID  *+++ exited with \([0-9]*\) +++/\1/p" "$F_LOG")
+	[ -n "$F_SIG" ] && F_RC=$((128 + $(kill -l "${F_SIG#SIG}")))
+	F_ID=$(sed -n 's/.*mkdirat([0-9]*, "sandboxes\/\([0-9a-f]\{16\}\)", 0700) = 0$/\1/p' "$F_LOG" | tail -n 1)
+	return 0
+}
+
+# strace stays until every traced process is gone: a pause that outlived
+# a failed create keeps it.  Returns false (and kills the leftovers) then.
+f_strace_done() {
+	if poll 10 gone "$F_SPID"; then
+		wait "$F_SPID" 2>/dev/null
+		return 0
+	fi
+	for _p in $(cat "/proc/$F_SPID/task/"*/children 2>/dev/null) $(f_pauses "$(echo "$F_ID" | cut -c1-8)"); do
+		kill -9 "$_p" 2>/dev/null
+	done
+	kill "$F_SPID" 2>/dev/null
+	poll 5 gone "$F_SPID" || kill -9 "$F_SPID" 2>/dev/null
+	wait "$F_SPID" 2>/dev/null
+	return 1
+}
+
+# A create that reported success made a whole, working sandbox.
+f_check_whole() {
+	_id=$(cat "$OUT")
+	[ "$_id" = "$F_ID" ] || { echo "stdout '$_id' is not the ID $F_ID"; return 1; }
+	[ "$(skey "$_id" phase)" = ready ] || { echo "phase not ready"; return 1; }
+	pel sandbox ls >"$T_DIR/ls" 2>&1
+	grep -q "^$_id .* running " "$T_DIR/ls" ||
+	    { echo "not running: $(cat "$T_DIR/ls")"; return 1; }
+	_s=$(echo "$_id" | cut -c1-8)
+	nsenter --net="/run/netns/psb-$_s" ip -4 addr show dev eth0 2>/dev/null |
+	    grep -q "inet $(skey "$_id" ip) " ||
+	    { echo "eth0 lacks its address"; return 1; }
+	[ -e "/sys/class/net/$BR/brif/vh-$_s" ] ||
+	    { echo "veth not on the bridge"; return 1; }
+	return 0
+}
+
+# Syscalls not injected, each with the reason:
+#   execve        the first is strace starting pelagos; the pause's is
+#                 covered by its clone/vfork child's failures (per-process
+#                 counters make when=1 hit both)
+#   arch_prctl set_tid_address  musl's start-up in every process: a
+#                 failure kills the process before main(), nothing made
+#   exit_group    does not return
+#   close         Linux frees the descriptor even when close fails, but an
+#                 injected failure skips the call and leaves it open: a
+#                 state no kernel produces (a pipe end kept open makes the
+#                 pause handshake wait for its 10 s timeout)
+F_EXCLUDE=" execve arch_prctl set_tid_address exit_group exit close "
+
+# Every syscall of a create (the bridge absent, so that its creation is on
+# the path; --name, so that the name claim is), each occurrence N failed
+# with EIO in turn: the create exits 1 with one line "pelagos: ..." and
+# leaves nothing, or, where the failure is harmless, succeeds with a whole
+# sandbox.
+t_fault_inject() {
+	f_need_strace
+	F_LOG=$T_DIR/strace
+	F_STRACE="-e signal=none"
+	f_traced --name fz
+	f_traced_wait || fail "untraced create hung"
+	[ "$F_RC" = 0 ] || fail "plain traced create exited $F_RC: $(cat "$ERR")"
+	echo "$F_ID" >>"$T_DIR/ids"
+	f_check_whole >"$T_DIR/why" || fail "traced create: $(cat "$T_DIR/why")"
+	run 0 pel sandbox rm "$F_ID"
+	f_strace_done || fail "pause outlived rm under strace"
+	cp "$F_LOG" "$T_DIR/discovery"
+	f_syscall_counts "$T_DIR/discovery" >"$T_DIR/counts"
+	note "create path: $(wc -l <"$T_DIR/counts") distinct syscalls," \
+	    "$(awk '{ n += $2 } END { print n }' "$T_DIR/counts") calls"
+
+	points=0 failed=0 tolerated=0 bad=0 tol_list="" bad_list=""
+	while read -r sys max; do
+		case $F_EXCLUDE in *" $sys "*) continue ;; esac
+		n=1
+		while [ "$n" -le "$max" ]; do
+			point="$sys#$n"
+			link_exists "$BR" && ip link del "$BR"
+			F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve -e inject=$sys:error=EIO:when=$n"
+			f_traced --name fz
+			f_traced_wait 30
+			[ -n "$F_ID" ] && echo "$F_ID" >>"$T_DIR/ids"
+			why=""
+			case $F_RC in
+			0)
+				f_check_whole >"$T_DIR/why" 2>&1 ||
+				    why="succeeded but: $(cat "$T_DIR/why")"
+				pel sandbox rm "$F_ID" >/dev/null 2>"$T_DIR/rmerr" ||
+				    why="$why; rm: $(cat "$T_DIR/rmerr")"
+				tolerated=$((tolerated + 1))
+				tol_list="$tol_list $point"
+				;;
+			1)
+				failed=$((failed + 1))
+				if [ "$(wc -l <"$ERR")" -ne 1 ] ||
+				    ! grep -q '^pelagos: ' "$ERR"; then
+					why="want one 'pelagos: ' line, got: $(tr '\n' '|' <"$ERR")"
+				fi
+				;;
+			*)
+				why="exit status $F_RC: $(tr '\n' '|' <"$ERR")"
+				;;
+			esac
+			f_strace_done || why="$why; a traced process outlived the create"
+			if ! f_noleaks $F_ID; then
+				why="$why; left:$(f_leaks $F_ID)"
+				f_scrub $F_ID
+			fi
+			if [ -n "$why" ]; then
+				bad=$((bad + 1))
+				bad_list="$bad_list $point"
+				note "FAULT $point (EIO): $why"
+			fi
+			points=$((points + 1))
+			n=$((n + 1))
+		done
+	done <"$T_DIR/counts"
+	note "fault injection: $points points, $failed failed cleanly," \
+	    "$tolerated tolerated, $bad bad"
+	note "tolerated:$tol_list"
+	echo "fault-injection points: $points" >&2
+	[ "$bad" -eq 0 ] || fail "$bad of $points injection points misbehaved:$bad_list"
+}
