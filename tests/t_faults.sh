@@ -2,7 +2,7 @@
 # SIGKILL mid-create, PID identity, stale objects, concurrency, hostile
 # input and the hardened pause.  The faults are injected from outside with
 # strace, so the product carries no test hooks.
-TESTS="$TESTS t_fault_inject"
+TESTS="$TESTS t_fault_inject t_fault_signals t_fault_random_kill"
 
 # Helpers are f_-prefixed: every t_*.sh is sourced into one shell.
 
@@ -51,18 +51,29 @@ f_pauses() {
 	done
 }
 
+# What is left of sandbox $1 (an ID), on one line; empty when nothing.
+f_id_leaks() {
+	_s=$(echo "$1" | cut -c1-8)
+	[ -e "/run/netns/psb-$_s" ] && printf ' netns:psb-%s' "$_s"
+	grep -q "/run/netns/psb-$_s " /proc/self/mountinfo &&
+	    printf ' mount:psb-%s' "$_s"
+	link_exists "vh-$_s" && printf ' veth:vh-%s' "$_s"
+	_p=$(f_pauses "$_s")
+	[ -n "$_p" ] && printf ' pause:%s' "$_p"
+	[ -e "$ROOT/sandboxes/$1" ] && printf ' state:%s' "$1"
+	for _f in "$ROOT"/leases/* "$ROOT"/names/*; do
+		[ "$(readlink "$_f" 2>/dev/null)" = "$1" ] &&
+		    printf ' link:%s' "${_f#$ROOT/}"
+	done
+	echo
+}
+
 # Everything of sandboxes $@ (IDs) and of this test's root that still
 # exists, on one line; empty when nothing is left.
 f_leaks() {
 	_l=""
 	for _id in "$@"; do
-		_s=$(echo "$_id" | cut -c1-8)
-		[ -e "/run/netns/psb-$_s" ] && _l="$_l netns:psb-$_s"
-		grep -q "/run/netns/psb-$_s " /proc/self/mountinfo &&
-		    _l="$_l mount:psb-$_s"
-		link_exists "vh-$_s" && _l="$_l veth:vh-$_s"
-		_p=$(f_pauses "$_s")
-		[ -n "$_p" ] && _l="$_l pause:$_p"
+		_l="$_l$(f_id_leaks "$_id")"
 	done
 	_b=$(ls "/sys/class/net/$BR/brif" 2>/dev/null | tr '\n' ' ')
 	[ -n "$_b" ] && _l="$_l port:$_b"
@@ -117,7 +128,7 @@ f_traced() {
 	: >"$F_LOG"
 	# shellcheck disable=SC2086
 	strace -f -q -I1 -o "$F_LOG" $F_STRACE "$PELAGOS" --root "$ROOT" \
-	    sandbox create "$@" >"$OUT" 2>"$ERR" &
+	    sandbox create "$@" <"/dev/null" >"$OUT" 2>"$ERR" &
 	F_SPID=$!
 	F_MPID=""
 	f_mpid() {
@@ -127,20 +138,45 @@ f_traced() {
 	poll 10 f_mpid || { kill "$F_SPID"; fail "strace never started create"; }
 }
 
-# Waits for the traced create to end; F_RC is its exit status, or
-# 128+signal (as "sig:NAME" in F_SIG).
+f_signum() {
+	case ${1#SIG} in
+	HUP) echo 1 ;; INT) echo 2 ;; KILL) echo 9 ;; SEGV) echo 11 ;;
+	TERM) echo 15 ;; ABRT) echo 6 ;; BUS) echo 7 ;; *) echo 64 ;;
+	esac
+}
+
+# Waits for the traced create to end; F_RC is its exit status (128+N when
+# killed by signal N), F_ID the ID it claimed.  strace leaves with the
+# create's own status when nothing else is traced, re-raising a fatal
+# signal on itself before it logs it; otherwise it logs "+++ exited with
+# N +++" or "+++ killed by SIG +++" for the create and stays for the pause.
 f_traced_wait() {
+	F_DONE=""
 	f_ended() {
-		grep -q "^$F_MPID  *+++ \(exited\|killed\)" "$F_LOG"
+		grep -q "^$F_MPID  *+++ \(exited\|killed\)" "$F_LOG" ||
+		    ! alive "$F_SPID" || ! alive "$F_MPID"
 	}
 	if ! poll "${1:-30}" f_ended; then
 		kill -9 "$F_MPID" 2>/dev/null
 		F_RC=hang
 		return 1
 	fi
+	f_logged() {
+		grep -q "^$F_MPID  *+++ \(exited\|killed\)" "$F_LOG" ||
+		    ! alive "$F_SPID"
+	}
+	poll 1 f_logged
 	F_SIG=$(sed -n "s/^$F_MPID  *+++ killed by \(SIG[A-Z0-9]*\).*/\1/p" "$F_LOG")
 	F_RC=$(sed -n "s/^$F_MPID  *+++ exited with \([0-9]*\) +++/\1/p" "$F_LOG")
-	[ -n "$F_SIG" ] && F_RC=$((128 + $(kill -l "${F_SIG#SIG}")))
+	[ -n "$F_SIG" ] && F_RC=$((128 + $(f_signum "$F_SIG")))
+	if [ -z "$F_RC" ] && ! alive "$F_SPID"; then
+		wait "$F_SPID"
+		F_RC=$?
+		F_DONE=1
+	fi
+	# A tracee killed by strace's own SIGKILL injection is reaped without
+	# a "+++ killed by" line.
+	[ -z "$F_RC" ] && F_RC=137
 	F_ID=$(sed -n 's/.*mkdirat([0-9]*, "sandboxes\/\([0-9a-f]\{16\}\)", 0700) = 0$/\1/p' "$F_LOG" | tail -n 1)
 	return 0
 }
@@ -148,6 +184,7 @@ f_traced_wait() {
 # strace stays until every traced process is gone: a pause that outlived
 # a failed create keeps it.  Returns false (and kills the leftovers) then.
 f_strace_done() {
+	[ -n "$F_DONE" ] && return 0
 	if poll 10 gone "$F_SPID"; then
 		wait "$F_SPID" 2>/dev/null
 		return 0
@@ -191,15 +228,13 @@ f_check_whole() {
 #                 pause handshake wait for its 10 s timeout)
 F_EXCLUDE=" execve arch_prctl set_tid_address exit_group exit close "
 
-# Every syscall of a create (the bridge absent, so that its creation is on
-# the path; --name, so that the name claim is), each occurrence N failed
-# with EIO in turn: the create exits 1 with one line "pelagos: ..." and
-# leaves nothing, or, where the failure is harmless, succeeds with a whole
-# sandbox.
-t_fault_inject() {
-	f_need_strace
+# One traced create, the bridge absent so that its creation is on the
+# path: $T_DIR/counts gets "syscall max-count-per-process" lines, and
+# $T_DIR/points one "syscall N" line per injection point.
+f_discover() {
 	F_LOG=$T_DIR/strace
 	F_STRACE="-e signal=none"
+	link_exists "$BR" && ip link del "$BR"
 	f_traced --name fz
 	f_traced_wait || fail "untraced create hung"
 	[ "$F_RC" = 0 ] || fail "plain traced create exited $F_RC: $(cat "$ERR")"
@@ -210,57 +245,194 @@ t_fault_inject() {
 	cp "$F_LOG" "$T_DIR/discovery"
 	f_syscall_counts "$T_DIR/discovery" >"$T_DIR/counts"
 	note "create path: $(wc -l <"$T_DIR/counts") distinct syscalls," \
-	    "$(awk '{ n += $2 } END { print n }' "$T_DIR/counts") calls"
-
-	points=0 failed=0 tolerated=0 bad=0 tol_list="" bad_list=""
-	while read -r sys max; do
-		case $F_EXCLUDE in *" $sys "*) continue ;; esac
-		n=1
-		while [ "$n" -le "$max" ]; do
-			point="$sys#$n"
-			link_exists "$BR" && ip link del "$BR"
-			F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve -e inject=$sys:error=EIO:when=$n"
-			f_traced --name fz
-			f_traced_wait 30
-			[ -n "$F_ID" ] && echo "$F_ID" >>"$T_DIR/ids"
-			why=""
-			case $F_RC in
-			0)
-				f_check_whole >"$T_DIR/why" 2>&1 ||
-				    why="succeeded but: $(cat "$T_DIR/why")"
-				pel sandbox rm "$F_ID" >/dev/null 2>"$T_DIR/rmerr" ||
-				    why="$why; rm: $(cat "$T_DIR/rmerr")"
-				tolerated=$((tolerated + 1))
-				tol_list="$tol_list $point"
-				;;
-			1)
-				failed=$((failed + 1))
-				if [ "$(wc -l <"$ERR")" -ne 1 ] ||
-				    ! grep -q '^pelagos: ' "$ERR"; then
-					why="want one 'pelagos: ' line, got: $(tr '\n' '|' <"$ERR")"
-				fi
-				;;
-			*)
-				why="exit status $F_RC: $(tr '\n' '|' <"$ERR")"
-				;;
-			esac
-			f_strace_done || why="$why; a traced process outlived the create"
-			if ! f_noleaks $F_ID; then
-				why="$why; left:$(f_leaks $F_ID)"
-				f_scrub $F_ID
-			fi
-			if [ -n "$why" ]; then
-				bad=$((bad + 1))
-				bad_list="$bad_list $point"
-				note "FAULT $point (EIO): $why"
-			fi
-			points=$((points + 1))
-			n=$((n + 1))
+	    "$(awk '{ n += $2 } END { print n }' "$T_DIR/counts") calls:" \
+	    "$(tr '\n' ' ' <"$T_DIR/counts")"
+	while read -r _sys _max; do
+		case $F_EXCLUDE in *" $_sys "*) continue ;; esac
+		_n=1
+		while [ "$_n" -le "$_max" ]; do
+			echo "$_sys $_n"
+			_n=$((_n + 1))
 		done
-	done <"$T_DIR/counts"
+	done <"$T_DIR/counts" >"$T_DIR/points"
+}
+
+# Every syscall of a create (the bridge absent, so that its creation is on
+# the path; --name, so that the name claim is), each occurrence N failed
+# with EIO in turn: the create exits 1 with one line "pelagos: ..." and
+# leaves nothing, or, where the failure is harmless, succeeds with a whole
+# sandbox.
+# f_judge POINT [SIGNAL]: the verdict on the traced create that just
+# ended.  Exit 1 needs one "pelagos: " line; exit 0 a whole sandbox (which
+# is then removed); 128+SIGNAL is accepted only when nothing is left (the
+# signal came before the create blocked it).  Counts into failed,
+# tolerated, bad; appends to tol_list, bad_list.
+f_judge() {
+	why=""
+	[ -n "$F_ID" ] && echo "$F_ID" >>"$T_DIR/ids"
+	case $F_RC in
+	0)
+		f_check_whole >"$T_DIR/why" 2>&1 ||
+		    why="succeeded but: $(cat "$T_DIR/why")"
+		pel sandbox rm "$F_ID" >/dev/null 2>"$T_DIR/rmerr" ||
+		    why="$why; rm: $(cat "$T_DIR/rmerr")"
+		tolerated=$((tolerated + 1))
+		tol_list="$tol_list $1"
+		;;
+	1)
+		failed=$((failed + 1))
+		if [ "$(wc -l <"$ERR")" -ne 1 ] || ! grep -q '^pelagos: ' "$ERR"
+		then
+			why="want one 'pelagos: ' line, got: $(tr '\n' '|' <"$ERR")"
+		fi
+		grep -q interrupted "$ERR" && interrupted=$((interrupted + 1))
+		;;
+	*)
+		if [ -n "${2:-}" ] &&
+		    [ "$F_RC" = $((128 + $(f_signum "$2"))) ]; then
+			killed=$((killed + 1))
+		else
+			why="exit status $F_RC: $(tr '\n' '|' <"$ERR")"
+		fi
+		;;
+	esac
+	f_strace_done || why="$why; a traced process outlived the create"
+	if ! f_noleaks $F_ID; then
+		why="$why; left:$(f_leaks $F_ID)"
+		f_scrub $F_ID
+	fi
+	if [ -n "$why" ]; then
+		bad=$((bad + 1))
+		bad_list="$bad_list $1"
+		note "FAULT $1: $why"
+	fi
+	return 0
+}
+
+# Every syscall of a create, each occurrence N failed with EIO in turn.
+t_fault_inject() {
+	f_need_strace
+	f_discover
+	points=0 failed=0 tolerated=0 bad=0 killed=0 interrupted=0
+	tol_list="" bad_list=""
+	while read -r sys n; do
+		link_exists "$BR" && ip link del "$BR"
+		F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve"
+		F_STRACE="$F_STRACE -e inject=$sys:error=EIO:when=$n"
+		f_traced --name fz
+		f_traced_wait 30
+		f_judge "$sys#$n"
+		points=$((points + 1))
+	done <"$T_DIR/points"
 	note "fault injection: $points points, $failed failed cleanly," \
 	    "$tolerated tolerated, $bad bad"
 	note "tolerated:$tol_list"
-	echo "fault-injection points: $points" >&2
-	[ "$bad" -eq 0 ] || fail "$bad of $points injection points misbehaved:$bad_list"
+	echo "fault-injection points covered: $points"
+	[ "$bad" -eq 0 ] ||
+	    fail "$bad of $points injection points misbehaved:$bad_list"
+}
+
+# SIGINT, SIGTERM and SIGHUP in turn, delivered on entry to the first and
+# the last call of every syscall of the create: rolled back (exit 1),
+# finished (exit 0, whole), or killed before the signals were blocked
+# with nothing made; never anything left.
+t_fault_signals() {
+	f_need_strace
+	f_discover
+	points=0 failed=0 tolerated=0 bad=0 killed=0 interrupted=0
+	tol_list="" bad_list=""
+	set -- INT TERM HUP
+	while read -r sys max; do
+		case $F_EXCLUDE in *" $sys "*) continue ;; esac
+		for n in 1 $max; do
+			[ "$n" = 1 ] && [ "$max" = 1 ] && [ "$points" != 0 ] &&
+			    [ "${last:-}" = "$sys" ] && continue
+			last=$sys
+			sig=$1
+			shift
+			set -- "$@" "$sig"
+			link_exists "$BR" && ip link del "$BR"
+			F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve"
+			F_STRACE="$F_STRACE -e inject=$sys:signal=SIG$sig:when=$n"
+			f_traced --name fz
+			f_traced_wait 30
+			f_judge "$sys#$n:SIG$sig" "$sig"
+			points=$((points + 1))
+		done
+	done <"$T_DIR/counts"
+	note "signals: $points points, $interrupted rolled back as" \
+	    "interrupted, $((failed - interrupted)) failed otherwise," \
+	    "$tolerated finished, $killed killed before blocking, $bad bad"
+	echo "signal points covered: $points"
+	[ "$interrupted" -gt 0 ] || fail "no create ever reported 'interrupted'"
+	[ "$bad" -eq 0 ] || fail "$bad of $points signal points misbehaved:$bad_list"
+}
+
+# 50 creates SIGKILLed at random points (a random syscall and occurrence:
+# deterministic, no sleeps), then one prune: zero leaks.
+t_fault_random_kill() {
+	f_need_strace
+	f_need_prune
+	f_discover
+	total=$(wc -l <"$T_DIR/points")
+	runs=50 i=0 finished=0 ids="" spids=""
+	while [ "$i" -lt "$runs" ]; do
+		r=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+		set -- $(sed -n "$((r % total + 1))p" "$T_DIR/points")
+		F_STRACE="-e signal=none -e trace=$1,mkdirat,execve"
+		F_STRACE="$F_STRACE -e inject=$1:signal=SIGKILL:when=$2"
+		F_LOG=$T_DIR/strace.$i
+		f_traced
+		f_traced_wait 30 || fail "create hung at $1#$2"
+		[ -n "$F_ID" ] && echo "$F_ID" >>"$T_DIR/ids"
+		ids="$ids $F_ID"
+		[ -z "$F_DONE" ] && spids="$spids $F_SPID"
+		note "run $i: SIGKILL at $1#$2 -> exit $F_RC ${F_ID:-no ID}"
+		[ "$F_RC" = 0 ] && finished=$((finished + 1))
+		i=$((i + 1))
+	done
+	# Half-made sandboxes are shown, not hidden.
+	run 0 pel sandbox ls
+	hidden=""
+	for d in "$ROOT"/sandboxes/*; do
+		[ -e "$d" ] || continue
+		id=${d##*/}
+		grep -q "^$id " "$OUT" || hidden="$hidden $id"
+	done
+	run 0 pel sandbox prune
+	cp "$OUT" "$T_DIR/pruned"
+	[ -s "$ERR" ] && fail "prune warned: $(cat "$ERR")"
+	while read -r id; do
+		case " $ids " in *" $id "*) ;; *) fail "prune printed '$id'" ;; esac
+	done <"$T_DIR/pruned"
+	# A kill that came after the create committed leaves a running
+	# sandbox (its ID perhaps never printed): prune must keep it.
+	committed=0
+	run 0 pel sandbox ls
+	cp "$OUT" "$T_DIR/ls.after"
+	for id in $ids; do
+		grep -q "^$id .* running " "$T_DIR/ls.after" || continue
+		grep -qx "$id" "$T_DIR/pruned" && fail "prune removed running $id"
+		committed=$((committed + 1))
+		run 0 pel sandbox rm "$id"
+	done
+	leaks=0
+	f_noleaks $ids
+	for id in $ids; do
+		l=$(f_id_leaks "$id")
+		if [ -n "$l" ]; then
+			leaks=$((leaks + 1))
+			note "leak after prune:$l"
+		fi
+	done
+	for p in $spids; do
+		poll 10 gone "$p" || { leaks=$((leaks + 1)); note "strace $p: a traced process survived prune"; kill "$p"; }
+		wait "$p" 2>/dev/null
+	done
+	echo "random-kill runs: $runs, leaks: $leaks" \
+	    "(pruned $(wc -l <"$T_DIR/pruned"), committed before the kill" \
+	    "$committed, of which exit 0: $finished)"
+	[ "$leaks" -eq 0 ] || fail "$leaks leaks after prune: $(f_leaks $ids)"
+	[ -z "$hidden" ] ||
+	    fail "ls hid half-created sandboxes (no state file yet):$hidden"
 }
