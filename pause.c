@@ -6,6 +6,7 @@
  * namespace of the pod, or one line of error text, and closes its end. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,8 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/signalfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/wait.h>
 
 #include "pelagos.h"
@@ -65,6 +70,85 @@ reap(void)
 		;
 }
 
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define SECCOMP_ARCH AUDIT_ARCH_I386
+#elif defined(__arm__)
+#define SECCOMP_ARCH AUDIT_ARCH_ARM
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SECCOMP_ARCH AUDIT_ARCH_RISCV64
+#else
+#error "no seccomp architecture for this target: add its AUDIT_ARCH_*"
+#endif
+
+#define ALLOW(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+/* What the wait loop needs, and write/close for the handshake that
+ * follows; everything else fails with EPERM.  A syscall of another ABI
+ * (x32, ia32 on x86_64) kills. */
+static const struct sock_filter filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	ALLOW(SYS_rt_sigtimedwait),
+#ifdef SYS_rt_sigtimedwait_time64
+	ALLOW(SYS_rt_sigtimedwait_time64),
+#endif
+	ALLOW(SYS_wait4),
+	ALLOW(SYS_kill),
+	ALLOW(SYS_write),
+	ALLOW(SYS_close),
+	ALLOW(SYS_exit),
+	ALLOW(SYS_exit_group),
+	ALLOW(SYS_restart_syscall),
+	ALLOW(SYS_rt_sigreturn),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+};
+
+/* After setup the pause needs no privilege at all: empty capability
+ * sets, no way back through exec, and a syscall filter, so a pod that
+ * gets hold of it gains nothing.  The filter is tried once: a syscall it
+ * does not list must fail. */
+static int
+harden(const char **what)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = (struct sock_filter *)filter };
+	int cap;
+
+	*what = "drop capability bounding set";
+	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+		;
+	if (errno != EINVAL)
+		return -1;
+	*what = "set no_new_privs";
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	*what = "drop capabilities";
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -1;
+	*what = "install seccomp filter";
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return -1;
+	*what = "seccomp filter lets getppid through";
+	if (syscall(SYS_getppid) != -1 || errno != EPERM) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 /* Signals stay blocked and are taken synchronously: nothing runs in a
  * handler.  Only SIGTERM and SIGINT end the pause. */
 static int
@@ -104,9 +188,10 @@ wait_loop(pid_t child)
 int
 pause_main(int argc, char **argv)
 {
-	const char *ns = NULL, *hostname = NULL;
-	int flags = 0, ready = -1, i, fd;
-	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[32];
+	const char *ns = NULL, *hostname = NULL, *what;
+	int flags = 0, ready = -1, i, fd, sync[2];
+	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[32], msg[256];
+	ssize_t n;
 	sigset_t all;
 	pid_t child = 0;
 
@@ -163,17 +248,40 @@ pause_main(int argc, char **argv)
 		}
 		/* The child is PID 1 of the new namespace; it is the pod's
 		 * pause from then on, and this process only waits for it. */
-		if ((child = fork()) < 0) {
+		if (pipe2(sync, O_CLOEXEC) < 0 || (child = fork()) < 0) {
 			say(ready, "fork pid 1", errno);
 			return 1;
 		}
 		if (child == 0) {
 			if (ready >= 0)
 				close(ready);
+			close(sync[0]);
+			if (harden(&what) < 0) {
+				say(sync[1], what, errno);
+				return 1;
+			}
+			say(sync[1], "+", 0);
+			close(sync[1]);
 			return wait_loop(0);
+		}
+		/* Ready only once PID 1 is hardened too; its error, if any,
+		 * is passed on. */
+		close(sync[1]);
+		n = read(sync[0], msg, sizeof(msg) - 1);
+		close(sync[0]);
+		msg[n > 0 ? n : 0] = '\0';
+		if (strcmp(msg, "+\n")) {
+			msg[strcspn(msg, "\n")] = '\0';
+			say(ready, msg[0] ? msg : "pid 1 failed", 0);
+			kill(child, SIGKILL);
+			return 1;
 		}
 	}
 	snprintf(ok, sizeof(ok), "ok %d", (int)(child ? child : getpid()));
+	if (harden(&what) < 0) {
+		say(ready, what, errno);
+		return 1;
+	}
 	say(ready, ok, 0);
 	if (ready >= 0)
 		close(ready);
