@@ -1,4 +1,5 @@
-/* pelagos: the command line, sandbox create/ls/rm, and what they print. */
+/* pelagos: the command line, sandbox create/ls/rm/prune and run, and what
+ * they print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -80,10 +81,13 @@ static const char main_usage[] =
 "  sandbox ls [--json]\n"
 "  sandbox rm [-f] ID|NAME...\n"
 "  sandbox prune\n"
+"  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
+"      [-d|--detach] [--] CMD [ARG...]\n"
 "\n"
 "options:\n"
 "  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
-"  -h, --help     show this help; 'pelagos sandbox CMD --help' for a command\n"
+"  -h, --help     show this help; 'pelagos sandbox CMD --help' and\n"
+"                 'pelagos run --help' for a command\n"
 "  --version      show the version\n"
 "\n"
 "environment:\n"
@@ -122,6 +126,30 @@ static const char rm_usage[] =
 "\n"
 "  -f, --force  kill the sandbox's other processes first; a sandbox that\n"
 "               is already gone is no error\n";
+
+static const char run_usage[] =
+"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
+"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
+"\n"
+"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
+"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
+"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
+"which a minimal init is PID 1 and CMD is PID 2.\n"
+"\n"
+"  --sandbox ID|NAME  the sandbox to run in (required)\n"
+"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
+"                     basic nodes and a read-only /sys (default: the\n"
+"                     host's /)\n"
+"  --workdir DIR      working directory (default: the current one, or /\n"
+"                     with --rootfs)\n"
+"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
+"                     environment, or only PATH and TERM with --rootfs\n"
+"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
+"                     print its PID and return\n"
+"\n"
+"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
+"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
+"127 if it was not found, 1 if pelagos failed before starting it.\n";
 
 static const char prune_usage[] =
 "usage: pelagos sandbox prune\n"
@@ -439,6 +467,23 @@ load_or_derive(int rootfd, const char *id, struct sandbox *sb)
 	return TD_DERIVED;
 }
 
+/* The sandbox an ID|NAME argument names, with any error reported. */
+static int
+load_arg(int rootfd, const char *cmd, const char *arg, struct sandbox *sb)
+{
+	char id[ID_LEN + 1];
+
+	if (rootfd < 0 || resolve(rootfd, arg, id) < 0) {
+		pelagos_warn("%s: no such sandbox '%s'", cmd, arg);
+		return -1;
+	}
+	if (state_load(rootfd, id, sb) < 0) {
+		pelagos_warn("%s: state of sandbox %s:", cmd, id);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_rm(int argc, char **argv)
 {
@@ -552,6 +597,84 @@ out:
 	return ret;
 }
 
+/* Options end at the first argument that is none: CMD's own options are
+ * CMD's. */
+static int
+cmd_run(int argc, char **argv, mode_t caller_umask)
+{
+	static const char cmd[] = "run";
+	struct run_opts o;
+	struct sandbox sb;
+	const char *v;
+	int i, rootfd = -1, ret = 1;
+
+	memset(&o, 0, sizeof(o));
+	o.umask = caller_umask;
+	if (!(o.env = calloc((size_t)argc + 1, sizeof(*o.env)))) {
+		pelagos_warn("%s:", cmd);
+		return 1;
+	}
+	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else if (is_help(argv[i])) {
+			ret = fputs(run_usage, stdout) == EOF;
+			goto out;
+		} else if (opt_value(argc, argv, &i, "--sandbox", &v)) {
+			o.sandbox = v;
+		} else if (opt_value(argc, argv, &i, "--rootfs", &v)) {
+			o.rootfs = v;
+		} else if (opt_value(argc, argv, &i, "--workdir", &v)) {
+			o.workdir = v;
+		} else if (opt_value(argc, argv, &i, "--env", &v)) {
+			if (v && (v[0] == '=' || !strchr(v, '='))) {
+				ret = usage_error(cmd,
+				    "--env wants K=V, not '%s'", v);
+				goto out;
+			}
+			o.env[o.nenv++] = (char *)v;
+		} else if (!strcmp(argv[i], "-d") ||
+		    !strcmp(argv[i], "--detach")) {
+			o.detach = 1;
+			continue;
+		} else {
+			ret = usage_error(cmd, "unknown option '%s'", argv[i]);
+			goto out;
+		}
+		if (!v) {
+			ret = usage_error(cmd, "option '%s' needs a value",
+			    argv[i]);
+			goto out;
+		}
+	}
+	if (!o.sandbox) {
+		ret = usage_error(cmd, "%s", "missing --sandbox ID|NAME");
+		goto out;
+	}
+	if (i == argc) {
+		ret = usage_error(cmd, "%s", "missing CMD");
+		goto out;
+	}
+	o.argv = argv + i;
+	if (need_root(cmd) < 0)
+		goto out;
+	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", root_dir);
+		goto out;
+	}
+	if (load_arg(rootfd, cmd, o.sandbox, &sb) < 0)
+		goto out;
+	close(rootfd);
+	rootfd = -1;
+	ret = run_workload(&sb, &o);
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	free(o.env);
+	return ret;
+}
+
 static int
 cmd_sandbox(int argc, char **argv)
 {
@@ -577,9 +700,10 @@ cmd_sandbox(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	mode_t caller_umask;
 	int i;
 
-	umask(077);
+	caller_umask = umask(077);
 	root_dir = getenv("PELAGOS_ROOT");
 	if (!root_dir || !*root_dir)
 		root_dir = DEF_ROOT;
@@ -609,6 +733,8 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "sandbox"))
 		return cmd_sandbox(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "run"))
+		return cmd_run(argc - i - 1, argv + i + 1, caller_umask);
 	pelagos_warn("unknown command '%s' (see 'pelagos --help')", argv[i]);
 	return 2;
 }
