@@ -1,5 +1,5 @@
-/* pelagos: the command line, sandbox create/ls/rm/prune and run, and what
- * they print. */
+/* pelagos: the command line, sandbox create/ls/inspect/rm/prune and run,
+ * and what they print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -78,7 +78,8 @@ static const char main_usage[] =
 "commands:\n"
 "  sandbox create [--name NAME] [--hostname NAME]\n"
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
-"  sandbox ls [--json]\n"
+"  sandbox ls [-q|--json]\n"
+"  sandbox inspect ID|NAME\n"
 "  sandbox rm [-f] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
@@ -96,7 +97,7 @@ static const char main_usage[] =
 "  PELAGOS_SUBNET  IPv4 subnet of the bridge (default " DEF_SUBNET ")\n";
 
 static const char sandbox_usage[] =
-"usage: pelagos sandbox create|ls|rm|prune [args...]\n"
+"usage: pelagos sandbox create|ls|inspect|rm|prune [args...]\n"
 "'pelagos sandbox CMD --help' describes each command.\n";
 
 static const char create_usage[] =
@@ -113,9 +114,18 @@ static const char create_usage[] =
 "  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n";
 
 static const char ls_usage[] =
-"usage: pelagos sandbox ls [--json]\n"
+"usage: pelagos sandbox ls [-q|--json]\n"
 "\n"
-"Lists sandboxes as a table, or the running ones as a JSON array.\n";
+"Lists sandboxes as a table, or the running ones as a JSON array.\n"
+"\n"
+"  -q, --quiet  print only the IDs, one per line\n"
+"  --json       print the running sandboxes as a JSON array\n";
+
+static const char inspect_usage[] =
+"usage: pelagos sandbox inspect ID|NAME\n"
+"\n"
+"Prints the sandbox as one JSON object: the fields of ls --json, and\n"
+"status, hostname, created (seconds since the epoch), bridge, gateway.\n";
 
 static const char rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -338,14 +348,15 @@ mode_json(enum ns_mode m)
 	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
 }
 
+/* The fields of ls --json, which inspect extends. */
 static void
-print_json(const struct sandbox *sb, int first)
+json_fields(const struct sandbox *sb)
 {
 	char ip[16] = "";
 
 	if (sb->ip)
 		state_format_ip(sb->ip, ip);
-	printf("%s{\"id\":", first ? "[" : ",\n");
+	printf("\"id\":");
 	json_str(sb->id);
 	printf(",\"name\":");
 	if (sb->name[0])
@@ -359,7 +370,7 @@ print_json(const struct sandbox *sb, int first)
 	printf(",\"container_ip\":");
 	json_str(ip);
 	printf(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
-	    "\"ipc\":\"%s\"}}", mode_json(sb->net), mode_json(sb->pid),
+	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
 }
 
@@ -370,7 +381,7 @@ cmd_ls(int argc, char **argv)
 	char (*ids)[ID_LEN + 1] = NULL;
 	struct sandbox sb;
 	size_t n = 0, i;
-	int json = 0, rootfd, shown = 0, ret = 1;
+	int json = 0, quiet = 0, rootfd, shown = 0, ret = 1;
 
 	for (i = 0; i < (size_t)argc; i++) {
 		if (is_help(argv[i])) {
@@ -378,6 +389,9 @@ cmd_ls(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "-q") ||
+		    !strcmp(argv[i], "--quiet")) {
+			quiet = 1;
 		} else if (argv[i][0] == '-') {
 			return usage_error(cmd, "unknown option '%s'", argv[i]);
 		} else {
@@ -385,6 +399,8 @@ cmd_ls(int argc, char **argv)
 			    argv[i]);
 		}
 	}
+	if (json && quiet)
+		return usage_error(cmd, "%s", "-q and --json exclude each other");
 	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
 		if (errno != ENOENT) {
 			pelagos_warn("root %s:", root_dir);
@@ -401,7 +417,9 @@ cmd_ls(int argc, char **argv)
 		if (state_load(rootfd, ids[i], &sb) < 0) {
 			if (errno == ENOENT)
 				continue;
-			if (!json) {
+			if (quiet)
+				puts(ids[i]);
+			else if (!json) {
 				if (!shown++)
 					printf("%-18s %-20s %-8s %-16s %s\n",
 					    "ID", "NAME", "STATUS", "IP",
@@ -411,10 +429,17 @@ cmd_ls(int argc, char **argv)
 			}
 			continue;
 		}
+		if (quiet) {
+			puts(sb.id);
+			continue;
+		}
 		status = sandbox_status(&sb);
 		if (json) {
-			if (!strcmp(status, "running"))
-				print_json(&sb, !shown++);
+			if (!strcmp(status, "running")) {
+				fputs(shown++ ? ",\n{" : "[{", stdout);
+				json_fields(&sb);
+				putchar('}');
+			}
 			continue;
 		}
 		if (sb.ip)
@@ -482,6 +507,46 @@ load_arg(int rootfd, const char *cmd, const char *arg, struct sandbox *sb)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+	static const char cmd[] = "sandbox inspect";
+	struct sandbox sb;
+	char gw[16] = "";
+	int rootfd, ret = 1;
+
+	if (argc > 0 && is_help(argv[0]))
+		return fputs(inspect_usage, stdout) == EOF;
+	if (argc < 1)
+		return usage_error(cmd, "%s", "missing ID or NAME");
+	if (argv[0][0] == '-')
+		return usage_error(cmd, "unknown option '%s'", argv[0]);
+	if (argc > 1)
+		return usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", root_dir);
+		return 1;
+	}
+	if (load_arg(rootfd, cmd, argv[0], &sb) < 0)
+		goto out;
+	if (sb.gateway)
+		state_format_ip(sb.gateway, gw);
+	putchar('{');
+	json_fields(&sb);
+	printf(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
+	json_str(sb.hostname);
+	printf(",\"created\":%lld,\"bridge\":", sb.created);
+	json_str(sb.bridge);
+	printf(",\"gateway\":");
+	json_str(gw);
+	puts("}");
+	ret = fflush(stdout) == 0 ? 0 : 1;
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	return ret;
 }
 
 static int
@@ -688,6 +753,8 @@ cmd_sandbox(int argc, char **argv)
 		return cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "ls"))
 		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "rm"))
 		return cmd_rm(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "prune"))
