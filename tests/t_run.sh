@@ -25,7 +25,12 @@ child_of() {
 
 # A busybox tree in $RFS: busybox-static's binary and its applet links.
 mkrootfs() {
-	_bb=$(command -v busybox) || skip "no busybox (install busybox-static)"
+	_bb=
+	# busybox sh answers "busybox" for its own applet: find the file.
+	for _c in "$(command -v busybox)" /bin/busybox /usr/bin/busybox; do
+		case $_c in /*) [ -f "$_c" ] && _bb=$_c && break ;; esac
+	done
+	[ -n "$_bb" ] || skip "no busybox (install busybox-static)"
 	RFS=$T_DIR/rootfs
 	mkdir -p "$RFS/bin" && cp "$_bb" "$RFS/bin/busybox" ||
 	    fail "cannot copy $_bb"
