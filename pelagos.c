@@ -400,7 +400,8 @@ cmd_ls(int argc, char **argv)
 		}
 	}
 	if (json && quiet)
-		return usage_error(cmd, "%s", "-q and --json exclude each other");
+		return usage_error(cmd, "%s",
+		    "-q and --json exclude each other");
 	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
 		if (errno != ENOENT) {
 			pelagos_warn("root %s:", root_dir);

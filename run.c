@@ -1,8 +1,8 @@
 /* pelagos run: a workload in a sandbox's namespaces.
  *
- *	pelagos run		opens the pause's namespaces, checks, joins, forks
- *	 `- pelagos init	PID 1 of the workload's own PID namespace
- *	     `- CMD		PID 2, signalled and reaped by the init
+ *	pelagos run         checks the pause, joins its namespaces, waits
+ *	 `- pelagos init    PID 1 of the workload's own PID namespace
+ *	     `- CMD         PID 2, signalled and reaped by the init
  *
  * In a --pod-pid sandbox there is no init of our own: CMD is the direct
  * child, in the pod's PID namespace, whose PID 1 (the pause) reaps the
