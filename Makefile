@@ -1,6 +1,6 @@
 include config.mk
 
-SRC = pelagos.c sandbox.c pause.c netlink.c state.c
+SRC = pelagos.c sandbox.c run.c pause.c netlink.c state.c
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \

@@ -1,4 +1,5 @@
-/* pelagos: the command line, sandbox create/ls/rm, and what they print. */
+/* pelagos: the command line, sandbox create/ls/inspect/rm/prune and run,
+ * and what they print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -77,13 +78,17 @@ static const char main_usage[] =
 "commands:\n"
 "  sandbox create [--name NAME] [--hostname NAME]\n"
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
-"  sandbox ls [--json]\n"
+"  sandbox ls [-q|--json]\n"
+"  sandbox inspect ID|NAME\n"
 "  sandbox rm [-f] ID|NAME...\n"
 "  sandbox prune\n"
+"  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
+"      [-d|--detach] [--] CMD [ARG...]\n"
 "\n"
 "options:\n"
 "  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
-"  -h, --help     show this help; 'pelagos sandbox CMD --help' for a command\n"
+"  -h, --help     show this help; 'pelagos sandbox CMD --help' and\n"
+"                 'pelagos run --help' for a command\n"
 "  --version      show the version\n"
 "\n"
 "environment:\n"
@@ -92,7 +97,7 @@ static const char main_usage[] =
 "  PELAGOS_SUBNET  IPv4 subnet of the bridge (default " DEF_SUBNET ")\n";
 
 static const char sandbox_usage[] =
-"usage: pelagos sandbox create|ls|rm|prune [args...]\n"
+"usage: pelagos sandbox create|ls|inspect|rm|prune [args...]\n"
 "'pelagos sandbox CMD --help' describes each command.\n";
 
 static const char create_usage[] =
@@ -109,9 +114,18 @@ static const char create_usage[] =
 "  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n";
 
 static const char ls_usage[] =
-"usage: pelagos sandbox ls [--json]\n"
+"usage: pelagos sandbox ls [-q|--json]\n"
 "\n"
-"Lists sandboxes as a table, or the running ones as a JSON array.\n";
+"Lists sandboxes as a table, or the running ones as a JSON array.\n"
+"\n"
+"  -q, --quiet  print only the IDs, one per line\n"
+"  --json       print the running sandboxes as a JSON array\n";
+
+static const char inspect_usage[] =
+"usage: pelagos sandbox inspect ID|NAME\n"
+"\n"
+"Prints the sandbox as one JSON object: the fields of ls --json, and\n"
+"status, hostname, created (seconds since the epoch), bridge, gateway.\n";
 
 static const char rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -122,6 +136,30 @@ static const char rm_usage[] =
 "\n"
 "  -f, --force  kill the sandbox's other processes first; a sandbox that\n"
 "               is already gone is no error\n";
+
+static const char run_usage[] =
+"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
+"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
+"\n"
+"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
+"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
+"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
+"which a minimal init is PID 1 and CMD is PID 2.\n"
+"\n"
+"  --sandbox ID|NAME  the sandbox to run in (required)\n"
+"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
+"                     basic nodes and a read-only /sys (default: the\n"
+"                     host's /)\n"
+"  --workdir DIR      working directory (default: the current one, or /\n"
+"                     with --rootfs)\n"
+"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
+"                     environment, or only PATH and TERM with --rootfs\n"
+"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
+"                     print its PID and return\n"
+"\n"
+"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
+"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
+"127 if it was not found, 1 if pelagos failed before starting it.\n";
 
 static const char prune_usage[] =
 "usage: pelagos sandbox prune\n"
@@ -310,14 +348,15 @@ mode_json(enum ns_mode m)
 	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
 }
 
+/* The fields of ls --json, which inspect extends. */
 static void
-print_json(const struct sandbox *sb, int first)
+json_fields(const struct sandbox *sb)
 {
 	char ip[16] = "";
 
 	if (sb->ip)
 		state_format_ip(sb->ip, ip);
-	printf("%s{\"id\":", first ? "[" : ",\n");
+	printf("\"id\":");
 	json_str(sb->id);
 	printf(",\"name\":");
 	if (sb->name[0])
@@ -331,7 +370,7 @@ print_json(const struct sandbox *sb, int first)
 	printf(",\"container_ip\":");
 	json_str(ip);
 	printf(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
-	    "\"ipc\":\"%s\"}}", mode_json(sb->net), mode_json(sb->pid),
+	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
 }
 
@@ -342,7 +381,7 @@ cmd_ls(int argc, char **argv)
 	char (*ids)[ID_LEN + 1] = NULL;
 	struct sandbox sb;
 	size_t n = 0, i;
-	int json = 0, rootfd, shown = 0, ret = 1;
+	int json = 0, quiet = 0, rootfd, shown = 0, ret = 1;
 
 	for (i = 0; i < (size_t)argc; i++) {
 		if (is_help(argv[i])) {
@@ -350,6 +389,9 @@ cmd_ls(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "-q") ||
+		    !strcmp(argv[i], "--quiet")) {
+			quiet = 1;
 		} else if (argv[i][0] == '-') {
 			return usage_error(cmd, "unknown option '%s'", argv[i]);
 		} else {
@@ -357,6 +399,9 @@ cmd_ls(int argc, char **argv)
 			    argv[i]);
 		}
 	}
+	if (json && quiet)
+		return usage_error(cmd, "%s",
+		    "-q and --json exclude each other");
 	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
 		if (errno != ENOENT) {
 			pelagos_warn("root %s:", root_dir);
@@ -373,7 +418,9 @@ cmd_ls(int argc, char **argv)
 		if (state_load(rootfd, ids[i], &sb) < 0) {
 			if (errno == ENOENT)
 				continue;
-			if (!json) {
+			if (quiet)
+				puts(ids[i]);
+			else if (!json) {
 				if (!shown++)
 					printf("%-18s %-20s %-8s %-16s %s\n",
 					    "ID", "NAME", "STATUS", "IP",
@@ -383,10 +430,17 @@ cmd_ls(int argc, char **argv)
 			}
 			continue;
 		}
+		if (quiet) {
+			puts(sb.id);
+			continue;
+		}
 		status = sandbox_status(&sb);
 		if (json) {
-			if (!strcmp(status, "running"))
-				print_json(&sb, !shown++);
+			if (!strcmp(status, "running")) {
+				fputs(shown++ ? ",\n{" : "[{", stdout);
+				json_fields(&sb);
+				putchar('}');
+			}
 			continue;
 		}
 		if (sb.ip)
@@ -437,6 +491,63 @@ load_or_derive(int rootfd, const char *id, struct sandbox *sb)
 		return 0;
 	sandbox_derive(id, sb);
 	return TD_DERIVED;
+}
+
+/* The sandbox an ID|NAME argument names, with any error reported. */
+static int
+load_arg(int rootfd, const char *cmd, const char *arg, struct sandbox *sb)
+{
+	char id[ID_LEN + 1];
+
+	if (rootfd < 0 || resolve(rootfd, arg, id) < 0) {
+		pelagos_warn("%s: no such sandbox '%s'", cmd, arg);
+		return -1;
+	}
+	if (state_load(rootfd, id, sb) < 0) {
+		pelagos_warn("%s: state of sandbox %s:", cmd, id);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+	static const char cmd[] = "sandbox inspect";
+	struct sandbox sb;
+	char gw[16] = "";
+	int rootfd, ret = 1;
+
+	if (argc > 0 && is_help(argv[0]))
+		return fputs(inspect_usage, stdout) == EOF;
+	if (argc < 1)
+		return usage_error(cmd, "%s", "missing ID or NAME");
+	if (argv[0][0] == '-')
+		return usage_error(cmd, "unknown option '%s'", argv[0]);
+	if (argc > 1)
+		return usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", root_dir);
+		return 1;
+	}
+	if (load_arg(rootfd, cmd, argv[0], &sb) < 0)
+		goto out;
+	if (sb.gateway)
+		state_format_ip(sb.gateway, gw);
+	putchar('{');
+	json_fields(&sb);
+	printf(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
+	json_str(sb.hostname);
+	printf(",\"created\":%lld,\"bridge\":", sb.created);
+	json_str(sb.bridge);
+	printf(",\"gateway\":");
+	json_str(gw);
+	puts("}");
+	ret = fflush(stdout) == 0 ? 0 : 1;
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	return ret;
 }
 
 static int
@@ -552,6 +663,84 @@ out:
 	return ret;
 }
 
+/* Options end at the first argument that is none: CMD's own options are
+ * CMD's. */
+static int
+cmd_run(int argc, char **argv, mode_t caller_umask)
+{
+	static const char cmd[] = "run";
+	struct run_opts o;
+	struct sandbox sb;
+	const char *v;
+	int i, rootfd = -1, ret = 1;
+
+	memset(&o, 0, sizeof(o));
+	o.umask = caller_umask;
+	if (!(o.env = calloc((size_t)argc + 1, sizeof(*o.env)))) {
+		pelagos_warn("%s:", cmd);
+		return 1;
+	}
+	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else if (is_help(argv[i])) {
+			ret = fputs(run_usage, stdout) == EOF;
+			goto out;
+		} else if (opt_value(argc, argv, &i, "--sandbox", &v)) {
+			o.sandbox = v;
+		} else if (opt_value(argc, argv, &i, "--rootfs", &v)) {
+			o.rootfs = v;
+		} else if (opt_value(argc, argv, &i, "--workdir", &v)) {
+			o.workdir = v;
+		} else if (opt_value(argc, argv, &i, "--env", &v)) {
+			if (v && (v[0] == '=' || !strchr(v, '='))) {
+				ret = usage_error(cmd,
+				    "--env wants K=V, not '%s'", v);
+				goto out;
+			}
+			o.env[o.nenv++] = (char *)v;
+		} else if (!strcmp(argv[i], "-d") ||
+		    !strcmp(argv[i], "--detach")) {
+			o.detach = 1;
+			continue;
+		} else {
+			ret = usage_error(cmd, "unknown option '%s'", argv[i]);
+			goto out;
+		}
+		if (!v) {
+			ret = usage_error(cmd, "option '%s' needs a value",
+			    argv[i]);
+			goto out;
+		}
+	}
+	if (!o.sandbox) {
+		ret = usage_error(cmd, "%s", "missing --sandbox ID|NAME");
+		goto out;
+	}
+	if (i == argc) {
+		ret = usage_error(cmd, "%s", "missing CMD");
+		goto out;
+	}
+	o.argv = argv + i;
+	if (need_root(cmd) < 0)
+		goto out;
+	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", root_dir);
+		goto out;
+	}
+	if (load_arg(rootfd, cmd, o.sandbox, &sb) < 0)
+		goto out;
+	close(rootfd);
+	rootfd = -1;
+	ret = run_workload(&sb, &o);
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	free(o.env);
+	return ret;
+}
+
 static int
 cmd_sandbox(int argc, char **argv)
 {
@@ -565,6 +754,8 @@ cmd_sandbox(int argc, char **argv)
 		return cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "ls"))
 		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "rm"))
 		return cmd_rm(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "prune"))
@@ -577,9 +768,10 @@ cmd_sandbox(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	mode_t caller_umask;
 	int i;
 
-	umask(077);
+	caller_umask = umask(077);
 	root_dir = getenv("PELAGOS_ROOT");
 	if (!root_dir || !*root_dir)
 		root_dir = DEF_ROOT;
@@ -609,6 +801,8 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "sandbox"))
 		return cmd_sandbox(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "run"))
+		return cmd_run(argc - i - 1, argv + i + 1, caller_umask);
 	pelagos_warn("unknown command '%s' (see 'pelagos --help')", argv[i]);
 	return 2;
 }

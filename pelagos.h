@@ -131,6 +131,18 @@ int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags);
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd);
 
+/* run.c: a workload in a sandbox's namespaces (pelagos run). */
+struct run_opts {
+	const char *sandbox;	/* the ID or name as given, for messages */
+	const char *rootfs, *workdir;
+	char **env;		/* the --env K=V values */
+	size_t nenv;
+	int detach;
+	char **argv;		/* CMD and its arguments */
+	mode_t umask;		/* the caller's, for CMD */
+};
+int run_workload(const struct sandbox *sb, const struct run_opts *o);
+
 /* pelagos.c: the command layer, the one place that reports errors. */
 void pelagos_warn(const char *fmt, ...);
 
