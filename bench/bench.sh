@@ -400,7 +400,8 @@ ls_time() {
 			sandbox ls >"$tmp/out" || die "pelagos sandbox ls failed"
 		lsj=$((lsj + 1))
 	done
-	rows=$(($(wc -l <"$tmp/out") - 1))
+	# With no sandboxes the table may have no header either.
+	rows=$(grep -cv '^ID ' "$tmp/out")
 	[ "$rows" -eq "$2" ] ||
 		die "pelagos sandbox ls shows $rows sandboxes, not $2"
 	set -- $(stats "$tmp/ls.$1")
