@@ -312,7 +312,9 @@ mkdir -p "$tmp/iproute2" "$tmp/cni"
 peer_iproute2 "$here/peer-iproute2.sh" up || die "peer-iproute2 up failed"
 peer_cni "$here/peer-cni.sh" up || die "peer-cni up failed"
 
-echo "bench: kernel $(uname -r), $(nproc) CPUs, N=$n, scale=$scale"
+echo "bench: kernel $(uname -r), $(nproc) CPUs, N=$n, scale=$scale," \
+	"load $(cut -d' ' -f1-3 /proc/loadavg)," \
+	"bridge-nf-call-iptables=$(sysctl -n net.bridge.bridge-nf-call-iptables 2>/dev/null || echo -)"
 echo "bench: bridges $br_p $br_i $br_c;" \
 	"subnets $net_p $net_i.0/24 $net_c.0/24"
 
@@ -480,4 +482,4 @@ echo "alive at once: $alive_n/$scale pauses in their netns, ls --json lists $jso
 [ $early_rm -eq 0 ] ||
 	echo "note: pelagos sandbox rm returned before its pause exited $early_rm times in all"
 echo
-echo "bench: ok"
+echo "bench: ok (load $(cut -d' ' -f1-3 /proc/loadavg))"
