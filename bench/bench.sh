@@ -447,7 +447,7 @@ last=${last%% *}
 ip_last=$(ip -n "psb-${last%????????}" -4 -o addr show dev eth0 |
 	awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 [ -n "$ip_last" ] || die "pelagos $last: no IPv4 address on eth0"
-ip netns exec "psb-${first%????????}" ping -q -c 1 -W 2 "$ip_last" \
+ip netns exec "psb-${first%????????}" ping -q -c 1 -w 3 "$ip_last" \
 	>/dev/null || die "sandbox $first cannot ping sandbox $last ($ip_last)"
 neigh=$(ip neigh show dev "$br_p" | wc -l)
 ls_time "$scale" "$scale"
