@@ -4,9 +4,9 @@
 # the integration suite, print the result markers the host looks for, and
 # power off.
 #
-# Kernel command line switches (set by tests/initramfs.sh):
-#   pelagos.smoke=1   run the smoke subset instead of the whole suite
-#   pelagos.shell=1   drop to a shell instead of powering off (manual debugging)
+# /etc/pelagos-smoke, when tests/initramfs.sh --smoke puts it in the image,
+# lists the tests to run instead of the whole suite.  The kernel command line
+# switch pelagos.shell=1 (--shell) drops to a shell instead of powering off.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -26,14 +26,10 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 hostname pelagos-initramfs
 
-smoke=0
+smoke=
+[ -f /etc/pelagos-smoke ] && smoke=$(cat /etc/pelagos-smoke)
 shell=0
-for arg in $(cat /proc/cmdline); do
-	case $arg in
-	pelagos.smoke=1) smoke=1 ;;
-	pelagos.shell=1) shell=1 ;;
-	esac
-done
+grep -qw pelagos.shell=1 /proc/cmdline && shell=1
 
 finish() {
 	if [ "$shell" = 1 ]; then
@@ -72,16 +68,14 @@ else
 fi
 echo "PELAGOS-INITRAMFS-EXAMPLE: $example"
 
-echo "== integration suite$( [ "$smoke" = 1 ] && echo ' (smoke subset)')"
+echo "== integration suite${smoke:+ (smoke subset:$smoke)}"
 cd /tests || finish
 rc=0
-if [ "$smoke" = 1 ]; then
-	set -- --integration-only --smoke
-else
-	set -- --integration-only
-fi
 # busybox sh has no pipefail: the runner's status travels through a file.
-{ PELAGOS=/bin/pelagos sh ./run.sh "$@"; echo $? >/tmp/suite.rc; } 2>&1 |
+# $smoke is a list of test names, split on purpose.
+# shellcheck disable=SC2086
+{ PELAGOS=/bin/pelagos sh ./run.sh --integration-only $smoke
+	echo $? >/tmp/suite.rc; } 2>&1 |
 	tee /tmp/suite.log
 read -r rc </tmp/suite.rc
 result=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' /tmp/suite.log |
