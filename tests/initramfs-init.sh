@@ -55,6 +55,7 @@ for mod in llc stp bridge veth; do
 done
 ip link set lo up
 
+echo
 echo "PELAGOS-INITRAMFS-BOOTED: $(cut -d' ' -f1 /proc/uptime)s $(uname -srm)"
 
 # The example boot script, run the way an integrator's /init would run it,

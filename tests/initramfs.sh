@@ -9,9 +9,10 @@
 #   --arch     target architecture (default x86_64)
 #   --binary   the static pelagos binary to test (default ./pelagos)
 #   --smoke    run the examples/init-sandbox.sh boot step and only the
-#              suite's tests named in SMOKE_TESTS below; meant for arm64,
-#              where QEMU emulates every instruction and the suite is slow
-#   --timeout  seconds before QEMU is killed (default 600, 1800 for arm64)
+#              suite's tests named in SMOKE_TESTS below: a quick check for
+#              a slow emulated target
+#   --timeout  seconds before QEMU is killed (default 300; the whole suite
+#              takes about 10 s on either architecture)
 #   --accel    tcg (the default) emulates; kvm needs a same-architecture
 #              host with working /dev/kvm.  Not chosen automatically: a
 #              /dev/kvm that opens but hangs the guest (nested
@@ -57,7 +58,7 @@ die() {
 }
 
 usage() {
-	sed -n '/^# Usage:/,/^$/s/^# \{0,1\}//p' "$0" >&2
+	sed -n '/^# Usage:/,/^# The kernel/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -84,12 +85,12 @@ case $arch in
 x86_64)
 	debarch=amd64 qemu=qemu-system-x86_64 qemu_pkg=qemu-system-x86
 	console=ttyS0 elf_machine=3e00 machine= tcg_cpu=
-	: "${timeout_s:=600}" ;;
+	: "${timeout_s:=300}" ;;
 arm64|aarch64)
 	arch=arm64
 	debarch=arm64 qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm
 	console=ttyAMA0 elf_machine=b700 machine='-M virt' tcg_cpu=cortex-a57
-	: "${timeout_s:=1800}" ;;
+	: "${timeout_s:=300}" ;;
 *) die "unsupported --arch $arch (x86_64 or arm64)" ;;
 esac
 
@@ -105,14 +106,23 @@ mkdir -p "$cache"
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
+updated=0
+apt_update() {
+	[ "$updated" = 0 ] && is_root || return 0
+	updated=1
+	echo "initramfs: apt-get update"
+	apt-get update -q >>"$cache/apt.log" 2>&1 ||
+		{ cat "$cache/apt.log" >&2; die "apt-get update failed"; }
+}
+
 apt_install() {
 	is_root || die "missing $1: install the Debian package $1 (apt-get install $1)"
 	echo "initramfs: apt-get install $1"
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" \
-		>"$cache/apt.log" 2>&1; then
-		apt-get update -q >>"$cache/apt.log" 2>&1 || :
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" \
-			>>"$cache/apt.log" 2>&1 ||
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "$1" >"$cache/apt.log" 2>&1; then
+		apt_update
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends "$1" >>"$cache/apt.log" 2>&1 ||
 			{ cat "$cache/apt.log" >&2; die "could not install $1"; }
 	fi
 }
@@ -135,8 +145,7 @@ if [ "$debarch" != "$(dpkg --print-architecture)" ] &&
 	is_root || die "run as root once, or: dpkg --add-architecture $debarch && apt-get update"
 	echo "initramfs: dpkg --add-architecture $debarch"
 	dpkg --add-architecture "$debarch"
-	apt-get update -q >"$cache/apt.log" 2>&1 ||
-		{ cat "$cache/apt.log" >&2; die "apt-get update failed"; }
+	apt_update
 fi
 
 # The binary must be a static executable for the target.
@@ -184,8 +193,16 @@ cache_key() {	# cache_key PREFIX NAME VERSION
 
 # Kernel: linux-image-<debarch> is a metapackage; the versioned package it
 # depends on carries the kernel and modules.
-kpkg=$(apt-cache depends "linux-image-$debarch:$debarch" 2>/dev/null |
-	sed -n 's/^ *Depends: \(linux-image-[^ :]*\).*/\1/p' | head -n 1)
+kernel_package() {
+	apt-cache depends "linux-image-$debarch:$debarch" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[^ :]*\).*/\1/p' | head -n 1
+}
+kpkg=$(kernel_package)
+# A machine that never ran apt-get update knows no package at all.
+if [ -z "$kpkg" ] && ! ls -d "$cache/kernel-"* >/dev/null 2>&1; then
+	apt_update
+	kpkg=$(kernel_package)
+fi
 kver=
 [ -n "$kpkg" ] && set -- $(candidate "$kpkg") && kver=${2:-}
 kdir=$(cache_key kernel "$kpkg" "$kver")
@@ -289,6 +306,9 @@ append="console=$console panic=-1 quiet"
 [ "$shell" = 1 ] && append="$append pelagos.shell=1"
 
 log=$cache/serial.log
+# SeaBIOS clears the screen; keep its escape sequences out of the log.
+esc=$(printf '\033')
+cr=$(printf '\r')
 echo "initramfs: booting $arch ($accel), image $((size / 1024)) KiB, timeout ${timeout_s}s"
 start=$(date +%s.%N)
 # With --shell the console must be the terminal; otherwise stdin is closed
@@ -307,7 +327,7 @@ fi
 		-nic none -m 512 -kernel "$kdir/vmlinuz" -initrd "$img" \
 		-append "$append" </dev/null 2>&1 || rc=$?
 	echo $rc >"$cache/qemu.rc"
-} | tr -d '\r' | tee "$log"
+} | sed "s/$esc\\[[0-9;?]*[A-Za-z]//g; s/${esc}c//g; s/$cr//g" | tee "$log"
 end=$(date +%s.%N)
 read -r qemu_rc <"$cache/qemu.rc"
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
