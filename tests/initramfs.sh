@@ -84,7 +84,7 @@ done
 case $arch in
 x86_64)
 	debarch=amd64 qemu=qemu-system-x86_64 qemu_pkg=qemu-system-x86
-	console=ttyS0 elf_machine=3e00 machine= tcg_cpu=
+	console=ttyS0 elf_machine=3e00 machine='' tcg_cpu=''
 	: "${timeout_s:=300}" ;;
 arm64|aarch64)
 	arch=arm64
@@ -158,10 +158,10 @@ if command -v readelf >/dev/null 2>&1 &&
 	die "$binary is dynamically linked; the image has no libc"
 fi
 
-# Print "NAME VERSION" of the candidate for PACKAGE:debarch, or nothing.
-candidate() {
+# The candidate version of PACKAGE:debarch, or nothing.
+version_of() {
 	apt-cache show --no-all-versions "$1:$debarch" 2>/dev/null |
-		sed -n 's/^Package: //p; s/^Version: //p' | head -n 2 | tr '\n' ' '
+		sed -n 's/^Version: //p' | head -n 1
 }
 
 # Fetch package NAME at VERSION and unpack into DIR the archive members
@@ -180,14 +180,15 @@ fetch() {
 	rm -rf "$dl"
 }
 
-# Resolve PACKAGE to a cache directory name, falling back to the newest
-# cached one when apt knows nothing (no lists, or offline).
-cache_key() {	# cache_key PREFIX NAME VERSION
+# cache_dir KIND PACKAGE VERSION: where PACKAGE's files are kept; when apt
+# could not name a version (no lists, offline), a directory of that KIND
+# already in the cache, or nothing.
+cache_dir() {
 	if [ -n "$3" ]; then
-		echo "$1-$2_$3" | tr ':' '_'
+		echo "$cache/$1-$(echo "$2_$3" | tr ':' '_')"
 	else
 		# shellcheck disable=SC2012
-		ls -d "$cache/$1-"* 2>/dev/null | sed 's,.*/,,' | tail -n 1
+		ls -d "$cache/$1-"* 2>/dev/null | tail -n 1
 	fi
 }
 
@@ -204,10 +205,9 @@ if [ -z "$kpkg" ] && ! ls -d "$cache/kernel-"* >/dev/null 2>&1; then
 	kpkg=$(kernel_package)
 fi
 kver=
-[ -n "$kpkg" ] && set -- $(candidate "$kpkg") && kver=${2:-}
-kdir=$(cache_key kernel "$kpkg" "$kver")
+[ -n "$kpkg" ] && kver=$(version_of "$kpkg")
+kdir=$(cache_dir kernel "$kpkg" "$kver")
 [ -n "$kdir" ] || die "cannot resolve linux-image-$debarch (apt-get update?)"
-kdir=$cache/$kdir
 if [ ! -f "$kdir/.complete" ]; then
 	echo "initramfs: fetching $kpkg $kver"
 	rm -rf "$kdir"
@@ -239,13 +239,13 @@ if [ ! -f "$kdir/.complete" ]; then
 	touch "$kdir/.complete"
 fi
 
-set -- $(candidate busybox-static)
-bdir=$cache/$(cache_key busybox "${1:-}" "${2:-}")
-[ "$bdir" != "$cache/" ] || die "cannot resolve busybox-static:$debarch (apt-get update?)"
+bver=$(version_of busybox-static)
+bdir=$(cache_dir busybox busybox-static "$bver")
+[ -n "$bdir" ] || die "cannot resolve busybox-static:$debarch (apt-get update?)"
 if [ ! -f "$bdir/.complete" ]; then
-	echo "initramfs: fetching busybox-static $2"
+	echo "initramfs: fetching busybox-static $bver"
 	rm -rf "$bdir"
-	fetch busybox-static "$2" "$bdir/x" ./bin/busybox
+	fetch busybox-static "$bver" "$bdir/x" ./bin/busybox
 	mv "$bdir/x/bin/busybox" "$bdir/busybox"
 	rm -rf "$bdir/x"
 	touch "$bdir/.complete"
@@ -278,7 +278,8 @@ cp "$root/examples/init-sandbox.sh" examples/
 printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
 	'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >etc/passwd
 printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >etc/group
-[ "$smoke" = 1 ] && echo $SMOKE_TESTS >etc/pelagos-smoke
+# shellcheck disable=SC2086
+[ "$smoke" = 1 ] && echo $SMOKE_TESTS >etc/pelagos-smoke	# one line
 (
 	cd "$tests"
 	for pat in $SUITE_FILES; do
