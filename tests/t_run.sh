@@ -377,8 +377,9 @@ t_run_dead_sandbox() {
 	    "$T_DIR/state.orig" >"$st"
 	run 1 pel run --sandbox recyc touch "$T_DIR/ran"
 	one_error "sandbox recyc is not running"
-	# Right namespace, wrong start time.
-	sed "s/^pause_pid .*/pause_pid $h/; s/^netns_ino .*/netns_ino $(ino /proc/$h/ns/net)/" \
+	# Right namespace, wrong start time (set explicitly: start times
+	# count clock ticks, and the sleep may have started in the pause's).
+	sed "s/^pause_pid .*/pause_pid $h/; s/^pause_start .*/pause_start $(($(pstart "$h") + 1))/; s/^netns_ino .*/netns_ino $(ino /proc/$h/ns/net)/" \
 	    "$T_DIR/state.orig" >"$st"
 	run 1 pel run --sandbox recyc touch "$T_DIR/ran"
 	one_error "sandbox recyc is not running"
