@@ -72,6 +72,7 @@ size_t nl_nest(struct nl_buf *b, uint16_t type);
 void nl_nest_end(struct nl_buf *b, size_t off);
 void nl_req_newbridge(struct nl_buf *b, const char *name);
 void nl_req_linkup(struct nl_buf *b, const char *name);
+void nl_req_linkdown(struct nl_buf *b, const char *name);
 void nl_req_newveth(struct nl_buf *b, const char *host, int master,
 	const char *peer, int peer_nsfd);
 void nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix);
