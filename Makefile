@@ -28,6 +28,11 @@ check: tests/unit
 test: pelagos tests/unit
 	PELAGOS=$(CURDIR)/pelagos UNIT=$(CURDIR)/tests/unit sh tests/run.sh
 
+# The device check: the integration suite in a busybox-only initramfs
+# booted under QEMU.  ARCH=arm64 wants an arm64 ./pelagos (README).
+check-initramfs: pelagos
+	sh tests/initramfs.sh --arch $(ARCH) --binary $(CURDIR)/pelagos $(INITRAMFS_FLAGS)
+
 install: pelagos
 	mkdir -p $(DESTDIR)$(SBINDIR)
 	cp -f pelagos $(DESTDIR)$(SBINDIR)/pelagos
@@ -39,4 +44,4 @@ uninstall:
 clean:
 	rm -f pelagos $(OBJ) tests/unit
 
-.PHONY: all check test install uninstall clean
+.PHONY: all check test check-initramfs install uninstall clean

@@ -19,5 +19,10 @@ LDFLAGS = -static -Wl,--gc-sections -s
 # kernel UAPI headers (linux/, asm/) that glibc's tree carries.  They are
 # appended after musl's tree so that libc headers always come from musl.
 KERNEL_HEADERS = /usr/include
-UAPI_ARCH = $(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+UAPI_ARCH = $(shell $(CC) -dumpmachine 2>/dev/null)
 MUSL_UAPI = -idirafter $(KERNEL_HEADERS) -idirafter $(KERNEL_HEADERS)/$(UAPI_ARCH)
+
+# make check-initramfs: the architecture to boot under QEMU, and extra
+# flags for tests/initramfs.sh (--smoke, --timeout N, --shell).
+ARCH = x86_64
+INITRAMFS_FLAGS =
