@@ -13,7 +13,7 @@ DEF_SUBNET = 172.19.0.0/24
 CC = musl-gcc
 CFLAGS = -std=c99 -Os -Wall -Wextra -Werror -pipe \
 	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
-LDFLAGS = -static -Wl,--gc-sections -s
+LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -s
 
 # Debian's musl-gcc searches only musl's own headers, so it cannot see the
 # kernel UAPI headers (linux/, asm/) that glibc's tree carries.  They are

@@ -10,9 +10,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -35,21 +33,17 @@ static void
 say(int fd, const char *what, int err)
 {
 	char buf[256];
-	int n;
+	size_t n;
 
-	if (fd < 0) {
-		if (err)
-			fprintf(stderr, "pelagos: sandbox __pause__: %s: %s\n",
-			    what, strerror(err));
-		return;
-	}
-	if (err)
-		n = snprintf(buf, sizeof(buf), "%s: %s\n", what, strerror(err));
-	else
-		n = snprintf(buf, sizeof(buf), "%s\n", what);
-	if (n > 0)
-		(void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n :
-		    sizeof(buf) - 1);
+	n = util_fmt(buf, sizeof(buf), "%s%s%s%s\n",
+	    fd < 0 ? "pelagos: sandbox __pause__: " : "", what,
+	    err ? ": " : "", err ? strerror(err) : "");
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (fd < 0 && err)
+		util_err(buf);
+	else if (fd >= 0)
+		(void)!write(fd, buf, n);
 }
 
 static void
@@ -224,7 +218,7 @@ pause_main(int argc, char **argv)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (!(flags & PAUSE_HOST_NET)) {
-		snprintf(path, sizeof(path), NETNS_DIR "/%s", ns);
+		util_fmt(path, sizeof(path), NETNS_DIR "/%s", ns);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 		    setns(fd, CLONE_NEWNET) < 0) {
 			say(ready, "join network namespace", errno);
@@ -277,7 +271,7 @@ pause_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	snprintf(ok, sizeof(ok), "ok %d", (int)(child ? child : getpid()));
+	util_fmt(ok, sizeof(ok), "ok %d", (int)(child ? child : getpid()));
 	if (harden(&what) < 0) {
 		say(ready, what, errno);
 		return 1;
@@ -287,25 +281,77 @@ pause_main(int argc, char **argv)
 		close(ready);
 	return wait_loop(child);
 usage:
-	fputs("pelagos: sandbox __pause__: usage: __pause__ NS_NAME "
-	    "[--host-ipc] [--host-net] [--pod-pid] [--hostname NAME]\n",
-	    stderr);
+	util_err("pelagos: sandbox __pause__: usage: __pause__ NS_NAME "
+	    "[--host-ipc] [--host-net] [--pod-pid] [--hostname NAME]\n");
 	return 2;
 }
 
 static int
 parse_ready(const char *msg, pid_t *pid)
 {
-	char *end;
-	long v;
+	unsigned long long v;
+	const char *end;
 
-	if (strncmp(msg, "ok ", 3))
-		return -1;
-	v = strtol(msg + 3, &end, 10);
-	if (v <= 0 || *end != '\n')
+	if (strncmp(msg, "ok ", 3) || util_parse_ull(msg + 3, &end, &v) < 0 ||
+	    !v || v > INT_MAX || *end != '\n')
 		return -1;
 	*pid = (pid_t)v;
 	return 0;
+}
+
+/* The vfork child: it shares the parent's memory until execve, so it only
+ * makes syscalls on what it is given, and reports a failure as text on
+ * the ready pipe.  It gives the pause /dev/null as stdio, "/" as its cwd,
+ * the pipe as fd 3, a session of its own, and default signal dispositions
+ * with nothing blocked. */
+static _Noreturn void
+spawn_child(int ready, const char *const *argv)
+{
+	const char *what = "redirect stdio";
+	sigset_t none;
+	int fd, sig;
+
+	if (dup2(ready, READY_FD) < 0)
+		goto fail;
+	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+	    dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		goto fail;
+	if (fd > 2)
+		close(fd);
+	what = "chdir /";
+	if (chdir("/") < 0)
+		goto fail;
+	what = "setsid";
+	if (setsid() < 0)
+		goto fail;
+	for (sig = 1; sig < _NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve("/proc/self/exe", (char *const *)argv, environ);
+	what = "exec /proc/self/exe";
+fail:
+	say(ready, what, errno);
+	_exit(127);
+}
+
+/* All signals are blocked across vfork so that no handler runs in the
+ * child while it shares our memory; the child clears the mask itself. */
+static pid_t
+start_pause(int ready, const char *const *argv)
+{
+	sigset_t all, old;
+	pid_t child;
+	int e;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((child = vfork()) == 0)
+		spawn_child(ready, argv);
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return child;
 }
 
 /* Returns 0 with *pid set once the pause is ready.  On failure *err holds
@@ -318,9 +364,6 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 {
 	const char *argv[12];
 	char msg[256];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
 	struct pollfd pfd[2];
 	pid_t child = -1;
 	size_t len = 0;
@@ -345,40 +388,23 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 	argv[argc] = NULL;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		util_fmt(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	/* posix_spawn is vfork-fast; the file actions give the pause
-	 * /dev/null as stdio, "/" as its cwd and the pipe as fd 3.  The pipe
-	 * ends are above 2 but may be 3 itself, so go through fd 4+ first. */
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* The ends are above 2 but one may be 3 itself, which the child's
+	 * dup2 would then leave close-on-exec. */
 	if (p[1] == READY_FD) {
 		int moved = fcntl(p[1], F_DUPFD_CLOEXEC, READY_FD + 1);
 
 		if (moved < 0) {
-			snprintf(err, errlen, "dup: %s", strerror(errno));
+			util_fmt(err, errlen, "dup: %s", strerror(errno));
 			goto out;
 		}
 		close(p[1]);
 		p[1] = moved;
 	}
-	posix_spawn_file_actions_adddup2(&fa, p[1], READY_FD);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-	posix_spawn_file_actions_adddup2(&fa, 0, 1);
-	posix_spawn_file_actions_adddup2(&fa, 0, 2);
-	posix_spawn_file_actions_addchdir_np(&fa, "/");
-	e = posix_spawn(&child, "/proc/self/exe", &fa, &at,
-	    (char *const *)argv, environ);
-	if (e) {
-		child = -1;
-		snprintf(err, errlen, "start pause: %s", strerror(e));
+	if ((child = start_pause(p[1], argv)) < 0) {
+		util_fmt(err, errlen, "start pause: %s", strerror(errno));
 		goto out;
 	}
 	close(p[1]);
@@ -391,18 +417,18 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "wait for pause: %s",
+			util_fmt(err, errlen, "wait for pause: %s",
 			    strerror(errno));
 			goto out;
 		}
 		if (n == 0) {
-			snprintf(err, errlen, "pause not ready after %d ms",
+			util_fmt(err, errlen, "pause not ready after %d ms",
 			    READY_TIMEOUT_MS);
 			goto out;
 		}
 		if (sigfd >= 0 && pfd[1].revents) {
 			errno = EINTR;
-			snprintf(err, errlen, "interrupted");
+			util_fmt(err, errlen, "interrupted");
 			goto out;
 		}
 		n = read(p[0], msg + len, sizeof(msg) - 1 - len);
@@ -418,17 +444,17 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 	}
 	if (len) {
 		msg[strcspn(msg, "\n")] = '\0';
-		snprintf(err, errlen, "pause: %s", msg);
+		util_fmt(err, errlen, "pause: %s", msg);
 	} else if (waitpid(child, &status, 0) == child) {
 		child = -1;
 		if (WIFSIGNALED(status))
-			snprintf(err, errlen, "pause killed by signal %d",
+			util_fmt(err, errlen, "pause killed by signal %d",
 			    WTERMSIG(status));
 		else
-			snprintf(err, errlen, "pause exited with status %d",
+			util_fmt(err, errlen, "pause exited with status %d",
 			    WEXITSTATUS(status));
 	} else {
-		snprintf(err, errlen, "pause failed");
+		util_fmt(err, errlen, "pause failed");
 	}
 out:
 	e = errno;
@@ -436,8 +462,6 @@ out:
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
 	if (p[0] >= 0)
 		close(p[0]);
 	if (p[1] >= 0)

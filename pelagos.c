@@ -6,8 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,13 +28,16 @@ static void
 put_line(const char *msg)
 {
 	char buf[512];
-	size_t i;
+	size_t i, n;
 
-	snprintf(buf, sizeof(buf), "%s", msg);
+	n = util_fmt(buf, sizeof(buf) - 1, "pelagos: %s", msg);
 	for (i = 0; buf[i]; i++)
 		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
 			buf[i] = '?';
-	fprintf(stderr, "pelagos: %s\n", buf);
+	n = n < sizeof(buf) - 2 ? n : sizeof(buf) - 2;
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	util_err(buf);
 }
 
 /* A format ending in ':' gets strerror(errno) appended. */
@@ -48,13 +50,20 @@ pelagos_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	util_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n && fmt[n - 1] == ':') {
 		n = strlen(msg);
-		snprintf(msg + n, sizeof(msg) - n, " %s", strerror(e));
+		util_fmt(msg + n, sizeof(msg) - n, " %s", strerror(e));
 	}
 	put_line(msg);
+}
+
+static int
+help(const char *text)
+{
+	util_out("%s", text);
+	return util_flush() < 0;
 }
 
 static int
@@ -62,8 +71,8 @@ usage_error(const char *cmd, const char *fmt, const char *arg)
 {
 	char what[300], msg[480];
 
-	snprintf(what, sizeof(what), fmt, arg);
-	snprintf(msg, sizeof(msg), "%s: %s (see 'pelagos %s --help')", cmd,
+	util_fmt(what, sizeof(what), fmt, arg);
+	util_fmt(msg, sizeof(msg), "%s: %s (see 'pelagos %s --help')", cmd,
 	    what, cmd);
 	put_line(msg);
 	return 2;
@@ -242,7 +251,7 @@ cmd_create(int argc, char **argv)
 		const char *v;
 
 		if (is_help(argv[i])) {
-			fputs(create_usage, stdout);
+			util_out("%s", create_usage);
 			return 0;
 		} else if (opt_value(argc, argv, &i, "--name", &v)) {
 			if (!v)
@@ -315,8 +324,8 @@ cmd_create(int argc, char **argv)
 	}
 	if (sandbox_create(rootfd, root_dir, &sb, &sn, sigfd) < 0)
 		goto out;
-	printf("%s\n", sb.id);
-	ret = fflush(stdout) == 0 ? 0 : 1;
+	util_out("%s\n", sb.id);
+	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -328,18 +337,18 @@ out:
 static void
 json_str(const char *s)
 {
-	putchar('"');
+	util_out("%c", '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			util_out("\\%c", c);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			util_out("\\u%04x", c);
 		else
-			putchar(c);
+			util_out("%c", c);
 	}
-	putchar('"');
+	util_out("%c", '"');
 }
 
 static const char *
@@ -356,20 +365,20 @@ json_fields(const struct sandbox *sb)
 
 	if (sb->ip)
 		state_format_ip(sb->ip, ip);
-	printf("\"id\":");
+	util_out("\"id\":");
 	json_str(sb->id);
-	printf(",\"name\":");
+	util_out(",\"name\":");
 	if (sb->name[0])
 		json_str(sb->name);
 	else
-		printf("null");
-	printf(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
+		util_out("null");
+	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
 	json_str(sb->ns_name);
-	printf(",\"veth_host\":");
+	util_out(",\"veth_host\":");
 	json_str(sb->veth_host);
-	printf(",\"container_ip\":");
+	util_out(",\"container_ip\":");
 	json_str(ip);
-	printf(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
+	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
 	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
 }
@@ -378,14 +387,14 @@ static int
 cmd_ls(int argc, char **argv)
 {
 	static const char cmd[] = "sandbox ls";
-	char (*ids)[ID_LEN + 1] = NULL;
+	struct state_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
-	size_t n = 0, i;
+	size_t i;
 	int json = 0, quiet = 0, rootfd, shown = 0, ret = 1;
 
 	for (i = 0; i < (size_t)argc; i++) {
 		if (is_help(argv[i])) {
-			fputs(ls_usage, stdout);
+			util_out("%s", ls_usage);
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
@@ -407,56 +416,56 @@ cmd_ls(int argc, char **argv)
 			pelagos_warn("root %s:", root_dir);
 			return 1;
 		}
-	} else if (state_list(rootfd, &ids, &n) < 0) {
+	} else if (state_list(rootfd, &ids) < 0) {
 		pelagos_warn("list %s/sandboxes:", root_dir);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < ids.n; i++) {
 		const char *status;
 		char ip[16] = "-";
 
-		if (state_load(rootfd, ids[i], &sb) < 0) {
+		if (state_load(rootfd, ids.id[i], &sb) < 0) {
 			if (errno == ENOENT)
 				continue;
 			if (quiet)
-				puts(ids[i]);
+				util_out("%s\n", ids.id[i]);
 			else if (!json) {
 				if (!shown++)
-					printf("%-18s %-20s %-8s %-16s %s\n",
+					util_out("%-18s %-20s %-8s %-16s %s\n",
 					    "ID", "NAME", "STATUS", "IP",
 					    "NS_NAME");
-				printf("%-18s %-20s %-8s %-16s %s\n", ids[i],
+				util_out("%-18s %-20s %-8s %-16s %s\n", ids.id[i],
 				    "-", "broken", "-", "-");
 			}
 			continue;
 		}
 		if (quiet) {
-			puts(sb.id);
+			util_out("%s\n", sb.id);
 			continue;
 		}
 		status = sandbox_status(&sb);
 		if (json) {
 			if (!strcmp(status, "running")) {
-				fputs(shown++ ? ",\n{" : "[{", stdout);
+				util_out("%s", shown++ ? ",\n{" : "[{");
 				json_fields(&sb);
-				putchar('}');
+				util_out("%c", '}');
 			}
 			continue;
 		}
 		if (sb.ip)
 			state_format_ip(sb.ip, ip);
 		if (!shown++)
-			printf("%-18s %-20s %-8s %-16s %s\n", "ID", "NAME",
+			util_out("%-18s %-20s %-8s %-16s %s\n", "ID", "NAME",
 			    "STATUS", "IP", "NS_NAME");
-		printf("%-18s %-20s %-8s %-16s %s\n", sb.id,
+		util_out("%-18s %-20s %-8s %-16s %s\n", sb.id,
 		    sb.name[0] ? sb.name : "-", status, ip,
 		    sb.ns_name[0] ? sb.ns_name : "-");
 	}
 	if (json)
-		fputs(shown ? "]\n" : "[]\n", stdout);
-	ret = fflush(stdout) == 0 ? 0 : 1;
+		util_out("%s", shown ? "]\n" : "[]\n");
+	ret = util_flush() == 0 ? 0 : 1;
 out:
-	free(ids);
+	state_ids_free(&ids);
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
@@ -470,7 +479,7 @@ resolve(int rootfd, const char *arg, char id[ID_LEN + 1])
 	char p[64];
 
 	if (state_valid_id(arg)) {
-		snprintf(p, sizeof(p), "sandboxes/%s", arg);
+		util_fmt(p, sizeof(p), "sandboxes/%s", arg);
 		if (fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			strcpy(id, arg);
 			return 0;
@@ -519,7 +528,7 @@ cmd_inspect(int argc, char **argv)
 	int rootfd, ret = 1;
 
 	if (argc > 0 && is_help(argv[0]))
-		return fputs(inspect_usage, stdout) == EOF;
+		return help(inspect_usage);
 	if (argc < 1)
 		return usage_error(cmd, "%s", "missing ID or NAME");
 	if (argv[0][0] == '-')
@@ -534,16 +543,16 @@ cmd_inspect(int argc, char **argv)
 		goto out;
 	if (sb.gateway)
 		state_format_ip(sb.gateway, gw);
-	putchar('{');
+	util_out("%c", '{');
 	json_fields(&sb);
-	printf(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
+	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
 	json_str(sb.hostname);
-	printf(",\"created\":%lld,\"bridge\":", sb.created);
+	util_out(",\"created\":%lld,\"bridge\":", sb.created);
 	json_str(sb.bridge);
-	printf(",\"gateway\":");
+	util_out(",\"gateway\":");
 	json_str(gw);
-	puts("}");
-	ret = fflush(stdout) == 0 ? 0 : 1;
+	util_out("%s\n", "}");
+	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -562,7 +571,7 @@ cmd_rm(int argc, char **argv)
 		if (end || argv[i][0] != '-' || !argv[i][1])
 			nargs++;
 		else if (is_help(argv[i]))
-			return fputs(rm_usage, stdout) == EOF;
+			return help(rm_usage);
 		else if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
 			force = 1;
 		else if (!strcmp(argv[i], "--"))
@@ -607,13 +616,13 @@ static int
 cmd_prune(int argc, char **argv)
 {
 	static const char cmd[] = "sandbox prune";
-	char (*ids)[ID_LEN + 1] = NULL;
+	struct state_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
-	size_t n = 0, i;
+	size_t i;
 	int rootfd, lock = -1, ret = 1, flags;
 
 	if (argc > 0 && is_help(argv[0]))
-		return fputs(prune_usage, stdout) == EOF;
+		return help(prune_usage);
 	if (argc > 0)
 		return usage_error(cmd, argv[0][0] == '-' ?
 		    "unknown option '%s'" : "unexpected argument '%s'", argv[0]);
@@ -629,13 +638,13 @@ cmd_prune(int argc, char **argv)
 		pelagos_warn("lock %s:", root_dir);
 		goto out;
 	}
-	if (state_list(rootfd, &ids, &n) < 0) {
+	if (state_list(rootfd, &ids) < 0) {
 		pelagos_warn("list %s/sandboxes:", root_dir);
 		goto out;
 	}
 	ret = 0;
-	for (i = 0; i < n; i++) {
-		flags = load_or_derive(rootfd, ids[i], &sb);
+	for (i = 0; i < ids.n; i++) {
+		flags = load_or_derive(rootfd, ids.id[i], &sb);
 		if (flags & TD_DERIVED) {
 			/* Unreadable state: only a pause can tell it lives. */
 			if (sandbox_has_pause(&sb))
@@ -647,16 +656,16 @@ cmd_prune(int argc, char **argv)
 			ret = 1;
 			continue;
 		}
-		printf("%s\n", ids[i]);
+		util_out("%s\n", ids.id[i]);
 	}
 	if (state_links_prune(rootfd) < 0) {
 		pelagos_warn("prune leases and names in %s:", root_dir);
 		ret = 1;
 	}
-	if (fflush(stdout) != 0)
+	if (util_flush() != 0)
 		ret = 1;
 out:
-	free(ids);
+	state_ids_free(&ids);
 	if (lock >= 0)
 		close(lock);
 	close(rootfd);
@@ -676,7 +685,7 @@ cmd_run(int argc, char **argv, mode_t caller_umask)
 
 	memset(&o, 0, sizeof(o));
 	o.umask = caller_umask;
-	if (!(o.env = calloc((size_t)argc + 1, sizeof(*o.env)))) {
+	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
 		pelagos_warn("%s:", cmd);
 		return 1;
 	}
@@ -685,7 +694,7 @@ cmd_run(int argc, char **argv, mode_t caller_umask)
 			i++;
 			break;
 		} else if (is_help(argv[i])) {
-			ret = fputs(run_usage, stdout) == EOF;
+			ret = help(run_usage);
 			goto out;
 		} else if (opt_value(argc, argv, &i, "--sandbox", &v)) {
 			o.sandbox = v;
@@ -737,7 +746,7 @@ cmd_run(int argc, char **argv, mode_t caller_umask)
 out:
 	if (rootfd >= 0)
 		close(rootfd);
-	free(o.env);
+	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
 	return ret;
 }
 
@@ -747,7 +756,7 @@ cmd_sandbox(int argc, char **argv)
 	if (argc < 1)
 		return usage_error("sandbox", "%s", "missing command");
 	if (is_help(argv[0])) {
-		fputs(sandbox_usage, stdout);
+		util_out("%s", sandbox_usage);
 		return 0;
 	}
 	if (!strcmp(argv[0], "create"))
@@ -765,8 +774,8 @@ cmd_sandbox(int argc, char **argv)
 	return usage_error("sandbox", "unknown command '%s'", argv[0]);
 }
 
-int
-main(int argc, char **argv)
+static int
+dispatch(int argc, char **argv)
 {
 	mode_t caller_umask;
 	int i;
@@ -779,11 +788,9 @@ main(int argc, char **argv)
 		const char *v;
 
 		if (is_help(argv[i])) {
-			fputs(main_usage, stdout);
-			return 0;
+			return help(main_usage);
 		} else if (!strcmp(argv[i], "--version")) {
-			puts("pelagos " PELAGOS_VERSION);
-			return 0;
+			return help("pelagos " PELAGOS_VERSION "\n");
 		} else if (opt_value(argc, argv, &i, "--root", &v)) {
 			if (!v || !*v)
 				return usage_error("--root",
@@ -805,4 +812,15 @@ main(int argc, char **argv)
 		return cmd_run(argc - i - 1, argv + i + 1, caller_umask);
 	pelagos_warn("unknown command '%s' (see 'pelagos --help')", argv[i]);
 	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	int ret = dispatch(argc, argv);
+
+	/* Output is buffered by util_out: a write error on it is a failure. */
+	if (util_flush() < 0 && ret == 0)
+		ret = 1;
+	return ret;
 }

@@ -2,6 +2,7 @@
 #ifndef PELAGOS_H
 #define PELAGOS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,6 +46,27 @@ struct sandbox {
 	unsigned long long creator_start;
 	long long created;		/* seconds since the epoch */
 };
+
+/* util.c: small stand-ins for printf, stdio, malloc, qsort, opendir. */
+struct util_dir {
+	int fd;
+	size_t pos, len;
+	unsigned long long buf[512];	/* getdents64 records, 8-aligned */
+};
+size_t util_vfmt(char *buf, size_t len, const char *fmt, va_list ap);
+size_t util_fmt(char *buf, size_t len, const char *fmt, ...);
+void util_out(const char *fmt, ...);
+int util_flush(void);
+void util_err(const char *line);
+void *util_alloc(size_t bytes);
+void util_release(void *p, size_t bytes);
+int util_grow(void **p, size_t *cap, size_t elem);
+void util_sort(void *base, size_t n, size_t size,
+	int (*cmp)(const void *, const void *));
+int util_dir_open(struct util_dir *d, int dirfd, const char *path);
+const char *util_dir_next(struct util_dir *d);
+void util_dir_close(struct util_dir *d);
+int util_parse_ull(const char *s, const char **end, unsigned long long *v);
 
 /* netlink.c: rtnetlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
@@ -109,7 +131,12 @@ int state_name_free(int rootfd, const char *name, const char *id);
 int state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
 int state_links_free(int rootfd, const char *id);
 int state_links_prune(int rootfd);
-int state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n);
+struct state_ids {
+	char (*id)[ID_LEN + 1];
+	size_t n, cap;
+};
+int state_list(int rootfd, struct state_ids *ids);
+void state_ids_free(struct state_ids *ids);
 
 /* pause.c: the pause process and the handshake that starts it. */
 #define PAUSE_HOST_IPC	0x1

@@ -14,8 +14,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -95,16 +93,16 @@ join_pod(const struct sandbox *sb, char *what, size_t len)
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, sb->pause_pid, 0);
 	if (pidfd < 0 && errno != ENOSYS) {
-		snprintf(what, len, "pidfd of pause %d", (int)sb->pause_pid);
+		util_fmt(what, len, "pidfd of pause %d", (int)sb->pause_pid);
 		goto out;
 	}
 	for (i = 0; i < NS_COUNT; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s",
+		util_fmt(path, sizeof(path), "/proc/%d/ns/%s",
 		    (int)sb->pause_pid, ns_table[i].name);
 		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			if (!sandbox_pause_alive(sb))
 				errno = ESRCH;
-			snprintf(what, len, "open %s", path);
+			util_fmt(what, len, "open %s", path);
 			goto out;
 		}
 		if (ns_table[i].type == CLONE_NEWNET)
@@ -120,7 +118,7 @@ join_pod(const struct sandbox *sb, char *what, size_t len)
 	for (i = 0; i < NS_COUNT; i++)
 		if (shared(sb, ns_table[i].type) &&
 		    setns(fds[i], ns_table[i].type) < 0) {
-			snprintf(what, len, "join %s namespace",
+			util_fmt(what, len, "join %s namespace",
 			    ns_table[i].name);
 			goto out;
 		}
@@ -140,7 +138,7 @@ out:
  * filesystem; with it only PATH and TERM, which mean the same in any
  * tree.  Each --env K=V then replaces K or is added. */
 static char **
-make_env(const struct run_opts *o)
+make_env(const struct run_opts *o, size_t *bytes)
 {
 	static char path[] = DEFAULT_PATH;
 	char **env;
@@ -148,7 +146,8 @@ make_env(const struct run_opts *o)
 
 	for (i = 0; !o->rootfs && environ[i]; i++)
 		n++;
-	if (!(env = calloc(n + o->nenv + 3, sizeof(*env))))
+	*bytes = (n + o->nenv + 3) * sizeof(*env);
+	if (!(env = util_alloc(*bytes)))
 		return NULL;
 	memcpy(env, environ, n * sizeof(*env));
 	if (o->rootfs) {
@@ -187,7 +186,7 @@ tell(int chan, int err, int status, const char *what, const char *arg)
 	memset(&m, 0, sizeof(m));
 	m.err = err;
 	m.status = status;
-	snprintf(m.what, sizeof(m.what), what, arg);
+	util_fmt(m.what, sizeof(m.what), what, arg);
 	(void)!send(chan, &m, sizeof(m), MSG_NOSIGNAL);
 }
 
@@ -438,10 +437,11 @@ run_workload(const struct sandbox *sb, const struct run_opts *o)
 	struct run_msg fail;
 	sigset_t sigs, old;
 	char what[64], **envp = NULL;
+	size_t envbytes = 0;
 	pid_t child, pid;
 	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = 1;
 
-	if (!(envp = make_env(o))) {
+	if (!(envp = make_env(o, &envbytes))) {
 		pelagos_warn("run: environment:");
 		goto out;
 	}
@@ -501,8 +501,8 @@ run_workload(const struct sandbox *sb, const struct run_opts *o)
 			    o->argv[0]);
 			goto out;
 		}
-		printf("%d\n", (int)pid);
-		ret = fflush(stdout) == 0 ? 0 : 1;
+		util_out("%d\n", (int)pid);
+		ret = util_flush() == 0 ? 0 : 1;
 		goto out;
 	}
 	if ((ret = wait_child(child, sigfd)) < 0) {
@@ -516,6 +516,6 @@ out:
 		close(chan[0]);
 	if (chan[1] >= 0)
 		close(chan[1]);
-	free(envp);
+	util_release(envp, envbytes);
 	return ret;
 }

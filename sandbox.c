@@ -6,14 +6,12 @@
  * root's lock before any kernel object exists, and teardown removes kernel
  * objects before the records, so an interrupted create, rm or prune can
  * always be finished by running rm or prune again. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +35,7 @@ sandbox_proc_start(pid_t pid, unsigned long long *start, char *state)
 	int fd, i;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	util_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -57,7 +55,8 @@ sandbox_proc_start(pid_t pid, unsigned long long *start, char *state)
 			goto bad;
 		else
 			p++;
-	*start = strtoull(p, NULL, 10);
+	if (util_parse_ull(p, NULL, start) < 0)
+		goto bad;
 	return 0;
 bad:
 	errno = EPROTO;
@@ -81,7 +80,7 @@ ns_ino(pid_t pid, const char *ns)
 	char path[48];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	util_fmt(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
@@ -106,13 +105,13 @@ sandbox_status(const struct sandbox *sb)
 static void
 netns_path(char *buf, size_t len, const char *ns_name)
 {
-	snprintf(buf, len, NETNS_DIR "/%s", ns_name);
+	util_fmt(buf, len, NETNS_DIR "/%s", ns_name);
 }
 
 static void
 pause_tag(char *buf, size_t len, const char *id)
 {
-	snprintf(buf, len, NS_PREFIX "%.8s", id);
+	util_fmt(buf, len, NS_PREFIX "%.8s", id);
 }
 
 static int
@@ -181,8 +180,10 @@ struct scan {
 	pid_t pause[MAX_PAUSES];
 	unsigned long long pause_start[MAX_PAUSES];
 	int npause;
-	pid_t *other;
-	unsigned long long *other_start;
+	struct proc {
+		pid_t pid;
+		unsigned long long start;
+	} *other;
 	size_t nother, cap;
 };
 
@@ -195,7 +196,7 @@ is_pause_of(pid_t pid, const char *tag)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf));
@@ -209,19 +210,20 @@ is_pause_of(pid_t pid, const char *tag)
 static int
 scan_proc(struct scan *s)
 {
+	unsigned long long v, start;
 	pid_t self = getpid();
-	struct dirent *e;
-	DIR *d;
-	int ret = -1;
+	struct util_dir d;
+	const char *name, *end;
+	int ret = -1, member;
+	pid_t pid;
 
-	if (!(d = opendir("/proc")))
+	if (util_dir_open(&d, AT_FDCWD, "/proc") < 0)
 		return -1;
-	while ((e = readdir(d))) {
-		unsigned long long start;
-		pid_t pid = (pid_t)atoi(e->d_name);
-		int member;
-
-		if (pid <= 0 || pid == self)
+	while ((name = util_dir_next(&d))) {
+		if (util_parse_ull(name, &end, &v) < 0 || *end || v > INT_MAX)
+			continue;
+		pid = (pid_t)v;
+		if (pid == self)
 			continue;
 		member = s->ino && ns_ino(pid, s->ns) == s->ino;
 		if (s->ino && !member)
@@ -237,25 +239,15 @@ scan_proc(struct scan *s)
 		}
 		if (!member)
 			continue;
-		if (s->nother == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 16;
-			pid_t *p = realloc(s->other, cap * sizeof(*p));
-			unsigned long long *q;
-
-			if (!p)
-				goto out;
-			s->other = p;
-			if (!(q = realloc(s->other_start, cap * sizeof(*q))))
-				goto out;
-			s->other_start = q;
-			s->cap = cap;
-		}
-		s->other[s->nother] = pid;
-		s->other_start[s->nother++] = start;
+		if (s->nother == s->cap && util_grow((void **)&s->other,
+		    &s->cap, sizeof(*s->other)) < 0)
+			goto out;
+		s->other[s->nother].pid = pid;
+		s->other[s->nother++].start = start;
 	}
-	ret = 0;
+	ret = errno ? -1 : 0;
 out:
-	closedir(d);
+	util_dir_close(&d);
 	return ret;
 }
 
@@ -270,7 +262,7 @@ sandbox_derive(const char *id, struct sandbox *sb)
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, id);
 	pause_tag(sb->ns_name, sizeof(sb->ns_name), id);
-	snprintf(sb->veth_host, sizeof(sb->veth_host), VETH_PREFIX "%.8s", id);
+	util_fmt(sb->veth_host, sizeof(sb->veth_host), VETH_PREFIX "%.8s", id);
 	netns_path(path, sizeof(path), sb->ns_name);
 	sb->net = access(path, F_OK) == 0 ? NS_POD : NS_NODE;
 	if (sb->net == NS_NODE)
@@ -333,9 +325,10 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 			ret = -1;
 		}
 	for (i = 0; i < s.nother; i++)
-		if (stop_process(s.other[i], s.other_start[i], SIGKILL) < 0) {
+		if (stop_process(s.other[i].pid, s.other[i].start,
+		    SIGKILL) < 0) {
 			pelagos_warn("kill process %d in sandbox %s:",
-			    (int)s.other[i], sb->id);
+			    (int)s.other[i].pid, sb->id);
 			ret = -1;
 		}
 	if (sb->ns_name[0]) {
@@ -393,8 +386,7 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 out:
 	if (fd >= 0)
 		close(fd);
-	free(s.other);
-	free(s.other_start);
+	util_release(s.other, s.cap * sizeof(*s.other));
 	return ret;
 }
 
@@ -409,8 +401,7 @@ sandbox_has_pause(const struct sandbox *sb)
 	s.ns = "net";
 	if (scan_proc(&s) < 0)
 		return 1;
-	free(s.other);
-	free(s.other_start);
+	util_release(s.other, s.cap * sizeof(*s.other));
 	return s.npause > 0;
 }
 
@@ -423,7 +414,7 @@ new_id(char id[ID_LEN + 1])
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		return -1;
 	for (i = 0; i < sizeof(r); i++)
-		snprintf(id + 2 * i, 3, "%02x", r[i]);
+		util_fmt(id + 2 * i, 3, "%02x", r[i]);
 	return 0;
 }
 
@@ -434,10 +425,10 @@ names_free(const char *id)
 {
 	char p[64];
 
-	snprintf(p, sizeof(p), NETNS_DIR "/" NS_PREFIX "%.8s", id);
+	util_fmt(p, sizeof(p), NETNS_DIR "/" NS_PREFIX "%.8s", id);
 	if (access(p, F_OK) == 0)
 		return 0;
-	snprintf(p, sizeof(p), "/sys/class/net/" VETH_PREFIX "%.8s", id);
+	util_fmt(p, sizeof(p), "/sys/class/net/" VETH_PREFIX "%.8s", id);
 	return access(p, F_OK) != 0;
 }
 
@@ -611,11 +602,11 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	}
 	if (sb->net != NS_NODE) {
 		pause_tag(sb->ns_name, sizeof(sb->ns_name), sb->id);
-		snprintf(sb->veth_host, sizeof(sb->veth_host),
+		util_fmt(sb->veth_host, sizeof(sb->veth_host),
 		    VETH_PREFIX "%.8s", sb->id);
 	}
 	if (!sb->hostname[0])
-		snprintf(sb->hostname, sizeof(sb->hostname), "%.*s",
+		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
 		    sb->name[0] ? sb->name : sb->id);
 	if (sb->name[0] && state_name_take(rootfd, sb->name, sb->id) < 0) {

@@ -7,12 +7,10 @@
  *
  * Leases and names are symlinks because symlinkat() creates them whole and
  * exclusively in one call, and a shell reads them with readlink. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdio.h>	/* renameat */
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -140,7 +138,7 @@ state_parse_ip(const char *s, uint32_t *ip)
 void
 state_format_ip(uint32_t ip, char out[16])
 {
-	snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
+	util_fmt(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
 	    ip >> 8 & 255, ip & 255);
 }
 
@@ -174,13 +172,16 @@ int
 state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	uint32_t *ip)
 {
-	uint32_t size = ~mask_of(sn->prefix) + 1, i;
-	unsigned char *bits;
+	unsigned char bits[(1u << (32 - 16)) / 8];
+	uint32_t size, i;
 	size_t k;
-	int ret = -1;
 
-	if (!(bits = calloc(size / 8 + 1, 1)))
+	if (sn->prefix < 16 || sn->prefix > 30) {
+		errno = EINVAL;
 		return -1;
+	}
+	size = ~mask_of(sn->prefix) + 1;
+	memset(bits, 0, size / 8);
 	for (k = 0; k < n; k++)
 		if ((used[k] & mask_of(sn->prefix)) == sn->net) {
 			i = used[k] - sn->net;
@@ -189,13 +190,10 @@ state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	for (i = 2; i < size - 1; i++)
 		if (!(bits[i / 8] & 1u << i % 8)) {
 			*ip = sn->net + i;
-			ret = 0;
-			goto out;
+			return 0;
 		}
 	errno = ENOSPC;
-out:
-	free(bits);
-	return ret;
+	return -1;
 }
 
 static const char *
@@ -214,14 +212,14 @@ int
 state_format(const struct sandbox *sb, char *buf, size_t len)
 {
 	char ip[16] = "-", gw[16] = "-", cidr[20] = "-";
-	int n;
+	size_t n;
 
 	if (sb->ip) {
 		state_format_ip(sb->ip, ip);
 		state_format_ip(sb->gateway, gw);
-		snprintf(cidr, sizeof(cidr), "%s/%d", ip, sb->prefix);
+		util_fmt(cidr, sizeof(cidr), "%s/%d", ip, sb->prefix);
 	}
-	n = snprintf(buf, len,
+	n = util_fmt(buf, len,
 	    STATE_VERSION "\n"
 	    "id %s\nname %s\nphase %s\n"
 	    "net %s\nipc %s\npid %s\n"
@@ -235,11 +233,11 @@ state_format(const struct sandbox *sb, char *buf, size_t len)
 	    dash(sb->ns_name), dash(sb->veth_host), dash(sb->bridge), cidr, gw,
 	    sb->hostname, (int)sb->pause_pid, sb->pause_start, sb->netns_ino,
 	    (int)sb->creator_pid, sb->creator_start, sb->created);
-	if (n < 0 || (size_t)n >= len) {
+	if (n >= len) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	return n;
+	return (int)n;
 }
 
 enum key {
@@ -459,7 +457,7 @@ state_lock(int rootfd)
 static void
 sb_path(char *buf, size_t len, const char *id, const char *file)
 {
-	snprintf(buf, len, "sandboxes/%s%s%s", id, file ? "/" : "",
+	util_fmt(buf, len, "sandboxes/%s%s%s", id, file ? "/" : "",
 	    file ? file : "");
 }
 
@@ -477,34 +475,24 @@ state_sandbox_mkdir(int rootfd, const char *id)
 int
 state_sandbox_rmdir(int rootfd, const char *id)
 {
+	struct util_dir d;
+	const char *name;
 	char p[64];
-	DIR *d = NULL;
-	struct dirent *e;
-	int fd = -1, ret = -1;
+	int ret = -1;
 
 	sb_path(p, sizeof(p), id, NULL);
-	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-	    O_NOFOLLOW)) < 0)
+	if (util_dir_open(&d, rootfd, p) < 0)
 		goto out;
-	if (!(d = fdopendir(fd)))
-		goto out;
-	fd = -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
+	while ((name = util_dir_next(&d)))
+		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 			goto out;
+	if (errno)
+		goto out;
 	ret = unlinkat(rootfd, p, AT_REMOVEDIR);
 out:
 	if (ret < 0 && errno == ENOENT)
 		ret = 0;
-	if (d) {
-		int e2 = errno;
-
-		closedir(d);
-		errno = e2;
-	}
-	if (fd >= 0)
-		close(fd);
+	util_dir_close(&d);
 	return ret;
 }
 
@@ -613,43 +601,31 @@ int
 state_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	uint32_t *ip)
 {
-	uint32_t *used = NULL, *grown, a;
+	uint32_t *used = NULL, a;
 	size_t n = 0, cap = 0;
+	struct util_dir d;
+	const char *name;
 	char p[32], s[16];
-	DIR *d = NULL;
-	struct dirent *e;
-	int fd, ret = -1;
+	int ret = -1;
 
-	if ((fd = openat(rootfd, "leases", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+	if (util_dir_open(&d, rootfd, "leases") < 0)
 		goto out;
-	fd = -1;
-	while ((e = readdir(d))) {
-		if (state_parse_ip(e->d_name, &a) < 0)
+	while ((name = util_dir_next(&d))) {
+		if (state_parse_ip(name, &a) < 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if (!(grown = realloc(used, cap * sizeof(*used))))
-				goto out;
-			used = grown;
-		}
+		if (n == cap && util_grow((void **)&used, &cap,
+		    sizeof(*used)) < 0)
+			goto out;
 		used[n++] = a;
 	}
-	if (state_ipam_pick(sn, used, n, ip) < 0)
+	if (errno || state_ipam_pick(sn, used, n, ip) < 0)
 		goto out;
 	state_format_ip(*ip, s);
-	snprintf(p, sizeof(p), "leases/%s", s);
+	util_fmt(p, sizeof(p), "leases/%s", s);
 	ret = symlinkat(id, rootfd, p);
 out:
-	if (d) {
-		int e2 = errno;
-
-		closedir(d);
-		errno = e2;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(used);
+	util_dir_close(&d);
+	util_release(used, cap * sizeof(*used));
 	return ret;
 }
 
@@ -659,7 +635,7 @@ state_lease_free(int rootfd, uint32_t ip, const char *id)
 	char p[32], s[16];
 
 	state_format_ip(ip, s);
-	snprintf(p, sizeof(p), "leases/%s", s);
+	util_fmt(p, sizeof(p), "leases/%s", s);
 	return free_link(rootfd, p, id);
 }
 
@@ -671,7 +647,7 @@ state_name_take(int rootfd, const char *name, const char *id)
 	char p[80], other[ID_LEN + 1], d[64];
 	struct stat st;
 
-	snprintf(p, sizeof(p), "names/%s", name);
+	util_fmt(p, sizeof(p), "names/%s", name);
 	if (symlinkat(id, rootfd, p) == 0)
 		return 0;
 	if (errno != EEXIST)
@@ -694,7 +670,7 @@ state_name_free(int rootfd, const char *name, const char *id)
 {
 	char p[80];
 
-	snprintf(p, sizeof(p), "names/%s", name);
+	util_fmt(p, sizeof(p), "names/%s", name);
 	return free_link(rootfd, p, id);
 }
 
@@ -703,7 +679,7 @@ state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
 {
 	char p[80];
 
-	snprintf(p, sizeof(p), "names/%s", name);
+	util_fmt(p, sizeof(p), "names/%s", name);
 	return read_link_id(rootfd, p, id);
 }
 
@@ -716,30 +692,27 @@ links_sweep(int rootfd, int (*drop)(int, const char *, const void *),
 {
 	static const char *const dirs[] = { "leases", "names" };
 	char id[ID_LEN + 1];
-	struct dirent *e;
-	DIR *d;
+	struct util_dir d;
+	const char *name;
 	size_t i;
-	int fd, ret = 0;
+	int ret = 0;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if ((fd = openat(rootfd, dirs[i], O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) < 0 || !(d = fdopendir(fd))) {
-			if (fd >= 0)
-				close(fd);
+		if (util_dir_open(&d, rootfd, dirs[i]) < 0) {
 			if (errno == ENOENT)
 				continue;
 			return -1;
 		}
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.' ||
-			    read_link_id(dirfd(d), e->d_name, id) < 0 ||
+		while ((name = util_dir_next(&d))) {
+			if (read_link_id(d.fd, name, id) < 0 ||
 			    !drop(rootfd, id, arg))
 				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) < 0 &&
-			    errno != ENOENT)
+			if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 				ret = -1;
 		}
-		closedir(d);
+		if (errno)
+			ret = -1;
+		util_dir_close(&d);
 	}
 	return ret;
 }
@@ -784,45 +757,39 @@ cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* The IDs of every sandbox directory, sorted; *ids is malloc()ed. */
+/* The IDs of every sandbox directory, sorted. */
 int
-state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n)
+state_list(int rootfd, struct state_ids *ids)
 {
-	char (*v)[ID_LEN + 1] = NULL, (*grown)[ID_LEN + 1];
-	size_t cap = 0;
-	DIR *d = NULL;
-	struct dirent *e;
-	int fd, ret = -1;
+	struct util_dir d;
+	const char *name;
+	int ret = -1;
 
-	*n = 0;
-	if ((fd = openat(rootfd, "sandboxes", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+	memset(ids, 0, sizeof(*ids));
+	if (util_dir_open(&d, rootfd, "sandboxes") < 0)
 		goto out;
-	fd = -1;
-	while ((e = readdir(d))) {
-		if (!state_valid_id(e->d_name))
+	while ((name = util_dir_next(&d))) {
+		if (!state_valid_id(name))
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if (!(grown = realloc(v, cap * sizeof(*v))))
-				goto out;
-			v = grown;
-		}
-		strcpy(v[(*n)++], e->d_name);
+		if (ids->n == ids->cap && util_grow((void **)&ids->id,
+		    &ids->cap, sizeof(*ids->id)) < 0)
+			goto out;
+		strcpy(ids->id[ids->n++], name);
 	}
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_id);
+	if (errno)
+		goto out;
+	util_sort(ids->id, ids->n, sizeof(*ids->id), cmp_id);
 	ret = 0;
 out:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0) {
-		free(v);
-		v = NULL;
-		*n = 0;
-	}
-	*ids = v;
+	util_dir_close(&d);
+	if (ret < 0)
+		state_ids_free(ids);
 	return ret;
+}
+
+void
+state_ids_free(struct state_ids *ids)
+{
+	util_release(ids->id, ids->cap * sizeof(*ids->id));
+	memset(ids, 0, sizeof(*ids));
 }

@@ -1529,13 +1529,13 @@ test_list(int root)
 		"0000000000000000", "0123456789abcdef", ID_A, ID_B,
 		"ffffffffffffffff",
 	};
-	char (*v)[ID_LEN + 1] = NULL;
-	size_t n = 99, i;
+	struct state_ids v;
+	size_t i;
 	int same;
 
-	ok(state_list(root, &v, &n) == 0 && n == 0,
+	ok(state_list(root, &v) == 0 && v.n == 0,
 	    "state_list of an empty root gives nothing");
-	free(v);
+	state_ids_free(&v);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		state_sandbox_mkdir(root, ids[i]);
 	mkdirat(root, "sandboxes/tmp", 0700);
@@ -1544,19 +1544,18 @@ test_list(int root)
 	mkdirat(root, "sandboxes/0123456789abcdef0", 0700);
 	mkdirat(root, "sandboxes/.0123456789abcdef", 0700);
 	write_file(root, "sandboxes/0123456789abcdeg", "", 0);
-	v = NULL;
-	if (!ok_sys(state_list(root, &v, &n) == 0, "state_list"))
+	if (!ok_sys(state_list(root, &v) == 0, "state_list"))
 		return;
-	ok_int((long long)n, 5, "state_list ignores entries that are not IDs");
-	same = n == 5;
-	for (i = 0; same && i < n; i++)
-		if (strcmp(v[i], sorted[i])) {
-			set_detail("entry %zu is %s, want %s", i, v[i],
+	ok_int((long long)v.n, 5, "state_list ignores entries that are not IDs");
+	same = v.n == 5;
+	for (i = 0; same && i < v.n; i++)
+		if (strcmp(v.id[i], sorted[i])) {
+			set_detail("entry %zu is %s, want %s", i, v.id[i],
 			    sorted[i]);
 			same = 0;
 		}
 	ok(same, "state_list returns the IDs sorted");
-	free(v);
+	state_ids_free(&v);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		state_sandbox_rmdir(root, ids[i]);
 }
@@ -1605,6 +1604,78 @@ test_root(void)
 	ok(!exists(AT_FDCWD, tmpdir), "the temporary directory is removed");
 }
 
+/* ---- util.c: the formatter, sort and number parsing ---- */
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void
+test_util(void)
+{
+	static const struct {
+		const char *want;
+		size_t n;
+	} cases[] = {
+		{ "[web               ]", 20 }, { "[   42]", 7 }, { "[00042]", 7 },
+		{ "[-7]", 4 }, { "[ff|0a]", 7 }, { "[-9223372036854775807]", 22 },
+		{ "[18446744073709551615]", 22 }, { "[123]", 5 },
+		{ "[01234567]", 10 }, { "[abc]", 5 }, { "[x|%]", 5 },
+		{ "[2147483647 -2147483648]", 24 },
+	};
+	char buf[64], small[4];
+	const char *end;
+	unsigned long long v;
+	int a[50], i, sorted = 1;
+	size_t n[12];
+
+	n[0] = util_fmt(buf, sizeof(buf), "[%-18s]", "web");
+	ok_str(buf, cases[0].want, "util_fmt %-18s");
+	n[1] = util_fmt(buf, sizeof(buf), "[%5d]", 42);
+	ok_str(buf, cases[1].want, "util_fmt %5d");
+	n[2] = util_fmt(buf, sizeof(buf), "[%05d]", 42);
+	ok_str(buf, cases[2].want, "util_fmt %05d");
+	n[3] = util_fmt(buf, sizeof(buf), "[%d]", -7);
+	ok_str(buf, cases[3].want, "util_fmt negative %d");
+	n[4] = util_fmt(buf, sizeof(buf), "[%x|%02x]", 255u, 10u);
+	ok_str(buf, cases[4].want, "util_fmt %x and %02x");
+	n[5] = util_fmt(buf, sizeof(buf), "[%lld]", -9223372036854775807LL);
+	ok_str(buf, cases[5].want, "util_fmt %lld");
+	n[6] = util_fmt(buf, sizeof(buf), "[%llu]", ULLONG_MAX);
+	ok_str(buf, cases[6].want, "util_fmt %llu at its maximum");
+	n[7] = util_fmt(buf, sizeof(buf), "[%zu]", (size_t)123);
+	ok_str(buf, cases[7].want, "util_fmt %zu");
+	n[8] = util_fmt(buf, sizeof(buf), "[%.8s]", "0123456789abcdef");
+	ok_str(buf, cases[8].want, "util_fmt %.8s");
+	n[9] = util_fmt(buf, sizeof(buf), "[%.*s]", 3, "abcdef");
+	ok_str(buf, cases[9].want, "util_fmt %.*s");
+	n[10] = util_fmt(buf, sizeof(buf), "[%c|%%]", 'x');
+	ok_str(buf, cases[10].want, "util_fmt %c and %%");
+	n[11] = util_fmt(buf, sizeof(buf), "[%d %d]", INT_MAX, INT_MIN);
+	ok_str(buf, cases[11].want, "util_fmt int limits");
+	for (i = 0; i < 12; i++)
+		ok_int((long long)n[i], (long long)cases[i].n,
+		    "util_fmt returns the length written");
+	ok_int((long long)util_fmt(small, sizeof(small), "%s", "abcdef"), 6,
+	    "util_fmt returns the full length when it truncates");
+	ok_str(small, "abc", "util_fmt truncates and terminates");
+
+	for (i = 0; i < 50; i++)
+		a[i] = (i * 37) % 50;
+	util_sort(a, 50, sizeof(a[0]), cmp_int);
+	for (i = 0; i < 50; i++)
+		sorted &= a[i] == i;
+	ok(sorted, "util_sort sorts");
+
+	ok(util_parse_ull("4026532000 x", &end, &v) == 0 &&
+	    v == 4026532000ULL && *end == ' ', "util_parse_ull stops at a non-digit");
+	ok(util_parse_ull("18446744073709551616", &end, &v) < 0,
+	    "util_parse_ull rejects an overflow");
+	ok(util_parse_ull("x", &end, &v) < 0, "util_parse_ull needs a digit");
+}
+
 int
 main(void)
 {
@@ -1620,6 +1691,7 @@ main(void)
 	test_valid();
 	test_netlink();
 	test_root();
+	test_util();
 	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
