@@ -34,12 +34,14 @@ check-initramfs: pelagos
 	sh tests/initramfs.sh --arch $(ARCH) --binary $(CURDIR)/pelagos $(INITRAMFS_FLAGS)
 
 install: pelagos
-	mkdir -p $(DESTDIR)$(SBINDIR)
+	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	cp -f pelagos $(DESTDIR)$(SBINDIR)/pelagos
 	chmod 755 $(DESTDIR)$(SBINDIR)/pelagos
+	cp -f pelagos.8 $(DESTDIR)$(MANDIR)/man8/pelagos.8
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/pelagos.8
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pelagos
+	rm -f $(DESTDIR)$(SBINDIR)/pelagos $(DESTDIR)$(MANDIR)/man8/pelagos.8
 
 clean:
 	rm -f pelagos $(OBJ) tests/unit
