@@ -306,9 +306,8 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 		goto out;
 	}
 	if (s.nother && !(flags & TD_FORCE)) {
-		pelagos_warn("sandbox %s: %zu process%s still in it (use --force "
-		    "to kill them)", sb->id, s.nother, s.nother == 1 ? "" :
-		    "es");
+		pelagos_warn("sandbox %s: %zu process%s still in it (rm --force "
+		    "kills them)", sb->id, s.nother, s.nother == 1 ? "" : "es");
 		errno = EBUSY;
 		goto out;
 	}
@@ -435,7 +434,9 @@ names_free(const char *id)
 /* /run/netns must be a shared mount so that the bind mounts below it
  * reach mount namespaces made later (ip netns exec makes one).  As ip
  * does: make it shared, and if it is no mount point yet, bind it onto
- * itself first.  The flock keeps parallel creates from stacking binds. */
+ * itself first.  The flock keeps parallel creates from stacking binds.
+ * Only the first setup is recursive: a mount made under a shared mount is
+ * shared already, and a recursive change walks every sandbox's mount. */
 static int
 netns_dir_ready(void)
 {
@@ -443,7 +444,7 @@ netns_dir_ready(void)
 
 	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
 		return -1;
-	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+	if (mount("", NETNS_DIR, "none", MS_SHARED, NULL) == 0)
 		return 0;
 	if (errno != EINVAL)
 		return -1;
@@ -670,6 +671,25 @@ pod_net(int podnl, const struct sandbox *sb)
 	return 0;
 }
 
+/* A bridge port needs no IPv6 of its own, and its address checks and
+ * multicast reports would be flooded to every other port.  IPv6 starts
+ * them only after a random delay, so turning it off right after the link
+ * is made stops them; the kernel offers no way to ask for that in the
+ * creating message for a veth (EAFNOSUPPORT). */
+static void
+host_ipv6_off(const char *ifname)
+{
+	char path[64];
+	int fd;
+
+	util_fmt(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+	    ifname);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+	}
+}
+
 /* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
  * SIGHUP.  *made tells the rollback whether the netns file is ours. */
 static int
@@ -701,6 +721,7 @@ build(struct sandbox *sb, int sigfd, int *made)
 			pelagos_warn("create veth %s:", sb->veth_host);
 			goto out;
 		}
+		host_ipv6_off(sb->veth_host);
 		if (pod_net(podnl, sb) < 0)
 			goto out;
 		if (interrupted(sigfd))
