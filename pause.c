@@ -83,8 +83,9 @@ reap(void)
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
 /* What the wait loop needs, and write/close for the handshake that
- * follows; everything else fails with EPERM.  A syscall of another ABI
- * (x32, ia32 on x86_64) kills. */
+ * follows; everything else fails with EPERM, x32 calls included (their
+ * numbers carry __X32_SYSCALL_BIT, so none matches).  A syscall of
+ * another architecture (ia32 on x86_64) kills. */
 static const struct sock_filter filter[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),

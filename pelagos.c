@@ -89,7 +89,7 @@ static const char main_usage[] =
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
 "  sandbox ls [-q|--json]\n"
 "  sandbox inspect ID|NAME\n"
-"  sandbox rm [-f] ID|NAME...\n"
+"  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
 "      [-d|--detach] [--] CMD [ARG...]\n"
@@ -425,8 +425,11 @@ cmd_ls(int argc, char **argv)
 		char ip[16] = "-";
 
 		if (state_load(rootfd, ids.id[i], &sb) < 0) {
-			if (errno == ENOENT)
-				continue;
+			/* No state yet: a create between claiming its ID
+			 * and recording it holds the root's lock; otherwise
+			 * it died there. */
+			status = errno != ENOENT ? "broken" :
+			    state_locked(rootfd) ? "creating" : "dead";
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
 			else if (!json) {
@@ -435,7 +438,7 @@ cmd_ls(int argc, char **argv)
 					    "ID", "NAME", "STATUS", "IP",
 					    "NS_NAME");
 				util_out("%-18s %-20s %-8s %-16s %s\n", ids.id[i],
-				    "-", "broken", "-", "-");
+				    "-", status, "-", "-");
 			}
 			continue;
 		}
@@ -792,9 +795,11 @@ dispatch(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--version")) {
 			return help("pelagos " PELAGOS_VERSION "\n");
 		} else if (opt_value(argc, argv, &i, "--root", &v)) {
-			if (!v || !*v)
-				return usage_error("--root",
-				    "%s", "needs a directory");
+			if (!v || !*v) {
+				pelagos_warn("option '--root' needs a directory "
+				    "(see 'pelagos --help')");
+				return 2;
+			}
 			root_dir = v;
 		} else {
 			pelagos_warn("unknown option '%s' (see 'pelagos --help')",

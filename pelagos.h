@@ -119,6 +119,7 @@ int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
 int state_root_open(const char *path, int create);
 int state_lock(int rootfd);
+int state_locked(int rootfd);
 int state_sandbox_mkdir(int rootfd, const char *id);
 int state_sandbox_rmdir(int rootfd, const char *id);
 int state_save(int rootfd, const struct sandbox *sb);

@@ -454,6 +454,19 @@ state_lock(int rootfd)
 	return fd;
 }
 
+/* Whether somebody holds the root's lock right now. */
+int
+state_locked(int rootfd)
+{
+	int fd, busy;
+
+	if ((fd = openat(rootfd, "lock", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
 static void
 sb_path(char *buf, size_t len, const char *id, const char *file)
 {

@@ -22,10 +22,4 @@ fi
 
 "$PELAGOS" sandbox create --name "$name"
 
-# `pelagos run` arrives in a later release; until then the sandbox is only
-# created, ready for a workload to join it.
-if "$PELAGOS" run --help >/dev/null 2>&1; then
-	"$PELAGOS" run --sandbox "$name" -d -- "$@"
-else
-	echo "init-sandbox: this pelagos has no 'run'; sandbox $name created without a workload"
-fi
+"$PELAGOS" run --sandbox "$name" -d -- "$@"
