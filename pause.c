@@ -303,14 +303,13 @@ parse_ready(const char *msg, pid_t *pid)
 /* The vfork child: it shares the parent's memory until execve, so it only
  * makes syscalls on what it is given, and reports a failure as text on
  * the ready pipe.  It gives the pause /dev/null as stdio, "/" as its cwd,
- * the pipe as fd 3, a session of its own, and default signal dispositions
- * with nothing blocked. */
+ * the pipe as fd 3, a session of its own, and nothing blocked. */
 static _Noreturn void
 spawn_child(int ready, const char *const *argv)
 {
 	const char *what = "redirect stdio";
 	sigset_t none;
-	int fd, sig;
+	int fd;
 
 	if (dup2(ready, READY_FD) < 0)
 		goto fail;
@@ -325,8 +324,11 @@ spawn_child(int ready, const char *const *argv)
 	what = "setsid";
 	if (setsid() < 0)
 		goto fail;
-	for (sig = 1; sig < _NSIG; sig++)
-		signal(sig, SIG_DFL);
+	/* Exec resets handled signals but keeps ignored ones; the one the
+	 * pause's loop cares about is SIGCHLD, whose SIG_IGN would reap
+	 * children behind its back.  The rest stay blocked and are taken
+	 * with sigwaitinfo whatever their disposition. */
+	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve("/proc/self/exe", (char *const *)argv, environ);

@@ -425,11 +425,11 @@ cmd_ls(int argc, char **argv)
 		char ip[16] = "-";
 
 		if (state_load(rootfd, ids.id[i], &sb) < 0) {
-			/* No state yet: a create between claiming its ID
-			 * and recording it holds the root's lock; otherwise
-			 * it died there. */
+			/* No state yet: a create under way holds its
+			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    state_locked(rootfd) ? "creating" : "dead";
+			    state_sandbox_busy(rootfd, ids.id[i]) ?
+			    "creating" : "dead";
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
 			else if (!json) {
@@ -495,12 +495,17 @@ resolve(int rootfd, const char *arg, char id[ID_LEN + 1])
 }
 
 /* The sandbox to remove: its state, or what can be derived from its ID
- * when the state is missing or unreadable.  Returns the teardown flags. */
+ * when the state is missing or unreadable.  Returns the teardown flags,
+ * or -1 with EBUSY for a create still under way. */
 static int
 load_or_derive(int rootfd, const char *id, struct sandbox *sb)
 {
 	if (state_load(rootfd, id, sb) == 0)
 		return 0;
+	if (errno == ENOENT && state_sandbox_busy(rootfd, id)) {
+		errno = EBUSY;
+		return -1;
+	}
 	sandbox_derive(id, sb);
 	return TD_DERIVED;
 }
@@ -568,7 +573,7 @@ cmd_rm(int argc, char **argv)
 	static const char cmd[] = "sandbox rm";
 	char id[ID_LEN + 1];
 	struct sandbox sb;
-	int i, rootfd = -1, ret = 0, force = 0, end = 0, nargs = 0;
+	int i, rootfd = -1, ret = 0, force = 0, end = 0, nargs = 0, flags;
 
 	for (i = 0; i < argc; i++) {
 		if (end || argv[i][0] != '-' || !argv[i][1])
@@ -604,17 +609,23 @@ cmd_rm(int argc, char **argv)
 			}
 			continue;
 		}
-		if (sandbox_teardown(rootfd, &sb, load_or_derive(rootfd, id,
-		    &sb) | (force ? TD_FORCE : 0)) < 0)
+		if ((flags = load_or_derive(rootfd, id, &sb)) < 0) {
+			pelagos_warn("%s: sandbox %s is still being created",
+			    cmd, id);
 			ret = 1;
+		} else if (sandbox_teardown(rootfd, &sb, flags |
+		    (force ? TD_FORCE : 0)) < 0) {
+			ret = 1;
+		}
 	}
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
 }
 
-/* Under the root's lock, so no create is between claiming and recording:
- * a sandbox directory without a state file is then a create that died. */
+/* Under the root's lock, so that no create is between making a sandbox's
+ * directory and locking it: an unlocked directory without a state file is
+ * then a create that died. */
 static int
 cmd_prune(int argc, char **argv)
 {
@@ -647,7 +658,8 @@ cmd_prune(int argc, char **argv)
 	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
-		flags = load_or_derive(rootfd, ids.id[i], &sb);
+		if ((flags = load_or_derive(rootfd, ids.id[i], &sb)) < 0)
+			continue;
 		if (flags & TD_DERIVED) {
 			/* Unreadable state: only a pause can tell it lives. */
 			if (sandbox_has_pause(&sb))

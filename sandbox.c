@@ -574,14 +574,17 @@ bridge_ready(int nl, const struct sandbox *sb, int *index)
 	return 0;
 }
 
-/* Under the root's lock: claim an ID, the name and an address, and write
- * the intent, so that whatever a killed create leaves behind can be traced
- * from the root. */
+/* Under the root's lock: claim an ID, the name and an address, so that
+ * whatever a killed create leaves behind can be traced from the root: its
+ * directory is the ID, and the name and lease links point at it.  Returns
+ * the directory, locked for as long as this create runs: that lock, not a
+ * PID, tells ls and prune whether the create is still under way.  The
+ * state file is written once, when the sandbox is ready. */
 static int
 claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	const char *root)
 {
-	int lock, ret = -1, tries;
+	int lock, ret = -1, tries, dirfd = -1;
 	char ip[16];
 
 	if ((lock = state_lock(rootfd)) < 0) {
@@ -594,7 +597,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			goto out;
 		}
 		if (names_free(sb->id) &&
-		    state_sandbox_mkdir(rootfd, sb->id) == 0)
+		    (dirfd = state_sandbox_claim(rootfd, sb->id)) >= 0)
 			break;
 		if ((errno != EEXIST && errno != ENOENT) || tries == 16) {
 			pelagos_warn("create state directory in %s:", root);
@@ -629,11 +632,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			pelagos_warn("lease address in %s/%d:", ip, sn->prefix);
 		goto undo;
 	}
-	if (state_save(rootfd, sb) < 0) {
-		pelagos_warn("write state of sandbox %s:", sb->id);
-		goto undo;
-	}
-	ret = 0;
+	ret = dirfd;
 	goto out;
 undo:
 	if (sb->ip)
@@ -641,6 +640,7 @@ undo:
 	if (sb->name[0])
 		state_name_free(rootfd, sb->name, sb->id);
 	state_sandbox_rmdir(rootfd, sb->id);
+	close(dirfd);
 out:
 	close(lock);
 	return ret;
@@ -770,14 +770,16 @@ int
 sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd)
 {
-	int made = 0;
+	int made = 0, dirfd, ret = -1;
 
-	if (claim(rootfd, sb, sn, root) < 0)
+	if ((dirfd = claim(rootfd, sb, sn, root)) < 0)
 		return -1;
 	if (build(sb, sigfd, &made) == 0) {
 		sb->phase = PHASE_READY;
-		if (state_save(rootfd, sb) == 0)
-			return 0;
+		if (state_save(rootfd, sb) == 0) {
+			ret = 0;
+			goto out;
+		}
 		pelagos_warn("write state of sandbox %s:", sb->id);
 	}
 	if (!made)
@@ -785,5 +787,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	/* Nothing but the pause can be in what was just made, and a scan
 	 * could only find somebody else's objects. */
 	sandbox_teardown(rootfd, sb, TD_FORCE | TD_NOSCAN);
-	return -1;
+out:
+	close(dirfd);
+	return ret;
 }

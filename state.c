@@ -454,19 +454,6 @@ state_lock(int rootfd)
 	return fd;
 }
 
-/* Whether somebody holds the root's lock right now. */
-int
-state_locked(int rootfd)
-{
-	int fd, busy;
-
-	if ((fd = openat(rootfd, "lock", O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return busy;
-}
-
 static void
 sb_path(char *buf, size_t len, const char *id, const char *file)
 {
@@ -474,13 +461,39 @@ sb_path(char *buf, size_t len, const char *id, const char *file)
 	    file ? file : "");
 }
 
+/* Makes the sandbox's directory and returns it open and flock()ed: the
+ * lock lives as long as the create that holds it, crash or not. */
 int
-state_sandbox_mkdir(int rootfd, const char *id)
+state_sandbox_claim(int rootfd, const char *id)
 {
 	char p[64];
+	int fd;
 
 	sb_path(p, sizeof(p), id, NULL);
-	return mkdirat(rootfd, p, 0700);
+	if (mkdirat(rootfd, p, 0700) < 0)
+		return -1;
+	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether a create still holds the sandbox's directory. */
+int
+state_sandbox_busy(int rootfd, const char *id)
+{
+	char p[64];
+	int fd, busy;
+
+	sb_path(p, sizeof(p), id, NULL);
+	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
 }
 
 /* Removes the directory and the files in it (state and perhaps the

@@ -234,6 +234,16 @@ roundtrip(const struct sandbox *sb, const char *what)
 	    what);
 }
 
+/* A sandbox directory as a finished create leaves it: made, unlocked. */
+static void
+mkclaim(int root, const char *id)
+{
+	int fd = state_sandbox_claim(root, id);
+
+	if (fd >= 0)
+		close(fd);
+}
+
 static void
 test_state_format(void)
 {
@@ -1336,13 +1346,20 @@ test_root_files(int root)
 
 	fill_named(&sb);
 	strcpy(sb.id, ID_A);
-	ok_int(state_sandbox_mkdir(root, ID_A), 0, "state_sandbox_mkdir");
+	r = state_sandbox_claim(root, ID_A);
+	ok(r >= 0, "state_sandbox_claim");
+	ok(state_sandbox_busy(root, ID_A),
+	    "a claimed sandbox is busy while its claim is open");
+	if (r >= 0)
+		close(r);
+	ok(!state_sandbox_busy(root, ID_A),
+	    "a sandbox is no longer busy once its claim is closed");
 	ok_int(file_mode(root, "sandboxes/" ID_A), 0700,
 	    "the sandbox directory has mode 0700");
 	errno = 0;
-	r = state_sandbox_mkdir(root, ID_A);
+	r = state_sandbox_claim(root, ID_A);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == EEXIST, "state_sandbox_mkdir twice is EEXIST");
+	ok(r == -1 && errno == EEXIST, "state_sandbox_claim twice is EEXIST");
 	ok_int(state_save(root, &sb), 0, "state_save");
 	ok_int(file_mode(root, "sandboxes/" ID_A "/state"), 0600,
 	    "the state file has mode 0600");
@@ -1359,7 +1376,7 @@ test_root_files(int root)
 	    "state_save replaces an earlier state");
 
 	/* A state file whose id is not its directory's. */
-	state_sandbox_mkdir(root, ID_B);
+	mkclaim(root, ID_B);
 	n = state_format(&sb, buf, sizeof(buf));
 	write_file(root, "sandboxes/" ID_B "/state", buf, (size_t)n);
 	errno = 0;
@@ -1466,8 +1483,8 @@ test_names(int root)
 	char id[ID_LEN + 1], target[64];
 	int r;
 
-	state_sandbox_mkdir(root, ID_A);
-	state_sandbox_mkdir(root, ID_B);
+	mkclaim(root, ID_A);
+	mkclaim(root, ID_B);
 	ok_int(state_name_take(root, "web", ID_A), 0, "state_name_take");
 	errno = 0;
 	r = state_name_take(root, "web", ID_B);
@@ -1537,7 +1554,7 @@ test_list(int root)
 	    "state_list of an empty root gives nothing");
 	state_ids_free(&v);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		state_sandbox_mkdir(root, ids[i]);
+		mkclaim(root, ids[i]);
 	mkdirat(root, "sandboxes/tmp", 0700);
 	mkdirat(root, "sandboxes/0123456789ABCDEF", 0700);
 	mkdirat(root, "sandboxes/0123456789abcde", 0700);
