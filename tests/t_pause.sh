@@ -87,6 +87,7 @@ t_pause_pod_pid() {
 t_pause_direct() {
 	"$PELAGOS" sandbox __pause__ - --host-net --host-ipc --pod-pid &
 	outer=$!
+	echo "$outer $(sed 's/.*) //' /proc/$outer/stat | cut -d' ' -f20)" >>"$T_DIR/pids"
 	changed() {
 		[ "$(ino /proc/$outer/ns/uts 2>/dev/null)" != "$(ino /proc/self/ns/uts)" ]
 	}
