@@ -71,6 +71,10 @@ t_bad_rm_args() {
 		run 1 pel sandbox rm "$a"
 		one_error "no such sandbox"
 	done
+	# --force asks for the sandbox to be gone: already gone is success.
+	run 0 pel sandbox rm --force nosuch
+	[ -s "$ERR" ] && fail "rm --force of nothing warned: $(cat "$ERR")"
+	run 0 pel sandbox rm -f -- nosuch
 	run 1 pel sandbox rm nosuch keep
 	grep -q "no such sandbox 'nosuch'" "$ERR" || fail "rm nosuch keep: $(cat "$ERR")"
 	[ -e "$ROOT/sandboxes/$id" ] && fail "rm nosuch keep did not remove keep"
