@@ -59,10 +59,20 @@ echo "PELAGOS-INITRAMFS-BOOTED: $(cut -d' ' -f1 /proc/uptime)s $(uname -srm)"
 
 # The example boot script, run the way an integrator's /init would run it,
 # then cleaned up so that the suite starts from a host with no sandboxes.
+# The example prints the sandbox's ID and then its workload's PID; the
+# workload must sit in the sandbox's network namespace.
 example=ok
 echo "== examples/init-sandbox.sh"
-PELAGOS=/bin/pelagos sh /examples/init-sandbox.sh || example=FAIL
-/bin/pelagos sandbox rm web || example=FAIL
+out=$(PELAGOS=/bin/pelagos sh /examples/init-sandbox.sh) || example=FAIL
+echo "$out"
+wpid=$(echo "$out" | tail -n 1)
+ns=$(/bin/pelagos sandbox inspect web | sed 's/.*"ns_name":"\([^"]*\)".*/\1/')
+if [ -z "$wpid" ] || [ -z "$ns" ] ||
+	[ "$(stat -L -c %i "/proc/$wpid/ns/net")" != "$(stat -L -c %i "/run/netns/$ns")" ]; then
+	echo "the example's workload ($wpid) is not in the sandbox's namespace ($ns)"
+	example=FAIL
+fi
+/bin/pelagos sandbox rm --force web || example=FAIL
 echo "PELAGOS-INITRAMFS-EXAMPLE: $example"
 
 echo "== integration suite${smoke:+ (smoke subset:$smoke)}"
