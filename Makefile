@@ -1,6 +1,6 @@
 include config.mk
 
-SRC = pelagos.c sandbox.c run.c pause.c netlink.c state.c util.c
+SRC = pelagos.c sandbox.c proc.c run.c pause.c netlink.c state.c util.c
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \

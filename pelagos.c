@@ -299,7 +299,7 @@ cmd_create(int argc, char **argv)
 	if (o.hostname)
 		strcpy(sb.hostname, o.hostname);
 	sb.creator_pid = getpid();
-	if (sandbox_proc_start(sb.creator_pid, &sb.creator_start, NULL) < 0) {
+	if (proc_start(sb.creator_pid, &sb.creator_start, NULL) < 0) {
 		pelagos_warn("read /proc/self/stat:");
 		return 1;
 	}

@@ -147,11 +147,32 @@ int pause_main(int argc, char **argv);
 int pause_spawn(const char *tag, int flags, const char *hostname,
 	int sigfd, pid_t *pid, char *err, size_t errlen);
 
-/* sandbox.c: the lifecycle, liveness and /proc scans. */
+/* proc.c: processes by identity (PID and start time) and by namespace. */
+#define PROC_MAX_PAUSES	4	/* a --pod-pid pause is two processes */
+struct proc_id {
+	pid_t pid;
+	unsigned long long start;
+};
+struct proc_scan {
+	const char *ns;			/* "net" or "uts" */
+	unsigned long long ino;		/* 0: look for pauses only */
+	char tag[IFNAME_LEN];		/* psb-<8hex>, the pause's argument */
+	struct proc_id pause[PROC_MAX_PAUSES];
+	int npause;
+	struct proc_id *other;		/* everything else in the namespace */
+	size_t nother, cap;
+};
+int proc_start(pid_t pid, unsigned long long *start, char *state);
+int proc_same(pid_t pid, unsigned long long start);
+unsigned long long proc_ns_ino(pid_t pid, const char *ns);
+int proc_stop(pid_t pid, unsigned long long start, int sig);
+int proc_scan(struct proc_scan *s);
+void proc_scan_free(struct proc_scan *s);
+
+/* sandbox.c: the lifecycle and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
 #define TD_DERIVED	0x2	/* state was lost: find leases and names by ID */
 #define TD_NOSCAN	0x4	/* rollback: only the recorded pause to stop */
-int sandbox_proc_start(pid_t pid, unsigned long long *start, char *state);
 int sandbox_pause_alive(const struct sandbox *sb);
 const char *sandbox_status(const struct sandbox *sb);
 void sandbox_derive(const char *id, struct sandbox *sb);

@@ -1,5 +1,4 @@
-/* The sandbox lifecycle: create with rollback, teardown, liveness, and the
- * /proc scans that find a sandbox's processes by namespace identity.
+/* The sandbox lifecycle: create with rollback, teardown and liveness.
  *
  * Objects are made in an order that keeps every one of them traceable
  * from the root: the ID, name, lease and intent are recorded under the
@@ -11,93 +10,31 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <limits.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "pelagos.h"
-
-#define STOP_TIMEOUT_MS	2000
-#define MAX_PAUSES	4	/* a --pod-pid pause is two processes */
-
-int
-sandbox_proc_start(pid_t pid, unsigned long long *start, char *state)
-{
-	char path[32], buf[512], *p;
-	int fd, i;
-	ssize_t n;
-
-	util_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: fields are
-	 * counted from the last ')'. */
-	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
-		goto bad;
-	p += 2;
-	if (state)
-		*state = *p;
-	for (i = 3; i < 22; i++)
-		if (!(p = strchr(p, ' ')))
-			goto bad;
-		else
-			p++;
-	if (util_parse_ull(p, NULL, start) < 0)
-		goto bad;
-	return 0;
-bad:
-	errno = EPROTO;
-	return -1;
-}
-
-/* The very process that was recorded: same start time, not a zombie. */
-static int
-same_process(pid_t pid, unsigned long long start)
-{
-	unsigned long long s;
-	char st;
-
-	return pid > 0 && sandbox_proc_start(pid, &s, &st) == 0 &&
-	    s == start && st != 'Z' && st != 'X';
-}
-
-static unsigned long long
-ns_ino(pid_t pid, const char *ns)
-{
-	char path[48];
-	struct stat st;
-
-	util_fmt(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
 
 /* A pause counts as alive only while it is the recorded process and
  * still sits in the recorded network namespace. */
 int
 sandbox_pause_alive(const struct sandbox *sb)
 {
-	return same_process(sb->pause_pid, sb->pause_start) &&
-	    ns_ino(sb->pause_pid, "net") == sb->netns_ino;
+	return proc_same(sb->pause_pid, sb->pause_start) &&
+	    proc_ns_ino(sb->pause_pid, "net") == sb->netns_ino;
 }
 
 const char *
 sandbox_status(const struct sandbox *sb)
 {
 	if (sb->phase == PHASE_CREATING)
-		return same_process(sb->creator_pid, sb->creator_start) ?
+		return proc_same(sb->creator_pid, sb->creator_start) ?
 		    "creating" : "dead";
 	return sandbox_pause_alive(sb) ? "running" : "dead";
 }
@@ -112,143 +49,6 @@ static void
 pause_tag(char *buf, size_t len, const char *id)
 {
 	util_fmt(buf, len, NS_PREFIX "%.8s", id);
-}
-
-static int
-wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	int n;
-
-	if (pidfd >= 0) {
-		while ((n = poll(&p, 1, ms)) < 0 && errno == EINTR)
-			;
-		return n > 0 ? 0 : -1;
-	}
-	/* Kernels before 5.3 have no pidfd: watch /proc, with a bound. */
-	for (; ms > 0; ms -= 5) {
-		struct timespec ts = { 0, 5000000 };
-
-		if (!same_process(pid, start))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-/* Sends sig, then SIGKILL after a bounded wait, to the process recorded
- * as (pid, start).  The pidfd is opened before the start time is
- * compared, so the process checked is the one signalled even if the PID
- * is recycled in between. */
-static int
-stop_process(pid_t pid, unsigned long long start, int sig)
-{
-	int pidfd, ret = 0, i;
-
-	if (pid <= 0)
-		return 0;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0 && errno != ENOSYS)
-		return errno == ESRCH ? 0 : -1;
-	if (!same_process(pid, start))
-		goto out;
-	for (i = 0; i < 2; i++, sig = SIGKILL) {
-		if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd,
-		    sig, NULL, 0) : kill(pid, sig)) < 0) {
-			ret = errno == ESRCH ? 0 : -1;
-			goto out;
-		}
-		if (wait_gone(pidfd, pid, start, STOP_TIMEOUT_MS) == 0)
-			goto out;
-	}
-	errno = ETIMEDOUT;
-	ret = -1;
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	/* Reaps it when this process started it (a create rolling back). */
-	waitpid(pid, NULL, WNOHANG);
-	return ret;
-}
-
-/* The processes of one sandbox, found in /proc: its pauses by their
- * command line, everything else by namespace identity. */
-struct scan {
-	const char *ns;			/* "net" or "uts" */
-	unsigned long long ino;		/* 0: look for pauses only */
-	char tag[IFNAME_LEN];		/* psb-<8hex>, the pause's argument */
-	pid_t pause[MAX_PAUSES];
-	unsigned long long pause_start[MAX_PAUSES];
-	int npause;
-	struct proc {
-		pid_t pid;
-		unsigned long long start;
-	} *other;
-	size_t nother, cap;
-};
-
-static int
-is_pause_of(pid_t pid, const char *tag)
-{
-	static const char head[] = "pelagos\0sandbox\0__pause__";
-	char path[32], buf[64];
-	size_t tl = strlen(tag);
-	ssize_t n;
-	int fd;
-
-	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
-	    !memcmp(buf, head, sizeof(head)) &&
-	    !memcmp(buf + sizeof(head), tag, tl) &&
-	    buf[sizeof(head) + tl] == '\0';
-}
-
-static int
-scan_proc(struct scan *s)
-{
-	unsigned long long v, start;
-	pid_t self = getpid();
-	struct util_dir d;
-	const char *name, *end;
-	int ret = -1, member;
-	pid_t pid;
-
-	if (util_dir_open(&d, AT_FDCWD, "/proc") < 0)
-		return -1;
-	while ((name = util_dir_next(&d))) {
-		if (util_parse_ull(name, &end, &v) < 0 || *end || v > INT_MAX)
-			continue;
-		pid = (pid_t)v;
-		if (pid == self)
-			continue;
-		member = s->ino && ns_ino(pid, s->ns) == s->ino;
-		if (s->ino && !member)
-			continue;
-		if (sandbox_proc_start(pid, &start, NULL) < 0)
-			continue;
-		if (is_pause_of(pid, s->tag)) {
-			if (s->npause < MAX_PAUSES) {
-				s->pause[s->npause] = pid;
-				s->pause_start[s->npause++] = start;
-			}
-			continue;
-		}
-		if (!member)
-			continue;
-		if (s->nother == s->cap && util_grow((void **)&s->other,
-		    &s->cap, sizeof(*s->other)) < 0)
-			goto out;
-		s->other[s->nother].pid = pid;
-		s->other[s->nother++].start = start;
-	}
-	ret = errno ? -1 : 0;
-out:
-	util_dir_close(&d);
-	return ret;
 }
 
 /* Fills sb from an ID alone, for a sandbox whose state is missing or
@@ -277,7 +77,7 @@ sandbox_derive(const char *id, struct sandbox *sb)
 int
 sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 {
-	struct scan s;
+	struct proc_scan s;
 	char path[64];
 	struct nl_buf b;
 	struct stat st;
@@ -298,10 +98,10 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 			s.ino = st.st_ino;
 	} else {
 		s.ns = "uts";
-		s.ino = sandbox_pause_alive(sb) ? ns_ino(sb->pause_pid, "uts") :
+		s.ino = sandbox_pause_alive(sb) ? proc_ns_ino(sb->pause_pid, "uts") :
 		    0;
 	}
-	if (!(flags & TD_NOSCAN) && scan_proc(&s) < 0) {
+	if (!(flags & TD_NOSCAN) && proc_scan(&s) < 0) {
 		pelagos_warn("scan /proc for sandbox %s:", sb->id);
 		goto out;
 	}
@@ -312,19 +112,19 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 		goto out;
 	}
 	ret = 0;
-	if (stop_process(sb->pause_pid, sb->pause_start, SIGTERM) < 0) {
+	if (proc_stop(sb->pause_pid, sb->pause_start, SIGTERM) < 0) {
 		pelagos_warn("stop pause %d of sandbox %s:", (int)sb->pause_pid,
 		    sb->id);
 		ret = -1;
 	}
 	for (i = 0; i < (size_t)s.npause; i++)
-		if (stop_process(s.pause[i], s.pause_start[i], SIGTERM) < 0) {
+		if (proc_stop(s.pause[i].pid, s.pause[i].start, SIGTERM) < 0) {
 			pelagos_warn("stop pause %d of sandbox %s:",
-			    (int)s.pause[i], sb->id);
+			    (int)s.pause[i].pid, sb->id);
 			ret = -1;
 		}
 	for (i = 0; i < s.nother; i++)
-		if (stop_process(s.other[i].pid, s.other[i].start,
+		if (proc_stop(s.other[i].pid, s.other[i].start,
 		    SIGKILL) < 0) {
 			pelagos_warn("kill process %d in sandbox %s:",
 			    (int)s.other[i].pid, sb->id);
@@ -385,7 +185,7 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 out:
 	if (fd >= 0)
 		close(fd);
-	util_release(s.other, s.cap * sizeof(*s.other));
+	proc_scan_free(&s);
 	return ret;
 }
 
@@ -393,14 +193,14 @@ out:
 int
 sandbox_has_pause(const struct sandbox *sb)
 {
-	struct scan s;
+	struct proc_scan s;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(s.tag, sizeof(s.tag), sb->id);
 	s.ns = "net";
-	if (scan_proc(&s) < 0)
+	if (proc_scan(&s) < 0)
 		return 1;
-	util_release(s.other, s.cap * sizeof(*s.other));
+	proc_scan_free(&s);
 	return s.npause > 0;
 }
 
@@ -738,8 +538,8 @@ build(struct sandbox *sb, int sigfd, int *made)
 		pelagos_warn("sandbox create: %s", err);
 		goto out;
 	}
-	if (sandbox_proc_start(sb->pause_pid, &sb->pause_start, NULL) < 0 ||
-	    !(sb->netns_ino = ns_ino(sb->pause_pid, "net"))) {
+	if (proc_start(sb->pause_pid, &sb->pause_start, NULL) < 0 ||
+	    !(sb->netns_ino = proc_ns_ino(sb->pause_pid, "net"))) {
 		pelagos_warn("pause %d:", (int)sb->pause_pid);
 		/* Still our unreaped child, so the PID cannot be reused. */
 		kill(sb->pause_pid, SIGKILL);
