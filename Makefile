@@ -1,6 +1,6 @@
 include config.mk
 
-SRC = pelagos.c sandbox.c proc.c run.c pause.c netlink.c state.c util.c
+SRC = pelagos.c sandbox.c proc.c run.c pause.c netlink.c state.c root.c util.c
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
@@ -19,8 +19,8 @@ pelagos: $(OBJ)
 %.o: %.c pelagos.h config.mk
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -c -o $@ $<
 
-tests/unit: tests/unit.c netlink.c state.c util.c pelagos.h config.mk
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -o $@ tests/unit.c netlink.c state.c util.c
+tests/unit: tests/unit.c netlink.c state.c root.c util.c pelagos.h config.mk
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -o $@ tests/unit.c netlink.c state.c root.c util.c
 
 check: tests/unit
 	./tests/unit

@@ -318,7 +318,7 @@ cmd_create(int argc, char **argv)
 		pelagos_warn("signalfd:");
 		goto out;
 	}
-	if ((rootfd = state_root_open(root_dir, 1)) < 0) {
+	if ((rootfd = root_open(root_dir, 1)) < 0) {
 		pelagos_warn("root %s:", root_dir);
 		goto out;
 	}
@@ -387,7 +387,7 @@ static int
 cmd_ls(int argc, char **argv)
 {
 	static const char cmd[] = "sandbox ls";
-	struct state_ids ids = { NULL, 0, 0 };
+	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
 	size_t i;
 	int json = 0, quiet = 0, rootfd, shown = 0, ret = 1;
@@ -411,12 +411,12 @@ cmd_ls(int argc, char **argv)
 	if (json && quiet)
 		return usage_error(cmd, "%s",
 		    "-q and --json exclude each other");
-	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
+	if ((rootfd = root_open(root_dir, 0)) < 0) {
 		if (errno != ENOENT) {
 			pelagos_warn("root %s:", root_dir);
 			return 1;
 		}
-	} else if (state_list(rootfd, &ids) < 0) {
+	} else if (root_list(rootfd, &ids) < 0) {
 		pelagos_warn("list %s/sandboxes:", root_dir);
 		goto out;
 	}
@@ -428,7 +428,7 @@ cmd_ls(int argc, char **argv)
 			/* No state yet: a create under way holds its
 			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    state_sandbox_busy(rootfd, ids.id[i]) ?
+			    root_busy(rootfd, ids.id[i]) ?
 			    "creating" : "dead";
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
@@ -468,7 +468,7 @@ cmd_ls(int argc, char **argv)
 		util_out("%s", shown ? "]\n" : "[]\n");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
-	state_ids_free(&ids);
+	root_ids_free(&ids);
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
@@ -488,7 +488,7 @@ resolve(int rootfd, const char *arg, char id[ID_LEN + 1])
 			return 0;
 		}
 	}
-	if (state_valid_name(arg) && state_name_lookup(rootfd, arg, id) == 0)
+	if (state_valid_name(arg) && root_name_lookup(rootfd, arg, id) == 0)
 		return 0;
 	errno = ENOENT;
 	return -1;
@@ -502,7 +502,7 @@ load_or_derive(int rootfd, const char *id, struct sandbox *sb)
 {
 	if (state_load(rootfd, id, sb) == 0)
 		return 0;
-	if (errno == ENOENT && state_sandbox_busy(rootfd, id)) {
+	if (errno == ENOENT && root_busy(rootfd, id)) {
 		errno = EBUSY;
 		return -1;
 	}
@@ -543,7 +543,7 @@ cmd_inspect(int argc, char **argv)
 		return usage_error(cmd, "unknown option '%s'", argv[0]);
 	if (argc > 1)
 		return usage_error(cmd, "unexpected argument '%s'", argv[1]);
-	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+	if ((rootfd = root_open(root_dir, 0)) < 0 && errno != ENOENT) {
 		pelagos_warn("root %s:", root_dir);
 		return 1;
 	}
@@ -591,7 +591,7 @@ cmd_rm(int argc, char **argv)
 		return usage_error(cmd, "%s", "missing ID or NAME");
 	if (need_root(cmd) < 0)
 		return 1;
-	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+	if ((rootfd = root_open(root_dir, 0)) < 0 && errno != ENOENT) {
 		pelagos_warn("root %s:", root_dir);
 		return 1;
 	}
@@ -630,7 +630,7 @@ static int
 cmd_prune(int argc, char **argv)
 {
 	static const char cmd[] = "sandbox prune";
-	struct state_ids ids = { NULL, 0, 0 };
+	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
 	size_t i;
 	int rootfd, lock = -1, ret = 1, flags;
@@ -642,17 +642,17 @@ cmd_prune(int argc, char **argv)
 		    "unknown option '%s'" : "unexpected argument '%s'", argv[0]);
 	if (need_root(cmd) < 0)
 		return 1;
-	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
+	if ((rootfd = root_open(root_dir, 0)) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		pelagos_warn("root %s:", root_dir);
 		return 1;
 	}
-	if ((lock = state_lock(rootfd)) < 0) {
+	if ((lock = root_lock(rootfd)) < 0) {
 		pelagos_warn("lock %s:", root_dir);
 		goto out;
 	}
-	if (state_list(rootfd, &ids) < 0) {
+	if (root_list(rootfd, &ids) < 0) {
 		pelagos_warn("list %s/sandboxes:", root_dir);
 		goto out;
 	}
@@ -673,14 +673,14 @@ cmd_prune(int argc, char **argv)
 		}
 		util_out("%s\n", ids.id[i]);
 	}
-	if (state_links_prune(rootfd) < 0) {
+	if (root_links_prune(rootfd) < 0) {
 		pelagos_warn("prune leases and names in %s:", root_dir);
 		ret = 1;
 	}
 	if (util_flush() != 0)
 		ret = 1;
 out:
-	state_ids_free(&ids);
+	root_ids_free(&ids);
 	if (lock >= 0)
 		close(lock);
 	close(rootfd);
@@ -749,7 +749,7 @@ cmd_run(int argc, char **argv, mode_t caller_umask)
 	o.argv = argv + i;
 	if (need_root(cmd) < 0)
 		goto out;
-	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
+	if ((rootfd = root_open(root_dir, 0)) < 0 && errno != ENOENT) {
 		pelagos_warn("root %s:", root_dir);
 		goto out;
 	}

@@ -105,7 +105,7 @@ int nl_open(void);
 int nl_talk(int fd, struct nl_buf *b);
 int nl_getlink(int fd, const char *name, struct nl_link *out);
 
-/* state.c: validation, the state file, IPAM, names and locks in the root. */
+/* state.c: validation of values, the state file's format, read and write. */
 int state_valid_id(const char *s);
 int state_valid_name(const char *s);
 int state_valid_hostname(const char *s);
@@ -117,27 +117,30 @@ int state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	uint32_t *ip);
 int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
-int state_root_open(const char *path, int create);
-int state_lock(int rootfd);
-int state_sandbox_claim(int rootfd, const char *id);
-int state_sandbox_busy(int rootfd, const char *id);
-int state_sandbox_rmdir(int rootfd, const char *id);
 int state_save(int rootfd, const struct sandbox *sb);
 int state_load(int rootfd, const char *id, struct sandbox *sb);
-int state_lease_take(int rootfd, const struct subnet *sn, const char *id,
-	uint32_t *ip);
-int state_lease_free(int rootfd, uint32_t ip, const char *id);
-int state_name_take(int rootfd, const char *name, const char *id);
-int state_name_free(int rootfd, const char *name, const char *id);
-int state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
-int state_links_free(int rootfd, const char *id);
-int state_links_prune(int rootfd);
-struct state_ids {
+
+/* root.c: the root directory: sandbox directories, leases, names, locks. */
+struct root_ids {
 	char (*id)[ID_LEN + 1];
 	size_t n, cap;
 };
-int state_list(int rootfd, struct state_ids *ids);
-void state_ids_free(struct state_ids *ids);
+void root_path(char *buf, size_t len, const char *id, const char *file);
+int root_open(const char *path, int create);
+int root_lock(int rootfd);
+int root_claim(int rootfd, const char *id);
+int root_busy(int rootfd, const char *id);
+int root_rmdir(int rootfd, const char *id);
+int root_lease_take(int rootfd, const struct subnet *sn, const char *id,
+	uint32_t *ip);
+int root_lease_free(int rootfd, uint32_t ip, const char *id);
+int root_name_take(int rootfd, const char *name, const char *id);
+int root_name_free(int rootfd, const char *name, const char *id);
+int root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
+int root_links_free(int rootfd, const char *id);
+int root_links_prune(int rootfd);
+int root_list(int rootfd, struct root_ids *ids);
+void root_ids_free(struct root_ids *ids);
 
 /* pause.c: the pause process and the handshake that starts it. */
 #define PAUSE_HOST_IPC	0x1

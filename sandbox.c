@@ -162,23 +162,23 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 		}
 	}
 	if (flags & TD_DERIVED) {
-		if (state_links_free(rootfd, sb->id) < 0) {
+		if (root_links_free(rootfd, sb->id) < 0) {
 			pelagos_warn("free address and name of sandbox %s:",
 			    sb->id);
 			ret = -1;
 		}
 	} else {
-		if (sb->ip && state_lease_free(rootfd, sb->ip, sb->id) < 0) {
+		if (sb->ip && root_lease_free(rootfd, sb->ip, sb->id) < 0) {
 			pelagos_warn("free address of sandbox %s:", sb->id);
 			ret = -1;
 		}
 		if (sb->name[0] &&
-		    state_name_free(rootfd, sb->name, sb->id) < 0) {
+		    root_name_free(rootfd, sb->name, sb->id) < 0) {
 			pelagos_warn("free name %s:", sb->name);
 			ret = -1;
 		}
 	}
-	if (ret == 0 && state_sandbox_rmdir(rootfd, sb->id) < 0) {
+	if (ret == 0 && root_rmdir(rootfd, sb->id) < 0) {
 		pelagos_warn("remove state of sandbox %s:", sb->id);
 		ret = -1;
 	}
@@ -387,7 +387,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	int lock, ret = -1, tries, dirfd = -1;
 	char ip[16];
 
-	if ((lock = state_lock(rootfd)) < 0) {
+	if ((lock = root_lock(rootfd)) < 0) {
 		pelagos_warn("lock %s:", root);
 		return -1;
 	}
@@ -397,7 +397,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			goto out;
 		}
 		if (names_free(sb->id) &&
-		    (dirfd = state_sandbox_claim(rootfd, sb->id)) >= 0)
+		    (dirfd = root_claim(rootfd, sb->id)) >= 0)
 			break;
 		if ((errno != EEXIST && errno != ENOENT) || tries == 16) {
 			pelagos_warn("create state directory in %s:", root);
@@ -413,7 +413,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
 		    sb->name[0] ? sb->name : sb->id);
-	if (sb->name[0] && state_name_take(rootfd, sb->name, sb->id) < 0) {
+	if (sb->name[0] && root_name_take(rootfd, sb->name, sb->id) < 0) {
 		if (errno == EEXIST)
 			pelagos_warn("sandbox create: name '%s' is already in "
 			    "use", sb->name);
@@ -423,7 +423,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 		goto undo;
 	}
 	if (sb->net != NS_NODE &&
-	    state_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
+	    root_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
 		state_format_ip(sn->net, ip);
 		if (errno == ENOSPC)
 			pelagos_warn("sandbox create: no free address in %s/%d",
@@ -436,10 +436,10 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	goto out;
 undo:
 	if (sb->ip)
-		state_lease_free(rootfd, sb->ip, sb->id);
+		root_lease_free(rootfd, sb->ip, sb->id);
 	if (sb->name[0])
-		state_name_free(rootfd, sb->name, sb->id);
-	state_sandbox_rmdir(rootfd, sb->id);
+		root_name_free(rootfd, sb->name, sb->id);
+	root_rmdir(rootfd, sb->id);
 	close(dirfd);
 out:
 	close(lock);
