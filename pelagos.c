@@ -21,7 +21,7 @@
 
 #include "pelagos.h"
 
-static const char *root_dir;
+const char *pelagos_root;
 
 /* One line on stderr, whatever bytes the user's words carry. */
 static void
@@ -59,15 +59,15 @@ pelagos_warn(const char *fmt, ...)
 	put_line(msg);
 }
 
-static int
-help(const char *text)
+int
+pelagos_help(const char *text)
 {
 	util_out("%s", text);
 	return util_flush() < 0;
 }
 
-static int
-usage_error(const char *cmd, const char *fmt, const char *arg)
+int
+pelagos_usage(const char *cmd, const char *fmt, const char *arg)
 {
 	char what[300], msg[480];
 
@@ -146,30 +146,6 @@ static const char rm_usage[] =
 "  -f, --force  kill the sandbox's other processes first; a sandbox that\n"
 "               is already gone is no error\n";
 
-static const char run_usage[] =
-"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
-"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
-"\n"
-"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
-"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
-"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
-"which a minimal init is PID 1 and CMD is PID 2.\n"
-"\n"
-"  --sandbox ID|NAME  the sandbox to run in (required)\n"
-"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
-"                     basic nodes and a read-only /sys (default: the\n"
-"                     host's /)\n"
-"  --workdir DIR      working directory (default: the current one, or /\n"
-"                     with --rootfs)\n"
-"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
-"                     environment, or only PATH and TERM with --rootfs\n"
-"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
-"                     print its PID and return\n"
-"\n"
-"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
-"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
-"127 if it was not found, 1 if pelagos failed before starting it.\n";
-
 static const char prune_usage[] =
 "usage: pelagos sandbox prune\n"
 "\n"
@@ -178,8 +154,8 @@ static const char prune_usage[] =
 
 /* Matches --opt VALUE and --opt=VALUE; *val is NULL when the value is
  * missing. */
-static int
-opt_value(int argc, char **argv, int *i, const char *opt, const char **val)
+int
+pelagos_opt(int argc, char **argv, int *i, const char *opt, const char **val)
 {
 	size_t n = strlen(opt);
 
@@ -195,8 +171,8 @@ opt_value(int argc, char **argv, int *i, const char *opt, const char **val)
 	return 1;
 }
 
-static int
-is_help(const char *a)
+int
+pelagos_is_help(const char *a)
 {
 	return !strcmp(a, "-h") || !strcmp(a, "--help");
 }
@@ -225,8 +201,8 @@ config_net(struct sandbox *sb, struct subnet *sn)
 	return 0;
 }
 
-static int
-need_root(const char *cmd)
+int
+pelagos_need_root(const char *cmd)
 {
 	if (geteuid() == 0)
 		return 0;
@@ -250,17 +226,17 @@ cmd_create(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		const char *v;
 
-		if (is_help(argv[i])) {
+		if (pelagos_is_help(argv[i])) {
 			util_out("%s", create_usage);
 			return 0;
-		} else if (opt_value(argc, argv, &i, "--name", &v)) {
+		} else if (pelagos_opt(argc, argv, &i, "--name", &v)) {
 			if (!v)
-				return usage_error(cmd,
+				return pelagos_usage(cmd,
 				    "option '%s' needs a value", "--name");
 			o.name = v;
-		} else if (opt_value(argc, argv, &i, "--hostname", &v)) {
+		} else if (pelagos_opt(argc, argv, &i, "--hostname", &v)) {
 			if (!v)
-				return usage_error(cmd,
+				return pelagos_usage(cmd,
 				    "option '%s' needs a value", "--hostname");
 			o.hostname = v;
 		} else if (!strcmp(argv[i], "--host-net")) {
@@ -270,9 +246,9 @@ cmd_create(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--pod-pid")) {
 			o.pod_pid = 1;
 		} else if (argv[i][0] == '-') {
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return pelagos_usage(cmd, "unknown option '%s'", argv[i]);
 		} else {
-			return usage_error(cmd, "unexpected argument '%s'",
+			return pelagos_usage(cmd, "unexpected argument '%s'",
 			    argv[i]);
 		}
 	}
@@ -286,7 +262,7 @@ cmd_create(int argc, char **argv)
 		    "starting with a letter or digit", cmd, o.hostname);
 		return 1;
 	}
-	if (need_root(cmd) < 0)
+	if (pelagos_need_root(cmd) < 0)
 		return 1;
 
 	memset(&sb, 0, sizeof(sb));
@@ -318,11 +294,11 @@ cmd_create(int argc, char **argv)
 		pelagos_warn("signalfd:");
 		goto out;
 	}
-	if ((rootfd = root_open(root_dir, 1)) < 0) {
-		pelagos_warn("root %s:", root_dir);
+	if ((rootfd = root_open(pelagos_root, 1)) < 0) {
+		pelagos_warn("root %s:", pelagos_root);
 		goto out;
 	}
-	if (sandbox_create(rootfd, root_dir, &sb, &sn, sigfd) < 0)
+	if (sandbox_create(rootfd, pelagos_root, &sb, &sn, sigfd) < 0)
 		goto out;
 	util_out("%s\n", sb.id);
 	ret = util_flush() == 0 ? 0 : 1;
@@ -393,7 +369,7 @@ cmd_ls(int argc, char **argv)
 	int json = 0, quiet = 0, rootfd, shown = 0, ret = 1;
 
 	for (i = 0; i < (size_t)argc; i++) {
-		if (is_help(argv[i])) {
+		if (pelagos_is_help(argv[i])) {
 			util_out("%s", ls_usage);
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
@@ -402,22 +378,22 @@ cmd_ls(int argc, char **argv)
 		    !strcmp(argv[i], "--quiet")) {
 			quiet = 1;
 		} else if (argv[i][0] == '-') {
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return pelagos_usage(cmd, "unknown option '%s'", argv[i]);
 		} else {
-			return usage_error(cmd, "unexpected argument '%s'",
+			return pelagos_usage(cmd, "unexpected argument '%s'",
 			    argv[i]);
 		}
 	}
 	if (json && quiet)
-		return usage_error(cmd, "%s",
+		return pelagos_usage(cmd, "%s",
 		    "-q and --json exclude each other");
-	if ((rootfd = root_open(root_dir, 0)) < 0) {
+	if ((rootfd = root_open(pelagos_root, 0)) < 0) {
 		if (errno != ENOENT) {
-			pelagos_warn("root %s:", root_dir);
+			pelagos_warn("root %s:", pelagos_root);
 			return 1;
 		}
 	} else if (root_list(rootfd, &ids) < 0) {
-		pelagos_warn("list %s/sandboxes:", root_dir);
+		pelagos_warn("list %s/sandboxes:", pelagos_root);
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
@@ -511,8 +487,8 @@ load_or_derive(int rootfd, const char *id, struct sandbox *sb)
 }
 
 /* The sandbox an ID|NAME argument names, with any error reported. */
-static int
-load_arg(int rootfd, const char *cmd, const char *arg, struct sandbox *sb)
+int
+pelagos_load(int rootfd, const char *cmd, const char *arg, struct sandbox *sb)
 {
 	char id[ID_LEN + 1];
 
@@ -535,19 +511,19 @@ cmd_inspect(int argc, char **argv)
 	char gw[16] = "";
 	int rootfd, ret = 1;
 
-	if (argc > 0 && is_help(argv[0]))
-		return help(inspect_usage);
+	if (argc > 0 && pelagos_is_help(argv[0]))
+		return pelagos_help(inspect_usage);
 	if (argc < 1)
-		return usage_error(cmd, "%s", "missing ID or NAME");
+		return pelagos_usage(cmd, "%s", "missing ID or NAME");
 	if (argv[0][0] == '-')
-		return usage_error(cmd, "unknown option '%s'", argv[0]);
+		return pelagos_usage(cmd, "unknown option '%s'", argv[0]);
 	if (argc > 1)
-		return usage_error(cmd, "unexpected argument '%s'", argv[1]);
-	if ((rootfd = root_open(root_dir, 0)) < 0 && errno != ENOENT) {
-		pelagos_warn("root %s:", root_dir);
+		return pelagos_usage(cmd, "unexpected argument '%s'", argv[1]);
+	if ((rootfd = root_open(pelagos_root, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", pelagos_root);
 		return 1;
 	}
-	if (load_arg(rootfd, cmd, argv[0], &sb) < 0)
+	if (pelagos_load(rootfd, cmd, argv[0], &sb) < 0)
 		goto out;
 	if (sb.gateway)
 		state_format_ip(sb.gateway, gw);
@@ -578,21 +554,21 @@ cmd_rm(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (end || argv[i][0] != '-' || !argv[i][1])
 			nargs++;
-		else if (is_help(argv[i]))
-			return help(rm_usage);
+		else if (pelagos_is_help(argv[i]))
+			return pelagos_help(rm_usage);
 		else if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
 			force = 1;
 		else if (!strcmp(argv[i], "--"))
 			end = 1;
 		else
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return pelagos_usage(cmd, "unknown option '%s'", argv[i]);
 	}
 	if (!nargs)
-		return usage_error(cmd, "%s", "missing ID or NAME");
-	if (need_root(cmd) < 0)
+		return pelagos_usage(cmd, "%s", "missing ID or NAME");
+	if (pelagos_need_root(cmd) < 0)
 		return 1;
-	if ((rootfd = root_open(root_dir, 0)) < 0 && errno != ENOENT) {
-		pelagos_warn("root %s:", root_dir);
+	if ((rootfd = root_open(pelagos_root, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", pelagos_root);
 		return 1;
 	}
 	for (i = 0, end = 0; i < argc; i++) {
@@ -635,25 +611,25 @@ cmd_prune(int argc, char **argv)
 	size_t i;
 	int rootfd, lock = -1, ret = 1, flags;
 
-	if (argc > 0 && is_help(argv[0]))
-		return help(prune_usage);
+	if (argc > 0 && pelagos_is_help(argv[0]))
+		return pelagos_help(prune_usage);
 	if (argc > 0)
-		return usage_error(cmd, argv[0][0] == '-' ?
+		return pelagos_usage(cmd, argv[0][0] == '-' ?
 		    "unknown option '%s'" : "unexpected argument '%s'", argv[0]);
-	if (need_root(cmd) < 0)
+	if (pelagos_need_root(cmd) < 0)
 		return 1;
-	if ((rootfd = root_open(root_dir, 0)) < 0) {
+	if ((rootfd = root_open(pelagos_root, 0)) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		pelagos_warn("root %s:", root_dir);
+		pelagos_warn("root %s:", pelagos_root);
 		return 1;
 	}
 	if ((lock = root_lock(rootfd)) < 0) {
-		pelagos_warn("lock %s:", root_dir);
+		pelagos_warn("lock %s:", pelagos_root);
 		goto out;
 	}
 	if (root_list(rootfd, &ids) < 0) {
-		pelagos_warn("list %s/sandboxes:", root_dir);
+		pelagos_warn("list %s/sandboxes:", pelagos_root);
 		goto out;
 	}
 	ret = 0;
@@ -674,7 +650,7 @@ cmd_prune(int argc, char **argv)
 		util_out("%s\n", ids.id[i]);
 	}
 	if (root_links_prune(rootfd) < 0) {
-		pelagos_warn("prune leases and names in %s:", root_dir);
+		pelagos_warn("prune leases and names in %s:", pelagos_root);
 		ret = 1;
 	}
 	if (util_flush() != 0)
@@ -687,90 +663,12 @@ out:
 	return ret;
 }
 
-/* Options end at the first argument that is none: CMD's own options are
- * CMD's. */
-static int
-cmd_run(int argc, char **argv, mode_t caller_umask)
-{
-	static const char cmd[] = "run";
-	struct run_opts o;
-	struct sandbox sb;
-	const char *v;
-	int i, rootfd = -1, ret = 1;
-
-	memset(&o, 0, sizeof(o));
-	o.umask = caller_umask;
-	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
-		pelagos_warn("%s:", cmd);
-		return 1;
-	}
-	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		} else if (is_help(argv[i])) {
-			ret = help(run_usage);
-			goto out;
-		} else if (opt_value(argc, argv, &i, "--sandbox", &v)) {
-			o.sandbox = v;
-		} else if (opt_value(argc, argv, &i, "--rootfs", &v)) {
-			o.rootfs = v;
-		} else if (opt_value(argc, argv, &i, "--workdir", &v)) {
-			o.workdir = v;
-		} else if (opt_value(argc, argv, &i, "--env", &v)) {
-			if (v && (v[0] == '=' || !strchr(v, '='))) {
-				ret = usage_error(cmd,
-				    "--env wants K=V, not '%s'", v);
-				goto out;
-			}
-			o.env[o.nenv++] = (char *)v;
-		} else if (!strcmp(argv[i], "-d") ||
-		    !strcmp(argv[i], "--detach")) {
-			o.detach = 1;
-			continue;
-		} else {
-			ret = usage_error(cmd, "unknown option '%s'", argv[i]);
-			goto out;
-		}
-		if (!v) {
-			ret = usage_error(cmd, "option '%s' needs a value",
-			    argv[i]);
-			goto out;
-		}
-	}
-	if (!o.sandbox) {
-		ret = usage_error(cmd, "%s", "missing --sandbox ID|NAME");
-		goto out;
-	}
-	if (i == argc) {
-		ret = usage_error(cmd, "%s", "missing CMD");
-		goto out;
-	}
-	o.argv = argv + i;
-	if (need_root(cmd) < 0)
-		goto out;
-	if ((rootfd = root_open(root_dir, 0)) < 0 && errno != ENOENT) {
-		pelagos_warn("root %s:", root_dir);
-		goto out;
-	}
-	if (load_arg(rootfd, cmd, o.sandbox, &sb) < 0)
-		goto out;
-	close(rootfd);
-	rootfd = -1;
-	ret = run_workload(&sb, &o);
-out:
-	if (rootfd >= 0)
-		close(rootfd);
-	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
-	return ret;
-}
-
 static int
 cmd_sandbox(int argc, char **argv)
 {
 	if (argc < 1)
-		return usage_error("sandbox", "%s", "missing command");
-	if (is_help(argv[0])) {
+		return pelagos_usage("sandbox", "%s", "missing command");
+	if (pelagos_is_help(argv[0])) {
 		util_out("%s", sandbox_usage);
 		return 0;
 	}
@@ -786,7 +684,7 @@ cmd_sandbox(int argc, char **argv)
 		return cmd_prune(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "__pause__"))
 		return pause_main(argc - 1, argv + 1);
-	return usage_error("sandbox", "unknown command '%s'", argv[0]);
+	return pelagos_usage("sandbox", "unknown command '%s'", argv[0]);
 }
 
 static int
@@ -796,23 +694,23 @@ dispatch(int argc, char **argv)
 	int i;
 
 	caller_umask = umask(077);
-	root_dir = getenv("PELAGOS_ROOT");
-	if (!root_dir || !*root_dir)
-		root_dir = DEF_ROOT;
+	pelagos_root = getenv("PELAGOS_ROOT");
+	if (!pelagos_root || !*pelagos_root)
+		pelagos_root = DEF_ROOT;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *v;
 
-		if (is_help(argv[i])) {
-			return help(main_usage);
+		if (pelagos_is_help(argv[i])) {
+			return pelagos_help(main_usage);
 		} else if (!strcmp(argv[i], "--version")) {
-			return help("pelagos " PELAGOS_VERSION "\n");
-		} else if (opt_value(argc, argv, &i, "--root", &v)) {
+			return pelagos_help("pelagos " PELAGOS_VERSION "\n");
+		} else if (pelagos_opt(argc, argv, &i, "--root", &v)) {
 			if (!v || !*v) {
 				pelagos_warn("option '--root' needs a directory "
 				    "(see 'pelagos --help')");
 				return 2;
 			}
-			root_dir = v;
+			pelagos_root = v;
 		} else {
 			pelagos_warn("unknown option '%s' (see 'pelagos --help')",
 			    argv[i]);
@@ -826,7 +724,7 @@ dispatch(int argc, char **argv)
 	if (!strcmp(argv[i], "sandbox"))
 		return cmd_sandbox(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "run"))
-		return cmd_run(argc - i - 1, argv + i + 1, caller_umask);
+		return run_main(argc - i - 1, argv + i + 1, caller_umask);
 	pelagos_warn("unknown command '%s' (see 'pelagos --help')", argv[i]);
 	return 2;
 }

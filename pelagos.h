@@ -184,19 +184,19 @@ int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags);
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd);
 
-/* run.c: a workload in a sandbox's namespaces (pelagos run). */
-struct run_opts {
-	const char *sandbox;	/* the ID or name as given, for messages */
-	const char *rootfs, *workdir;
-	char **env;		/* the --env K=V values */
-	size_t nenv;
-	int detach;
-	char **argv;		/* CMD and its arguments */
-	mode_t umask;		/* the caller's, for CMD */
-};
-int run_workload(const struct sandbox *sb, const struct run_opts *o);
+/* run.c: pelagos run, a workload in a sandbox's namespaces. */
+int run_main(int argc, char **argv, mode_t caller_umask);
 
-/* pelagos.c: the command layer, the one place that reports errors. */
+/* pelagos.c: the command line; pelagos_warn is where errors are reported. */
+extern const char *pelagos_root;
 void pelagos_warn(const char *fmt, ...);
+int pelagos_help(const char *text);
+int pelagos_usage(const char *cmd, const char *fmt, const char *arg);
+int pelagos_opt(int argc, char **argv, int *i, const char *opt,
+	const char **val);
+int pelagos_is_help(const char *a);
+int pelagos_need_root(const char *cmd);
+int pelagos_load(int rootfd, const char *cmd, const char *arg,
+	struct sandbox *sb);
 
 #endif

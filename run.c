@@ -26,6 +26,16 @@
 
 #include "pelagos.h"
 
+struct run_opts {
+	const char *sandbox;	/* the ID or name as given, for messages */
+	const char *rootfs, *workdir;
+	char **env;		/* the --env K=V values */
+	size_t nenv;
+	int detach;
+	char **argv;		/* CMD and its arguments */
+	mode_t umask;		/* the caller's, for CMD */
+};
+
 #define DEFAULT_PATH \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -431,7 +441,7 @@ wait_child(pid_t child, int sigfd)
 
 /* Returns what pelagos run exits with: CMD's status, or 1, 126 or 127
  * when CMD did not start, which is then reported. */
-int
+static int
 run_workload(const struct sandbox *sb, const struct run_opts *o)
 {
 	struct run_msg fail;
@@ -517,5 +527,107 @@ out:
 	if (chan[1] >= 0)
 		close(chan[1]);
 	util_release(envp, envbytes);
+	return ret;
+}
+
+static const char run_usage[] =
+"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
+"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
+"\n"
+"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
+"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
+"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
+"which a minimal init is PID 1 and CMD is PID 2.\n"
+"\n"
+"  --sandbox ID|NAME  the sandbox to run in (required)\n"
+"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
+"                     basic nodes and a read-only /sys (default: the\n"
+"                     host's /)\n"
+"  --workdir DIR      working directory (default: the current one, or /\n"
+"                     with --rootfs)\n"
+"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
+"                     environment, or only PATH and TERM with --rootfs\n"
+"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
+"                     print its PID and return\n"
+"\n"
+"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
+"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
+"127 if it was not found, 1 if pelagos failed before starting it.\n";
+
+/* Options end at the first argument that is none: CMD's own options are
+ * CMD's. */
+int
+run_main(int argc, char **argv, mode_t caller_umask)
+{
+	static const char cmd[] = "run";
+	struct run_opts o;
+	struct sandbox sb;
+	const char *v;
+	int i, rootfd = -1, ret = 1;
+
+	memset(&o, 0, sizeof(o));
+	o.umask = caller_umask;
+	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
+		pelagos_warn("%s:", cmd);
+		return 1;
+	}
+	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else if (pelagos_is_help(argv[i])) {
+			ret = pelagos_help(run_usage);
+			goto out;
+		} else if (pelagos_opt(argc, argv, &i, "--sandbox", &v)) {
+			o.sandbox = v;
+		} else if (pelagos_opt(argc, argv, &i, "--rootfs", &v)) {
+			o.rootfs = v;
+		} else if (pelagos_opt(argc, argv, &i, "--workdir", &v)) {
+			o.workdir = v;
+		} else if (pelagos_opt(argc, argv, &i, "--env", &v)) {
+			if (v && (v[0] == '=' || !strchr(v, '='))) {
+				ret = pelagos_usage(cmd,
+				    "--env wants K=V, not '%s'", v);
+				goto out;
+			}
+			o.env[o.nenv++] = (char *)v;
+		} else if (!strcmp(argv[i], "-d") ||
+		    !strcmp(argv[i], "--detach")) {
+			o.detach = 1;
+			continue;
+		} else {
+			ret = pelagos_usage(cmd, "unknown option '%s'", argv[i]);
+			goto out;
+		}
+		if (!v) {
+			ret = pelagos_usage(cmd, "option '%s' needs a value",
+			    argv[i]);
+			goto out;
+		}
+	}
+	if (!o.sandbox) {
+		ret = pelagos_usage(cmd, "%s", "missing --sandbox ID|NAME");
+		goto out;
+	}
+	if (i == argc) {
+		ret = pelagos_usage(cmd, "%s", "missing CMD");
+		goto out;
+	}
+	o.argv = argv + i;
+	if (pelagos_need_root(cmd) < 0)
+		goto out;
+	if ((rootfd = root_open(pelagos_root, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", pelagos_root);
+		goto out;
+	}
+	if (pelagos_load(rootfd, cmd, o.sandbox, &sb) < 0)
+		goto out;
+	close(rootfd);
+	rootfd = -1;
+	ret = run_workload(&sb, &o);
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
 	return ret;
 }
