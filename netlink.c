@@ -127,14 +127,26 @@ nl_req_newbridge(struct nl_buf *b, const char *name)
 	nl_nest_end(b, info);
 }
 
-void
-nl_req_linkup(struct nl_buf *b, const char *name)
+static void
+set_up(struct nl_buf *b, const char *name, unsigned int up)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
-		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+		.ifi_flags = up, .ifi_change = IFF_UP };
 
 	nl_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
 	nl_put_str(b, IFLA_IFNAME, name);
+}
+
+void
+nl_req_linkup(struct nl_buf *b, const char *name)
+{
+	set_up(b, name, IFF_UP);
+}
+
+void
+nl_req_linkdown(struct nl_buf *b, const char *name)
+{
+	set_up(b, name, 0);
 }
 
 /* One message creates the pair, enslaves and raises the host end, and

@@ -1,12 +1,12 @@
-/* pelagos: the command line, sandbox create/ls/rm, and what they print. */
+/* pelagos: the command line, sandbox create/ls/inspect/rm/prune and run,
+ * and what they print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,20 +21,23 @@
 
 #include "pelagos.h"
 
-static const char *root_dir;
+const char *pelagos_root;
 
 /* One line on stderr, whatever bytes the user's words carry. */
 static void
 put_line(const char *msg)
 {
 	char buf[512];
-	size_t i;
+	size_t i, n;
 
-	snprintf(buf, sizeof(buf), "%s", msg);
+	n = util_fmt(buf, sizeof(buf) - 1, "pelagos: %s", msg);
 	for (i = 0; buf[i]; i++)
 		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
 			buf[i] = '?';
-	fprintf(stderr, "pelagos: %s\n", buf);
+	n = n < sizeof(buf) - 2 ? n : sizeof(buf) - 2;
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	util_err(buf);
 }
 
 /* A format ending in ':' gets strerror(errno) appended. */
@@ -47,22 +50,29 @@ pelagos_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	util_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n && fmt[n - 1] == ':') {
 		n = strlen(msg);
-		snprintf(msg + n, sizeof(msg) - n, " %s", strerror(e));
+		util_fmt(msg + n, sizeof(msg) - n, " %s", strerror(e));
 	}
 	put_line(msg);
 }
 
-static int
-usage_error(const char *cmd, const char *fmt, const char *arg)
+int
+pelagos_help(const char *text)
+{
+	util_out("%s", text);
+	return util_flush() < 0;
+}
+
+int
+pelagos_usage(const char *cmd, const char *fmt, const char *arg)
 {
 	char what[300], msg[480];
 
-	snprintf(what, sizeof(what), fmt, arg);
-	snprintf(msg, sizeof(msg), "%s: %s (see 'pelagos %s --help')", cmd,
+	util_fmt(what, sizeof(what), fmt, arg);
+	util_fmt(msg, sizeof(msg), "%s: %s (see 'pelagos %s --help')", cmd,
 	    what, cmd);
 	put_line(msg);
 	return 2;
@@ -77,13 +87,17 @@ static const char main_usage[] =
 "commands:\n"
 "  sandbox create [--name NAME] [--hostname NAME]\n"
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
-"  sandbox ls [--json]\n"
-"  sandbox rm [-f] ID|NAME...\n"
+"  sandbox ls [-q|--json]\n"
+"  sandbox inspect ID|NAME\n"
+"  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
+"  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
+"      [-d|--detach] [--] CMD [ARG...]\n"
 "\n"
 "options:\n"
 "  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
-"  -h, --help     show this help; 'pelagos sandbox CMD --help' for a command\n"
+"  -h, --help     show this help; 'pelagos sandbox CMD --help' and\n"
+"                 'pelagos run --help' for a command\n"
 "  --version      show the version\n"
 "\n"
 "environment:\n"
@@ -92,7 +106,7 @@ static const char main_usage[] =
 "  PELAGOS_SUBNET  IPv4 subnet of the bridge (default " DEF_SUBNET ")\n";
 
 static const char sandbox_usage[] =
-"usage: pelagos sandbox create|ls|rm|prune [args...]\n"
+"usage: pelagos sandbox create|ls|inspect|rm|prune [args...]\n"
 "'pelagos sandbox CMD --help' describes each command.\n";
 
 static const char create_usage[] =
@@ -109,9 +123,18 @@ static const char create_usage[] =
 "  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n";
 
 static const char ls_usage[] =
-"usage: pelagos sandbox ls [--json]\n"
+"usage: pelagos sandbox ls [-q|--json]\n"
 "\n"
-"Lists sandboxes as a table, or the running ones as a JSON array.\n";
+"Lists sandboxes as a table, or the running ones as a JSON array.\n"
+"\n"
+"  -q, --quiet  print only the IDs, one per line\n"
+"  --json       print the running sandboxes as a JSON array\n";
+
+static const char inspect_usage[] =
+"usage: pelagos sandbox inspect ID|NAME\n"
+"\n"
+"Prints the sandbox as one JSON object: the fields of ls --json, and\n"
+"status, hostname, created (seconds since the epoch), bridge, gateway.\n";
 
 static const char rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -131,8 +154,8 @@ static const char prune_usage[] =
 
 /* Matches --opt VALUE and --opt=VALUE; *val is NULL when the value is
  * missing. */
-static int
-opt_value(int argc, char **argv, int *i, const char *opt, const char **val)
+int
+pelagos_opt(int argc, char **argv, int *i, const char *opt, const char **val)
 {
 	size_t n = strlen(opt);
 
@@ -148,8 +171,8 @@ opt_value(int argc, char **argv, int *i, const char *opt, const char **val)
 	return 1;
 }
 
-static int
-is_help(const char *a)
+int
+pelagos_is_help(const char *a)
 {
 	return !strcmp(a, "-h") || !strcmp(a, "--help");
 }
@@ -178,8 +201,8 @@ config_net(struct sandbox *sb, struct subnet *sn)
 	return 0;
 }
 
-static int
-need_root(const char *cmd)
+int
+pelagos_need_root(const char *cmd)
 {
 	if (geteuid() == 0)
 		return 0;
@@ -203,17 +226,17 @@ cmd_create(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		const char *v;
 
-		if (is_help(argv[i])) {
-			fputs(create_usage, stdout);
+		if (pelagos_is_help(argv[i])) {
+			util_out("%s", create_usage);
 			return 0;
-		} else if (opt_value(argc, argv, &i, "--name", &v)) {
+		} else if (pelagos_opt(argc, argv, &i, "--name", &v)) {
 			if (!v)
-				return usage_error(cmd,
+				return pelagos_usage(cmd,
 				    "option '%s' needs a value", "--name");
 			o.name = v;
-		} else if (opt_value(argc, argv, &i, "--hostname", &v)) {
+		} else if (pelagos_opt(argc, argv, &i, "--hostname", &v)) {
 			if (!v)
-				return usage_error(cmd,
+				return pelagos_usage(cmd,
 				    "option '%s' needs a value", "--hostname");
 			o.hostname = v;
 		} else if (!strcmp(argv[i], "--host-net")) {
@@ -223,9 +246,9 @@ cmd_create(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--pod-pid")) {
 			o.pod_pid = 1;
 		} else if (argv[i][0] == '-') {
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return pelagos_usage(cmd, "unknown option '%s'", argv[i]);
 		} else {
-			return usage_error(cmd, "unexpected argument '%s'",
+			return pelagos_usage(cmd, "unexpected argument '%s'",
 			    argv[i]);
 		}
 	}
@@ -239,7 +262,7 @@ cmd_create(int argc, char **argv)
 		    "starting with a letter or digit", cmd, o.hostname);
 		return 1;
 	}
-	if (need_root(cmd) < 0)
+	if (pelagos_need_root(cmd) < 0)
 		return 1;
 
 	memset(&sb, 0, sizeof(sb));
@@ -252,7 +275,7 @@ cmd_create(int argc, char **argv)
 	if (o.hostname)
 		strcpy(sb.hostname, o.hostname);
 	sb.creator_pid = getpid();
-	if (sandbox_proc_start(sb.creator_pid, &sb.creator_start, NULL) < 0) {
+	if (proc_start(sb.creator_pid, &sb.creator_start, NULL) < 0) {
 		pelagos_warn("read /proc/self/stat:");
 		return 1;
 	}
@@ -271,14 +294,14 @@ cmd_create(int argc, char **argv)
 		pelagos_warn("signalfd:");
 		goto out;
 	}
-	if ((rootfd = state_root_open(root_dir, 1)) < 0) {
-		pelagos_warn("root %s:", root_dir);
+	if ((rootfd = root_open(pelagos_root, 1)) < 0) {
+		pelagos_warn("root %s:", pelagos_root);
 		goto out;
 	}
-	if (sandbox_create(rootfd, root_dir, &sb, &sn, sigfd) < 0)
+	if (sandbox_create(rootfd, pelagos_root, &sb, &sn, sigfd) < 0)
 		goto out;
-	printf("%s\n", sb.id);
-	ret = fflush(stdout) == 0 ? 0 : 1;
+	util_out("%s\n", sb.id);
+	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -290,18 +313,18 @@ out:
 static void
 json_str(const char *s)
 {
-	putchar('"');
+	util_out("%c", '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			util_out("\\%c", c);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			util_out("\\u%04x", c);
 		else
-			putchar(c);
+			util_out("%c", c);
 	}
-	putchar('"');
+	util_out("%c", '"');
 }
 
 static const char *
@@ -310,28 +333,29 @@ mode_json(enum ns_mode m)
 	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
 }
 
+/* The fields of ls --json, which inspect extends. */
 static void
-print_json(const struct sandbox *sb, int first)
+json_fields(const struct sandbox *sb)
 {
 	char ip[16] = "";
 
 	if (sb->ip)
 		state_format_ip(sb->ip, ip);
-	printf("%s{\"id\":", first ? "[" : ",\n");
+	util_out("\"id\":");
 	json_str(sb->id);
-	printf(",\"name\":");
+	util_out(",\"name\":");
 	if (sb->name[0])
 		json_str(sb->name);
 	else
-		printf("null");
-	printf(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
+		util_out("null");
+	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
 	json_str(sb->ns_name);
-	printf(",\"veth_host\":");
+	util_out(",\"veth_host\":");
 	json_str(sb->veth_host);
-	printf(",\"container_ip\":");
+	util_out(",\"container_ip\":");
 	json_str(ip);
-	printf(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
-	    "\"ipc\":\"%s\"}}", mode_json(sb->net), mode_json(sb->pid),
+	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
+	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
 }
 
@@ -339,70 +363,88 @@ static int
 cmd_ls(int argc, char **argv)
 {
 	static const char cmd[] = "sandbox ls";
-	char (*ids)[ID_LEN + 1] = NULL;
+	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
-	size_t n = 0, i;
-	int json = 0, rootfd, shown = 0, ret = 1;
+	size_t i;
+	int json = 0, quiet = 0, rootfd, shown = 0, ret = 1;
 
 	for (i = 0; i < (size_t)argc; i++) {
-		if (is_help(argv[i])) {
-			fputs(ls_usage, stdout);
+		if (pelagos_is_help(argv[i])) {
+			util_out("%s", ls_usage);
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "-q") ||
+		    !strcmp(argv[i], "--quiet")) {
+			quiet = 1;
 		} else if (argv[i][0] == '-') {
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return pelagos_usage(cmd, "unknown option '%s'", argv[i]);
 		} else {
-			return usage_error(cmd, "unexpected argument '%s'",
+			return pelagos_usage(cmd, "unexpected argument '%s'",
 			    argv[i]);
 		}
 	}
-	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
+	if (json && quiet)
+		return pelagos_usage(cmd, "%s",
+		    "-q and --json exclude each other");
+	if ((rootfd = root_open(pelagos_root, 0)) < 0) {
 		if (errno != ENOENT) {
-			pelagos_warn("root %s:", root_dir);
+			pelagos_warn("root %s:", pelagos_root);
 			return 1;
 		}
-	} else if (state_list(rootfd, &ids, &n) < 0) {
-		pelagos_warn("list %s/sandboxes:", root_dir);
+	} else if (root_list(rootfd, &ids) < 0) {
+		pelagos_warn("list %s/sandboxes:", pelagos_root);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < ids.n; i++) {
 		const char *status;
 		char ip[16] = "-";
 
-		if (state_load(rootfd, ids[i], &sb) < 0) {
-			if (errno == ENOENT)
-				continue;
-			if (!json) {
+		if (state_load(rootfd, ids.id[i], &sb) < 0) {
+			/* No state yet: a create under way holds its
+			 * directory's lock; without it, the create died. */
+			status = errno != ENOENT ? "broken" :
+			    root_busy(rootfd, ids.id[i]) ?
+			    "creating" : "dead";
+			if (quiet)
+				util_out("%s\n", ids.id[i]);
+			else if (!json) {
 				if (!shown++)
-					printf("%-18s %-20s %-8s %-16s %s\n",
+					util_out("%-18s %-20s %-8s %-16s %s\n",
 					    "ID", "NAME", "STATUS", "IP",
 					    "NS_NAME");
-				printf("%-18s %-20s %-8s %-16s %s\n", ids[i],
-				    "-", "broken", "-", "-");
+				util_out("%-18s %-20s %-8s %-16s %s\n", ids.id[i],
+				    "-", status, "-", "-");
 			}
+			continue;
+		}
+		if (quiet) {
+			util_out("%s\n", sb.id);
 			continue;
 		}
 		status = sandbox_status(&sb);
 		if (json) {
-			if (!strcmp(status, "running"))
-				print_json(&sb, !shown++);
+			if (!strcmp(status, "running")) {
+				util_out("%s", shown++ ? ",\n{" : "[{");
+				json_fields(&sb);
+				util_out("%c", '}');
+			}
 			continue;
 		}
 		if (sb.ip)
 			state_format_ip(sb.ip, ip);
 		if (!shown++)
-			printf("%-18s %-20s %-8s %-16s %s\n", "ID", "NAME",
+			util_out("%-18s %-20s %-8s %-16s %s\n", "ID", "NAME",
 			    "STATUS", "IP", "NS_NAME");
-		printf("%-18s %-20s %-8s %-16s %s\n", sb.id,
+		util_out("%-18s %-20s %-8s %-16s %s\n", sb.id,
 		    sb.name[0] ? sb.name : "-", status, ip,
 		    sb.ns_name[0] ? sb.ns_name : "-");
 	}
 	if (json)
-		fputs(shown ? "]\n" : "[]\n", stdout);
-	ret = fflush(stdout) == 0 ? 0 : 1;
+		util_out("%s", shown ? "]\n" : "[]\n");
+	ret = util_flush() == 0 ? 0 : 1;
 out:
-	free(ids);
+	root_ids_free(&ids);
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
@@ -416,27 +458,89 @@ resolve(int rootfd, const char *arg, char id[ID_LEN + 1])
 	char p[64];
 
 	if (state_valid_id(arg)) {
-		snprintf(p, sizeof(p), "sandboxes/%s", arg);
+		util_fmt(p, sizeof(p), "sandboxes/%s", arg);
 		if (fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			strcpy(id, arg);
 			return 0;
 		}
 	}
-	if (state_valid_name(arg) && state_name_lookup(rootfd, arg, id) == 0)
+	if (state_valid_name(arg) && root_name_lookup(rootfd, arg, id) == 0)
 		return 0;
 	errno = ENOENT;
 	return -1;
 }
 
 /* The sandbox to remove: its state, or what can be derived from its ID
- * when the state is missing or unreadable.  Returns the teardown flags. */
+ * when the state is missing or unreadable.  Returns the teardown flags,
+ * or -1 with EBUSY for a create still under way. */
 static int
 load_or_derive(int rootfd, const char *id, struct sandbox *sb)
 {
 	if (state_load(rootfd, id, sb) == 0)
 		return 0;
+	if (errno == ENOENT && root_busy(rootfd, id)) {
+		errno = EBUSY;
+		return -1;
+	}
 	sandbox_derive(id, sb);
 	return TD_DERIVED;
+}
+
+/* The sandbox an ID|NAME argument names, with any error reported. */
+int
+pelagos_load(int rootfd, const char *cmd, const char *arg, struct sandbox *sb)
+{
+	char id[ID_LEN + 1];
+
+	if (rootfd < 0 || resolve(rootfd, arg, id) < 0) {
+		pelagos_warn("%s: no such sandbox '%s'", cmd, arg);
+		return -1;
+	}
+	if (state_load(rootfd, id, sb) < 0) {
+		pelagos_warn("%s: state of sandbox %s:", cmd, id);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+	static const char cmd[] = "sandbox inspect";
+	struct sandbox sb;
+	char gw[16] = "";
+	int rootfd, ret = 1;
+
+	if (argc > 0 && pelagos_is_help(argv[0]))
+		return pelagos_help(inspect_usage);
+	if (argc < 1)
+		return pelagos_usage(cmd, "%s", "missing ID or NAME");
+	if (argv[0][0] == '-')
+		return pelagos_usage(cmd, "unknown option '%s'", argv[0]);
+	if (argc > 1)
+		return pelagos_usage(cmd, "unexpected argument '%s'", argv[1]);
+	if ((rootfd = root_open(pelagos_root, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", pelagos_root);
+		return 1;
+	}
+	if (pelagos_load(rootfd, cmd, argv[0], &sb) < 0)
+		goto out;
+	if (sb.gateway)
+		state_format_ip(sb.gateway, gw);
+	util_out("%c", '{');
+	json_fields(&sb);
+	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
+	json_str(sb.hostname);
+	util_out(",\"created\":%lld,\"bridge\":", sb.created);
+	json_str(sb.bridge);
+	util_out(",\"gateway\":");
+	json_str(gw);
+	util_out("%s\n", "}");
+	ret = util_flush() == 0 ? 0 : 1;
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	return ret;
 }
 
 static int
@@ -445,26 +549,26 @@ cmd_rm(int argc, char **argv)
 	static const char cmd[] = "sandbox rm";
 	char id[ID_LEN + 1];
 	struct sandbox sb;
-	int i, rootfd = -1, ret = 0, force = 0, end = 0, nargs = 0;
+	int i, rootfd = -1, ret = 0, force = 0, end = 0, nargs = 0, flags;
 
 	for (i = 0; i < argc; i++) {
 		if (end || argv[i][0] != '-' || !argv[i][1])
 			nargs++;
-		else if (is_help(argv[i]))
-			return fputs(rm_usage, stdout) == EOF;
+		else if (pelagos_is_help(argv[i]))
+			return pelagos_help(rm_usage);
 		else if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
 			force = 1;
 		else if (!strcmp(argv[i], "--"))
 			end = 1;
 		else
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return pelagos_usage(cmd, "unknown option '%s'", argv[i]);
 	}
 	if (!nargs)
-		return usage_error(cmd, "%s", "missing ID or NAME");
-	if (need_root(cmd) < 0)
+		return pelagos_usage(cmd, "%s", "missing ID or NAME");
+	if (pelagos_need_root(cmd) < 0)
 		return 1;
-	if ((rootfd = state_root_open(root_dir, 0)) < 0 && errno != ENOENT) {
-		pelagos_warn("root %s:", root_dir);
+	if ((rootfd = root_open(pelagos_root, 0)) < 0 && errno != ENOENT) {
+		pelagos_warn("root %s:", pelagos_root);
 		return 1;
 	}
 	for (i = 0, end = 0; i < argc; i++) {
@@ -481,50 +585,57 @@ cmd_rm(int argc, char **argv)
 			}
 			continue;
 		}
-		if (sandbox_teardown(rootfd, &sb, load_or_derive(rootfd, id,
-		    &sb) | (force ? TD_FORCE : 0)) < 0)
+		if ((flags = load_or_derive(rootfd, id, &sb)) < 0) {
+			pelagos_warn("%s: sandbox %s is still being created",
+			    cmd, id);
 			ret = 1;
+		} else if (sandbox_teardown(rootfd, &sb, flags |
+		    (force ? TD_FORCE : 0)) < 0) {
+			ret = 1;
+		}
 	}
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
 }
 
-/* Under the root's lock, so no create is between claiming and recording:
- * a sandbox directory without a state file is then a create that died. */
+/* Under the root's lock, so that no create is between making a sandbox's
+ * directory and locking it: an unlocked directory without a state file is
+ * then a create that died. */
 static int
 cmd_prune(int argc, char **argv)
 {
 	static const char cmd[] = "sandbox prune";
-	char (*ids)[ID_LEN + 1] = NULL;
+	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
-	size_t n = 0, i;
+	size_t i;
 	int rootfd, lock = -1, ret = 1, flags;
 
-	if (argc > 0 && is_help(argv[0]))
-		return fputs(prune_usage, stdout) == EOF;
+	if (argc > 0 && pelagos_is_help(argv[0]))
+		return pelagos_help(prune_usage);
 	if (argc > 0)
-		return usage_error(cmd, argv[0][0] == '-' ?
+		return pelagos_usage(cmd, argv[0][0] == '-' ?
 		    "unknown option '%s'" : "unexpected argument '%s'", argv[0]);
-	if (need_root(cmd) < 0)
+	if (pelagos_need_root(cmd) < 0)
 		return 1;
-	if ((rootfd = state_root_open(root_dir, 0)) < 0) {
+	if ((rootfd = root_open(pelagos_root, 0)) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		pelagos_warn("root %s:", root_dir);
+		pelagos_warn("root %s:", pelagos_root);
 		return 1;
 	}
-	if ((lock = state_lock(rootfd)) < 0) {
-		pelagos_warn("lock %s:", root_dir);
+	if ((lock = root_lock(rootfd)) < 0) {
+		pelagos_warn("lock %s:", pelagos_root);
 		goto out;
 	}
-	if (state_list(rootfd, &ids, &n) < 0) {
-		pelagos_warn("list %s/sandboxes:", root_dir);
+	if (root_list(rootfd, &ids) < 0) {
+		pelagos_warn("list %s/sandboxes:", pelagos_root);
 		goto out;
 	}
 	ret = 0;
-	for (i = 0; i < n; i++) {
-		flags = load_or_derive(rootfd, ids[i], &sb);
+	for (i = 0; i < ids.n; i++) {
+		if ((flags = load_or_derive(rootfd, ids.id[i], &sb)) < 0)
+			continue;
 		if (flags & TD_DERIVED) {
 			/* Unreadable state: only a pause can tell it lives. */
 			if (sandbox_has_pause(&sb))
@@ -536,16 +647,16 @@ cmd_prune(int argc, char **argv)
 			ret = 1;
 			continue;
 		}
-		printf("%s\n", ids[i]);
+		util_out("%s\n", ids.id[i]);
 	}
-	if (state_links_prune(rootfd) < 0) {
-		pelagos_warn("prune leases and names in %s:", root_dir);
+	if (root_links_prune(rootfd) < 0) {
+		pelagos_warn("prune leases and names in %s:", pelagos_root);
 		ret = 1;
 	}
-	if (fflush(stdout) != 0)
+	if (util_flush() != 0)
 		ret = 1;
 out:
-	free(ids);
+	root_ids_free(&ids);
 	if (lock >= 0)
 		close(lock);
 	close(rootfd);
@@ -556,47 +667,50 @@ static int
 cmd_sandbox(int argc, char **argv)
 {
 	if (argc < 1)
-		return usage_error("sandbox", "%s", "missing command");
-	if (is_help(argv[0])) {
-		fputs(sandbox_usage, stdout);
+		return pelagos_usage("sandbox", "%s", "missing command");
+	if (pelagos_is_help(argv[0])) {
+		util_out("%s", sandbox_usage);
 		return 0;
 	}
 	if (!strcmp(argv[0], "create"))
 		return cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "ls"))
 		return cmd_ls(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "rm"))
 		return cmd_rm(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "prune"))
 		return cmd_prune(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "__pause__"))
 		return pause_main(argc - 1, argv + 1);
-	return usage_error("sandbox", "unknown command '%s'", argv[0]);
+	return pelagos_usage("sandbox", "unknown command '%s'", argv[0]);
 }
 
-int
-main(int argc, char **argv)
+static int
+dispatch(int argc, char **argv)
 {
+	mode_t caller_umask;
 	int i;
 
-	umask(077);
-	root_dir = getenv("PELAGOS_ROOT");
-	if (!root_dir || !*root_dir)
-		root_dir = DEF_ROOT;
+	caller_umask = umask(077);
+	pelagos_root = getenv("PELAGOS_ROOT");
+	if (!pelagos_root || !*pelagos_root)
+		pelagos_root = DEF_ROOT;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *v;
 
-		if (is_help(argv[i])) {
-			fputs(main_usage, stdout);
-			return 0;
+		if (pelagos_is_help(argv[i])) {
+			return pelagos_help(main_usage);
 		} else if (!strcmp(argv[i], "--version")) {
-			puts("pelagos " PELAGOS_VERSION);
-			return 0;
-		} else if (opt_value(argc, argv, &i, "--root", &v)) {
-			if (!v || !*v)
-				return usage_error("--root",
-				    "%s", "needs a directory");
-			root_dir = v;
+			return pelagos_help("pelagos " PELAGOS_VERSION "\n");
+		} else if (pelagos_opt(argc, argv, &i, "--root", &v)) {
+			if (!v || !*v) {
+				pelagos_warn("option '--root' needs a directory "
+				    "(see 'pelagos --help')");
+				return 2;
+			}
+			pelagos_root = v;
 		} else {
 			pelagos_warn("unknown option '%s' (see 'pelagos --help')",
 			    argv[i]);
@@ -609,6 +723,19 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "sandbox"))
 		return cmd_sandbox(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "run"))
+		return run_main(argc - i - 1, argv + i + 1, caller_umask);
 	pelagos_warn("unknown command '%s' (see 'pelagos --help')", argv[i]);
 	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	int ret = dispatch(argc, argv);
+
+	/* Output is buffered by util_out: a write error on it is a failure. */
+	if (util_flush() < 0 && ret == 0)
+		ret = 1;
+	return ret;
 }

@@ -1,104 +1,40 @@
-/* The sandbox lifecycle: create with rollback, teardown, liveness, and the
- * /proc scans that find a sandbox's processes by namespace identity.
+/* The sandbox lifecycle: create with rollback, teardown and liveness.
  *
  * Objects are made in an order that keeps every one of them traceable
  * from the root: the ID, name, lease and intent are recorded under the
  * root's lock before any kernel object exists, and teardown removes kernel
  * objects before the records, so an interrupted create, rm or prune can
  * always be finished by running rm or prune again. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "pelagos.h"
-
-#define STOP_TIMEOUT_MS	2000
-#define MAX_PAUSES	4	/* a --pod-pid pause is two processes */
-
-int
-sandbox_proc_start(pid_t pid, unsigned long long *start, char *state)
-{
-	char path[32], buf[512], *p;
-	int fd, i;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: fields are
-	 * counted from the last ')'. */
-	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
-		goto bad;
-	p += 2;
-	if (state)
-		*state = *p;
-	for (i = 3; i < 22; i++)
-		if (!(p = strchr(p, ' ')))
-			goto bad;
-		else
-			p++;
-	*start = strtoull(p, NULL, 10);
-	return 0;
-bad:
-	errno = EPROTO;
-	return -1;
-}
-
-/* The very process that was recorded: same start time, not a zombie. */
-static int
-same_process(pid_t pid, unsigned long long start)
-{
-	unsigned long long s;
-	char st;
-
-	return pid > 0 && sandbox_proc_start(pid, &s, &st) == 0 &&
-	    s == start && st != 'Z' && st != 'X';
-}
-
-static unsigned long long
-ns_ino(pid_t pid, const char *ns)
-{
-	char path[48];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
 
 /* A pause counts as alive only while it is the recorded process and
  * still sits in the recorded network namespace. */
 int
 sandbox_pause_alive(const struct sandbox *sb)
 {
-	return same_process(sb->pause_pid, sb->pause_start) &&
-	    ns_ino(sb->pause_pid, "net") == sb->netns_ino;
+	return proc_same(sb->pause_pid, sb->pause_start) &&
+	    proc_ns_ino(sb->pause_pid, "net") == sb->netns_ino;
 }
 
 const char *
 sandbox_status(const struct sandbox *sb)
 {
 	if (sb->phase == PHASE_CREATING)
-		return same_process(sb->creator_pid, sb->creator_start) ?
+		return proc_same(sb->creator_pid, sb->creator_start) ?
 		    "creating" : "dead";
 	return sandbox_pause_alive(sb) ? "running" : "dead";
 }
@@ -106,157 +42,13 @@ sandbox_status(const struct sandbox *sb)
 static void
 netns_path(char *buf, size_t len, const char *ns_name)
 {
-	snprintf(buf, len, NETNS_DIR "/%s", ns_name);
+	util_fmt(buf, len, NETNS_DIR "/%s", ns_name);
 }
 
 static void
 pause_tag(char *buf, size_t len, const char *id)
 {
-	snprintf(buf, len, NS_PREFIX "%.8s", id);
-}
-
-static int
-wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	int n;
-
-	if (pidfd >= 0) {
-		while ((n = poll(&p, 1, ms)) < 0 && errno == EINTR)
-			;
-		return n > 0 ? 0 : -1;
-	}
-	/* Kernels before 5.3 have no pidfd: watch /proc, with a bound. */
-	for (; ms > 0; ms -= 5) {
-		struct timespec ts = { 0, 5000000 };
-
-		if (!same_process(pid, start))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-/* Sends sig, then SIGKILL after a bounded wait, to the process recorded
- * as (pid, start).  The pidfd is opened before the start time is
- * compared, so the process checked is the one signalled even if the PID
- * is recycled in between. */
-static int
-stop_process(pid_t pid, unsigned long long start, int sig)
-{
-	int pidfd, ret = 0, i;
-
-	if (pid <= 0)
-		return 0;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0 && errno != ENOSYS)
-		return errno == ESRCH ? 0 : -1;
-	if (!same_process(pid, start))
-		goto out;
-	for (i = 0; i < 2; i++, sig = SIGKILL) {
-		if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd,
-		    sig, NULL, 0) : kill(pid, sig)) < 0) {
-			ret = errno == ESRCH ? 0 : -1;
-			goto out;
-		}
-		if (wait_gone(pidfd, pid, start, STOP_TIMEOUT_MS) == 0)
-			goto out;
-	}
-	errno = ETIMEDOUT;
-	ret = -1;
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	/* Reaps it when this process started it (a create rolling back). */
-	waitpid(pid, NULL, WNOHANG);
-	return ret;
-}
-
-/* The processes of one sandbox, found in /proc: its pauses by their
- * command line, everything else by namespace identity. */
-struct scan {
-	const char *ns;			/* "net" or "uts" */
-	unsigned long long ino;		/* 0: look for pauses only */
-	char tag[IFNAME_LEN];		/* psb-<8hex>, the pause's argument */
-	pid_t pause[MAX_PAUSES];
-	unsigned long long pause_start[MAX_PAUSES];
-	int npause;
-	pid_t *other;
-	unsigned long long *other_start;
-	size_t nother, cap;
-};
-
-static int
-is_pause_of(pid_t pid, const char *tag)
-{
-	static const char head[] = "pelagos\0sandbox\0__pause__";
-	char path[32], buf[64];
-	size_t tl = strlen(tag);
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
-	    !memcmp(buf, head, sizeof(head)) &&
-	    !memcmp(buf + sizeof(head), tag, tl) &&
-	    buf[sizeof(head) + tl] == '\0';
-}
-
-static int
-scan_proc(struct scan *s)
-{
-	pid_t self = getpid();
-	struct dirent *e;
-	DIR *d;
-	int ret = -1;
-
-	if (!(d = opendir("/proc")))
-		return -1;
-	while ((e = readdir(d))) {
-		unsigned long long start;
-		pid_t pid = (pid_t)atoi(e->d_name);
-		int member;
-
-		if (pid <= 0 || pid == self)
-			continue;
-		member = s->ino && ns_ino(pid, s->ns) == s->ino;
-		if (s->ino && !member)
-			continue;
-		if (sandbox_proc_start(pid, &start, NULL) < 0)
-			continue;
-		if (is_pause_of(pid, s->tag)) {
-			if (s->npause < MAX_PAUSES) {
-				s->pause[s->npause] = pid;
-				s->pause_start[s->npause++] = start;
-			}
-			continue;
-		}
-		if (!member)
-			continue;
-		if (s->nother == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 16;
-			pid_t *p = realloc(s->other, cap * sizeof(*p));
-			unsigned long long *q;
-
-			if (!p)
-				goto out;
-			s->other = p;
-			if (!(q = realloc(s->other_start, cap * sizeof(*q))))
-				goto out;
-			s->other_start = q;
-			s->cap = cap;
-		}
-		s->other[s->nother] = pid;
-		s->other_start[s->nother++] = start;
-	}
-	ret = 0;
-out:
-	closedir(d);
-	return ret;
+	util_fmt(buf, len, NS_PREFIX "%.8s", id);
 }
 
 /* Fills sb from an ID alone, for a sandbox whose state is missing or
@@ -270,7 +62,7 @@ sandbox_derive(const char *id, struct sandbox *sb)
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, id);
 	pause_tag(sb->ns_name, sizeof(sb->ns_name), id);
-	snprintf(sb->veth_host, sizeof(sb->veth_host), VETH_PREFIX "%.8s", id);
+	util_fmt(sb->veth_host, sizeof(sb->veth_host), VETH_PREFIX "%.8s", id);
 	netns_path(path, sizeof(path), sb->ns_name);
 	sb->net = access(path, F_OK) == 0 ? NS_POD : NS_NODE;
 	if (sb->net == NS_NODE)
@@ -285,12 +77,12 @@ sandbox_derive(const char *id, struct sandbox *sb)
 int
 sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 {
-	struct scan s;
+	struct proc_scan s;
 	char path[64];
 	struct nl_buf b;
 	struct stat st;
 	size_t i;
-	int fd = -1, ret = -1;
+	int fd = -1, ret = -1, unmounted = 0;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(s.tag, sizeof(s.tag), sb->id);
@@ -306,42 +98,43 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 			s.ino = st.st_ino;
 	} else {
 		s.ns = "uts";
-		s.ino = sandbox_pause_alive(sb) ? ns_ino(sb->pause_pid, "uts") :
+		s.ino = sandbox_pause_alive(sb) ? proc_ns_ino(sb->pause_pid, "uts") :
 		    0;
 	}
-	if (!(flags & TD_NOSCAN) && scan_proc(&s) < 0) {
+	if (!(flags & TD_NOSCAN) && proc_scan(&s) < 0) {
 		pelagos_warn("scan /proc for sandbox %s:", sb->id);
 		goto out;
 	}
 	if (s.nother && !(flags & TD_FORCE)) {
-		pelagos_warn("sandbox %s: %zu process%s still in it (use --force "
-		    "to kill them)", sb->id, s.nother, s.nother == 1 ? "" :
-		    "es");
+		pelagos_warn("sandbox %s: %zu process%s still in it (rm --force "
+		    "kills them)", sb->id, s.nother, s.nother == 1 ? "" : "es");
 		errno = EBUSY;
 		goto out;
 	}
 	ret = 0;
-	if (stop_process(sb->pause_pid, sb->pause_start, SIGTERM) < 0) {
+	if (proc_stop(sb->pause_pid, sb->pause_start, SIGTERM) < 0) {
 		pelagos_warn("stop pause %d of sandbox %s:", (int)sb->pause_pid,
 		    sb->id);
 		ret = -1;
 	}
 	for (i = 0; i < (size_t)s.npause; i++)
-		if (stop_process(s.pause[i], s.pause_start[i], SIGTERM) < 0) {
+		if (proc_stop(s.pause[i].pid, s.pause[i].start, SIGTERM) < 0) {
 			pelagos_warn("stop pause %d of sandbox %s:",
-			    (int)s.pause[i], sb->id);
+			    (int)s.pause[i].pid, sb->id);
 			ret = -1;
 		}
 	for (i = 0; i < s.nother; i++)
-		if (stop_process(s.other[i], s.other_start[i], SIGKILL) < 0) {
+		if (proc_stop(s.other[i].pid, s.other[i].start,
+		    SIGKILL) < 0) {
 			pelagos_warn("kill process %d in sandbox %s:",
-			    (int)s.other[i], sb->id);
+			    (int)s.other[i].pid, sb->id);
 			ret = -1;
 		}
 	if (sb->ns_name[0]) {
 		netns_path(path, sizeof(path), sb->ns_name);
-		if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL &&
-		    errno != ENOENT) {
+		if (umount2(path, MNT_DETACH) == 0)
+			unmounted = ret == 0 && !(flags & TD_DERIVED);
+		else if (errno != EINVAL && errno != ENOENT) {
 			pelagos_warn("unmount %s:", path);
 			ret = -1;
 		}
@@ -350,41 +143,49 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 			ret = -1;
 		}
 	}
+	/* Deleting a veth waits 20-30 ms for the kernel's RCU grace periods.
+	 * Once the namespace is unmounted and nothing runs in it any more,
+	 * the kernel destroys the pair itself when it frees the namespace;
+	 * taking the host end down first cuts the dying peer off the bridge
+	 * at once, so a sandbox given its address next never meets it. */
 	if (sb->veth_host[0]) {
 		nl_buf_init(&b, 1);
-		nl_req_dellink(&b, sb->veth_host);
+		if (unmounted)
+			nl_req_linkdown(&b, sb->veth_host);
+		else
+			nl_req_dellink(&b, sb->veth_host);
 		if ((fd = nl_open()) < 0 ||
 		    (nl_talk(fd, &b) < 0 && errno != ENODEV)) {
-			pelagos_warn("delete veth %s:", sb->veth_host);
+			pelagos_warn("%s veth %s:", unmounted ? "take down" :
+			    "delete", sb->veth_host);
 			ret = -1;
 		}
 	}
 	if (flags & TD_DERIVED) {
-		if (state_links_free(rootfd, sb->id) < 0) {
+		if (root_links_free(rootfd, sb->id) < 0) {
 			pelagos_warn("free address and name of sandbox %s:",
 			    sb->id);
 			ret = -1;
 		}
 	} else {
-		if (sb->ip && state_lease_free(rootfd, sb->ip, sb->id) < 0) {
+		if (sb->ip && root_lease_free(rootfd, sb->ip, sb->id) < 0) {
 			pelagos_warn("free address of sandbox %s:", sb->id);
 			ret = -1;
 		}
 		if (sb->name[0] &&
-		    state_name_free(rootfd, sb->name, sb->id) < 0) {
+		    root_name_free(rootfd, sb->name, sb->id) < 0) {
 			pelagos_warn("free name %s:", sb->name);
 			ret = -1;
 		}
 	}
-	if (ret == 0 && state_sandbox_rmdir(rootfd, sb->id) < 0) {
+	if (ret == 0 && root_rmdir(rootfd, sb->id) < 0) {
 		pelagos_warn("remove state of sandbox %s:", sb->id);
 		ret = -1;
 	}
 out:
 	if (fd >= 0)
 		close(fd);
-	free(s.other);
-	free(s.other_start);
+	proc_scan_free(&s);
 	return ret;
 }
 
@@ -392,15 +193,14 @@ out:
 int
 sandbox_has_pause(const struct sandbox *sb)
 {
-	struct scan s;
+	struct proc_scan s;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(s.tag, sizeof(s.tag), sb->id);
 	s.ns = "net";
-	if (scan_proc(&s) < 0)
+	if (proc_scan(&s) < 0)
 		return 1;
-	free(s.other);
-	free(s.other_start);
+	proc_scan_free(&s);
 	return s.npause > 0;
 }
 
@@ -413,7 +213,7 @@ new_id(char id[ID_LEN + 1])
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		return -1;
 	for (i = 0; i < sizeof(r); i++)
-		snprintf(id + 2 * i, 3, "%02x", r[i]);
+		util_fmt(id + 2 * i, 3, "%02x", r[i]);
 	return 0;
 }
 
@@ -424,17 +224,19 @@ names_free(const char *id)
 {
 	char p[64];
 
-	snprintf(p, sizeof(p), NETNS_DIR "/" NS_PREFIX "%.8s", id);
+	util_fmt(p, sizeof(p), NETNS_DIR "/" NS_PREFIX "%.8s", id);
 	if (access(p, F_OK) == 0)
 		return 0;
-	snprintf(p, sizeof(p), "/sys/class/net/" VETH_PREFIX "%.8s", id);
+	util_fmt(p, sizeof(p), "/sys/class/net/" VETH_PREFIX "%.8s", id);
 	return access(p, F_OK) != 0;
 }
 
 /* /run/netns must be a shared mount so that the bind mounts below it
  * reach mount namespaces made later (ip netns exec makes one).  As ip
  * does: make it shared, and if it is no mount point yet, bind it onto
- * itself first.  The flock keeps parallel creates from stacking binds. */
+ * itself first.  The flock keeps parallel creates from stacking binds.
+ * Only the first setup is recursive: a mount made under a shared mount is
+ * shared already, and a recursive change walks every sandbox's mount. */
 static int
 netns_dir_ready(void)
 {
@@ -442,7 +244,7 @@ netns_dir_ready(void)
 
 	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
 		return -1;
-	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+	if (mount("", NETNS_DIR, "none", MS_SHARED, NULL) == 0)
 		return 0;
 	if (errno != EINVAL)
 		return -1;
@@ -487,6 +289,16 @@ netns_create(const char *name, int *nsfd, int *podnl, int *made)
 	*made = 1;
 	if (unshare(CLONE_NEWNET) < 0)
 		goto out;
+	/* eth0 is IPv4 only: with IPv6 on, every new eth0 sends DAD and MLD
+	 * packets that the bridge floods to every port, which slows each
+	 * create down as sandboxes add up.  Only the default is changed, so
+	 * lo (made with the namespace) keeps ::1.  A kernel without IPv6
+	 * has no such file. */
+	if ((fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6",
+	    O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+	}
 	if ((*podnl = nl_open()) < 0 ||
 	    mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0 ||
 	    (*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -562,17 +374,20 @@ bridge_ready(int nl, const struct sandbox *sb, int *index)
 	return 0;
 }
 
-/* Under the root's lock: claim an ID, the name and an address, and write
- * the intent, so that whatever a killed create leaves behind can be traced
- * from the root. */
+/* Under the root's lock: claim an ID, the name and an address, so that
+ * whatever a killed create leaves behind can be traced from the root: its
+ * directory is the ID, and the name and lease links point at it.  Returns
+ * the directory, locked for as long as this create runs: that lock, not a
+ * PID, tells ls and prune whether the create is still under way.  The
+ * state file is written once, when the sandbox is ready. */
 static int
 claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	const char *root)
 {
-	int lock, ret = -1, tries;
+	int lock, ret = -1, tries, dirfd = -1;
 	char ip[16];
 
-	if ((lock = state_lock(rootfd)) < 0) {
+	if ((lock = root_lock(rootfd)) < 0) {
 		pelagos_warn("lock %s:", root);
 		return -1;
 	}
@@ -582,7 +397,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			goto out;
 		}
 		if (names_free(sb->id) &&
-		    state_sandbox_mkdir(rootfd, sb->id) == 0)
+		    (dirfd = root_claim(rootfd, sb->id)) >= 0)
 			break;
 		if ((errno != EEXIST && errno != ENOENT) || tries == 16) {
 			pelagos_warn("create state directory in %s:", root);
@@ -591,14 +406,14 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	}
 	if (sb->net != NS_NODE) {
 		pause_tag(sb->ns_name, sizeof(sb->ns_name), sb->id);
-		snprintf(sb->veth_host, sizeof(sb->veth_host),
+		util_fmt(sb->veth_host, sizeof(sb->veth_host),
 		    VETH_PREFIX "%.8s", sb->id);
 	}
 	if (!sb->hostname[0])
-		snprintf(sb->hostname, sizeof(sb->hostname), "%.*s",
+		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
 		    sb->name[0] ? sb->name : sb->id);
-	if (sb->name[0] && state_name_take(rootfd, sb->name, sb->id) < 0) {
+	if (sb->name[0] && root_name_take(rootfd, sb->name, sb->id) < 0) {
 		if (errno == EEXIST)
 			pelagos_warn("sandbox create: name '%s' is already in "
 			    "use", sb->name);
@@ -608,7 +423,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 		goto undo;
 	}
 	if (sb->net != NS_NODE &&
-	    state_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
+	    root_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
 		state_format_ip(sn->net, ip);
 		if (errno == ENOSPC)
 			pelagos_warn("sandbox create: no free address in %s/%d",
@@ -617,18 +432,15 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			pelagos_warn("lease address in %s/%d:", ip, sn->prefix);
 		goto undo;
 	}
-	if (state_save(rootfd, sb) < 0) {
-		pelagos_warn("write state of sandbox %s:", sb->id);
-		goto undo;
-	}
-	ret = 0;
+	ret = dirfd;
 	goto out;
 undo:
 	if (sb->ip)
-		state_lease_free(rootfd, sb->ip, sb->id);
+		root_lease_free(rootfd, sb->ip, sb->id);
 	if (sb->name[0])
-		state_name_free(rootfd, sb->name, sb->id);
-	state_sandbox_rmdir(rootfd, sb->id);
+		root_name_free(rootfd, sb->name, sb->id);
+	root_rmdir(rootfd, sb->id);
+	close(dirfd);
 out:
 	close(lock);
 	return ret;
@@ -657,6 +469,25 @@ pod_net(int podnl, const struct sandbox *sb)
 		return -1;
 	}
 	return 0;
+}
+
+/* A bridge port needs no IPv6 of its own, and its address checks and
+ * multicast reports would be flooded to every other port.  IPv6 starts
+ * them only after a random delay, so turning it off right after the link
+ * is made stops them; the kernel offers no way to ask for that in the
+ * creating message for a veth (EAFNOSUPPORT). */
+static void
+host_ipv6_off(const char *ifname)
+{
+	char path[64];
+	int fd;
+
+	util_fmt(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+	    ifname);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+	}
 }
 
 /* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
@@ -690,6 +521,7 @@ build(struct sandbox *sb, int sigfd, int *made)
 			pelagos_warn("create veth %s:", sb->veth_host);
 			goto out;
 		}
+		host_ipv6_off(sb->veth_host);
 		if (pod_net(podnl, sb) < 0)
 			goto out;
 		if (interrupted(sigfd))
@@ -706,8 +538,8 @@ build(struct sandbox *sb, int sigfd, int *made)
 		pelagos_warn("sandbox create: %s", err);
 		goto out;
 	}
-	if (sandbox_proc_start(sb->pause_pid, &sb->pause_start, NULL) < 0 ||
-	    !(sb->netns_ino = ns_ino(sb->pause_pid, "net"))) {
+	if (proc_start(sb->pause_pid, &sb->pause_start, NULL) < 0 ||
+	    !(sb->netns_ino = proc_ns_ino(sb->pause_pid, "net"))) {
 		pelagos_warn("pause %d:", (int)sb->pause_pid);
 		/* Still our unreaped child, so the PID cannot be reused. */
 		kill(sb->pause_pid, SIGKILL);
@@ -738,14 +570,16 @@ int
 sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd)
 {
-	int made = 0;
+	int made = 0, dirfd, ret = -1;
 
-	if (claim(rootfd, sb, sn, root) < 0)
+	if ((dirfd = claim(rootfd, sb, sn, root)) < 0)
 		return -1;
 	if (build(sb, sigfd, &made) == 0) {
 		sb->phase = PHASE_READY;
-		if (state_save(rootfd, sb) == 0)
-			return 0;
+		if (state_save(rootfd, sb) == 0) {
+			ret = 0;
+			goto out;
+		}
 		pelagos_warn("write state of sandbox %s:", sb->id);
 	}
 	if (!made)
@@ -753,5 +587,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	/* Nothing but the pause can be in what was just made, and a scan
 	 * could only find somebody else's objects. */
 	sandbox_teardown(rootfd, sb, TD_FORCE | TD_NOSCAN);
-	return -1;
+out:
+	close(dirfd);
+	return ret;
 }

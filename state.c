@@ -1,21 +1,11 @@
-/* The root: validation, state files, IP leases, names and the lock.
- *
- * <root>/sandboxes/<id>/state	the fixed-format state file
- * <root>/leases/<a.b.c.d>	symlink to the ID holding the address
- * <root>/names/<name>		symlink to the ID carrying the name
- * <root>/lock			flock()ed while an address is picked
- *
- * Leases and names are symlinks because symlinkat() creates them whole and
- * exclusively in one call, and a shell reads them with readlink. */
-#include <dirent.h>
+/* The state file and the values in it: validation of names, IDs and
+ * addresses, the fixed text format, and reading and writing it whole. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdio.h>	/* renameat */
 #include <string.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "pelagos.h"
@@ -140,7 +130,7 @@ state_parse_ip(const char *s, uint32_t *ip)
 void
 state_format_ip(uint32_t ip, char out[16])
 {
-	snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
+	util_fmt(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
 	    ip >> 8 & 255, ip & 255);
 }
 
@@ -174,13 +164,16 @@ int
 state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	uint32_t *ip)
 {
-	uint32_t size = ~mask_of(sn->prefix) + 1, i;
-	unsigned char *bits;
+	unsigned char bits[(1u << (32 - 16)) / 8];
+	uint32_t size, i;
 	size_t k;
-	int ret = -1;
 
-	if (!(bits = calloc(size / 8 + 1, 1)))
+	if (sn->prefix < 16 || sn->prefix > 30) {
+		errno = EINVAL;
 		return -1;
+	}
+	size = ~mask_of(sn->prefix) + 1;
+	memset(bits, 0, size / 8);
 	for (k = 0; k < n; k++)
 		if ((used[k] & mask_of(sn->prefix)) == sn->net) {
 			i = used[k] - sn->net;
@@ -189,13 +182,10 @@ state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	for (i = 2; i < size - 1; i++)
 		if (!(bits[i / 8] & 1u << i % 8)) {
 			*ip = sn->net + i;
-			ret = 0;
-			goto out;
+			return 0;
 		}
 	errno = ENOSPC;
-out:
-	free(bits);
-	return ret;
+	return -1;
 }
 
 static const char *
@@ -214,14 +204,14 @@ int
 state_format(const struct sandbox *sb, char *buf, size_t len)
 {
 	char ip[16] = "-", gw[16] = "-", cidr[20] = "-";
-	int n;
+	size_t n;
 
 	if (sb->ip) {
 		state_format_ip(sb->ip, ip);
 		state_format_ip(sb->gateway, gw);
-		snprintf(cidr, sizeof(cidr), "%s/%d", ip, sb->prefix);
+		util_fmt(cidr, sizeof(cidr), "%s/%d", ip, sb->prefix);
 	}
-	n = snprintf(buf, len,
+	n = util_fmt(buf, len,
 	    STATE_VERSION "\n"
 	    "id %s\nname %s\nphase %s\n"
 	    "net %s\nipc %s\npid %s\n"
@@ -235,11 +225,11 @@ state_format(const struct sandbox *sb, char *buf, size_t len)
 	    dash(sb->ns_name), dash(sb->veth_host), dash(sb->bridge), cidr, gw,
 	    sb->hostname, (int)sb->pause_pid, sb->pause_start, sb->netns_ino,
 	    (int)sb->creator_pid, sb->creator_start, sb->created);
-	if (n < 0 || (size_t)n >= len) {
+	if (n >= len) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	return n;
+	return (int)n;
 }
 
 enum key {
@@ -415,100 +405,6 @@ bad:
 }
 
 int
-state_root_open(const char *path, int create)
-{
-	static const char *const sub[] = { "sandboxes", "leases", "names" };
-	int fd = -1;
-	size_t i;
-
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	for (i = 0; create && i < sizeof(sub) / sizeof(sub[0]); i++)
-		if (mkdirat(fd, sub[i], 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-
-			close(fd);
-			errno = e;
-			return -1;
-		}
-	return fd;
-}
-
-int
-state_lock(int rootfd)
-{
-	int fd;
-
-	fd = openat(rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-
-			close(fd);
-			errno = e;
-			return -1;
-		}
-	}
-	return fd;
-}
-
-static void
-sb_path(char *buf, size_t len, const char *id, const char *file)
-{
-	snprintf(buf, len, "sandboxes/%s%s%s", id, file ? "/" : "",
-	    file ? file : "");
-}
-
-int
-state_sandbox_mkdir(int rootfd, const char *id)
-{
-	char p[64];
-
-	sb_path(p, sizeof(p), id, NULL);
-	return mkdirat(rootfd, p, 0700);
-}
-
-/* Removes the directory and the files in it (state and perhaps the
- * temporary file of a write that was cut short); nothing recursive. */
-int
-state_sandbox_rmdir(int rootfd, const char *id)
-{
-	char p[64];
-	DIR *d = NULL;
-	struct dirent *e;
-	int fd = -1, ret = -1;
-
-	sb_path(p, sizeof(p), id, NULL);
-	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-	    O_NOFOLLOW)) < 0)
-		goto out;
-	if (!(d = fdopendir(fd)))
-		goto out;
-	fd = -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
-			goto out;
-	ret = unlinkat(rootfd, p, AT_REMOVEDIR);
-out:
-	if (ret < 0 && errno == ENOENT)
-		ret = 0;
-	if (d) {
-		int e2 = errno;
-
-		closedir(d);
-		errno = e2;
-	}
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-int
 state_save(int rootfd, const struct sandbox *sb)
 {
 	char buf[STATE_MAX], tmp[64], dst[64];
@@ -516,8 +412,8 @@ state_save(int rootfd, const struct sandbox *sb)
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	sb_path(tmp, sizeof(tmp), sb->id, "state.tmp");
-	sb_path(dst, sizeof(dst), sb->id, "state");
+	root_path(tmp, sizeof(tmp), sb->id, "state.tmp");
+	root_path(dst, sizeof(dst), sb->id, "state");
 	fd = openat(rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -553,7 +449,7 @@ state_load(int rootfd, const char *id, struct sandbox *sb)
 	size_t len = 0;
 	int fd, ret = -1;
 
-	sb_path(p, sizeof(p), id, "state");
+	root_path(p, sizeof(p), id, "state");
 	if ((fd = openat(rootfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -1;
 	while (len < sizeof(buf)) {
@@ -577,252 +473,3 @@ out:
 	return ret;
 }
 
-/* Reads the ID a lease or name symlink points at. */
-static int
-read_link_id(int dirfd, const char *path, char id[ID_LEN + 1])
-{
-	ssize_t n = readlinkat(dirfd, path, id, ID_LEN + 1);
-
-	if (n < 0)
-		return -1;
-	id[n < ID_LEN ? n : ID_LEN] = '\0';
-	if (n != ID_LEN || !state_valid_id(id)) {
-		errno = EBADMSG;
-		return -1;
-	}
-	return 0;
-}
-
-/* Unlinks a lease or name only while it still belongs to id. */
-static int
-free_link(int rootfd, const char *path, const char *id)
-{
-	char cur[ID_LEN + 1];
-
-	if (read_link_id(rootfd, path, cur) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (strcmp(cur, id))
-		return 0;
-	if (unlinkat(rootfd, path, 0) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
-/* Call with the root locked. */
-int
-state_lease_take(int rootfd, const struct subnet *sn, const char *id,
-	uint32_t *ip)
-{
-	uint32_t *used = NULL, *grown, a;
-	size_t n = 0, cap = 0;
-	char p[32], s[16];
-	DIR *d = NULL;
-	struct dirent *e;
-	int fd, ret = -1;
-
-	if ((fd = openat(rootfd, "leases", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
-		goto out;
-	fd = -1;
-	while ((e = readdir(d))) {
-		if (state_parse_ip(e->d_name, &a) < 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if (!(grown = realloc(used, cap * sizeof(*used))))
-				goto out;
-			used = grown;
-		}
-		used[n++] = a;
-	}
-	if (state_ipam_pick(sn, used, n, ip) < 0)
-		goto out;
-	state_format_ip(*ip, s);
-	snprintf(p, sizeof(p), "leases/%s", s);
-	ret = symlinkat(id, rootfd, p);
-out:
-	if (d) {
-		int e2 = errno;
-
-		closedir(d);
-		errno = e2;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(used);
-	return ret;
-}
-
-int
-state_lease_free(int rootfd, uint32_t ip, const char *id)
-{
-	char p[32], s[16];
-
-	state_format_ip(ip, s);
-	snprintf(p, sizeof(p), "leases/%s", s);
-	return free_link(rootfd, p, id);
-}
-
-/* A name whose sandbox directory is gone was left by a create that died;
- * it is taken over.  Call with the root locked. */
-int
-state_name_take(int rootfd, const char *name, const char *id)
-{
-	char p[80], other[ID_LEN + 1], d[64];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "names/%s", name);
-	if (symlinkat(id, rootfd, p) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -1;
-	if (read_link_id(rootfd, p, other) == 0) {
-		sb_path(d, sizeof(d), other, NULL);
-		if (fstatat(rootfd, d, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    errno != ENOENT) {
-			errno = EEXIST;
-			return -1;
-		}
-	}
-	if (unlinkat(rootfd, p, 0) < 0 && errno != ENOENT)
-		return -1;
-	return symlinkat(id, rootfd, p);
-}
-
-int
-state_name_free(int rootfd, const char *name, const char *id)
-{
-	char p[80];
-
-	snprintf(p, sizeof(p), "names/%s", name);
-	return free_link(rootfd, p, id);
-}
-
-int
-state_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
-{
-	char p[80];
-
-	snprintf(p, sizeof(p), "names/%s", name);
-	return read_link_id(rootfd, p, id);
-}
-
-/* Visits the links in leases/ and names/, unlinking those for which
- * drop(id the link points at) says so.  A link that does not hold an ID is
- * left alone: it is not ours to judge. */
-static int
-links_sweep(int rootfd, int (*drop)(int, const char *, const void *),
-	const void *arg)
-{
-	static const char *const dirs[] = { "leases", "names" };
-	char id[ID_LEN + 1];
-	struct dirent *e;
-	DIR *d;
-	size_t i;
-	int fd, ret = 0;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if ((fd = openat(rootfd, dirs[i], O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) < 0 || !(d = fdopendir(fd))) {
-			if (fd >= 0)
-				close(fd);
-			if (errno == ENOENT)
-				continue;
-			return -1;
-		}
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.' ||
-			    read_link_id(dirfd(d), e->d_name, id) < 0 ||
-			    !drop(rootfd, id, arg))
-				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) < 0 &&
-			    errno != ENOENT)
-				ret = -1;
-		}
-		closedir(d);
-	}
-	return ret;
-}
-
-static int
-is_id(int rootfd, const char *id, const void *want)
-{
-	(void)rootfd;
-	return !strcmp(id, want);
-}
-
-static int
-is_orphan(int rootfd, const char *id, const void *arg)
-{
-	char d[64];
-	struct stat st;
-
-	(void)arg;
-	sb_path(d, sizeof(d), id, NULL);
-	return fstatat(rootfd, d, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno == ENOENT;
-}
-
-/* Frees every lease and name of a sandbox whose state was lost. */
-int
-state_links_free(int rootfd, const char *id)
-{
-	return links_sweep(rootfd, is_id, id);
-}
-
-/* Frees leases and names whose sandbox directory is gone.  Call with the
- * root locked, so that no create is between its links and its state. */
-int
-state_links_prune(int rootfd)
-{
-	return links_sweep(rootfd, is_orphan, NULL);
-}
-
-static int
-cmp_id(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* The IDs of every sandbox directory, sorted; *ids is malloc()ed. */
-int
-state_list(int rootfd, char (**ids)[ID_LEN + 1], size_t *n)
-{
-	char (*v)[ID_LEN + 1] = NULL, (*grown)[ID_LEN + 1];
-	size_t cap = 0;
-	DIR *d = NULL;
-	struct dirent *e;
-	int fd, ret = -1;
-
-	*n = 0;
-	if ((fd = openat(rootfd, "sandboxes", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
-		goto out;
-	fd = -1;
-	while ((e = readdir(d))) {
-		if (!state_valid_id(e->d_name))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if (!(grown = realloc(v, cap * sizeof(*v))))
-				goto out;
-			v = grown;
-		}
-		strcpy(v[(*n)++], e->d_name);
-	}
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_id);
-	ret = 0;
-out:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0) {
-		free(v);
-		v = NULL;
-		*n = 0;
-	}
-	*ids = v;
-	return ret;
-}

@@ -71,6 +71,10 @@ t_bad_rm_args() {
 		run 1 pel sandbox rm "$a"
 		one_error "no such sandbox"
 	done
+	# --force asks for the sandbox to be gone: already gone is success.
+	run 0 pel sandbox rm --force nosuch
+	[ -s "$ERR" ] && fail "rm --force of nothing warned: $(cat "$ERR")"
+	run 0 pel sandbox rm -f -- nosuch
 	run 1 pel sandbox rm nosuch keep
 	grep -q "no such sandbox 'nosuch'" "$ERR" || fail "rm nosuch keep: $(cat "$ERR")"
 	[ -e "$ROOT/sandboxes/$id" ] && fail "rm nosuch keep did not remove keep"
@@ -98,10 +102,19 @@ t_bad_env() {
 }
 
 t_non_root() {
-	command -v setpriv >/dev/null || skip "no setpriv"
-	as_nobody() {
-		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-	}
+	# util-linux setpriv, else busybox su (busybox setpriv cannot
+	# change uid).
+	if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+		as_nobody() {
+			setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+		}
+	elif su -s /bin/sh -c true -- nobody 2>/dev/null; then
+		as_nobody() {
+			su -s /bin/sh -c 'exec "$@"' -- nobody sh "$@"
+		}
+	else
+		skip "neither setpriv nor su can drop to nobody"
+	fi
 	mkdir -p "$ROOT" && chmod 755 "$T_DIR" "$ROOT"
 	as_nobody true 2>/dev/null || skip "setpriv cannot drop to 65534 here"
 	run 1 as_nobody "$PELAGOS" --root "$ROOT" sandbox create

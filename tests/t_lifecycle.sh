@@ -2,6 +2,7 @@
 TESTS="$TESTS t_create_contract t_state_file t_ls_table t_ls_json"
 TESTS="$TESTS t_two_sandboxes_talk t_rm_removes_all t_ip_reuse t_full_subnet"
 TESTS="$TESTS t_bridge_reuse t_not_a_bridge t_name_unique t_ip_netns"
+TESTS="$TESTS t_ls_prune_stateless"
 
 t_create_contract() {
 	run 0 pel sandbox create --name web
@@ -247,4 +248,24 @@ t_ip_netns() {
 	ip netns exec "psb-$s8" ip -4 addr show dev eth0 | grep -q "$(skey "$id" ip)" ||
 	    fail "ip netns exec does not see eth0's address"
 	run 0 pel sandbox rm "$id"
+}
+
+# A create killed between claiming its ID and writing its state leaves a
+# directory without a state file: ls shows it dead, prune removes it.
+t_ls_prune_stateless() {
+	keep=$(create --name keep)
+	fake=0123456789abcdef
+	mkdir -m 700 "$ROOT/sandboxes/$fake"
+	ln -s "$fake" "$ROOT/leases/$NET.200"
+	run 0 pel sandbox ls
+	grep -qxF "$(printf '%-18s %-20s %-8s %-16s %s' "$fake" - dead - -)" "$OUT" ||
+	    fail "stateless sandbox not shown dead: $(cat "$OUT")"
+	run 0 pel sandbox ls --json
+	grep -q "$fake" "$OUT" && fail "stateless sandbox in ls --json"
+	run 0 pel sandbox prune
+	expect_eq "$(cat "$OUT")" "$fake" "prune output"
+	[ -e "$ROOT/sandboxes/$fake" ] && fail "prune left the directory"
+	[ -L "$ROOT/leases/$NET.200" ] && fail "prune left its lease"
+	alive "$(skey "$keep" pause_pid)" || fail "prune hurt a running sandbox"
+	run 0 pel sandbox rm keep
 }

@@ -1,6 +1,6 @@
 # The pause: signals, namespace flags, PID 1 duties.
 TESTS="$TESTS t_pause_signals t_pause_host_ipc t_pause_host_net t_pause_pod_pid"
-TESTS="$TESTS t_pause_direct"
+TESTS="$TESTS t_pause_direct t_pause_hardened"
 
 t_pause_signals() {
 	id=$(create)
@@ -87,6 +87,7 @@ t_pause_pod_pid() {
 t_pause_direct() {
 	"$PELAGOS" sandbox __pause__ - --host-net --host-ipc --pod-pid &
 	outer=$!
+	echo "$outer $(sed 's/.*) //' /proc/$outer/stat | cut -d' ' -f20)" >>"$T_DIR/pids"
 	changed() {
 		[ "$(ino /proc/$outer/ns/uts 2>/dev/null)" != "$(ino /proc/self/ns/uts)" ]
 	}
@@ -102,4 +103,41 @@ t_pause_direct() {
 	run 2 "$PELAGOS" sandbox __pause__
 	run 2 "$PELAGOS" sandbox __pause__ ../x
 	run 1 "$PELAGOS" sandbox __pause__ psb-nosuch0
+}
+
+# No capabilities, no_new_privs, and a seccomp filter, in every pause
+# process; joining its namespaces still works.
+t_pause_hardened() {
+	hardened() {
+		grep -q '^CapEff:[[:space:]]*0*$' /proc/$1/status &&
+		    grep -q '^CapPrm:[[:space:]]*0*$' /proc/$1/status &&
+		    grep -q '^CapBnd:[[:space:]]*0*$' /proc/$1/status &&
+		    grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$1/status &&
+		    grep -q '^Seccomp:[[:space:]]*2$' /proc/$1/status
+	}
+	id=$(create --name hard)
+	pid=$(skey "$id" pause_pid)
+	hardened "$pid" || fail "pause not hardened: $(grep -E 'Cap|NoNew|Seccomp' /proc/$pid/status)"
+	expect_eq "$(nsenter --uts=/proc/$pid/ns/uts hostname)" hard "hostname via the pause's uts"
+	id2=$(create --pod-pid)
+	init=$(skey "$id2" pause_pid)
+	outer=$(sed 's/.*) //' /proc/$init/stat | cut -d' ' -f2)
+	hardened "$init" || fail "pod PID 1 not hardened"
+	hardened "$outer" || fail "outer pause of a --pod-pid sandbox not hardened"
+	run 0 pel sandbox rm "$id" "$id2"
+
+	# The pause tries one syscall its filter does not list, and create
+	# fails unless it is refused; strace shows the refusal.
+	command -v strace >/dev/null || return 0
+	# -I 1: strace -o FILE blocks SIGTERM by default, and it must detach.
+	strace -f -I 1 -o "$T_DIR/trace" -e trace=getppid "$PELAGOS" --root "$ROOT" \
+	    sandbox create >"$T_DIR/id" 2>/dev/null &
+	tracer=$!
+	poll 10 grep -q . "$T_DIR/id" || fail "create under strace printed no ID"
+	kill "$tracer"
+	wait "$tracer"
+	cat "$T_DIR/id" >>"$T_DIR/ids"
+	grep -q 'getppid() *= -1 EPERM' "$T_DIR/trace" ||
+	    fail "no refused syscall in the pause: $(cat "$T_DIR/trace")"
+	run 0 pel sandbox rm "$(cat "$T_DIR/id")"
 }

@@ -234,6 +234,16 @@ roundtrip(const struct sandbox *sb, const char *what)
 	    what);
 }
 
+/* A sandbox directory as a finished create leaves it: made, unlocked. */
+static void
+mkclaim(int root, const char *id)
+{
+	int fd = root_claim(root, id);
+
+	if (fd >= 0)
+		close(fd);
+}
+
 static void
 test_state_format(void)
 {
@@ -1336,13 +1346,20 @@ test_root_files(int root)
 
 	fill_named(&sb);
 	strcpy(sb.id, ID_A);
-	ok_int(state_sandbox_mkdir(root, ID_A), 0, "state_sandbox_mkdir");
+	r = root_claim(root, ID_A);
+	ok(r >= 0, "root_claim");
+	ok(root_busy(root, ID_A),
+	    "a claimed sandbox is busy while its claim is open");
+	if (r >= 0)
+		close(r);
+	ok(!root_busy(root, ID_A),
+	    "a sandbox is no longer busy once its claim is closed");
 	ok_int(file_mode(root, "sandboxes/" ID_A), 0700,
 	    "the sandbox directory has mode 0700");
 	errno = 0;
-	r = state_sandbox_mkdir(root, ID_A);
+	r = root_claim(root, ID_A);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == EEXIST, "state_sandbox_mkdir twice is EEXIST");
+	ok(r == -1 && errno == EEXIST, "root_claim twice is EEXIST");
 	ok_int(state_save(root, &sb), 0, "state_save");
 	ok_int(file_mode(root, "sandboxes/" ID_A "/state"), 0600,
 	    "the state file has mode 0600");
@@ -1359,7 +1376,7 @@ test_root_files(int root)
 	    "state_save replaces an earlier state");
 
 	/* A state file whose id is not its directory's. */
-	state_sandbox_mkdir(root, ID_B);
+	mkclaim(root, ID_B);
 	n = state_format(&sb, buf, sizeof(buf));
 	write_file(root, "sandboxes/" ID_B "/state", buf, (size_t)n);
 	errno = 0;
@@ -1389,13 +1406,13 @@ test_root_files(int root)
 
 	/* A directory with state and an interrupted write's state.tmp. */
 	write_file(root, "sandboxes/" ID_A "/state.tmp", "x", 1);
-	ok_int(state_sandbox_rmdir(root, ID_A), 0, "state_sandbox_rmdir");
+	ok_int(root_rmdir(root, ID_A), 0, "root_rmdir");
 	ok(!exists(root, "sandboxes/" ID_A),
-	    "state_sandbox_rmdir removes the directory, state and state.tmp");
-	ok_int(state_sandbox_rmdir(root, ID_A), 0,
-	    "state_sandbox_rmdir of a missing sandbox succeeds");
-	ok_int(state_sandbox_rmdir(root, ID_B), 0,
-	    "state_sandbox_rmdir of a second sandbox");
+	    "root_rmdir removes the directory, state and state.tmp");
+	ok_int(root_rmdir(root, ID_A), 0,
+	    "root_rmdir of a missing sandbox succeeds");
+	ok_int(root_rmdir(root, ID_B), 0,
+	    "root_rmdir of a second sandbox");
 	ok(!exists(root, "sandboxes/" ID_B), "the second sandbox is gone");
 }
 
@@ -1406,7 +1423,7 @@ expect_lease(int root, const struct subnet *sn, const char *id,
 	char path[64], s[16], w[16], target[64];
 	uint32_t ip = 0;
 
-	if (state_lease_take(root, sn, id, &ip) < 0) {
+	if (root_lease_take(root, sn, id, &ip) < 0) {
 		set_detail("failed: %s", strerror(errno));
 		ok(0, "%s", desc);
 		return;
@@ -1431,20 +1448,20 @@ test_leases(int root)
 	write_file(root, "leases/notes", "x", 1);
 	write_file(root, "leases/172.19.0", "x", 1);
 	expect_lease(root, &sn, ID_A, IP4(172, 19, 0, 2),
-	    "state_lease_take gives .2 first");
+	    "root_lease_take gives .2 first");
 	expect_lease(root, &sn, ID_B, IP4(172, 19, 0, 3),
-	    "state_lease_take gives .3 next");
-	ok_int(state_lease_free(root, IP4(172, 19, 0, 2), ID_A), 0,
-	    "state_lease_free of an own lease");
+	    "root_lease_take gives .3 next");
+	ok_int(root_lease_free(root, IP4(172, 19, 0, 2), ID_A), 0,
+	    "root_lease_free of an own lease");
 	ok(!exists(root, "leases/172.19.0.2"), "the freed lease is gone");
 	expect_lease(root, &sn, ID_C, IP4(172, 19, 0, 2),
-	    "state_lease_take reuses the freed .2");
-	ok_int(state_lease_free(root, IP4(172, 19, 0, 3), ID_A), 0,
-	    "state_lease_free of another sandbox's lease returns 0");
+	    "root_lease_take reuses the freed .2");
+	ok_int(root_lease_free(root, IP4(172, 19, 0, 3), ID_A), 0,
+	    "root_lease_free of another sandbox's lease returns 0");
 	link_target(root, "leases/172.19.0.3", target, sizeof(target));
 	ok_str(target, ID_B, "another sandbox's lease is left in place");
-	ok_int(state_lease_free(root, IP4(172, 19, 0, 99), ID_A), 0,
-	    "state_lease_free of an address never leased returns 0");
+	ok_int(root_lease_free(root, IP4(172, 19, 0, 99), ID_A), 0,
+	    "root_lease_free of an address never leased returns 0");
 	/* Leases of other subnets count only within their own. */
 	symlinkat(ID_X, root, "leases/10.0.0.2");
 	expect_lease(root, &sn, ID_X, IP4(172, 19, 0, 4),
@@ -1452,10 +1469,10 @@ test_leases(int root)
 
 	state_parse_subnet("10.0.0.0/30", &sn);
 	errno = 0;
-	r = state_lease_take(root, &sn, ID_A, &ip);
+	r = root_lease_take(root, &sn, ID_A, &ip);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == ENOSPC,
-	    "state_lease_take in a full subnet is ENOSPC");
+	    "root_lease_take in a full subnet is ENOSPC");
 	ok(exists(root, "leases/notes") && exists(root, "leases/172.19.0"),
 	    "entries that are not addresses are left alone");
 }
@@ -1466,56 +1483,56 @@ test_names(int root)
 	char id[ID_LEN + 1], target[64];
 	int r;
 
-	state_sandbox_mkdir(root, ID_A);
-	state_sandbox_mkdir(root, ID_B);
-	ok_int(state_name_take(root, "web", ID_A), 0, "state_name_take");
+	mkclaim(root, ID_A);
+	mkclaim(root, ID_B);
+	ok_int(root_name_take(root, "web", ID_A), 0, "root_name_take");
 	errno = 0;
-	r = state_name_take(root, "web", ID_B);
+	r = root_name_take(root, "web", ID_B);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EEXIST,
-	    "state_name_take of a live sandbox's name is EEXIST");
+	    "root_name_take of a live sandbox's name is EEXIST");
 	link_target(root, "names/web", target, sizeof(target));
-	ok_str(target, ID_A, "a refused state_name_take keeps the owner");
+	ok_str(target, ID_A, "a refused root_name_take keeps the owner");
 	memset(id, 0, sizeof(id));
-	if (ok_sys(state_name_lookup(root, "web", id) == 0,
-	    "state_name_lookup"))
-		ok_str(id, ID_A, "state_name_lookup gives the owner's id");
+	if (ok_sys(root_name_lookup(root, "web", id) == 0,
+	    "root_name_lookup"))
+		ok_str(id, ID_A, "root_name_lookup gives the owner's id");
 
 	/* A name left by a create that died: its directory is missing. */
 	symlinkat(ID_X, root, "names/db");
-	ok_int(state_name_take(root, "db", ID_B), 0,
-	    "state_name_take takes over a stale name");
+	ok_int(root_name_take(root, "db", ID_B), 0,
+	    "root_name_take takes over a stale name");
 	memset(id, 0, sizeof(id));
-	state_name_lookup(root, "db", id);
+	root_name_lookup(root, "db", id);
 	ok_str(id, ID_B, "the stale name now points at the new owner");
 
-	ok_int(state_name_free(root, "web", ID_B), 0,
-	    "state_name_free by another id returns 0");
-	ok(exists(root, "names/web"), "state_name_free by another id keeps "
+	ok_int(root_name_free(root, "web", ID_B), 0,
+	    "root_name_free by another id returns 0");
+	ok(exists(root, "names/web"), "root_name_free by another id keeps "
 	    "the name");
-	ok_int(state_name_free(root, "web", ID_A), 0,
-	    "state_name_free by the owner");
+	ok_int(root_name_free(root, "web", ID_A), 0,
+	    "root_name_free by the owner");
 	errno = 0;
-	r = state_name_lookup(root, "web", id);
+	r = root_name_lookup(root, "web", id);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == ENOENT, "a freed name is not found (ENOENT)");
-	ok_int(state_name_take(root, "web", ID_B), 0,
+	ok_int(root_name_take(root, "web", ID_B), 0,
 	    "a freed name can be taken again");
 
 	symlinkat("not-an-id", root, "names/junk");
 	errno = 0;
-	r = state_name_lookup(root, "junk", id);
+	r = root_name_lookup(root, "junk", id);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
-	    "state_name_lookup of a link to a non-ID is EBADMSG");
+	    "root_name_lookup of a link to a non-ID is EBADMSG");
 	symlinkat(ID_A "0", root, "names/long");
 	errno = 0;
-	r = state_name_lookup(root, "long", id);
+	r = root_name_lookup(root, "long", id);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
-	    "state_name_lookup of a link to a 17-character id is EBADMSG");
-	state_sandbox_rmdir(root, ID_A);
-	state_sandbox_rmdir(root, ID_B);
+	    "root_name_lookup of a link to a 17-character id is EBADMSG");
+	root_rmdir(root, ID_A);
+	root_rmdir(root, ID_B);
 }
 
 static void
@@ -1529,36 +1546,35 @@ test_list(int root)
 		"0000000000000000", "0123456789abcdef", ID_A, ID_B,
 		"ffffffffffffffff",
 	};
-	char (*v)[ID_LEN + 1] = NULL;
-	size_t n = 99, i;
+	struct root_ids v;
+	size_t i;
 	int same;
 
-	ok(state_list(root, &v, &n) == 0 && n == 0,
-	    "state_list of an empty root gives nothing");
-	free(v);
+	ok(root_list(root, &v) == 0 && v.n == 0,
+	    "root_list of an empty root gives nothing");
+	root_ids_free(&v);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		state_sandbox_mkdir(root, ids[i]);
+		mkclaim(root, ids[i]);
 	mkdirat(root, "sandboxes/tmp", 0700);
 	mkdirat(root, "sandboxes/0123456789ABCDEF", 0700);
 	mkdirat(root, "sandboxes/0123456789abcde", 0700);
 	mkdirat(root, "sandboxes/0123456789abcdef0", 0700);
 	mkdirat(root, "sandboxes/.0123456789abcdef", 0700);
 	write_file(root, "sandboxes/0123456789abcdeg", "", 0);
-	v = NULL;
-	if (!ok_sys(state_list(root, &v, &n) == 0, "state_list"))
+	if (!ok_sys(root_list(root, &v) == 0, "root_list"))
 		return;
-	ok_int((long long)n, 5, "state_list ignores entries that are not IDs");
-	same = n == 5;
-	for (i = 0; same && i < n; i++)
-		if (strcmp(v[i], sorted[i])) {
-			set_detail("entry %zu is %s, want %s", i, v[i],
+	ok_int((long long)v.n, 5, "root_list ignores entries that are not IDs");
+	same = v.n == 5;
+	for (i = 0; same && i < v.n; i++)
+		if (strcmp(v.id[i], sorted[i])) {
+			set_detail("entry %zu is %s, want %s", i, v.id[i],
 			    sorted[i]);
 			same = 0;
 		}
-	ok(same, "state_list returns the IDs sorted");
-	free(v);
+	ok(same, "root_list returns the IDs sorted");
+	root_ids_free(&v);
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		state_sandbox_rmdir(root, ids[i]);
+		root_rmdir(root, ids[i]);
 }
 
 static void
@@ -1575,20 +1591,20 @@ test_root(void)
 	}
 	snprintf(path, sizeof(path), "%s/root", tmpdir);
 	errno = 0;
-	root = state_root_open(path, 0);
+	root = root_open(path, 0);
 	set_detail("returned %d, errno %d", root, errno);
 	ok(root == -1 && errno == ENOENT,
-	    "state_root_open without create of a missing root fails");
-	root = state_root_open(path, 1);
+	    "root_open without create of a missing root fails");
+	root = root_open(path, 1);
 	set_detail("%s", strerror(errno));
-	if (ok(root >= 0, "state_root_open creates the root")) {
+	if (ok(root >= 0, "root_open creates the root")) {
 		ok_int(file_mode(AT_FDCWD, path), 0700, "the root is 0700");
 		ok_int(file_mode(root, "sandboxes"), 0700,
 		    "sandboxes/ is 0700");
 		ok_int(file_mode(root, "leases"), 0700, "leases/ is 0700");
 		ok_int(file_mode(root, "names"), 0700, "names/ is 0700");
-		lock = state_lock(root);
-		ok(lock >= 0 && exists(root, "lock"), "state_lock");
+		lock = root_lock(root);
+		ok(lock >= 0 && exists(root, "lock"), "root_lock");
 		if (lock >= 0)
 			close(lock);
 		test_root_files(root);
@@ -1596,13 +1612,85 @@ test_root(void)
 		test_names(root);
 		test_list(root);
 		close(root);
-		root = state_root_open(path, 1);
-		ok(root >= 0, "state_root_open of an existing root");
+		root = root_open(path, 1);
+		ok(root >= 0, "root_open of an existing root");
 		if (root >= 0)
 			close(root);
 	}
 	rm_rf_at(AT_FDCWD, tmpdir);
 	ok(!exists(AT_FDCWD, tmpdir), "the temporary directory is removed");
+}
+
+/* ---- util.c: the formatter, sort and number parsing ---- */
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void
+test_util(void)
+{
+	static const struct {
+		const char *want;
+		size_t n;
+	} cases[] = {
+		{ "[web               ]", 20 }, { "[   42]", 7 }, { "[00042]", 7 },
+		{ "[-7]", 4 }, { "[ff|0a]", 7 }, { "[-9223372036854775807]", 22 },
+		{ "[18446744073709551615]", 22 }, { "[123]", 5 },
+		{ "[01234567]", 10 }, { "[abc]", 5 }, { "[x|%]", 5 },
+		{ "[2147483647 -2147483648]", 24 },
+	};
+	char buf[64], small[4];
+	const char *end;
+	unsigned long long v;
+	int a[50], i, sorted = 1;
+	size_t n[12];
+
+	n[0] = util_fmt(buf, sizeof(buf), "[%-18s]", "web");
+	ok_str(buf, cases[0].want, "util_fmt %-18s");
+	n[1] = util_fmt(buf, sizeof(buf), "[%5d]", 42);
+	ok_str(buf, cases[1].want, "util_fmt %5d");
+	n[2] = util_fmt(buf, sizeof(buf), "[%05d]", 42);
+	ok_str(buf, cases[2].want, "util_fmt %05d");
+	n[3] = util_fmt(buf, sizeof(buf), "[%d]", -7);
+	ok_str(buf, cases[3].want, "util_fmt negative %d");
+	n[4] = util_fmt(buf, sizeof(buf), "[%x|%02x]", 255u, 10u);
+	ok_str(buf, cases[4].want, "util_fmt %x and %02x");
+	n[5] = util_fmt(buf, sizeof(buf), "[%lld]", -9223372036854775807LL);
+	ok_str(buf, cases[5].want, "util_fmt %lld");
+	n[6] = util_fmt(buf, sizeof(buf), "[%llu]", ULLONG_MAX);
+	ok_str(buf, cases[6].want, "util_fmt %llu at its maximum");
+	n[7] = util_fmt(buf, sizeof(buf), "[%zu]", (size_t)123);
+	ok_str(buf, cases[7].want, "util_fmt %zu");
+	n[8] = util_fmt(buf, sizeof(buf), "[%.8s]", "0123456789abcdef");
+	ok_str(buf, cases[8].want, "util_fmt %.8s");
+	n[9] = util_fmt(buf, sizeof(buf), "[%.*s]", 3, "abcdef");
+	ok_str(buf, cases[9].want, "util_fmt %.*s");
+	n[10] = util_fmt(buf, sizeof(buf), "[%c|%%]", 'x');
+	ok_str(buf, cases[10].want, "util_fmt %c and %%");
+	n[11] = util_fmt(buf, sizeof(buf), "[%d %d]", INT_MAX, INT_MIN);
+	ok_str(buf, cases[11].want, "util_fmt int limits");
+	for (i = 0; i < 12; i++)
+		ok_int((long long)n[i], (long long)cases[i].n,
+		    "util_fmt returns the length written");
+	ok_int((long long)util_fmt(small, sizeof(small), "%s", "abcdef"), 6,
+	    "util_fmt returns the full length when it truncates");
+	ok_str(small, "abc", "util_fmt truncates and terminates");
+
+	for (i = 0; i < 50; i++)
+		a[i] = (i * 37) % 50;
+	util_sort(a, 50, sizeof(a[0]), cmp_int);
+	for (i = 0; i < 50; i++)
+		sorted &= a[i] == i;
+	ok(sorted, "util_sort sorts");
+
+	ok(util_parse_ull("4026532000 x", &end, &v) == 0 &&
+	    v == 4026532000ULL && *end == ' ', "util_parse_ull stops at a non-digit");
+	ok(util_parse_ull("18446744073709551616", &end, &v) < 0,
+	    "util_parse_ull rejects an overflow");
+	ok(util_parse_ull("x", &end, &v) < 0, "util_parse_ull needs a digit");
 }
 
 int
@@ -1620,6 +1708,7 @@ main(void)
 	test_valid();
 	test_netlink();
 	test_root();
+	test_util();
 	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);
 	return nfail ? 1 : 0;
 }

@@ -1,0 +1,485 @@
+#!/bin/sh
+# pelagos benchmark: sandbox create/rm against two peers, pause memory,
+# binary size, and a scale run.  See bench/README.md.
+#
+#   bench/bench.sh [--quick] [-n N] [--scale M] [--pelagos PATH]
+#
+# Exit status is 0 when every operation worked, whatever the figures.
+
+set -u
+
+usage() {
+	echo "usage: $0 [--quick] [-n N] [--scale M] [--pelagos PATH]" >&2
+	exit 2
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+
+n=200
+scale=1000
+pelagos=$top/pelagos
+quick=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 n=5 scale=20 ;;
+	-n) [ $# -ge 2 ] || usage; n=$2; shift ;;
+	--scale) [ $# -ge 2 ] || usage; scale=$2; shift ;;
+	--pelagos) [ $# -ge 2 ] || usage; pelagos=$2; shift ;;
+	*) usage ;;
+	esac
+	shift
+done
+case $n$scale in *[!0-9]*) usage ;; esac
+[ "$n" -ge 1 ] && [ "$scale" -ge 10 ] || usage
+# One pelagos bridge holds every scale sandbox, and a bridge has 1023 ports.
+[ "$scale" -le 1000 ] || { echo "bench: --scale is at most 1000" >&2; exit 2; }
+# Sandboxes created and removed at 0 and at $scale existing ones.
+probe=20
+[ $quick = 1 ] && probe=3
+limit=60
+
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+# --- packages ---------------------------------------------------------------
+
+need=
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] &&
+	[ -x /usr/lib/cni/loopback ] || need="$need containernetworking-plugins"
+command -v catatonit >/dev/null 2>&1 || need="$need catatonit"
+command -v unshare >/dev/null 2>&1 || need="$need util-linux"
+command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
+command -v strip >/dev/null 2>&1 || need="$need binutils"
+command -v ping >/dev/null 2>&1 || need="$need iputils-ping"
+command -v awk >/dev/null 2>&1 || need="$need mawk"
+if [ -n "$need" ]; then
+	echo "bench: installing$need"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null &&
+		apt-get install -y -qq $need >/dev/null ||
+		die "apt-get install$need failed"
+fi
+
+# --- names, cleanup ---------------------------------------------------------
+
+tmp=$(mktemp -d /tmp/pbench.XXXXXX) || die "mktemp failed"
+net_i= net_c=
+tag=$(cut -c1-4 /proc/sys/kernel/random/uuid)
+br_p=pb${tag}p
+br_i=pb${tag}i
+br_c=pb${tag}c
+proot=$tmp/root
+ids=$tmp/pelagos.ids
+: >"$ids"
+: >"$tmp/sysctl.saved"
+: >"$tmp/peer.names"
+
+# peer_KIND CMD...: run CMD with the environment of that peer.
+peer_iproute2() {
+	PEER_BRIDGE=$br_i PEER_NET=$net_i PEER_STATE=$tmp/iproute2 "$@"
+}
+peer_cni() {
+	PEER_BRIDGE=$br_c PEER_SUBNET=$net_c.0/24 PEER_STATE=$tmp/cni "$@"
+}
+
+# Set sysctl $1 to $2, remembering the old value for cleanup.
+sysctl_set() {
+	old=$(sysctl -n "$1") || die "sysctl $1"
+	[ "$old" = "$2" ] && return
+	grep -q "^$1 " "$tmp/sysctl.saved" || echo "$1 $old" >>"$tmp/sysctl.saved"
+	sysctl -qw "$1=$2" || die "sysctl -w $1=$2"
+	echo "bench: sysctl $1: $old -> $2 (restored at exit)"
+}
+
+# Raise sysctl $1 to at least $2.
+sysctl_min() {
+	cur=$(sysctl -n "$1") || die "sysctl $1"
+	[ "$cur" -ge "$2" ] || sysctl_set "$1" "$2"
+}
+
+# True while pid $1 exists and has not exited (a zombie has).
+alive() {
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+cleanup() {
+	trap '' INT TERM HUP
+	if [ -s "$ids" ] || [ -d "$proot/sandboxes" ]; then
+		for d in "$proot"/sandboxes/*; do
+			[ -d "$d" ] || continue
+			"$pelagos" --root "$proot" sandbox rm "${d##*/}" \
+				>/dev/null 2>&1
+		done
+		# Whatever pelagos could not remove: the pids and names are
+		# the ones recorded for this run only.
+		for d in "$proot"/sandboxes/*; do
+			[ -f "$d/state" ] || continue
+			pid=$(awk '$1 == "pause_pid" { print $2 }' "$d/state")
+			echo "${d##*/} ${pid:-0}" >>"$ids"
+		done
+		while read -r id pid; do
+			ns=psb-${id%????????}
+			if [ -e "/run/netns/$ns" ]; then
+				[ "/proc/$pid/ns/net" -ef "/run/netns/$ns" ] &&
+					kill -9 "$pid"
+				ip netns del "$ns"
+			fi
+			[ -e "/sys/class/net/vh-${ns#psb-}" ] &&
+				ip link del "vh-${ns#psb-}"
+		done <"$ids"
+	fi
+	while read -r kind name; do
+		[ -e "/run/netns/$name" ] || [ -e "$tmp/$kind/$name.pid" ] ||
+			continue
+		"peer_$kind" "$here/peer-$kind.sh" purge "$name" 2>/dev/null
+	done <"$tmp/peer.names"
+	for b in "$br_p" "$br_i" "$br_c"; do
+		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
+	done
+	while read -r key val; do
+		sysctl -qw "$key=$val"
+	done <"$tmp/sysctl.saved"
+	rm -rf "$tmp"
+}
+trap 'st=$?; cleanup; exit $st' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# A free 10.x.0.0/16 block for each bridge: none may overlap any address or
+# route on the host (in any table).
+used=$(ip -4 -o addr show | awk '{ print $4 }'; ip -4 route show table all |
+	awk '{ p = ($1 ~ /^[0-9]/) ? $1 : $2; if (p ~ /^[0-9]/) print p }')
+free16() {
+	echo "$used" | awk -v net="10.$1.0.0" '
+	function toint(a,   o) { split(a, o, "."); return ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4] }
+	BEGIN { lo = toint(net); hi = lo + 65535; ok = 1 }
+	NF {
+		split($0, p, "/"); len = (p[2] == "") ? 32 : p[2]
+		a = toint(p[1]); size = 2 ^ (32 - len); a -= a % size
+		if (a <= hi && a + size - 1 >= lo) ok = 0
+	}
+	END { exit !ok }'
+}
+o=$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 200 ))
+tries=0
+while ! { free16 "$o" && free16 $((o + 1)) && free16 $((o + 2)); }; do
+	tries=$((tries + 1))
+	[ $tries -lt 50 ] || die "no free 10.2xx.0.0/16 blocks"
+	o=$(( (o - 200 + 3) % 50 + 200 ))
+done
+net_p=10.$o.0.0/16
+net_i=10.$((o + 1)).0
+net_c=10.$((o + 2)).0
+
+# --- tools ------------------------------------------------------------------
+
+timeit=$tmp/timeit
+cc -O2 -o "$timeit" "$here/timeit.c" || die "cannot build timeit"
+
+# stats FILE: "median p99" in ms of the nanosecond figures in FILE; p99 is
+# the nearest rank, so with fewer than 100 samples it is the maximum.
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 }
+	END {
+		if (NR == 0) { print "- -"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		r = int(NR * 0.99); if (r < NR * 0.99) r++
+		printf "%.2f %.2f\n", m / 1e6, v[r] / 1e6
+	}'
+}
+
+# median FILE [COLUMN]
+median() {
+	awk -v c="${2:-1}" '{ print $c }' "$1" | sort -n | awk '{ v[NR] = $1 }
+	END {
+		if (NR == 0) { print "-"; exit }
+		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+
+# mem PID: "VmRSS Pss" in kB.
+mem() {
+	awk '$1 == "VmRSS:" { r = $2 } $1 == "Pss:" { p = $2 }
+	END { print r + 0, p + 0 }' "/proc/$1/status" "/proc/$1/smaps_rollup"
+}
+
+# ratio A B: A/B to two decimals, "-" if either is missing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-" || b + 0 == 0) print "-"
+		else printf "%.2f\n", a / b
+	}'
+}
+
+# --- one create+rm cycle per implementation --------------------------------
+#
+# cycle SET IMPL I: one create+rm, times appended to $tmp/SET.IMPL.create
+# and .rm, the pause's "VmRSS Pss" to $tmp/SET.IMPL.mem.
+
+early_rm=0
+
+# pelagos_create TIMEFILE: create one sandbox, check it, set $id and $pid.
+pelagos_create() {
+	"$timeit" -t $limit "$1" "$pelagos" --root "$proot" sandbox create \
+		>"$tmp/out" || die "pelagos sandbox create failed"
+	id=
+	read -r id <"$tmp/out"
+	case $id in
+	*[!0-9a-f]*) die "pelagos sandbox create printed '$id', not an ID" ;;
+	????????????????) ;;
+	*) die "pelagos sandbox create printed '$id', not an ID" ;;
+	esac
+	pid=$(awk '$1 == "pause_pid" { print $2 }' "$proot/sandboxes/$id/state")
+	echo "$id ${pid:-0}" >>"$ids"
+	[ -n "$pid" ] || die "pelagos $id: no pause_pid in its state"
+	alive "$pid" || die "pelagos $id: pause $pid not running after create"
+	[ "/proc/$pid/ns/net" -ef "/run/netns/psb-${id%????????}" ] ||
+		die "pelagos $id: pause $pid is not in netns psb-${id%????????}"
+	! [ "/proc/$pid/ns/uts" -ef "/proc/$$/ns/uts" ] ||
+		die "pelagos $id: pause $pid shares the host UTS namespace"
+	! [ "/proc/$pid/ns/ipc" -ef "/proc/$$/ns/ipc" ] ||
+		die "pelagos $id: pause $pid shares the host IPC namespace"
+}
+
+# pelagos_rm TIMEFILE ID PID
+pelagos_rm() {
+	"$timeit" -t $limit "$1" "$pelagos" --root "$proot" sandbox rm "$2" \
+		>/dev/null || die "pelagos sandbox rm $2 failed"
+	# The peers return only once their pause has exited: count it if not.
+	if alive "$3"; then
+		early_rm=$((early_rm + 1))
+	fi
+	! [ -e "/run/netns/psb-${2%????????}" ] ||
+		die "pelagos $2: netns still there after rm"
+	! [ -e "$proot/sandboxes/$2" ] ||
+		die "pelagos $2: state still there after rm"
+}
+
+# peer_cycle SET KIND NAME [ARG]
+peer_cycle() {
+	set_=$1 kind=$2 name=$3
+	shift 3
+	echo "$kind $name" >>"$tmp/peer.names"
+	"peer_$kind" "$timeit" -t $limit "$tmp/$set_.$kind.create" \
+		"$here/peer-$kind.sh" create "$name" "$@" ||
+		die "peer-$kind create $name failed"
+	read -r pid <"$tmp/$kind/$name.pid"
+	mem "$pid" >>"$tmp/$set_.$kind.mem"
+	"peer_$kind" "$timeit" -t $limit "$tmp/$set_.$kind.rm" \
+		"$here/peer-$kind.sh" rm "$name" ||
+		die "peer-$kind rm $name failed"
+}
+
+cycle() {
+	case $2 in
+	pelagos)
+		pelagos_create "$tmp/$1.pelagos.create"
+		mem "$pid" >>"$tmp/$1.pelagos.mem"
+		pelagos_rm "$tmp/$1.pelagos.rm" "$id" "$pid"
+		;;
+	iproute2) peer_cycle "$1" iproute2 "pb${tag}i$3" $(($3 % 250 + 2)) ;;
+	cni) peer_cycle "$1" cni "pb${tag}c$3" ;;
+	esac
+}
+
+# --- setup ------------------------------------------------------------------
+
+impls="iproute2 cni"
+if [ -x "$pelagos" ]; then
+	impls="pelagos iproute2 cni"
+	export PELAGOS_BRIDGE=$br_p PELAGOS_SUBNET=$net_p
+else
+	echo "bench: pelagos SKIPPED: no executable at $pelagos" \
+		"(build it with make, or pass --pelagos PATH)"
+fi
+
+# The CNI bridge plugin turns forwarding on for a gateway; put it back.
+for k in net.ipv4.ip_forward net.ipv6.conf.all.forwarding; do
+	echo "$k $(sysctl -n $k)" >>"$tmp/sysctl.saved"
+done
+sysctl_min user.max_net_namespaces $((scale + probe + 100))
+
+mkdir -p "$tmp/iproute2" "$tmp/cni"
+peer_iproute2 "$here/peer-iproute2.sh" up || die "peer-iproute2 up failed"
+peer_cni "$here/peer-cni.sh" up || die "peer-cni up failed"
+
+echo "bench: kernel $(uname -r), $(nproc) CPUs, N=$n, scale=$scale," \
+	"load $(cut -d' ' -f1-3 /proc/loadavg)," \
+	"bridge-nf-call-iptables=$(sysctl -n net.bridge.bridge-nf-call-iptables 2>/dev/null || echo -)"
+echo "bench: bridges $br_p $br_i $br_c;" \
+	"subnets $net_p $net_i.0/24 $net_c.0/24"
+
+# --- create/rm, alternating -------------------------------------------------
+
+# One untimed round first: the first CNI ADD creates its bridge, and cold
+# caches would weigh on whichever goes first.
+for impl in $impls; do
+	cycle warm "$impl" 0
+done
+set -- $impls
+i=1
+while [ $i -le "$n" ]; do
+	# Rotate the order each iteration so none always follows another.
+	k=0
+	while [ $k -lt $# ]; do
+		eval "impl=\${$(( (i + k) % $# + 1 ))}"
+		cycle run "$impl" "$i"
+		k=$((k + 1))
+	done
+	i=$((i + 1))
+done
+
+echo
+echo "create/rm: $n cycles each, alternating; times in ms, pause memory in kB (median)"
+printf '%-9s %10s %10s %10s %10s %8s %8s\n' \
+	impl create_med create_p99 rm_med rm_p99 VmRSS Pss
+for impl in pelagos iproute2 cni; do
+	case " $impls " in
+	*" $impl "*)
+		set -- $(stats "$tmp/run.$impl.create") \
+			$(stats "$tmp/run.$impl.rm") \
+			$(median "$tmp/run.$impl.mem" 1) \
+			$(median "$tmp/run.$impl.mem" 2)
+		;;
+	*) set -- - - - - - - ;;
+	esac
+	eval "r_$impl=\"\$*\""
+	printf '%-9s %10s %10s %10s %10s %8s %8s\n' "$impl" "$@"
+done
+case " $impls " in
+*" pelagos "*)
+	for peer in iproute2 cni; do
+		eval "set -- \$r_pelagos \$r_$peer"
+		printf '%-9s %10s %10s %10s %10s %8s %8s\n' "p/$peer" \
+			"$(ratio "$1" "$7")" "$(ratio "$2" "$8")" \
+			"$(ratio "$3" "$9")" "$(ratio "$4" "${10}")" \
+			"$(ratio "$5" "${11}")" "$(ratio "$6" "${12}")"
+	done
+	echo "(p/X: pelagos divided by X; below 1 means pelagos is smaller or faster)"
+	[ $early_rm -eq 0 ] ||
+		echo "note: pelagos sandbox rm returned before its pause exited $early_rm times"
+	;;
+esac
+
+[ -x "$pelagos" ] || {
+	echo
+	echo "bench: ok (pelagos skipped)"
+	exit 0
+}
+
+echo
+size=$(wc -c <"$pelagos")
+if strip -o "$tmp/pelagos.stripped" "$pelagos" 2>/dev/null; then
+	echo "pelagos binary: $(wc -c <"$tmp/pelagos.stripped") bytes stripped ($size as built)"
+else
+	echo "pelagos binary: $size bytes as built (strip failed)"
+fi
+
+# --- scale ------------------------------------------------------------------
+
+# Host neighbour tables must hold an entry per sandbox that the host talks
+# to; the defaults (gc_thresh2 = 512 soft, gc_thresh3 = 1024 hard) are too
+# tight for 1000 on one bridge.
+for f in 4 6; do
+	sysctl_min net.ipv$f.neigh.default.gc_thresh2 $((scale + 256))
+	sysctl_min net.ipv$f.neigh.default.gc_thresh3 $((2 * scale + 512))
+done
+
+# ls_time LABEL COUNT: time `sandbox ls` 5 times, check it shows COUNT rows.
+ls_time() {
+	lsj=0
+	while [ $lsj -lt 5 ]; do
+		"$timeit" -t $limit "$tmp/ls.$1" "$pelagos" --root "$proot" \
+			sandbox ls >"$tmp/out" || die "pelagos sandbox ls failed"
+		lsj=$((lsj + 1))
+	done
+	# With no sandboxes the table may have no header either.
+	rows=$(grep -cv '^ID ' "$tmp/out")
+	[ "$rows" -eq "$2" ] ||
+		die "pelagos sandbox ls shows $rows sandboxes, not $2"
+	set -- $(stats "$tmp/ls.$1")
+	ls_ms="$ls_ms $1"
+}
+
+ls_ms=
+tenth=$((scale / 10))
+ls_time 0 0
+j=0
+while [ $j -lt $probe ]; do
+	cycle probe0 pelagos 0
+	j=$((j + 1))
+done
+: >"$tmp/live"
+j=1
+while [ $j -le "$scale" ]; do
+	pelagos_create "$tmp/fill.create"
+	echo "$id $pid" >>"$tmp/live"
+	[ $j -eq $tenth ] && ls_time $tenth $tenth
+	j=$((j + 1))
+done
+
+# All of them at once: each pause alive in its own netns, and the first
+# sandbox reaches the last one over the bridge.
+alive_n=0 rss=0 pss=0
+while read -r id pid; do
+	alive "$pid" && [ "/proc/$pid/ns/net" -ef "/run/netns/psb-${id%????????}" ] ||
+		die "pelagos $id: pause $pid gone or out of its netns at scale"
+	set -- $(mem "$pid")
+	rss=$((rss + $1)) pss=$((pss + $2)) alive_n=$((alive_n + 1))
+done <"$tmp/live"
+json=$("$pelagos" --root "$proot" sandbox ls --json) ||
+	die "pelagos sandbox ls --json failed"
+json_n=$(echo "$json" | grep -o '"pause_pid"' | wc -l)
+[ "$json_n" -eq "$scale" ] ||
+	die "pelagos sandbox ls --json lists $json_n pause_pid, not $scale"
+read -r first _ <"$tmp/live"
+last=$(tail -n 1 "$tmp/live")
+last=${last%% *}
+ip_last=$(ip -n "psb-${last%????????}" -4 -o addr show dev eth0 |
+	awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+[ -n "$ip_last" ] || die "pelagos $last: no IPv4 address on eth0"
+ip netns exec "psb-${first%????????}" ping -q -c 1 -w 3 "$ip_last" \
+	>/dev/null || die "sandbox $first cannot ping sandbox $last ($ip_last)"
+neigh=$(ip neigh show dev "$br_p" | wc -l)
+ls_time "$scale" "$scale"
+
+j=0
+while [ $j -lt $probe ]; do
+	cycle probe1 pelagos 0
+	j=$((j + 1))
+done
+while read -r id pid; do
+	pelagos_rm "$tmp/drain.rm" "$id" "$pid"
+done <"$tmp/live"
+# Veths may outlive their netns for a moment: the kernel frees them late.
+j=0
+while ip -o link show | grep -q "vh-.*master $br_p"; do
+	j=$((j + 1))
+	[ $j -lt 50 ] || die "pelagos left veths on $br_p after rm"
+	sleep 0.1
+done
+
+set -- $ls_ms
+echo
+echo "scale: $scale sandboxes on one bridge"
+echo "sandbox ls (median of 5): $1 ms at 0, $2 ms at $tenth, $3 ms at $scale sandboxes"
+set -- $(stats "$tmp/probe0.pelagos.create") $(stats "$tmp/probe1.pelagos.create")
+echo "create median: $1 ms at 0 existing, $3 ms at $scale existing ($probe each)"
+set -- $(stats "$tmp/fill.create") $(stats "$tmp/drain.rm")
+echo "filling 0..$scale: create median $1 ms, p99 $2 ms; draining: rm median $3 ms, p99 $4 ms"
+echo "$scale pauses: VmRSS sum $rss kB, Pss sum $pss kB"
+echo "alive at once: $alive_n/$scale pauses in their netns, ls --json lists $json_n," \
+	"first pings last ($ip_last); host neighbours on bridge: $neigh"
+[ $early_rm -eq 0 ] ||
+	echo "note: pelagos sandbox rm returned before its pause exited $early_rm times in all"
+echo
+echo "bench: ok (load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -1,0 +1,207 @@
+/* Processes by identity and by namespace.  A process is the one recorded
+ * only while its PID and its start time (field 22 of /proc/<pid>/stat)
+ * both match; signals go through a pidfd opened before that check, so a
+ * PID recycled in between is never signalled. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "pelagos.h"
+
+#define STOP_TIMEOUT_MS	2000
+
+int
+proc_start(pid_t pid, unsigned long long *start, char *state)
+{
+	char path[32], buf[512], *p;
+	int fd, i;
+	ssize_t n;
+
+	util_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields are
+	 * counted from the last ')'. */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
+		goto bad;
+	p += 2;
+	if (state)
+		*state = *p;
+	for (i = 3; i < 22; i++)
+		if (!(p = strchr(p, ' ')))
+			goto bad;
+		else
+			p++;
+	if (util_parse_ull(p, NULL, start) < 0)
+		goto bad;
+	return 0;
+bad:
+	errno = EPROTO;
+	return -1;
+}
+
+/* The very process that was recorded: same start time, not a zombie. */
+int
+proc_same(pid_t pid, unsigned long long start)
+{
+	unsigned long long s;
+	char st;
+
+	return pid > 0 && proc_start(pid, &s, &st) == 0 &&
+	    s == start && st != 'Z' && st != 'X';
+}
+
+unsigned long long
+proc_ns_ino(pid_t pid, const char *ns)
+{
+	char path[48];
+	struct stat st;
+
+	util_fmt(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+static int
+wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int n;
+
+	if (pidfd >= 0) {
+		while ((n = poll(&p, 1, ms)) < 0 && errno == EINTR)
+			;
+		return n > 0 ? 0 : -1;
+	}
+	/* Kernels before 5.3 have no pidfd: watch /proc, with a bound. */
+	for (; ms > 0; ms -= 5) {
+		struct timespec ts = { 0, 5000000 };
+
+		if (!proc_same(pid, start))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* Sends sig, then SIGKILL after a bounded wait, to the process recorded
+ * as (pid, start).  The pidfd is opened before the start time is
+ * compared, so the process checked is the one signalled even if the PID
+ * is recycled in between. */
+int
+proc_stop(pid_t pid, unsigned long long start, int sig)
+{
+	int pidfd, ret = 0, i;
+
+	if (pid <= 0)
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno != ENOSYS)
+		return errno == ESRCH ? 0 : -1;
+	if (!proc_same(pid, start))
+		goto out;
+	for (i = 0; i < 2; i++, sig = SIGKILL) {
+		if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd,
+		    sig, NULL, 0) : kill(pid, sig)) < 0) {
+			ret = errno == ESRCH ? 0 : -1;
+			goto out;
+		}
+		if (wait_gone(pidfd, pid, start, STOP_TIMEOUT_MS) == 0)
+			goto out;
+	}
+	errno = ETIMEDOUT;
+	ret = -1;
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	/* Reaps it when this process started it (a create rolling back). */
+	waitpid(pid, NULL, WNOHANG);
+	return ret;
+}
+
+
+static int
+is_pause_of(pid_t pid, const char *tag)
+{
+	static const char head[] = "pelagos\0sandbox\0__pause__";
+	char path[32], buf[64];
+	size_t tl = strlen(tag);
+	ssize_t n;
+	int fd;
+
+	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
+	    !memcmp(buf, head, sizeof(head)) &&
+	    !memcmp(buf + sizeof(head), tag, tl) &&
+	    buf[sizeof(head) + tl] == '\0';
+}
+
+/* The processes of one sandbox: its pauses by their command line, every
+ * other process by namespace identity. */
+int
+proc_scan(struct proc_scan *s)
+{
+	unsigned long long v, start;
+	pid_t self = getpid();
+	struct util_dir d;
+	const char *name, *end;
+	int ret = -1, member;
+	pid_t pid;
+
+	if (util_dir_open(&d, AT_FDCWD, "/proc") < 0)
+		return -1;
+	while ((name = util_dir_next(&d))) {
+		if (util_parse_ull(name, &end, &v) < 0 || *end || v > INT_MAX)
+			continue;
+		pid = (pid_t)v;
+		if (pid == self)
+			continue;
+		member = s->ino && proc_ns_ino(pid, s->ns) == s->ino;
+		if (s->ino && !member)
+			continue;
+		if (proc_start(pid, &start, NULL) < 0)
+			continue;
+		if (is_pause_of(pid, s->tag)) {
+			if (s->npause < PROC_MAX_PAUSES) {
+				s->pause[s->npause].pid = pid;
+				s->pause[s->npause++].start = start;
+			}
+			continue;
+		}
+		if (!member)
+			continue;
+		if (s->nother == s->cap && util_grow((void **)&s->other,
+		    &s->cap, sizeof(*s->other)) < 0)
+			goto out;
+		s->other[s->nother].pid = pid;
+		s->other[s->nother++].start = start;
+	}
+	ret = errno ? -1 : 0;
+out:
+	util_dir_close(&d);
+	return ret;
+}
+
+void
+proc_scan_free(struct proc_scan *s)
+{
+	util_release(s->other, s->cap * sizeof(*s->other));
+	s->other = NULL;
+	s->nother = s->cap = 0;
+}
