@@ -3,6 +3,9 @@
 # input and the hardened pause.  The faults are injected from outside with
 # strace, so the product carries no test hooks.
 TESTS="$TESTS t_fault_inject t_fault_signals t_fault_random_kill"
+TESTS="$TESTS t_fault_pid_identity t_fault_stale_netns t_fault_bridge_gateway"
+TESTS="$TESTS t_fault_rm_vanished t_fault_rm_busy t_fault_parallel_64"
+TESTS="$TESTS t_fault_parallel_mixed t_fault_parallel_full"
 
 # Helpers are f_-prefixed: every t_*.sh is sourced into one shell.
 
@@ -435,4 +438,337 @@ t_fault_random_kill() {
 	[ "$leaks" -eq 0 ] || fail "$leaks leaks after prune: $(f_leaks $ids)"
 	[ -z "$hidden" ] ||
 	    fail "ls hid half-created sandboxes (no state file yet):$hidden"
+}
+
+# A recorded pause PID rewritten to an unrelated live process: ls says
+# dead, rm and prune remove the sandbox (and its real pause, found by its
+# tag), and the unrelated process lives on.
+t_fault_pid_identity() {
+	f_trap
+	for how in rm prune; do
+		[ "$how" = prune ] && f_need_prune
+		id=$(create)
+		real=$(skey "$id" pause_pid)
+		sleep 1000 </dev/null >/dev/null 2>&1 &
+		other=$!
+		f_remember_kill "$other"
+		f=$ROOT/sandboxes/$id/state
+		sed "s/^pause_pid .*/pause_pid $other/" "$f" >"$f.new" &&
+		    mv "$f.new" "$f"
+		expect_eq "$(skey "$id" pause_pid)" "$other" "rewritten pause_pid"
+		run 0 pel sandbox ls
+		grep -q "^$id .* dead " "$OUT" ||
+		    fail "ls trusts a PID whose start time differs: $(cat "$OUT")"
+		run 0 pel sandbox ls --json
+		grep -q "$id" "$OUT" && fail "ls --json lists the sandbox as running"
+		if [ "$how" = rm ]; then
+			run 0 pel sandbox rm "$id"
+		else
+			run 0 pel sandbox prune
+			expect_eq "$(cat "$OUT")" "$id" "prune output"
+		fi
+		alive "$other" || fail "$how killed unrelated process $other"
+		poll 5 gone "$real" || fail "$how left the real pause $real"
+		f_noleaks "$id" || fail "$how left:$(f_leaks "$id")"
+		kill_recorded "$other" "$(f_start "$other")"
+		poll 5 gone "$other" || fail "cannot stop $other"
+	done
+}
+
+# create with a predictable ID: getrandom made to return without filling
+# its buffer, so the ID is whatever the stack held (the same every run of
+# one binary).  Prints the ID, or nothing when it is not predictable.
+f_predicted_id() {
+	F_LOG=$T_DIR/strace.p
+	F_STRACE="-e signal=none -e trace=getrandom,mkdirat,execve"
+	F_STRACE="$F_STRACE -e inject=getrandom:retval=8:when=1"
+	f_traced "$@"
+	f_traced_wait 30 || fail "create with a fixed ID hung"
+	[ -n "$F_ID" ] && echo "$F_ID" >>"$T_DIR/ids"
+}
+
+# Stale objects under the name pelagos would pick: a plain file, then a
+# dead (lazily unmounted, still a plain file) mount point, in
+# /run/netns, and a foreign veth.  create must use another ID and leave
+# the stale object alone.
+t_fault_stale_netns() {
+	f_need_strace
+	f_predicted_id
+	[ "$F_RC" = 0 ] || fail "create with a fixed ID exited $F_RC: $(cat "$ERR")"
+	want=$F_ID
+	run 0 pel sandbox rm "$want"
+	f_strace_done || fail "pause outlived rm"
+	# The veth goes with the namespace, a moment after rm.
+	f_noleaks "$want" || fail "rm left:$(f_leaks "$want")"
+	f_predicted_id
+	[ "$F_ID" = "$want" ] || skip "IDs not predictable here ($want, $F_ID)"
+	run 0 pel sandbox rm "$want"
+	f_strace_done || fail "pause outlived rm"
+	f_noleaks "$want" || fail "rm left:$(f_leaks "$want")"
+	s8=$(echo "$want" | cut -c1-8)
+	stale=/run/netns/psb-$s8
+	[ -e "$stale" ] && fail "$stale exists before the test"
+	for kind in file deadmount; do
+		: >"$stale"
+		if [ "$kind" = deadmount ]; then
+			mount --bind /proc/self/ns/net "$stale" ||
+			    fail "cannot bind a netns at $stale"
+			umount -l "$stale"
+		fi
+		f_predicted_id
+		rc=$F_RC id=$F_ID
+		f_strace_done >/dev/null
+		[ "$rc" = 0 ] || { rm -f "$stale"; fail "create beside a stale $kind exited $rc: $(cat "$ERR")"; }
+		[ "$id" != "$want" ] || { rm -f "$stale"; fail "create reused the stale $stale"; }
+		[ -f "$stale" ] || fail "create removed the stale $kind $stale"
+		pel sandbox rm "$id" >/dev/null 2>&1
+		f_strace_done || fail "pause outlived rm"
+		[ -f "$stale" ] || fail "rm removed the stale $kind $stale"
+		f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+		rm -f "$stale"
+	done
+	# The same for a veth of the name: never reused, never deleted.
+	ip link add "vh-$s8" type veth peer name "vp-$s8" ||
+	    fail "cannot make vh-$s8"
+	f_predicted_id
+	rc=$F_RC id=$F_ID
+	[ "$rc" = 0 ] || { ip link del "vh-$s8"; fail "create beside a stale veth exited $rc: $(cat "$ERR")"; }
+	[ "$id" != "$want" ] || { ip link del "vh-$s8"; fail "create reused the stale veth vh-$s8"; }
+	pel sandbox rm "$id" >/dev/null 2>&1
+	f_strace_done || fail "pause outlived rm"
+	link_exists "vh-$s8" || fail "create or rm deleted the foreign veth vh-$s8"
+	ip link del "vh-$s8"
+	f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+}
+
+# A bridge that lost its gateway address, or is down, is repaired by the
+# next create, and pods reach the gateway again.
+t_fault_bridge_gateway() {
+	a=$(create)
+	ip addr del "$GW/24" dev "$BR" || fail "cannot remove the gateway"
+	ip link set "$BR" down
+	b=$(create)
+	ip -4 addr show dev "$BR" | grep -q "inet $GW/24" ||
+	    fail "create did not restore $GW on $BR: $(ip -4 addr show dev "$BR")"
+	ip link show "$BR" | grep -q '[<,]UP[,>]' || fail "create left $BR down"
+	ns=/run/netns/psb-$(echo "$b" | cut -c1-8)
+	poll 10 nsenter --net="$ns" ping -c 1 -W 1 "$GW" >/dev/null ||
+	    fail "pod cannot reach the restored gateway"
+	# A gateway from another subnet on the bridge is not ours to take.
+	ip addr add 192.0.2.1/24 dev "$BR"
+	c=$(create)
+	ip -4 addr show dev "$BR" | grep -q "inet 192.0.2.1/24" ||
+	    fail "create removed a foreign address from $BR"
+	run 0 pel sandbox rm "$a" "$b" "$c"
+}
+
+# rm of sandboxes whose kernel objects vanished behind pelagos' back.
+t_fault_rm_vanished() {
+	# netns unmounted and removed, veth deleted, pause alive.
+	a=$(create --name va)
+	s=$(echo "$a" | cut -c1-8)
+	umount -l "/run/netns/psb-$s" && rm -f "/run/netns/psb-$s"
+	ip link del "vh-$s"
+	run 0 pel sandbox rm va
+	f_noleaks "$a" || fail "rm after netns/veth vanished left:$(f_leaks "$a")"
+	# Everything gone but the state: the pause killed too.
+	b=$(create --name vb)
+	s=$(echo "$b" | cut -c1-8)
+	pid=$(skey "$b" pause_pid)
+	kill -9 "$pid"
+	poll 5 gone "$pid" || fail "pause survived SIGKILL"
+	umount -l "/run/netns/psb-$s"
+	rm -f "/run/netns/psb-$s"
+	poll 5 eval "! link_exists vh-$s" || fail "veth outlived its netns"
+	run 0 pel sandbox rm "$b"
+	f_noleaks "$b" || fail "rm of a bare state left:$(f_leaks "$b")"
+	# The state file lost, everything else in place.
+	c=$(create --name vc)
+	rm -f "$ROOT/sandboxes/$c/state"
+	run 0 pel sandbox rm "$c"
+	f_noleaks "$c" || fail "rm without a state file left:$(f_leaks "$c")"
+	# --force of what is already gone.
+	run 0 pel sandbox rm --force "$c"
+	run 0 pel sandbox rm -f vc
+	run 1 pel sandbox rm "$c"
+	one_error "no such sandbox"
+}
+
+# Another process in the pod's network namespace: rm refuses, naming the
+# count; rm --force kills it by namespace identity.
+t_fault_rm_busy() {
+	f_trap
+	id=$(create)
+	ns=/run/netns/psb-$(echo "$id" | cut -c1-8)
+	nsenter --net="$ns" sleep 1000 </dev/null >/dev/null 2>&1 &
+	poll 5 eval '[ "$(ino /proc/$!/ns/net 2>/dev/null)" = "$(ino "$ns")" ]' ||
+	    fail "sleep never entered $ns"
+	inner=$!
+	f_remember_kill "$inner"
+	# An unrelated sleep of the same name outside the pod must survive.
+	sleep 1000 </dev/null >/dev/null 2>&1 &
+	outer=$!
+	f_remember_kill "$outer"
+	run 1 pel sandbox rm "$id"
+	one_error "1 process"
+	alive "$inner" || fail "refused rm killed the process inside"
+	alive "$(skey "$id" pause_pid)" || fail "refused rm stopped the pause"
+	run 0 pel sandbox ls
+	grep -q "^$id .* running " "$OUT" || fail "refused rm damaged the sandbox"
+	run 0 pel sandbox rm --force "$id"
+	poll 5 gone "$inner" || fail "rm --force left the process inside"
+	alive "$outer" || fail "rm --force killed a process outside the pod"
+	f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+}
+
+# f_parallel N OUTDIR [ARGS]: N creates at once; OUTDIR/N.{rc,id,err}.
+f_parallel() {
+	_n=0
+	mkdir -p "$2"
+	while [ "$_n" -lt "$1" ]; do
+		(
+			"$PELAGOS" --root "$ROOT" sandbox create ${3:-} \
+			    >"$2/$_n.id" 2>"$2/$_n.err" </dev/null
+			echo $? >"$2/$_n.rc"
+		) &
+		_n=$((_n + 1))
+	done
+	wait
+	cat "$2"/*.id >>"$T_DIR/ids"
+}
+
+# Every state file parses and the leases are a bijection onto the
+# sandboxes' addresses.
+f_consistent() {
+	pel sandbox ls >"$T_DIR/ls.c" 2>&1 || { echo "ls failed"; return 1; }
+	grep -q ' broken ' "$T_DIR/ls.c" && { echo "broken rows: $(grep broken "$T_DIR/ls.c")"; return 1; }
+	for _d in "$ROOT"/sandboxes/*; do
+		[ -e "$_d" ] || continue
+		_id=${_d##*/}
+		_ip=$(skey "$_id" ip | cut -d/ -f1)
+		[ "$(readlink "$ROOT/leases/$_ip")" = "$_id" ] ||
+		    { echo "$_id has $_ip but the lease says $(readlink "$ROOT/leases/$_ip")"; return 1; }
+	done
+	for _l in "$ROOT"/leases/*; do
+		[ -e "$_l" ] || [ -L "$_l" ] || continue
+		_id=$(readlink "$_l")
+		[ -d "$ROOT/sandboxes/$_id" ] ||
+		    { echo "lease ${_l##*/} of missing $_id"; return 1; }
+	done
+	_dup=$(cat "$ROOT"/sandboxes/*/state 2>/dev/null | sed -n 's/^ip //p' | sort | uniq -d)
+	[ -z "$_dup" ] || { echo "addresses given twice: $_dup"; return 1; }
+	return 0
+}
+
+# 64 creates at once on a /24: 64 sandboxes, 64 addresses, 64 states.
+t_fault_parallel_64() {
+	f_parallel 64 "$T_DIR/p"
+	ok=$(grep -l '^0$' "$T_DIR"/p/*.rc | wc -l)
+	ips=$(cat "$ROOT"/sandboxes/*/state | sed -n 's/^ip //p' | sort -u | wc -l)
+	note "64 parallel creates: $ok succeeded, $ips distinct addresses"
+	echo "parallel creates: 64 started, $ok succeeded, $ips distinct IPs"
+	[ "$ok" -eq 64 ] || fail "$((64 - ok)) creates failed: $(cat "$T_DIR"/p/*.err | sort | uniq -c)"
+	expect_eq "$(cat "$T_DIR"/p/*.id | sort -u | wc -l)" 64 "distinct IDs"
+	expect_eq "$ips" 64 "distinct addresses"
+	expect_eq "$(ls "$ROOT/leases" | wc -l)" 64 "leases"
+	run 0 pel sandbox ls
+	expect_eq "$(grep -c ' running ' "$OUT")" 64 "running rows in ls"
+	f_consistent >"$T_DIR/why" || fail "$(cat "$T_DIR/why")"
+	expect_eq "$(ls /sys/class/net/$BR/brif | wc -l)" 64 "bridge ports"
+	# ... and 64 rm at once.
+	for id in $(cat "$T_DIR"/p/*.id); do
+		pel sandbox rm "$id" >"$T_DIR/p/$id.rm" 2>&1 &
+	done
+	wait
+	f_noleaks $(cat "$T_DIR"/p/*.id) ||
+	    fail "parallel rm left:$(f_leaks $(cat "$T_DIR"/p/*.id))"
+}
+
+# rm, create, ls and prune all at once: ls never shows a half-written
+# state, no address is given twice, the root stays consistent.
+t_fault_parallel_mixed() {
+	f_need_prune
+	f_parallel 16 "$T_DIR/a"
+	for f in "$T_DIR"/a/*.rc; do
+		expect_eq "$(cat "$f")" 0 "initial create"
+	done
+	# Four dead ones give prune something to do.
+	for id in $(cat "$T_DIR"/a/*.id | head -n 4); do
+		kill -9 "$(skey "$id" pause_pid)"
+	done
+	mkdir -p "$T_DIR/m"
+	i=0
+	for id in $(cat "$T_DIR"/a/*.id | tail -n 8); do
+		pel sandbox rm "$id" >/dev/null 2>"$T_DIR/m/rm.$i" &
+		i=$((i + 1))
+	done
+	i=0
+	while [ "$i" -lt 16 ]; do
+		( pel sandbox create >"$T_DIR/m/c.$i.id" 2>"$T_DIR/m/c.$i.err"
+		  echo $? >"$T_DIR/m/c.$i.rc" ) </dev/null &
+		( pel sandbox ls >"$T_DIR/m/ls.$i" 2>&1; echo $? >"$T_DIR/m/ls.$i.rc" ) &
+		( pel sandbox ls --json >"$T_DIR/m/js.$i" 2>&1; echo $? >"$T_DIR/m/js.$i.rc" ) &
+		[ $((i % 4)) = 0 ] &&
+		    ( pel sandbox prune >"$T_DIR/m/pr.$i" 2>&1; echo $? >"$T_DIR/m/pr.$i.rc" ) &
+		i=$((i + 1))
+	done
+	wait
+	cat "$T_DIR"/m/c.*.id >>"$T_DIR/ids"
+	for f in "$T_DIR"/m/*.rc; do
+		[ "$(cat "$f")" = 0 ] || fail "${f##*/} exited $(cat "$f"): $(cat "${f%.rc}" "${f%.rc}.err" 2>/dev/null)"
+	done
+	for f in "$T_DIR"/m/rm.*; do
+		[ -s "$f" ] && fail "parallel rm: $(cat "$f")"
+	done
+	grep -l ' broken ' "$T_DIR"/m/ls.* >/dev/null &&
+	    fail "ls showed a half-written state: $(grep -h broken "$T_DIR"/m/ls.*)"
+	for f in "$T_DIR"/m/js.*; do
+		case $f in *.rc) continue ;; esac
+		case $(cat "$f") in "["*"]") ;; *) fail "ls --json printed: $(cat "$f")" ;; esac
+	done
+	# prune removed the four dead ones, each once, and at most some
+	# being removed by a parallel rm (dead once rm stopped the pause).
+	cat $(ls "$T_DIR"/m/pr.* | grep -v '\.rc$') | sort >"$T_DIR/m/pruned"
+	[ -z "$(uniq -d "$T_DIR/m/pruned")" ] ||
+	    fail "pruned twice: $(uniq -d "$T_DIR/m/pruned")"
+	for id in $(cat "$T_DIR"/a/*.id | head -n 4); do
+		grep -qx "$id" "$T_DIR/m/pruned" || fail "dead $id not pruned"
+	done
+	rmd=" $(cat "$T_DIR"/a/*.id | tail -n 8 | tr '\n' ' ')"
+	for id in $(cat "$T_DIR/m/pruned"); do
+		case "$rmd $(cat "$T_DIR"/a/*.id | head -n 4 | tr '\n' ' ')" in
+		*" $id "*) ;;
+		*) fail "prune removed $id, which was neither dead nor being removed" ;;
+		esac
+	done
+	f_consistent >"$T_DIR/why" || fail "$(cat "$T_DIR/why")"
+	expect_eq "$(ls "$ROOT/sandboxes" | wc -l)" 20 "sandboxes left (16 - 4 dead - 8 rm + 16)"
+	run 0 pel sandbox ls
+	expect_eq "$(grep -c ' running ' "$OUT")" 20 "running sandboxes"
+	run 0 pel sandbox rm $(ls "$ROOT/sandboxes")
+	f_noleaks $(cat "$T_DIR/ids") || fail "left:$(f_leaks $(cat "$T_DIR/ids"))"
+}
+
+# 30 creates at once for the 13 addresses of a /28: 13 succeed, 17 fail
+# with one clean line, nothing of theirs left.
+t_fault_parallel_full() {
+	export PELAGOS_SUBNET=$NET.0/28
+	f_parallel 30 "$T_DIR/f"
+	ok=$(grep -l '^0$' "$T_DIR"/f/*.rc | wc -l)
+	full=$(grep -l '^1$' "$T_DIR"/f/*.rc | wc -l)
+	echo "full /28 under 30 parallel creates: $ok succeeded, $full failed"
+	expect_eq "$ok" 13 "creates that got an address in a /28"
+	expect_eq "$full" 17 "creates refused"
+	for f in "$T_DIR"/f/*.rc; do
+		[ "$(cat "$f")" = 1 ] || continue
+		e=${f%.rc}.err
+		[ "$(wc -l <"$e")" -eq 1 ] && grep -q "^pelagos: .*no free address in $NET.0/28" "$e" ||
+		    fail "refused create said: $(cat "$e")"
+		[ -s "${f%.rc}.id" ] && fail "refused create printed an ID"
+	done
+	f_consistent >"$T_DIR/why" || fail "$(cat "$T_DIR/why")"
+	expect_eq "$(ls "$ROOT/sandboxes" | wc -l)" 13 "sandboxes"
+	expect_eq "$(ls /sys/class/net/$BR/brif | wc -l)" 13 "bridge ports"
+	run 0 pel sandbox rm $(ls "$ROOT/sandboxes")
+	f_noleaks $(cat "$T_DIR/ids") || fail "left:$(f_leaks $(cat "$T_DIR/ids"))"
 }
