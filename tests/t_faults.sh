@@ -6,6 +6,8 @@ TESTS="$TESTS t_fault_inject t_fault_signals t_fault_random_kill"
 TESTS="$TESTS t_fault_pid_identity t_fault_stale_netns t_fault_bridge_gateway"
 TESTS="$TESTS t_fault_rm_vanished t_fault_rm_busy t_fault_parallel_64"
 TESTS="$TESTS t_fault_parallel_mixed t_fault_parallel_full"
+TESTS="$TESTS t_fault_hostile_ids t_fault_hostile_root t_fault_corrupt_state"
+TESTS="$TESTS t_fault_pause_seccomp"
 
 # Helpers are f_-prefixed: every t_*.sh is sourced into one shell.
 
@@ -771,4 +773,223 @@ t_fault_parallel_full() {
 	expect_eq "$(ls /sys/class/net/$BR/brif | wc -l)" 13 "bridge ports"
 	run 0 pel sandbox rm $(ls "$ROOT/sandboxes")
 	f_noleaks $(cat "$T_DIR/ids") || fail "left:$(f_leaks $(cat "$T_DIR/ids"))"
+}
+
+# f_no_crash WHAT: the last `run`-less command's status in $1 is a
+# defined one (0, 1 or 2), never a signal.
+f_defined() {
+	case $1 in 0|1|2) return 0 ;; esac
+	fail "$2 exited $1 (crash?): $(head -c 300 "$ERR")"
+}
+
+# Hostile IDs and names: a defined status, one error line, and nothing
+# outside <root>/sandboxes/<id> touched (a canary beside and above the
+# root, and a decoy sandbox, survive).
+t_fault_hostile_ids() {
+	keep=$(create --name keep)
+	mkdir -p "$T_DIR/above/sandboxes"
+	echo canary >"$T_DIR/canary"
+	echo canary >"$T_DIR/above/sandboxes/state"
+	long=$(printf 'a%.0s' $(seq 1 70))
+	hexlong=$(printf '0%.0s' $(seq 1 65))
+	nl=$(printf 'a\nb')
+	ctl=$(printf 'a\001\033[2Jb')
+	for arg in "" "." ".." "../canary" "../../canary" "/" "/etc/passwd" \
+	    "a/b" "../sandboxes/$keep" "sandboxes/$keep" "$keep/" \
+	    "$keep/../$keep" " $keep" "$keep " "$nl" "$ctl" "a b" "$long" \
+	    "$hexlong" "-" "--" "-f" "*" "?" "\\" "$(printf '\377\376')" \
+	    "ID:$(echo "$keep" | tr a-f A-F)" "ID:$(echo "$keep" | cut -c1-15)" \
+	    "ID:${keep}0"; do
+		# ID: marks an argument that is a fine name, but no sandbox.
+		idonly=""
+		case $arg in ID:*) idonly=1 arg=${arg#ID:} ;; esac
+		pel sandbox rm "$arg" >"$OUT" 2>"$ERR"
+		rc=$?
+		f_defined "$rc" "rm '$arg'"
+		case $arg in
+		--|-f) continue ;;	# an option, not an ID
+		esac
+		[ "$rc" != 0 ] || fail "rm '$arg' succeeded"
+		one_error
+		pel sandbox rm --force -- "$arg" >"$OUT" 2>"$ERR"
+		f_defined $? "rm --force '$arg'"
+		[ -n "$idonly" ] && continue
+		pel sandbox create --name "$arg" >"$OUT" 2>"$ERR"
+		rc=$?
+		f_defined "$rc" "create --name '$arg'"
+		[ "$rc" != 0 ] || { cat "$OUT" >>"$T_DIR/ids"; fail "create --name '$arg' succeeded"; }
+		one_error
+		pel sandbox create --hostname "$arg" >"$OUT" 2>"$ERR"
+		rc=$?
+		f_defined "$rc" "create --hostname '$arg'"
+		[ "$rc" != 0 ] || { cat "$OUT" >>"$T_DIR/ids"; fail "create --hostname '$arg' succeeded"; }
+		one_error
+		# The error line never carries raw control characters.
+		if LC_ALL=C grep -q "$(printf '[\001-\010\016-\037]')" "$ERR"; then
+			fail "error for '$arg' carries control characters"
+		fi
+	done
+	[ -f "$T_DIR/canary" ] && [ -f "$T_DIR/above/sandboxes/state" ] ||
+	    fail "a hostile argument removed a file outside the root"
+	run 0 pel sandbox ls
+	grep -q "^$keep .* running " "$OUT" || fail "decoy sandbox damaged"
+	# Missing and unknown arguments.
+	for cmd in "create --name" "create --hostname" "rm" "rm --bogus x" \
+	    "ls --bogus" "prune --bogus" "prune extra" "create --nope"; do
+		pel sandbox $cmd >"$OUT" 2>"$ERR"
+		rc=$?
+		f_defined "$rc" "sandbox $cmd"
+		expect_eq "$rc" 2 "status of 'sandbox $cmd'"
+		one_error
+	done
+	run 0 pel sandbox rm "$keep"
+}
+
+# --root at a regular file, a dangling path, a dangling symlink; a root
+# reached through a symlink keeps working.
+t_fault_hostile_root() {
+	echo data >"$T_DIR/file"
+	ln -s "$T_DIR/missing" "$T_DIR/dangling"
+	for r in "$T_DIR/file" "$T_DIR/file/sub" "$T_DIR/nodir/deeper" \
+	    "$T_DIR/dangling"; do
+		for cmd in create ls "rm 0123456789abcdef" prune; do
+			"$PELAGOS" --root "$r" sandbox $cmd >"$OUT" 2>"$ERR"
+			rc=$?
+			f_defined "$rc" "--root $r $cmd"
+			case $cmd in
+			ls|prune)
+				# A root that does not exist holds no sandboxes.
+				[ "$rc" = 0 ] && [ ! -s "$ERR" ] && continue ;;
+			esac
+			expect_eq "$rc" 1 "status of --root $r sandbox $cmd"
+			one_error
+		done
+	done
+	expect_eq "$(cat "$T_DIR/file")" data "regular file used as root"
+	[ -e "$T_DIR/missing" ] && fail "create through a dangling symlink made its target"
+	[ -e "$T_DIR/nodir" ] && fail "create made missing parents of the root"
+	link_exists "$BR" && [ -n "$(ls "/sys/class/net/$BR/brif")" ] &&
+	    fail "a failed create left a bridge port"
+	# Through a symlink, like /var/run -> /run.
+	mkdir -p "$ROOT"
+	ln -s "$ROOT" "$T_DIR/via"
+	id=$("$PELAGOS" --root "$T_DIR/via" sandbox create) ||
+	    fail "create through a symlinked root failed"
+	echo "$id" >>"$T_DIR/ids"
+	[ -f "$ROOT/sandboxes/$id/state" ] || fail "state not under the real root"
+	"$PELAGOS" --root "$T_DIR/via" sandbox ls | grep -q "^$id .* running " ||
+	    fail "ls through a symlinked root"
+	run 0 "$PELAGOS" --root "$T_DIR/via" sandbox rm "$id"
+	f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+}
+
+# Corrupt state files: ls shows each as broken, never crashes; rm removes
+# each sandbox with its pause, netns, veth, lease and name; nothing
+# outside the sandbox's directory is touched.
+t_fault_corrupt_state() {
+	echo outside >"$T_DIR/outside"
+	mkdir -p "$T_DIR/victim"
+	echo victim >"$T_DIR/victim/state"
+	kinds="empty truncated unknown duplicate huge binary nul symlink dirlink crlf reordered"
+	ids=""
+	for k in $kinds; do
+		id=$(create --name "c-$k")
+		ids="$ids $id"
+		f=$ROOT/sandboxes/$id/state
+		case $k in
+		empty) : >"$f" ;;
+		truncated) head -c 100 "$f" >"$f.x" && mv "$f.x" "$f" ;;
+		unknown) echo "color blue" >>"$f" ;;
+		duplicate) sed -n 's/^ip /ip /p' "$f" >>"$f" ;;
+		huge) head -c 200000 /dev/zero | tr '\0' a >>"$f" ;;
+		binary) head -c 4096 /dev/urandom >"$f" ;;
+		nul) printf 'pelagos-state 1\nid \000%s\n' "$id" >"$f" ;;
+		symlink) rm "$f" && ln -s "$T_DIR/outside" "$f" ;;
+		dirlink)
+			# The sandbox directory itself a symlink out of the root;
+			# the pause is recorded in the victim's copy.
+			cp "$f" "$T_DIR/victim/state.real"
+			d=$ROOT/sandboxes/$id
+			mv "$d" "$T_DIR/victim.$id" && ln -s "$T_DIR/victim" "$d" ;;
+		crlf) sed 's/$/\r/' "$f" >"$f.x" && mv "$f.x" "$f" ;;
+		reordered) { head -n 1 "$f"; tail -n +2 "$f" | sort; } >"$f.x" &&
+		    mv "$f.x" "$f" ;;
+		esac
+	done
+	pel sandbox ls >"$OUT" 2>"$ERR"
+	rc=$?
+	f_defined "$rc" "ls of corrupt states"
+	expect_eq "$rc" 0 "ls status with corrupt states"
+	for id in $ids; do
+		grep -q "^$id .* broken " "$OUT" ||
+		    fail "$id not shown broken: $(grep "^$id" "$OUT")"
+	done
+	pel sandbox ls --json >"$OUT" 2>"$ERR"
+	f_defined $? "ls --json of corrupt states"
+	for id in $ids; do
+		grep -q "$id" "$OUT" && fail "ls --json lists broken $id"
+	done
+	bad=""
+	for id in $ids; do
+		pel sandbox rm "$id" >"$OUT" 2>"$ERR"
+		rc=$?
+		f_defined "$rc" "rm of corrupt $id"
+		[ "$rc" = 0 ] || bad="$bad [$(skey "$id" name 2>/dev/null) $id: exit $rc: $(cat "$ERR")]"
+	done
+	expect_eq "$(cat "$T_DIR/outside")" outside "file a state symlink pointed at"
+	[ -f "$T_DIR/victim/state" ] && [ -f "$T_DIR/victim/state.real" ] ||
+	    fail "rm followed a symlinked sandbox directory out of the root"
+	for id in $ids; do
+		l=$(f_id_leaks "$id")
+		[ -n "$l" ] && bad="$bad [$id left:$l]"
+	done
+	[ -z "$bad" ] || fail "rm failed on corrupt states:$bad"
+	f_noleaks $ids || fail "left:$(f_leaks $ids)"
+}
+
+# The hardened pause (see also t_pause_hardened): every pause process of
+# every kind of sandbox runs with a seccomp filter, no_new_privs and no
+# capabilities, and pelagos and nsenter can still join all its
+# namespaces.
+t_fault_pause_seccomp() {
+	a=$(create --name sa)
+	pid=$(skey "$a" pause_pid)
+	grep -q '^Seccomp:[[:space:]]*[12]' /proc/$pid/status ||
+	    skip "hardened pause not implemented"
+	b=$(create --pod-pid)
+	c=$(create --host-net --host-ipc)
+	for id in $a $b $c; do
+		pid=$(skey "$id" pause_pid)
+		pids=$pid
+		ppid=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f2)
+		grep -a -q __pause__ "/proc/$ppid/cmdline" && pids="$pids $ppid"
+		for p in $pids; do
+			st=/proc/$p/status
+			grep -q '^Seccomp:[[:space:]]*2$' "$st" || fail "pause $p: no seccomp filter"
+			grep -q '^NoNewPrivs:[[:space:]]*1$' "$st" || fail "pause $p: no no_new_privs"
+			for cap in CapInh CapPrm CapEff CapAmb; do
+				grep -q "^$cap:[[:space:]]*0*$" "$st" ||
+				    fail "pause $p keeps $(grep "^$cap" "$st")"
+			done
+			expect_eq "$(ls /proc/$p/fd | wc -l)" 3 "open fds of pause $p"
+		done
+		# Joining every namespace of the pause still works.
+		nsenter --target "$pid" --uts --ipc --net true ||
+		    fail "nsenter into pause $pid failed"
+		[ "$(skey "$id" pid)" = pod ] &&
+		    { nsenter --target "$pid" --pid --mount=/proc/self/ns/mnt true ||
+		    fail "nsenter --pid into pause $pid failed"; }
+	done
+	expect_eq "$(nsenter --target "$(skey "$a" pause_pid)" --uts hostname)" sa "hostname"
+	# The filter holds after signals: the loop's own syscalls pass and
+	# the pause survives them.
+	pid=$(skey "$a" pause_pid)
+	for s in HUP USR1 CHLD WINCH; do kill -s "$s" "$pid"; done
+	taken() { grep -q '^SigPnd:[[:space:]]*0*$' "/proc/$pid/status" &&
+	    grep -q '^ShdPnd:[[:space:]]*0*$' "/proc/$pid/status"; }
+	poll 5 taken || fail "pause never took its signals"
+	alive "$pid" || fail "pause died (killed by its own filter?)"
+	run 0 pel sandbox ls
+	expect_eq "$(grep -c ' running ' "$OUT")" 3 "running sandboxes"
+	run 0 pel sandbox rm "$a" "$b" "$c"
 }
