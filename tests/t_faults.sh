@@ -7,7 +7,7 @@ TESTS="$TESTS t_fault_pid_identity t_fault_stale_netns t_fault_bridge_gateway"
 TESTS="$TESTS t_fault_rm_vanished t_fault_rm_busy t_fault_parallel_64"
 TESTS="$TESTS t_fault_parallel_mixed t_fault_parallel_full"
 TESTS="$TESTS t_fault_hostile_ids t_fault_hostile_root t_fault_corrupt_state"
-TESTS="$TESTS t_fault_pause_seccomp"
+TESTS="$TESTS t_fault_pause_seccomp t_fault_kill_after_pause"
 
 # Helpers are f_-prefixed: every t_*.sh is sourced into one shell.
 
@@ -452,11 +452,21 @@ t_fault_pid_identity() {
 	f_trap
 	for how in rm prune; do
 		[ "$how" = prune ] && f_need_prune
-		id=$(create)
-		real=$(skey "$id" pause_pid)
+		# The unrelated process starts a clock tick (the resolution of
+		# the recorded start time) before the pause, as a recycled PID
+		# would: same PID, another start time.
 		sleep 1000 </dev/null >/dev/null 2>&1 &
 		other=$!
 		f_remember_kill "$other"
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		ticked() { [ "$(cut -d' ' -f1 /proc/uptime)" != "$t0" ]; }
+		poll 5 ticked || fail "clock did not move"
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		poll 5 ticked || fail "clock did not move"
+		id=$(create)
+		real=$(skey "$id" pause_pid)
+		[ "$(f_start "$other")" != "$(skey "$id" pause_start)" ] ||
+		    fail "could not start $other a tick before the pause"
 		f=$ROOT/sandboxes/$id/state
 		sed "s/^pause_pid .*/pause_pid $other/" "$f" >"$f.new" &&
 		    mv "$f.new" "$f"
@@ -995,4 +1005,34 @@ t_fault_pause_seccomp() {
 	run 0 pel sandbox ls
 	expect_eq "$(grep -c ' running ' "$OUT")" 3 "running sandboxes"
 	run 0 pel sandbox rm "$a" "$b" "$c"
+}
+
+# create SIGKILLed after its pause is up but before it wrote its state
+# (on entry to its own state-file openat): the half-made sandbox, whose
+# pause lives on, is shown by ls and removed by prune.
+t_fault_kill_after_pause() {
+	f_need_strace
+	f_need_prune
+	f_discover
+	main=$(sed -n '1s/^\([0-9]*\) .*/\1/p' "$T_DIR/discovery")
+	n=$(grep "^$main  *openat(" "$T_DIR/discovery" | grep -n 'state\.tmp\|/state"' |
+	    tail -n 1 | cut -d: -f1)
+	[ -n "$n" ] || skip "no state write found in the discovery trace"
+	F_LOG=$T_DIR/strace.k
+	F_STRACE="-e signal=none -e trace=openat,mkdirat,execve"
+	F_STRACE="$F_STRACE -e inject=openat:signal=SIGKILL:when=$n"
+	f_traced
+	f_traced_wait 30 || fail "create hung"
+	echo "$F_ID" >>"$T_DIR/ids"
+	s8=$(echo "$F_ID" | cut -c1-8)
+	[ -n "$(f_pauses "$s8")" ] ||
+	    skip "the kill at openat#$n did not leave a live pause (exit $F_RC)"
+	run 0 pel sandbox ls
+	grep -q "^$F_ID .* dead " "$OUT" ||
+	    fail "ls does not show the orphan of a killed create as dead: $(cat "$OUT")"
+	run 0 pel sandbox prune
+	grep -qx "$F_ID" "$OUT" ||
+	    fail "prune kept the half-made sandbox of a dead create (its pause $(f_pauses "$s8")alive)"
+	f_strace_done || fail "the pause outlived prune"
+	f_noleaks "$F_ID" || fail "left:$(f_leaks "$F_ID")"
 }
