@@ -1,10 +1,11 @@
 /* The sandbox lifecycle: create with rollback, teardown and liveness.
  *
  * Objects are made in an order that keeps every one of them traceable
- * from the root: the ID, name, lease and intent are recorded under the
- * root's lock before any kernel object exists, and teardown removes kernel
- * objects before the records, so an interrupted create, rm or prune can
- * always be finished by running rm or prune again. */
+ * from the root: the ID (the sandbox's directory), the name and the lease
+ * are recorded under the root's lock before any kernel object exists, and
+ * teardown removes kernel objects before the records, so an interrupted
+ * create, rm or prune can always be finished by running rm or prune
+ * again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -98,8 +99,8 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 			s.ino = st.st_ino;
 	} else {
 		s.ns = "uts";
-		s.ino = sandbox_pause_alive(sb) ? proc_ns_ino(sb->pause_pid, "uts") :
-		    0;
+		s.ino = sandbox_pause_alive(sb) ?
+		    proc_ns_ino(sb->pause_pid, "uts") : 0;
 	}
 	if (!(flags & TD_NOSCAN) && proc_scan(&s) < 0) {
 		pelagos_warn("scan /proc for sandbox %s:", sb->id);
