@@ -105,7 +105,7 @@ f_noleaks() {
 # Removes whatever f_leaks reported for IDs $@, so that one failure does
 # not cascade into the next run.
 f_scrub() {
-	for _id in "$@"; do
+	for _id in "$@" $(ls "$ROOT/sandboxes" 2>/dev/null); do
 		_s=$(echo "$_id" | cut -c1-8)
 		for _p in $(f_pauses "$_s"); do
 			kill -9 "$_p" 2>/dev/null
@@ -164,6 +164,7 @@ f_traced_wait() {
 	if ! poll "${1:-30}" f_ended; then
 		kill -9 "$F_MPID" 2>/dev/null
 		F_RC=hang
+		f_traced_id
 		return 1
 	fi
 	f_logged() {
@@ -182,8 +183,12 @@ f_traced_wait() {
 	# A tracee killed by strace's own SIGKILL injection is reaped without
 	# a "+++ killed by" line.
 	[ -z "$F_RC" ] && F_RC=137
-	F_ID=$(sed -n 's/.*mkdirat([0-9]*, "sandboxes\/\([0-9a-f]\{16\}\)", 0700) = 0$/\1/p' "$F_LOG" | tail -n 1)
+	f_traced_id
 	return 0
+}
+
+f_traced_id() {
+	F_ID=$(sed -n 's/.*mkdirat([0-9]*, "sandboxes\/\([0-9a-f]\{16\}\)", 0700) = 0$/\1/p' "$F_LOG" | tail -n 1)
 }
 
 # strace stays until every traced process is gone: a pause that outlived
