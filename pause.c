@@ -186,8 +186,8 @@ pause_main(int argc, char **argv)
 	const char *ns = NULL, *hostname = NULL, *what;
 	int flags = 0, ready = -1, i, fd, sync[2];
 	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[32], msg[256];
+	sigset_t all, pend;
 	ssize_t n;
-	sigset_t all;
 	pid_t child = 0;
 
 	for (i = 0; i < argc; i++) {
@@ -273,6 +273,15 @@ pause_main(int argc, char **argv)
 		}
 	}
 	util_fmt(ok, sizeof(ok), "ok %d", (int)(child ? child : getpid()));
+	/* A SIGTERM or SIGINT that came during setup would end the pause
+	 * right after it said ready; say why instead. */
+	if (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) ||
+	    sigismember(&pend, SIGINT))) {
+		say(ready, "terminated during setup", 0);
+		if (child)
+			kill(child, SIGKILL);
+		return 1;
+	}
 	if (harden(&what) < 0) {
 		say(ready, what, errno);
 		return 1;
@@ -336,6 +345,21 @@ spawn_child(int ready, const char *const *argv)
 fail:
 	say(ready, what, errno);
 	_exit(127);
+}
+
+/* The pause closed its end of the pipe without a word.  If it is on its
+ * way out, its status says why; one that lives on (its write failed) is
+ * left to the caller to kill, rather than waited for. */
+static int
+exited(pid_t child, int *status)
+{
+	struct pollfd p = { .events = POLLIN };
+
+	if ((p.fd = (int)syscall(SYS_pidfd_open, child, 0)) >= 0) {
+		poll(&p, 1, 1000);
+		close(p.fd);
+	}
+	return waitpid(child, status, WNOHANG) == child;
 }
 
 /* All signals are blocked across vfork so that no handler runs in the
@@ -448,7 +472,7 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 	if (len) {
 		msg[strcspn(msg, "\n")] = '\0';
 		util_fmt(err, errlen, "pause: %s", msg);
-	} else if (waitpid(child, &status, 0) == child) {
+	} else if (exited(child, &status)) {
 		child = -1;
 		if (WIFSIGNALED(status))
 			util_fmt(err, errlen, "pause killed by signal %d",
@@ -457,7 +481,7 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 			util_fmt(err, errlen, "pause exited with status %d",
 			    WEXITSTATUS(status));
 	} else {
-		util_fmt(err, errlen, "pause failed");
+		util_fmt(err, errlen, "pause closed its pipe without a word");
 	}
 out:
 	e = errno;
