@@ -125,7 +125,7 @@ struct root_ids {
 	char (*id)[ID_LEN + 1];
 	size_t n, cap;
 };
-void root_path(char *buf, size_t len, const char *id, const char *file);
+int root_sbdir(int rootfd, const char *id);
 int root_open(const char *path, int create);
 int root_lock(int rootfd);
 int root_claim(int rootfd, const char *id);
@@ -168,7 +168,8 @@ struct proc_scan {
 int proc_start(pid_t pid, unsigned long long *start, char *state);
 int proc_same(pid_t pid, unsigned long long start);
 unsigned long long proc_ns_ino(pid_t pid, const char *ns);
-int proc_stop(pid_t pid, unsigned long long start, int sig);
+int proc_stop(pid_t pid, unsigned long long start, int sig,
+	const char *tag);
 int proc_scan(struct proc_scan *s);
 void proc_scan_free(struct proc_scan *s);
 

@@ -59,11 +59,34 @@ root_lock(int rootfd)
 	return fd;
 }
 
-void
+static void
 root_path(char *buf, size_t len, const char *id, const char *file)
 {
 	util_fmt(buf, len, "sandboxes/%s%s%s", id, file ? "/" : "",
 	    file ? file : "");
+}
+
+static int
+sandboxes_dir(int rootfd)
+{
+	return openat(rootfd, "sandboxes", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* <root>/sandboxes/<id>, never through a symlink at either step: whatever
+ * is done inside it then stays inside the root. */
+int
+root_sbdir(int rootfd, const char *id)
+{
+	int sfd, fd, e;
+
+	if ((sfd = sandboxes_dir(rootfd)) < 0)
+		return -1;
+	fd = openat(sfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	close(sfd);
+	errno = e;
+	return fd;
 }
 
 /* Makes the sandbox's directory and returns it open and flock()ed: the
@@ -72,29 +95,29 @@ int
 root_claim(int rootfd, const char *id)
 {
 	char p[64];
-	int fd;
+	int fd, e;
 
 	root_path(p, sizeof(p), id, NULL);
 	if (mkdirat(rootfd, p, 0700) < 0)
 		return -1;
-	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if ((fd = root_sbdir(rootfd, id)) >= 0 &&
+	    flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	e = errno;
+	if (fd >= 0)
 		close(fd);
-		return -1;
-	}
-	return fd;
+	unlinkat(rootfd, p, AT_REMOVEDIR);
+	errno = e;
+	return -1;
 }
 
 /* Whether a create still holds the sandbox's directory. */
 int
 root_busy(int rootfd, const char *id)
 {
-	char p[64];
 	int fd, busy;
 
-	root_path(p, sizeof(p), id, NULL);
-	if ((fd = openat(rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = root_sbdir(rootfd, id)) < 0)
 		return 0;
 	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
@@ -102,28 +125,34 @@ root_busy(int rootfd, const char *id)
 }
 
 /* Removes the directory and the files in it (state and perhaps the
- * temporary file of a write that was cut short); nothing recursive. */
+ * temporary file of a write that was cut short); nothing recursive.  A
+ * symlink or file put in the directory's place is removed, never
+ * followed. */
 int
 root_rmdir(int rootfd, const char *id)
 {
-	struct util_dir d;
+	struct util_dir d = { .fd = -1 };
 	const char *name;
-	char p[64];
-	int ret = -1;
+	int sfd, ret = -1;
 
-	root_path(p, sizeof(p), id, NULL);
-	if (util_dir_open(&d, rootfd, p) < 0)
+	if ((sfd = sandboxes_dir(rootfd)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (util_dir_open(&d, sfd, id) < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			ret = unlinkat(sfd, id, 0);
 		goto out;
+	}
 	while ((name = util_dir_next(&d)))
 		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 			goto out;
 	if (errno)
 		goto out;
-	ret = unlinkat(rootfd, p, AT_REMOVEDIR);
+	ret = unlinkat(sfd, id, AT_REMOVEDIR);
 out:
 	if (ret < 0 && errno == ENOENT)
 		ret = 0;
 	util_dir_close(&d);
+	close(sfd);
 	return ret;
 }
 

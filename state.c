@@ -173,7 +173,7 @@ state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 		return -1;
 	}
 	size = ~mask_of(sn->prefix) + 1;
-	memset(bits, 0, size / 8);
+	memset(bits, 0, (size + 7) / 8);
 	for (k = 0; k < n; k++)
 		if ((used[k] & mask_of(sn->prefix)) == sn->net) {
 			i = used[k] - sn->net;
@@ -407,15 +407,15 @@ bad:
 int
 state_save(int rootfd, const struct sandbox *sb)
 {
-	char buf[STATE_MAX], tmp[64], dst[64];
-	int fd = -1, n, ret = -1;
+	char buf[STATE_MAX];
+	int dfd = -1, fd = -1, n, ret = -1, e;
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	root_path(tmp, sizeof(tmp), sb->id, "state.tmp");
-	root_path(dst, sizeof(dst), sb->id, "state");
-	fd = openat(rootfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
+	if ((dfd = root_sbdir(rootfd, sb->id)) < 0)
+		return -1;
+	fd = openat(dfd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		goto out;
 	if (write(fd, buf, (size_t)n) != n) {
@@ -428,29 +428,31 @@ state_save(int rootfd, const struct sandbox *sb)
 		goto out;
 	}
 	fd = -1;
-	ret = renameat(rootfd, tmp, rootfd, dst);
+	ret = renameat(dfd, "state.tmp", dfd, "state");
 out:
+	e = errno;
 	if (fd >= 0)
 		close(fd);
-	if (ret < 0) {
-		int e = errno;
-
-		unlinkat(rootfd, tmp, 0);
-		errno = e;
-	}
+	if (ret < 0)
+		unlinkat(dfd, "state.tmp", 0);
+	close(dfd);
+	errno = e;
 	return ret;
 }
 
 int
 state_load(int rootfd, const char *id, struct sandbox *sb)
 {
-	char buf[STATE_MAX + 1], p[64];
+	char buf[STATE_MAX + 1];
 	ssize_t n;
 	size_t len = 0;
-	int fd, ret = -1;
+	int dfd, fd, ret = -1;
 
-	root_path(p, sizeof(p), id, "state");
-	if ((fd = openat(rootfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if ((dfd = root_sbdir(rootfd, id)) < 0)
+		return -1;
+	fd = openat(dfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
+	if (fd < 0)
 		return -1;
 	while (len < sizeof(buf)) {
 		n = read(fd, buf + len, sizeof(buf) - len);

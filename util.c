@@ -266,12 +266,14 @@ util_sort(void *base, size_t n, size_t size,
 	}
 }
 
-/* Directory entries straight from getdents64, without opendir's heap. */
+/* Directory entries straight from getdents64, without opendir's heap.
+ * A symlink in the directory's place is refused (ELOOP or ENOTDIR). */
 int
 util_dir_open(struct util_dir *d, int dirfd, const char *path)
 {
 	d->pos = d->len = 0;
-	d->fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
 	return d->fd < 0 ? -1 : 0;
 }
 
