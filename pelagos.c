@@ -300,8 +300,15 @@ cmd_create(int argc, char **argv)
 	}
 	if (sandbox_create(rootfd, pelagos_root, &sb, &sn, sigfd) < 0)
 		goto out;
+	/* A sandbox whose ID nobody learns could never be removed by it:
+	 * if the ID cannot be written, the create is undone. */
 	util_out("%s\n", sb.id);
-	ret = util_flush() == 0 ? 0 : 1;
+	if (util_flush() < 0) {
+		pelagos_warn("%s: write ID %s:", cmd, sb.id);
+		sandbox_teardown(rootfd, &sb, TD_FORCE);
+		goto out;
+	}
+	ret = 0;
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -634,14 +641,24 @@ cmd_prune(int argc, char **argv)
 	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
-		if ((flags = load_or_derive(rootfd, ids.id[i], &sb)) < 0)
-			continue;
-		if (flags & TD_DERIVED) {
+		if (state_load(rootfd, ids.id[i], &sb) == 0) {
+			if (strcmp(sandbox_status(&sb), "dead"))
+				continue;
+			flags = 0;
+		} else if (errno == ENOENT) {
+			/* No state: a create under way holds the directory's
+			 * lock; without it the create died, and whatever it
+			 * made, a running pause included, goes. */
+			if (root_busy(rootfd, ids.id[i]))
+				continue;
+			sandbox_derive(ids.id[i], &sb);
+			flags = TD_DERIVED;
+		} else {
 			/* Unreadable state: only a pause can tell it lives. */
+			sandbox_derive(ids.id[i], &sb);
 			if (sandbox_has_pause(&sb))
 				continue;
-		} else if (strcmp(sandbox_status(&sb), "dead")) {
-			continue;
+			flags = TD_DERIVED;
 		}
 		if (sandbox_teardown(rootfd, &sb, flags) < 0) {
 			ret = 1;

@@ -96,12 +96,33 @@ wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
 	return -1;
 }
 
+static int
+is_pause_of(pid_t pid, const char *tag)
+{
+	static const char head[] = "pelagos\0sandbox\0__pause__";
+	char path[32], buf[64];
+	size_t tl = strlen(tag);
+	ssize_t n;
+	int fd;
+
+	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
+	    !memcmp(buf, head, sizeof(head)) &&
+	    !memcmp(buf + sizeof(head), tag, tl) &&
+	    buf[sizeof(head) + tl] == '\0';
+}
+
 /* Sends sig, then SIGKILL after a bounded wait, to the process recorded
- * as (pid, start).  The pidfd is opened before the start time is
- * compared, so the process checked is the one signalled even if the PID
- * is recycled in between. */
+ * as (pid, start) and, with a tag, only if it is that sandbox's pause:
+ * start times count clock ticks, and the command line settles the rest.
+ * The pidfd is opened before the checks, so the process checked is the
+ * one signalled even if the PID is recycled in between. */
 int
-proc_stop(pid_t pid, unsigned long long start, int sig)
+proc_stop(pid_t pid, unsigned long long start, int sig, const char *tag)
 {
 	int pidfd, ret = 0, i;
 
@@ -110,7 +131,7 @@ proc_stop(pid_t pid, unsigned long long start, int sig)
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0 && errno != ENOSYS)
 		return errno == ESRCH ? 0 : -1;
-	if (!proc_same(pid, start))
+	if (!proc_same(pid, start) || (tag && !is_pause_of(pid, tag)))
 		goto out;
 	for (i = 0; i < 2; i++, sig = SIGKILL) {
 		if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd,
@@ -131,26 +152,6 @@ out:
 	return ret;
 }
 
-
-static int
-is_pause_of(pid_t pid, const char *tag)
-{
-	static const char head[] = "pelagos\0sandbox\0__pause__";
-	char path[32], buf[64];
-	size_t tl = strlen(tag);
-	ssize_t n;
-	int fd;
-
-	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
-	    !memcmp(buf, head, sizeof(head)) &&
-	    !memcmp(buf + sizeof(head), tag, tl) &&
-	    buf[sizeof(head) + tl] == '\0';
-}
 
 /* The processes of one sandbox: its pauses by their command line, every
  * other process by namespace identity. */

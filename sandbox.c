@@ -113,20 +113,21 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags)
 		goto out;
 	}
 	ret = 0;
-	if (proc_stop(sb->pause_pid, sb->pause_start, SIGTERM) < 0) {
+	if (proc_stop(sb->pause_pid, sb->pause_start, SIGTERM, s.tag) < 0) {
 		pelagos_warn("stop pause %d of sandbox %s:", (int)sb->pause_pid,
 		    sb->id);
 		ret = -1;
 	}
 	for (i = 0; i < (size_t)s.npause; i++)
-		if (proc_stop(s.pause[i].pid, s.pause[i].start, SIGTERM) < 0) {
+		if (proc_stop(s.pause[i].pid, s.pause[i].start, SIGTERM,
+		    s.tag) < 0) {
 			pelagos_warn("stop pause %d of sandbox %s:",
 			    (int)s.pause[i].pid, sb->id);
 			ret = -1;
 		}
 	for (i = 0; i < s.nother; i++)
-		if (proc_stop(s.other[i].pid, s.other[i].start,
-		    SIGKILL) < 0) {
+		if (proc_stop(s.other[i].pid, s.other[i].start, SIGKILL,
+		    NULL) < 0) {
 			pelagos_warn("kill process %d in sandbox %s:",
 			    (int)s.other[i].pid, sb->id);
 			ret = -1;
