@@ -366,6 +366,18 @@ json_fields(const struct sandbox *sb)
 	    mode_json(sb->ipc));
 }
 
+/* One row of the ls table, under the header the first row brings. */
+static void
+table_row(int *shown, const char *id, const char *name, const char *status,
+	const char *ip, const char *ns)
+{
+	static const char fmt[] = "%-18s %-20s %-8s %-16s %s\n";
+
+	if (!(*shown)++)
+		util_out(fmt, "ID", "NAME", "STATUS", "IP", "NS_NAME");
+	util_out(fmt, id, name, status, ip, ns);
+}
+
 static int
 cmd_ls(int argc, char **argv)
 {
@@ -415,14 +427,9 @@ cmd_ls(int argc, char **argv)
 			    "creating" : "dead";
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
-			else if (!json) {
-				if (!shown++)
-					util_out("%-18s %-20s %-8s %-16s %s\n",
-					    "ID", "NAME", "STATUS", "IP",
-					    "NS_NAME");
-				util_out("%-18s %-20s %-8s %-16s %s\n", ids.id[i],
-				    "-", status, "-", "-");
-			}
+			else if (!json)
+				table_row(&shown, ids.id[i], "-", status, "-",
+				    "-");
 			continue;
 		}
 		if (quiet) {
@@ -440,12 +447,8 @@ cmd_ls(int argc, char **argv)
 		}
 		if (sb.ip)
 			state_format_ip(sb.ip, ip);
-		if (!shown++)
-			util_out("%-18s %-20s %-8s %-16s %s\n", "ID", "NAME",
-			    "STATUS", "IP", "NS_NAME");
-		util_out("%-18s %-20s %-8s %-16s %s\n", sb.id,
-		    sb.name[0] ? sb.name : "-", status, ip,
-		    sb.ns_name[0] ? sb.ns_name : "-");
+		table_row(&shown, sb.id, sb.name[0] ? sb.name : "-", status,
+		    ip, sb.ns_name[0] ? sb.ns_name : "-");
 	}
 	if (json)
 		util_out("%s", shown ? "]\n" : "[]\n");

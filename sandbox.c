@@ -52,6 +52,15 @@ pause_tag(char *buf, size_t len, const char *id)
 	util_fmt(buf, len, NS_PREFIX "%.8s", id);
 }
 
+/* The kernel objects an ID names: its netns (also the pause's tag) and
+ * the host end of its veth. */
+static void
+kernel_names(const char *id, char ns[IFNAME_LEN], char veth[IFNAME_LEN])
+{
+	pause_tag(ns, IFNAME_LEN, id);
+	util_fmt(veth, IFNAME_LEN, VETH_PREFIX "%.8s", id);
+}
+
 /* Fills sb from an ID alone, for a sandbox whose state is missing or
  * unreadable: the kernel objects are named after the ID, and the lease
  * and name are found by what their links point at. */
@@ -62,8 +71,7 @@ sandbox_derive(const char *id, struct sandbox *sb)
 
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, id);
-	pause_tag(sb->ns_name, sizeof(sb->ns_name), id);
-	util_fmt(sb->veth_host, sizeof(sb->veth_host), VETH_PREFIX "%.8s", id);
+	kernel_names(id, sb->ns_name, sb->veth_host);
 	netns_path(path, sizeof(path), sb->ns_name);
 	sb->net = access(path, F_OK) == 0 ? NS_POD : NS_NODE;
 	if (sb->net == NS_NODE)
@@ -224,12 +232,13 @@ new_id(char id[ID_LEN + 1])
 static int
 names_free(const char *id)
 {
-	char p[64];
+	char ns[IFNAME_LEN], veth[IFNAME_LEN], p[64];
 
-	util_fmt(p, sizeof(p), NETNS_DIR "/" NS_PREFIX "%.8s", id);
+	kernel_names(id, ns, veth);
+	netns_path(p, sizeof(p), ns);
 	if (access(p, F_OK) == 0)
 		return 0;
-	util_fmt(p, sizeof(p), "/sys/class/net/" VETH_PREFIX "%.8s", id);
+	util_fmt(p, sizeof(p), "/sys/class/net/%s", veth);
 	return access(p, F_OK) != 0;
 }
 
@@ -406,11 +415,8 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			goto out;
 		}
 	}
-	if (sb->net != NS_NODE) {
-		pause_tag(sb->ns_name, sizeof(sb->ns_name), sb->id);
-		util_fmt(sb->veth_host, sizeof(sb->veth_host),
-		    VETH_PREFIX "%.8s", sb->id);
-	}
+	if (sb->net != NS_NODE)
+		kernel_names(sb->id, sb->ns_name, sb->veth_host);
 	if (!sb->hostname[0])
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
