@@ -1,6 +1,11 @@
+# SPDX-License-Identifier: Apache-2.0
 include config.mk
 
-SRC = pelagos.c sandbox.c proc.c run.c pause.c netlink.c state.c root.c util.c
+# The command layer, then the library below it (pelagos.h lists both).
+CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c
+LIB_SRC = sandbox.c net.c run.c pause.c proc.c state.c ipam.c root.c \
+	netlink.c valid.c err.c util.c
+SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
@@ -19,14 +24,16 @@ pelagos: $(OBJ)
 %.o: %.c pelagos.h config.mk
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -c -o $@ $<
 
-tests/unit: tests/unit.c netlink.c state.c root.c util.c pelagos.h config.mk
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -o $@ tests/unit.c netlink.c state.c root.c util.c
+# The unit tests link the library, never the command layer.
+tests/unit: tests/unit.c $(LIB_SRC) pelagos.h config.mk
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit.c $(LIB_SRC)
 
-check: tests/unit
-	./tests/unit
-
+# The documented test command (README): unit tests, then the integration
+# suite as root.  make check is the same.
 test: pelagos tests/unit
 	PELAGOS=$(CURDIR)/pelagos UNIT=$(CURDIR)/tests/unit sh tests/run.sh
+
+check: test
 
 # The device check: the integration suite in a busybox-only initramfs
 # booted under QEMU.  ARCH=arm64 wants an arm64 ./pelagos (README).
@@ -34,33 +41,26 @@ check-initramfs: pelagos
 	sh tests/initramfs.sh --arch $(ARCH) --binary $(CURDIR)/pelagos $(INITRAMFS_FLAGS)
 
 # Sanitizers: the unit tests and the whole integration suite against an
-# ASan+UBSan build, dynamically linked (the sanitizer runtimes need the
-# system libc).  The pause re-executes the same binary, so it runs
+# ASan+UBSan build.  The pause re-executes the same binary, so it runs
 # instrumented too; leak checking is off because a pause never returns
 # from main (rm ends it with a signal) and LSan needs ptrace, which the
 # pause's seccomp filter refuses.
-SAN_CC = clang
-SAN_CFLAGS = -std=c99 -g -O1 -Wall -Wextra -Werror \
-	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	-fno-omit-frame-pointer
 SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 asan:
 	$(MAKE) clean
-	$(MAKE) CC=$(SAN_CC) CFLAGS='$(SAN_CFLAGS)' LDFLAGS= pelagos tests/unit
+	$(MAKE) CC=$(SAN_CC) CFLAGS='$(SAN_CFLAGS)' LDFLAGS='$(SAN_LDFLAGS)' \
+	    pelagos tests/unit
 
 test-asan: asan
 	$(SAN_ENV) PELAGOS=$(CURDIR)/pelagos UNIT=$(CURDIR)/tests/unit \
 	    sh tests/run.sh
 
-# The state-file parser under libFuzzer for FUZZ_TIME seconds; new inputs
-# go to build/fuzz-corpus, the seeds stay in tests/fuzz-corpus.
-FUZZ_TIME = 60
-tests/fuzz_state: tests/fuzz_state.c state.c root.c util.c pelagos.h
-	$(SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined $(DEFS) -I. -o $@ \
-	    tests/fuzz_state.c state.c root.c util.c
+# New inputs go to build/fuzz-corpus, the seeds stay in tests/fuzz-corpus.
+tests/fuzz_state: tests/fuzz_state.c $(LIB_SRC) pelagos.h config.mk
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I. -o $@ tests/fuzz_state.c \
+	    $(LIB_SRC)
 
 fuzz: tests/fuzz_state
 	mkdir -p build/fuzz-corpus
@@ -77,8 +77,18 @@ install: pelagos
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pelagos $(DESTDIR)$(MANDIR)/man8/pelagos.8
 
+# A source tarball of the tracked files, named and rooted by version.
+DIST = pelagos-$(VERSION)
+dist:
+	rm -rf build/$(DIST) && mkdir -p build/$(DIST)
+	tar -cf - $$(git ls-files 2>/dev/null || echo $(SRC) pelagos.h \
+	    pelagos.8 Makefile config.mk LICENSE README.md tests bench \
+	    examples) | tar -xf - -C build/$(DIST)
+	tar -C build -czf $(DIST).tar.gz $(DIST)
+	rm -rf build/$(DIST)
+
 clean:
 	rm -f pelagos $(OBJ) tests/unit tests/fuzz_state
 
 .PHONY: all check test check-initramfs asan test-asan fuzz install uninstall \
-	clean
+	dist clean

@@ -1,9 +1,12 @@
-# pelagos build configuration; override any of these on the make command line.
-VERSION = 0.1.0
+# SPDX-License-Identifier: Apache-2.0
+# pelagos build configuration: every knob of the build.  Override any of
+# these on the make command line (make CC=cc PREFIX=/usr).
+VERSION = 0.2.0
 
 PREFIX = /usr/local
 SBINDIR = $(PREFIX)/sbin
-MANDIR = $(PREFIX)/share/man
+MANPREFIX = $(PREFIX)/share/man
+MANDIR = $(MANPREFIX)
 
 # Run-time defaults compiled into the binary.
 DEF_ROOT = /run/pelagos
@@ -11,7 +14,9 @@ DEF_BRIDGE = pelagos0
 DEF_SUBNET = 172.19.0.0/24
 
 CC = musl-gcc
-CFLAGS = -std=c99 -Os -Wall -Wextra -Werror -pipe \
+# WERROR is empty for users' builds; CI exports WERROR=-Werror.
+WERROR ?=
+CFLAGS = -std=c99 -Os -Wall -Wextra $(WERROR) -pipe \
 	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -s
 
@@ -21,6 +26,20 @@ LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -s
 KERNEL_HEADERS = /usr/include
 UAPI_ARCH = $(shell $(CC) -dumpmachine 2>/dev/null)
 MUSL_UAPI = -idirafter $(KERNEL_HEADERS) -idirafter $(KERNEL_HEADERS)/$(UAPI_ARCH)
+
+# make asan / test-asan: the suite against a clang ASan+UBSan build,
+# dynamically linked (the sanitizer runtimes need the system libc).
+SAN_CC = clang
+SAN_CFLAGS = -std=c99 -g -O1 -Wall -Wextra $(WERROR) \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+SAN_LDFLAGS =
+
+# make fuzz: the state parser under libFuzzer for FUZZ_TIME seconds.
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_TIME = 60
 
 # make check-initramfs: the architecture to boot under QEMU, and extra
 # flags for tests/initramfs.sh (--smoke, --timeout N, --shell).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Raw rtnetlink: requests are built into an nl_buf and sent as one batch. */
 #include <errno.h>
 #include <string.h>
@@ -225,22 +226,39 @@ nl_req_getlink(struct nl_buf *b, const char *name)
 	nl_put(b, IFLA_EXT_MASK, &mask, sizeof(mask));
 }
 
+/* A socket of the given netlink protocol, bound so that the kernel
+ * gives it a port id of its own: replies are matched by that id and by
+ * sequence number, never taken on trust. */
 int
-nl_open(void)
+nl_open(struct nl_sock *s, int protocol)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	int fd, one = 1;
+	socklen_t salen = sizeof(sa);
+	int one = 1, e;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
+	s->seq = 1;
+	s->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+	if (s->fd < 0)
 		return -1;
 	/* Acks need not echo the whole request back. */
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
+	setsockopt(s->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(s->fd, (struct sockaddr *)&sa, &salen) < 0) {
+		e = errno;
+		nl_close(s);
+		errno = e;
 		return -1;
 	}
-	return fd;
+	s->portid = sa.nl_pid;
+	return 0;
+}
+
+void
+nl_close(struct nl_sock *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }
 
 static void
@@ -270,15 +288,37 @@ parse_link(const struct nlmsghdr *h, struct nl_link *out)
 	}
 }
 
-/* Sends the batch and reads one ack per message.  The kernel carries on
- * with the rest of a batch after a failed message, so every ack is read
- * before the first error is returned.  A RTM_NEWLINK reply to a
- * RTM_GETLINK is stored in *link when link is not NULL. */
+/* Numbers the batch's messages from the socket's next sequence number,
+ * so that a reply to an earlier batch on the same socket can never be
+ * taken for one of these; returns how many of them ask for an ack. */
+static unsigned int
+number(struct nl_sock *s, struct nl_buf *b)
+{
+	struct nlmsghdr *h;
+	unsigned int acks = 0;
+	size_t off;
+
+	b->seq = s->seq;
+	for (off = 0; off < b->len; off += NLMSG_ALIGN(h->nlmsg_len)) {
+		h = (struct nlmsghdr *)(b->data + off);
+		h->nlmsg_seq = s->seq++;
+		acks += !!(h->nlmsg_flags & NLM_F_ACK);
+	}
+	return acks;
+}
+
+/* Sends the batch and reads one ack per message that asked for one.  The
+ * kernel carries on with the rest of a batch after a failed message, so
+ * every ack is read before the first error is returned.  Only replies
+ * addressed to this socket's port id and carrying one of the batch's
+ * sequence numbers count.  A RTM_NEWLINK reply to a RTM_GETLINK is
+ * stored in *link when link is not NULL. */
 static int
-talk(int fd, struct nl_buf *b, struct nl_link *link)
+talk(struct nl_sock *s, struct nl_buf *b, struct nl_link *link)
 {
 	static unsigned char rbuf[8192];
-	unsigned int acked = 0;
+	unsigned int acked = 0, want;
+	uint32_t base;
 	int first = 0;
 	ssize_t n;
 
@@ -286,19 +326,22 @@ talk(int fd, struct nl_buf *b, struct nl_link *link)
 		errno = b->err;
 		return -1;
 	}
-	if (send(fd, b->data, b->len, 0) != (ssize_t)b->len)
+	base = s->seq;
+	want = number(s, b);
+	if (send(s->fd, b->data, b->len, 0) != (ssize_t)b->len)
 		return -1;
-	while (acked < b->nmsg) {
+	while (acked < want) {
 		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
 
-		n = recv(fd, rbuf, sizeof(rbuf), 0);
+		n = recv(s->fd, rbuf, sizeof(rbuf), 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_seq - b->seq >= b->nmsg)
+			if (h->nlmsg_pid != s->portid ||
+			    h->nlmsg_seq - base >= s->seq - base)
 				continue;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				struct nlmsgerr *e = NLMSG_DATA(h);
@@ -323,20 +366,20 @@ talk(int fd, struct nl_buf *b, struct nl_link *link)
 }
 
 int
-nl_talk(int fd, struct nl_buf *b)
+nl_talk(struct nl_sock *s, struct nl_buf *b)
 {
-	return talk(fd, b, NULL);
+	return talk(s, b, NULL);
 }
 
 int
-nl_getlink(int fd, const char *name, struct nl_link *out)
+nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out)
 {
 	struct nl_buf b;
 
 	nl_buf_init(&b, 1);
 	nl_req_getlink(&b, name);
 	memset(out, 0, sizeof(*out));
-	if (talk(fd, &b, out) < 0)
+	if (talk(s, &b, out) < 0)
 		return -1;
 	if (!out->index) {
 		errno = ENODEV;

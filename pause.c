@@ -1,9 +1,20 @@
-/* The pause: holds a pod's namespaces open and does nothing else.
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The pause: holds a pod's namespaces open and does nothing else; and
+ * its protocol, which nothing else in pelagos knows:
  *
- * pause_spawn() re-executes this binary as
- *	pelagos sandbox __pause__ NS_NAME [flags] --ready-fd 3
- * and waits on a pipe: the pause writes "ok PID\n" once it sits in every
- * namespace of the pod, or one line of error text, and closes its end. */
+ *	pelagos sandbox __pause__ TAG [--host-ipc] [--host-net] [--pod-pid]
+ *	    --hostname NAME --ready-fd 3
+ *
+ * TAG is psb-<first 8 of the ID>, the name of the pod's network namespace
+ * under /run/netns, which the pause joins unless --host-net; it is also
+ * how a process is recognised as a sandbox's pause (pause_is).
+ * pause_spawn() re-executes this binary so and waits on a pipe at fd 3:
+ * the pause writes "ok PID START\n" (its PID and start time) once it
+ * sits in every namespace of the pod, or one line of error text, and
+ * closes its end.
+ *
+ * The pause itself (pause_main and what it calls) uses libc only, so
+ * that it stays small and its behaviour can be read in one place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -28,22 +39,68 @@
 
 extern char **environ;
 
-/* Text for the handshake, or for stderr when run by hand. */
+static const char *const argv_head[] = { "pelagos", "sandbox", "__pause__" };
+#define HEAD_ARGS (sizeof(argv_head) / sizeof(argv_head[0]))
+
+/* Copies what into the record; the pause cannot use err_os, which needs
+ * the formatter of the rest of the binary. */
+static int
+fail(struct pelagos_err *e, const char *what, int os)
+{
+	size_t n = strlen(what);
+
+	if (n >= sizeof(e->what))
+		n = sizeof(e->what) - 1;
+	memcpy(e->what, what, n);
+	e->what[n] = '\0';
+	e->os = os;
+	return 1;
+}
+
+/* One line on the handshake pipe: what, and the OS error if any. */
 static void
-say(int fd, const char *what, int err)
+say(int fd, const char *what, int os)
 {
 	char buf[256];
-	size_t n;
+	const char *parts[4] = { what, os ? ": " : "", os ? strerror(os) : "",
+		"\n" };
+	size_t n = 0, l, i;
 
-	n = util_fmt(buf, sizeof(buf), "%s%s%s%s\n",
-	    fd < 0 ? "pelagos: sandbox __pause__: " : "", what,
-	    err ? ": " : "", err ? strerror(err) : "");
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	if (fd < 0 && err)
-		util_err(buf);
-	else if (fd >= 0)
-		(void)!write(fd, buf, n);
+	if (fd < 0)
+		return;
+	for (i = 0; i < 4; i++) {
+		l = strlen(parts[i]);
+		if (l > sizeof(buf) - 1 - n)
+			l = sizeof(buf) - 1 - n;
+		memcpy(buf + n, parts[i], l);
+		n += l;
+	}
+	(void)!write(fd, buf, n);
+}
+
+/* Reports a setup failure both ways: on the pipe for pause_spawn, in the
+ * record for whoever ran the pause by hand. */
+static int
+setup_failed(int ready, struct pelagos_err *e, const char *what, int os)
+{
+	say(ready, what, os);
+	return fail(e, what, os);
+}
+
+/* A tag is one word that stays inside /run/netns. */
+static int
+tag_ok(const char *s)
+{
+	size_t i;
+
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= IFNAME_LEN - 1 || !(s[i] == '-' || s[i] == '_' ||
+		    s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return i > 0;
 }
 
 static void
@@ -82,8 +139,8 @@ reap(void)
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
-/* What the wait loop needs, and write/close for the handshake that
- * follows; everything else fails with EPERM, x32 calls included (their
+/* What the wait loop needs, and sigpending/write/close for the last
+ * steps of the handshake; everything else fails with EPERM, x32 calls included (their
  * numbers carry __X32_SYSCALL_BIT, so none matches).  A syscall of
  * another architecture (ia32 on x86_64) kills. */
 static const struct sock_filter filter[] = {
@@ -95,6 +152,7 @@ static const struct sock_filter filter[] = {
 #ifdef SYS_rt_sigtimedwait_time64
 	ALLOW(SYS_rt_sigtimedwait_time64),
 #endif
+	ALLOW(SYS_rt_sigpending),
 	ALLOW(SYS_wait4),
 	ALLOW(SYS_kill),
 	ALLOW(SYS_write),
@@ -180,12 +238,62 @@ wait_loop(pid_t child)
 	}
 }
 
-int
-pause_main(int argc, char **argv)
+/* Decimal digits of v, ending at end. */
+static char *
+num(unsigned v, char *end)
 {
-	const char *ns = NULL, *hostname = NULL, *what;
+	*--end = '\0';
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
+/* "ok PID START", START being field 22 of /proc/PID/stat.  It is read
+ * here, while the process surely exists, so that create can record a
+ * pause that dies the moment it has said ready: by then its PID may be
+ * reaped, and its /proc gone. */
+static int
+ok_line(char *buf, pid_t pid)
+{
+	char digits[12], path[32], st[512], *p;
+	ssize_t n;
+	size_t l;
+	int fd, i;
+
+	strcpy(path, "/proc/");
+	strcat(path, num((unsigned)pid, digits + sizeof(digits)));
+	strcat(path, "/stat");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, st, sizeof(st) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	st[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields are
+	 * counted from the last ')', which ends field 2. */
+	p = strrchr(st, ')');
+	for (i = 3; p && i <= 22; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || !(l = strspn(p + 1, "0123456789")) || l > 20) {
+		errno = EPROTO;
+		return -1;
+	}
+	p[1 + l] = '\0';
+	strcpy(buf, "ok ");
+	strcat(buf, num((unsigned)pid, digits + sizeof(digits)));
+	strcat(buf, " ");
+	strcat(buf, p + 1);
+	return 0;
+}
+
+int
+pause_main(int argc, char **argv, struct pelagos_err *e)
+{
+	const char *tag = NULL, *hostname = NULL, *what;
 	int flags = 0, ready = -1, i, fd, sync[2];
-	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[32], msg[256];
+	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[48], msg[256];
 	sigset_t all, pend;
 	ssize_t n;
 	pid_t child = 0;
@@ -202,13 +310,13 @@ pause_main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc &&
 		    !strcmp(argv[i + 1], "3") && fcntl(READY_FD, F_GETFD) >= 0)
 			ready = READY_FD, i++;
-		else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !ns)
-			ns = argv[i];
+		else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !tag)
+			tag = argv[i];
 		else
 			goto usage;
 	}
-	if (!ns || (!(flags & PAUSE_HOST_NET) && !state_valid_ifname(ns)) ||
-	    (hostname && !state_valid_hostname(hostname)))
+	if (!tag || (!(flags & PAUSE_HOST_NET) && !tag_ok(tag)) ||
+	    (hostname && strlen(hostname) > HOST_MAX_LEN))
 		goto usage;
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
@@ -219,42 +327,34 @@ pause_main(int argc, char **argv)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (!(flags & PAUSE_HOST_NET)) {
-		util_fmt(path, sizeof(path), NETNS_DIR "/%s", ns);
+		strcpy(path, NETNS_DIR "/");
+		strcat(path, tag);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-		    setns(fd, CLONE_NEWNET) < 0) {
-			say(ready, "join network namespace", errno);
-			return 1;
-		}
+		    setns(fd, proc_ns[NSK_NET].flag) < 0)
+			return setup_failed(ready, e, "join network namespace",
+			    errno);
 		close(fd);
 	}
-	if (unshare(CLONE_NEWUTS |
-	    (flags & PAUSE_HOST_IPC ? 0 : CLONE_NEWIPC)) < 0) {
-		say(ready, "unshare uts/ipc namespaces", errno);
-		return 1;
-	}
-	if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
-		say(ready, "set hostname", errno);
-		return 1;
-	}
+	if (unshare(proc_ns[NSK_UTS].flag |
+	    (flags & PAUSE_HOST_IPC ? 0 : proc_ns[NSK_IPC].flag)) < 0)
+		return setup_failed(ready, e, "unshare uts/ipc namespaces",
+		    errno);
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+		return setup_failed(ready, e, "set hostname", errno);
 	if (flags & PAUSE_POD_PID) {
-		if (unshare(CLONE_NEWPID) < 0) {
-			say(ready, "unshare pid namespace", errno);
-			return 1;
-		}
+		if (unshare(proc_ns[NSK_PID].flag) < 0)
+			return setup_failed(ready, e, "unshare pid namespace",
+			    errno);
 		/* The child is PID 1 of the new namespace; it is the pod's
 		 * pause from then on, and this process only waits for it. */
-		if (pipe2(sync, O_CLOEXEC) < 0 || (child = fork()) < 0) {
-			say(ready, "fork pid 1", errno);
-			return 1;
-		}
+		if (pipe2(sync, O_CLOEXEC) < 0 || (child = fork()) < 0)
+			return setup_failed(ready, e, "fork pid 1", errno);
 		if (child == 0) {
 			if (ready >= 0)
 				close(ready);
 			close(sync[0]);
-			if (harden(&what) < 0) {
-				say(sync[1], what, errno);
-				return 1;
-			}
+			if (harden(&what) < 0)
+				return setup_failed(sync[1], e, what, errno);
 			say(sync[1], "+", 0);
 			close(sync[1]);
 			return wait_loop(0);
@@ -267,43 +367,82 @@ pause_main(int argc, char **argv)
 		msg[n > 0 ? n : 0] = '\0';
 		if (strcmp(msg, "+\n")) {
 			msg[strcspn(msg, "\n")] = '\0';
-			say(ready, msg[0] ? msg : "pid 1 failed", 0);
 			kill(child, SIGKILL);
-			return 1;
+			return setup_failed(ready, e, msg[0] ? msg :
+			    "pid 1 failed", 0);
 		}
 	}
-	util_fmt(ok, sizeof(ok), "ok %d", (int)(child ? child : getpid()));
-	/* A SIGTERM or SIGINT that came during setup would end the pause
-	 * right after it said ready; say why instead. */
-	if (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) ||
-	    sigismember(&pend, SIGINT))) {
-		say(ready, "terminated during setup", 0);
+	if (ok_line(ok, child ? child : getpid()) < 0) {
 		if (child)
 			kill(child, SIGKILL);
-		return 1;
+		return setup_failed(ready, e, "read the pause's start time",
+		    errno);
 	}
-	if (harden(&what) < 0) {
-		say(ready, what, errno);
-		return 1;
+	if (harden(&what) < 0)
+		return setup_failed(ready, e, what, errno);
+	/* A SIGTERM or SIGINT that came during setup would end the pause
+	 * right after it said ready; say why instead.  Checked last, so
+	 * that one arriving later is one that came after ready. */
+	if (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) ||
+	    sigismember(&pend, SIGINT))) {
+		if (child)
+			kill(child, SIGKILL);
+		return setup_failed(ready, e, "terminated during setup", 0);
 	}
 	say(ready, ok, 0);
 	if (ready >= 0)
 		close(ready);
 	return wait_loop(child);
 usage:
-	util_err("pelagos: sandbox __pause__: usage: __pause__ NS_NAME "
-	    "[--host-ipc] [--host-net] [--pod-pid] [--hostname NAME]\n");
+	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
+	    "[--hostname NAME]", 0);
 	return 2;
 }
 
+void
+pause_tag(const char *id, char tag[IFNAME_LEN])
+{
+	util_fmt(tag, IFNAME_LEN, NS_PREFIX "%.*s", SHORT_LEN, id);
+}
+
+/* Whether pid is a pause with this tag: its command line starts with
+ * the pause's argv and the tag.  Start times count clock ticks; this
+ * settles the rest. */
+int
+pause_is(pid_t pid, const char *tag)
+{
+	char path[32], buf[64];
+	const char *p = buf;
+	size_t tl = strlen(tag), l, i;
+	ssize_t n;
+	int fd;
+
+	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < HEAD_ARGS; i++, p += l) {
+		l = strlen(argv_head[i]) + 1;
+		if ((size_t)(buf + n - p) < l || memcmp(p, argv_head[i], l))
+			return 0;
+	}
+	return (size_t)(buf + n - p) > tl && !memcmp(p, tag, tl) &&
+	    p[tl] == '\0';
+}
+
 static int
-parse_ready(const char *msg, pid_t *pid)
+parse_ready(const char *msg, pid_t *pid, unsigned long long *start)
 {
 	unsigned long long v;
 	const char *end;
 
-	if (strncmp(msg, "ok ", 3) || util_parse_ull(msg + 3, &end, &v) < 0 ||
-	    !v || v > INT_MAX || *end != '\n')
+	if (strncmp(msg, "ok ", 3) ||
+	    util_parse_ull(msg + 3, &end, INT_MAX, &v) < 0 || !v ||
+	    *end != ' ' || util_parse_ull(end + 1, &end, ~0ull, start) < 0 ||
+	    *end != '\n')
 		return -1;
 	*pid = (pid_t)v;
 	return 0;
@@ -381,27 +520,25 @@ start_pause(int ready, const char *const *argv)
 	return child;
 }
 
-/* Returns 0 with *pid set once the pause is ready.  On failure *err holds
- * the reason (the pause's own words where it gave some) and any pause
- * that was started has been killed and reaped.  A signal arriving on
- * sigfd aborts the wait with EINTR. */
+/* Returns 0 with *pid and *start set once the pause is ready.  On failure the record
+ * holds the reason (the pause's own words where it gave some) and any
+ * pause that was started has been killed and reaped.  A signal arriving
+ * on sigfd aborts the wait with EINTR. */
 int
-pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
-	pid_t *pid, char *err, size_t errlen)
+pause_spawn(const char *tag, int flags, const char *hostname, int sigfd,
+	pid_t *pid, unsigned long long *start, struct pelagos_err *e)
 {
 	const char *argv[12];
 	char msg[256];
 	struct pollfd pfd[2];
 	pid_t child = -1;
-	size_t len = 0;
+	size_t len = 0, i;
 	ssize_t n;
-	int p[2] = { -1, -1 }, argc = 0, ret = -1, e, status;
+	int p[2] = { -1, -1 }, argc = 0, ret = -1, saved, status;
 
-	err[0] = '\0';
-	argv[argc++] = "pelagos";
-	argv[argc++] = "sandbox";
-	argv[argc++] = "__pause__";
-	argv[argc++] = ns_name[0] ? ns_name : "-";
+	for (i = 0; i < HEAD_ARGS; i++)
+		argv[argc++] = argv_head[i];
+	argv[argc++] = tag;
 	if (flags & PAUSE_HOST_IPC)
 		argv[argc++] = "--host-ipc";
 	if (flags & PAUSE_HOST_NET)
@@ -414,24 +551,22 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 	argv[argc++] = "3";
 	argv[argc] = NULL;
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		util_fmt(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_os(e, "pipe for the pause");
 	/* The ends are above 2 but one may be 3 itself, which the child's
 	 * dup2 would then leave close-on-exec. */
 	if (p[1] == READY_FD) {
 		int moved = fcntl(p[1], F_DUPFD_CLOEXEC, READY_FD + 1);
 
 		if (moved < 0) {
-			util_fmt(err, errlen, "dup: %s", strerror(errno));
+			err_os(e, "dup pipe for the pause");
 			goto out;
 		}
 		close(p[1]);
 		p[1] = moved;
 	}
 	if ((child = start_pause(p[1], argv)) < 0) {
-		util_fmt(err, errlen, "start pause: %s", strerror(errno));
+		err_os(e, "start pause");
 		goto out;
 	}
 	close(p[1]);
@@ -444,18 +579,16 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			util_fmt(err, errlen, "wait for pause: %s",
-			    strerror(errno));
+			err_os(e, "wait for pause");
 			goto out;
 		}
 		if (n == 0) {
-			util_fmt(err, errlen, "pause not ready after %d ms",
+			err_msg(e, ETIMEDOUT, "pause not ready after %d ms",
 			    READY_TIMEOUT_MS);
 			goto out;
 		}
 		if (sigfd >= 0 && pfd[1].revents) {
-			errno = EINTR;
-			util_fmt(err, errlen, "interrupted");
+			err_msg(e, EINTR, "interrupted");
 			goto out;
 		}
 		n = read(p[0], msg + len, sizeof(msg) - 1 - len);
@@ -465,26 +598,26 @@ pause_spawn(const char *ns_name, int flags, const char *hostname, int sigfd,
 			break;
 	}
 	msg[len] = '\0';
-	if (parse_ready(msg, pid) == 0) {
+	if (parse_ready(msg, pid, start) == 0) {
 		ret = 0;
 		goto out;
 	}
 	if (len) {
 		msg[strcspn(msg, "\n")] = '\0';
-		util_fmt(err, errlen, "pause: %s", msg);
+		err_msg(e, EIO, "pause: %s", msg);
 	} else if (exited(child, &status)) {
 		child = -1;
 		if (WIFSIGNALED(status))
-			util_fmt(err, errlen, "pause killed by signal %d",
+			err_msg(e, EIO, "pause killed by signal %d",
 			    WTERMSIG(status));
 		else
-			util_fmt(err, errlen, "pause exited with status %d",
+			err_msg(e, EIO, "pause exited with status %d",
 			    WEXITSTATUS(status));
 	} else {
-		util_fmt(err, errlen, "pause closed its pipe without a word");
+		err_msg(e, EIO, "pause closed its pipe without a word");
 	}
 out:
-	e = errno;
+	saved = errno;
 	if (ret < 0 && child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
@@ -493,6 +626,6 @@ out:
 		close(p[0]);
 	if (p[1] >= 0)
 		close(p[1]);
-	errno = e;
+	errno = saved;
 	return ret;
 }

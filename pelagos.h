@@ -1,4 +1,8 @@
-/* pelagos: pod sandboxes from one static binary.  The one shared header. */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pelagos: pod sandboxes from one static binary.  The one shared header:
+ * its prototypes are grouped per file, lowest layer first, so that it
+ * reads as the index of the code.  A file calls only into files listed
+ * above its own group (the command layer, last, into any of them). */
 #ifndef PELAGOS_H
 #define PELAGOS_H
 
@@ -20,8 +24,6 @@
 /* Namespace sharing, named as the Rust pelagos and the CRI name them. */
 enum ns_mode { NS_POD, NS_CONTAINER, NS_NODE };
 
-enum phase { PHASE_CREATING, PHASE_READY };
-
 struct subnet {
 	uint32_t net;		/* host byte order */
 	int prefix;
@@ -30,7 +32,6 @@ struct subnet {
 struct sandbox {
 	char id[ID_LEN + 1];
 	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
-	enum phase phase;
 	char ns_name[IFNAME_LEN];	/* "" for a host-network pod */
 	char veth_host[IFNAME_LEN];	/* "" for a host-network pod */
 	char bridge[IFNAME_LEN];	/* "" for a host-network pod */
@@ -39,13 +40,22 @@ struct sandbox {
 	uint32_t gateway;
 	enum ns_mode net, ipc, pid;
 	char hostname[HOST_MAX_LEN + 1];
-	pid_t pause_pid;		/* 0 until the pause is ready */
+	pid_t pause_pid;		/* 0 while no pause is known */
 	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
 	unsigned long long netns_ino;
-	pid_t creator_pid;
-	unsigned long long creator_start;
 	long long created;		/* seconds since the epoch */
 };
+
+/* err.c: the error record.  Below the command layer a failure returns -1
+ * with errno set and, where the message needs an object, fills one of
+ * these; only the command layer prints it, as
+ * "pelagos: <command>: <what>[: <OS error>]". */
+struct pelagos_err {
+	char what[200];		/* "<what> <object>", never a command name */
+	int os;			/* errno whose text follows, 0 for none */
+};
+int err_os(struct pelagos_err *e, const char *fmt, ...);
+int err_msg(struct pelagos_err *e, int errnum, const char *fmt, ...);
 
 /* util.c: small stand-ins for printf, stdio, malloc, qsort, opendir. */
 struct util_dir {
@@ -64,11 +74,19 @@ int util_grow(void **p, size_t *cap, size_t elem);
 void util_sort(void *base, size_t n, size_t size,
 	int (*cmp)(const void *, const void *));
 int util_dir_open(struct util_dir *d, int dirfd, const char *path);
-const char *util_dir_next(struct util_dir *d);
+int util_dir_next(struct util_dir *d, const char **name);
 void util_dir_close(struct util_dir *d);
-int util_parse_ull(const char *s, const char **end, unsigned long long *v);
+int util_parse_ull(const char *s, const char **end, unsigned long long max,
+	unsigned long long *v);
+int util_write_all(int fd, const void *p, size_t n);
 
-/* netlink.c: rtnetlink requests built in a buffer, sent as one batch. */
+/* valid.c: the words users and files hand us, checked before use. */
+int valid_id(const char *s);
+int valid_name(const char *s);
+int valid_hostname(const char *s);
+int valid_ifname(const char *s);
+
+/* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
 struct nl_buf {
 	unsigned char data[NL_BUFSZ];
@@ -78,6 +96,12 @@ struct nl_buf {
 	unsigned int nmsg;
 	int err;		/* sticky: an append did not fit */
 };
+struct nl_sock {
+	int fd;
+	uint32_t seq;		/* next sequence number on this socket */
+	uint32_t portid;	/* what the kernel addresses replies to */
+};
+#define NL_SOCK_INIT { -1, 0, 0 }
 struct nl_link {
 	int index;
 	unsigned int flags;
@@ -101,103 +125,190 @@ void nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix);
 void nl_req_defroute(struct nl_buf *b, uint32_t gw);
 void nl_req_dellink(struct nl_buf *b, const char *name);
 void nl_req_getlink(struct nl_buf *b, const char *name);
-int nl_open(void);
-int nl_talk(int fd, struct nl_buf *b);
-int nl_getlink(int fd, const char *name, struct nl_link *out);
+int nl_open(struct nl_sock *s, int protocol);
+void nl_close(struct nl_sock *s);
+int nl_talk(struct nl_sock *s, struct nl_buf *b);
+int nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out);
 
-/* state.c: validation of values, the state file's format, read and write. */
-int state_valid_id(const char *s);
-int state_valid_name(const char *s);
-int state_valid_hostname(const char *s);
-int state_valid_ifname(const char *s);
-int state_parse_ip(const char *s, uint32_t *ip);
-void state_format_ip(uint32_t ip, char out[16]);
-int state_parse_subnet(const char *s, struct subnet *sn);
-int state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
-	uint32_t *ip);
-int state_format(const struct sandbox *sb, char *buf, size_t len);
-int state_parse(const char *buf, size_t len, struct sandbox *sb);
-int state_save(int rootfd, const struct sandbox *sb);
-int state_load(int rootfd, const char *id, struct sandbox *sb);
-
-/* root.c: the root directory: sandbox directories, leases, names, locks. */
+/* root.c: the root directory: sandbox directories, names, locks, links
+ * and listing. */
 struct root_ids {
 	char (*id)[ID_LEN + 1];
 	size_t n, cap;
 };
-int root_sbdir(int rootfd, const char *id);
 int root_open(const char *path, int create);
 int root_lock(int rootfd);
+int root_sbdir(int rootfd, const char *id);
 int root_claim(int rootfd, const char *id);
 int root_busy(int rootfd, const char *id);
+int root_exists(int rootfd, const char *id);
 int root_rmdir(int rootfd, const char *id);
-int root_lease_take(int rootfd, const struct subnet *sn, const char *id,
-	uint32_t *ip);
-int root_lease_free(int rootfd, uint32_t ip, const char *id);
+int root_link_read(int dirfd, const char *path, char id[ID_LEN + 1]);
+int root_link_free(int dirfd, const char *path, const char *id);
+int root_links_sweep(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *id, const void *arg),
+	const void *arg);
+int root_is_id(int rootfd, const char *id, const void *want);
+int root_is_orphan(int rootfd, const char *id, const void *arg);
 int root_name_take(int rootfd, const char *name, const char *id);
 int root_name_free(int rootfd, const char *name, const char *id);
 int root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
-int root_links_free(int rootfd, const char *id);
-int root_links_prune(int rootfd);
 int root_list(int rootfd, struct root_ids *ids);
 void root_ids_free(struct root_ids *ids);
 
-/* pause.c: the pause process and the handshake that starts it. */
-#define PAUSE_HOST_IPC	0x1
-#define PAUSE_HOST_NET	0x2
-#define PAUSE_POD_PID	0x4
-int pause_main(int argc, char **argv);
-int pause_spawn(const char *tag, int flags, const char *hostname,
-	int sigfd, pid_t *pid, char *err, size_t errlen);
+/* ipam.c: addresses: their text forms, the lowest-free pick, leases. */
+int ipam_parse_ip(const char *s, const char *end, uint32_t *ip);
+void ipam_format_ip(uint32_t ip, char out[16]);
+uint32_t ipam_mask(int prefix);
+int ipam_parse_subnet(const char *s, struct subnet *sn);
+int ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
+	uint32_t *ip);
+int ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
+	uint32_t *ip);
+int ipam_lease_free(int rootfd, uint32_t ip, const char *id);
 
-/* proc.c: processes by identity (PID and start time) and by namespace. */
+/* state.c: the state file's format, and reading and writing it whole
+ * in a sandbox's directory. */
+int state_format(const struct sandbox *sb, char *buf, size_t len);
+int state_parse(const char *buf, size_t len, struct sandbox *sb);
+int state_save(int dirfd, const struct sandbox *sb);
+int state_load(int dirfd, struct sandbox *sb);
+
+/* proc.c: the namespace table, and processes by identity (PID and start
+ * time) and by namespace. */
+enum ns_kind { NSK_IPC, NSK_UTS, NSK_NET, NSK_PID, NSK_COUNT };
+struct ns_info {
+	const char *name;	/* as in /proc/<pid>/ns/<name> */
+	int flag;		/* CLONE_NEW* */
+};
+extern const struct ns_info proc_ns[NSK_COUNT];	/* in the order run joins */
 #define PROC_MAX_PAUSES	4	/* a --pod-pid pause is two processes */
 struct proc_id {
 	pid_t pid;
 	unsigned long long start;
 };
 struct proc_scan {
-	const char *ns;			/* "net" or "uts" */
+	enum ns_kind ns;
 	unsigned long long ino;		/* 0: look for pauses only */
-	char tag[IFNAME_LEN];		/* psb-<8hex>, the pause's argument */
+	char tag[IFNAME_LEN];		/* the pause's tag */
 	struct proc_id pause[PROC_MAX_PAUSES];
 	int npause;
 	struct proc_id *other;		/* everything else in the namespace */
 	size_t nother, cap;
 };
+void proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k);
+unsigned long long proc_ns_ino(pid_t pid, enum ns_kind k);
 int proc_start(pid_t pid, unsigned long long *start, char *state);
 int proc_same(pid_t pid, unsigned long long start);
-unsigned long long proc_ns_ino(pid_t pid, const char *ns);
 int proc_stop(pid_t pid, unsigned long long start, int sig,
 	const char *tag);
 int proc_scan(struct proc_scan *s);
 void proc_scan_free(struct proc_scan *s);
 
-/* sandbox.c: the lifecycle and liveness. */
+/* pause.c: the pause process and its protocol: argv, tag, handshake, and
+ * how a process is recognised as a pause. */
+#define PAUSE_HOST_IPC	0x1
+#define PAUSE_HOST_NET	0x2
+#define PAUSE_POD_PID	0x4
+void pause_tag(const char *id, char tag[IFNAME_LEN]);
+int pause_is(pid_t pid, const char *tag);
+int pause_spawn(const char *tag, int flags, const char *hostname,
+	int sigfd, pid_t *pid, unsigned long long *start,
+	struct pelagos_err *e);
+int pause_main(int argc, char **argv, struct pelagos_err *e);
+
+/* net.c: network plumbing: /run/netns, namespaces, bridge, veth, pod
+ * addresses and routes. */
+int net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl,
+	int *made, struct pelagos_err *e);
+int net_ns_remove(const char *name, int *unmounted, struct pelagos_err *e);
+unsigned long long net_ns_ino(const char *name);
+int net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
+	int prefix, int *index, struct pelagos_err *e);
+int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
+	int nsfd, struct pelagos_err *e);
+int net_veth_release(const char *host, int down_only,
+	struct pelagos_err *e);
+int net_pod_config(struct nl_sock *podnl, uint32_t ip, int prefix,
+	uint32_t gw, struct pelagos_err *e);
+
+/* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
 #define TD_DERIVED	0x2	/* state was lost: find leases and names by ID */
 #define TD_NOSCAN	0x4	/* rollback: only the recorded pause to stop */
+int sandbox_shares(const struct sandbox *sb, enum ns_kind k);
 int sandbox_pause_alive(const struct sandbox *sb);
 const char *sandbox_status(const struct sandbox *sb);
+int sandbox_load(int rootfd, const char *id, struct sandbox *sb);
 void sandbox_derive(const char *id, struct sandbox *sb);
 int sandbox_has_pause(const struct sandbox *sb);
-int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags);
+int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
+	struct pelagos_err *e);
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
-	const struct subnet *sn, int sigfd);
+	const struct subnet *sn, int sigfd, struct pelagos_err *e);
 
-/* run.c: pelagos run, a workload in a sandbox's namespaces. */
-int run_main(int argc, char **argv, mode_t caller_umask);
+/* run.c: a workload in a sandbox's namespaces. */
+struct run_opts {
+	const char *label;	/* the sandbox as the user named it */
+	const char *rootfs, *workdir;
+	char **env;		/* the --env K=V values */
+	size_t nenv;
+	int detach;
+	char **argv;		/* CMD and its arguments */
+	mode_t umask;		/* the caller's, for CMD */
+};
+int run_workload(const struct sandbox *sb, const struct run_opts *o,
+	int *status, pid_t *pid, struct pelagos_err *e);
 
-/* pelagos.c: the command line; pelagos_warn is where errors are reported. */
+/* pelagos.c: main, the command table, the option parser, the root, and
+ * the only place errors are printed. */
+struct cmd {
+	const char *name;	/* "sandbox create", as errors name it */
+	int (*fn)(const struct cmd *c, int argc, char **argv);
+	const char *usage;
+	int flags;
+};
+#define CMD_ROOT	0x1	/* must be run as root */
+#define CMD_HIDDEN	0x2	/* not in --help */
+#define CMD_RAW		0x4	/* takes its arguments unparsed */
+struct opt {
+	const char *name;	/* "--name" */
+	char shrt;		/* 'f' for -f, or 0 */
+	int value;		/* takes a value */
+};
+struct opt_state {
+	const struct cmd *c;
+	int argc, i, done;
+	char **argv;
+	int stop;		/* the first argument ends the options */
+};
+enum { OPT_END = -1, OPT_ARG = -2, OPT_HELP = -3, OPT_BAD = -4 };
 extern const char *pelagos_root;
-void pelagos_warn(const char *fmt, ...);
-int pelagos_help(const char *text);
-int pelagos_usage(const char *cmd, const char *fmt, const char *arg);
-int pelagos_opt(int argc, char **argv, int *i, const char *opt,
-	const char **val);
-int pelagos_is_help(const char *a);
-int pelagos_need_root(const char *cmd);
-int pelagos_load(int rootfd, const char *cmd, const char *arg,
-	struct sandbox *sb);
+extern mode_t pelagos_umask;
+void opt_init(struct opt_state *st, const struct cmd *c, int argc,
+	char **argv, int stop);
+int opt_next(struct opt_state *st, const struct opt *tab, const char **val);
+int pelagos_usage(const struct cmd *c, const char *fmt, const char *arg);
+int pelagos_help(const struct cmd *c);
+void pelagos_warn(const struct cmd *c, const char *fmt, ...);
+int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
+int pelagos_open_root(const struct cmd *c, int create, int *fd);
+int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
+	char id[ID_LEN + 1]);
+
+/* cmd_sandbox.c: sandbox create, ls, inspect, rm and prune, and what they
+ * print. */
+extern const char cmd_sandbox_usage[], cmd_create_usage[], cmd_ls_usage[],
+	cmd_inspect_usage[], cmd_rm_usage[], cmd_prune_usage[];
+int cmd_create(const struct cmd *c, int argc, char **argv);
+int cmd_ls(const struct cmd *c, int argc, char **argv);
+int cmd_inspect(const struct cmd *c, int argc, char **argv);
+int cmd_rm(const struct cmd *c, int argc, char **argv);
+int cmd_prune(const struct cmd *c, int argc, char **argv);
+int cmd_pause(const struct cmd *c, int argc, char **argv);
+
+/* cmd_run.c: pelagos run's command line. */
+extern const char cmd_run_usage[];
+int cmd_run(const struct cmd *c, int argc, char **argv);
 
 #endif

@@ -1,4 +1,7 @@
-/* Processes by identity and by namespace.  A process is the one recorded
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The namespace table, and processes by identity and by namespace.
+ *
+ * A process is the one recorded
  * only while its PID and its start time (field 22 of /proc/<pid>/stat)
  * both match; signals go through a pidfd opened before that check, so a
  * PID recycled in between is never signalled. */
@@ -6,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +21,31 @@
 #include "pelagos.h"
 
 #define STOP_TIMEOUT_MS	2000
+
+/* The namespaces a pod can own, in the order a workload joins them:
+ * every user of a namespace kind goes through this table. */
+const struct ns_info proc_ns[NSK_COUNT] = {
+	[NSK_IPC] = { "ipc", CLONE_NEWIPC },
+	[NSK_UTS] = { "uts", CLONE_NEWUTS },
+	[NSK_NET] = { "net", CLONE_NEWNET },
+	[NSK_PID] = { "pid", CLONE_NEWPID },
+};
+
+void
+proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k)
+{
+	util_fmt(buf, len, "/proc/%d/ns/%s", (int)pid, proc_ns[k].name);
+}
+
+unsigned long long
+proc_ns_ino(pid_t pid, enum ns_kind k)
+{
+	char path[48];
+	struct stat st;
+
+	proc_ns_path(path, sizeof(path), pid, k);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
 
 int
 proc_start(pid_t pid, unsigned long long *start, char *state)
@@ -45,7 +74,7 @@ proc_start(pid_t pid, unsigned long long *start, char *state)
 			goto bad;
 		else
 			p++;
-	if (util_parse_ull(p, NULL, start) < 0)
+	if (util_parse_ull(p, NULL, ~0ull, start) < 0)
 		goto bad;
 	return 0;
 bad:
@@ -62,16 +91,6 @@ proc_same(pid_t pid, unsigned long long start)
 
 	return pid > 0 && proc_start(pid, &s, &st) == 0 &&
 	    s == start && st != 'Z' && st != 'X';
-}
-
-unsigned long long
-proc_ns_ino(pid_t pid, const char *ns)
-{
-	char path[48];
-	struct stat st;
-
-	util_fmt(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
 static int
@@ -96,26 +115,6 @@ wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
 	return -1;
 }
 
-static int
-is_pause_of(pid_t pid, const char *tag)
-{
-	static const char head[] = "pelagos\0sandbox\0__pause__";
-	char path[32], buf[64];
-	size_t tl = strlen(tag);
-	ssize_t n;
-	int fd;
-
-	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n >= (ssize_t)(sizeof(head) + tl + 1) &&
-	    !memcmp(buf, head, sizeof(head)) &&
-	    !memcmp(buf + sizeof(head), tag, tl) &&
-	    buf[sizeof(head) + tl] == '\0';
-}
-
 /* Sends sig, then SIGKILL after a bounded wait, to the process recorded
  * as (pid, start) and, with a tag, only if it is that sandbox's pause:
  * start times count clock ticks, and the command line settles the rest.
@@ -131,7 +130,7 @@ proc_stop(pid_t pid, unsigned long long start, int sig, const char *tag)
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0 && errno != ENOSYS)
 		return errno == ESRCH ? 0 : -1;
-	if (!proc_same(pid, start) || (tag && !is_pause_of(pid, tag)))
+	if (!proc_same(pid, start) || (tag && !pause_is(pid, tag)))
 		goto out;
 	for (i = 0; i < 2; i++, sig = SIGKILL) {
 		if ((pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd,
@@ -153,8 +152,8 @@ out:
 }
 
 
-/* The processes of one sandbox: its pauses by their command line, every
- * other process by namespace identity. */
+/* The processes of one sandbox: its pauses by their tag, every other
+ * process by namespace identity. */
 int
 proc_scan(struct proc_scan *s)
 {
@@ -162,13 +161,13 @@ proc_scan(struct proc_scan *s)
 	pid_t self = getpid();
 	struct util_dir d;
 	const char *name, *end;
-	int ret = -1, member;
+	int ret = -1, member, r;
 	pid_t pid;
 
 	if (util_dir_open(&d, AT_FDCWD, "/proc") < 0)
 		return -1;
-	while ((name = util_dir_next(&d))) {
-		if (util_parse_ull(name, &end, &v) < 0 || *end || v > INT_MAX)
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (util_parse_ull(name, &end, INT_MAX, &v) < 0 || *end)
 			continue;
 		pid = (pid_t)v;
 		if (pid == self)
@@ -178,7 +177,7 @@ proc_scan(struct proc_scan *s)
 			continue;
 		if (proc_start(pid, &start, NULL) < 0)
 			continue;
-		if (is_pause_of(pid, s->tag)) {
+		if (pause_is(pid, s->tag)) {
 			if (s->npause < PROC_MAX_PAUSES) {
 				s->pause[s->npause].pid = pid;
 				s->pause[s->npause++].start = start;
@@ -193,7 +192,7 @@ proc_scan(struct proc_scan *s)
 		s->other[s->nother].pid = pid;
 		s->other[s->nother++].start = start;
 	}
-	ret = errno ? -1 : 0;
+	ret = r < 0 ? -1 : 0;
 out:
 	util_dir_close(&d);
 	return ret;

@@ -1,7 +1,8 @@
-/* The root directory: sandbox directories, IP leases, names and locks.
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The root directory: sandbox directories, names, locks and listing.
  *
  * <root>/sandboxes/<id>/state	the fixed-format state file (state.c)
- * <root>/leases/<a.b.c.d>	symlink to the ID holding the address
+ * <root>/leases/<a.b.c.d>	symlink to the ID holding the address (ipam.c)
  * <root>/names/<name>		symlink to the ID carrying the name
  * <root>/lock			flock()ed while an ID, name and address are
  *				claimed, and by prune
@@ -21,7 +22,7 @@ int
 root_open(const char *path, int create)
 {
 	static const char *const sub[] = { "sandboxes", "leases", "names" };
-	int fd = -1;
+	int fd = -1, e;
 	size_t i;
 
 	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
@@ -30,8 +31,7 @@ root_open(const char *path, int create)
 		return -1;
 	for (i = 0; create && i < sizeof(sub) / sizeof(sub[0]); i++)
 		if (mkdirat(fd, sub[i], 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-
+			e = errno;
 			close(fd);
 			errno = e;
 			return -1;
@@ -42,28 +42,21 @@ root_open(const char *path, int create)
 int
 root_lock(int rootfd)
 {
-	int fd;
+	int fd, e;
 
-	fd = openat(rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = openat(rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
 	if (fd < 0)
 		return -1;
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
-			int e = errno;
-
+			e = errno;
 			close(fd);
 			errno = e;
 			return -1;
 		}
 	}
 	return fd;
-}
-
-static void
-root_path(char *buf, size_t len, const char *id, const char *file)
-{
-	util_fmt(buf, len, "sandboxes/%s%s%s", id, file ? "/" : "",
-	    file ? file : "");
 }
 
 static int
@@ -94,21 +87,26 @@ root_sbdir(int rootfd, const char *id)
 int
 root_claim(int rootfd, const char *id)
 {
-	char p[64];
-	int fd, e;
+	int sfd, fd = -1, e;
 
-	root_path(p, sizeof(p), id, NULL);
-	if (mkdirat(rootfd, p, 0700) < 0)
+	if ((sfd = sandboxes_dir(rootfd)) < 0)
 		return -1;
-	if ((fd = root_sbdir(rootfd, id)) >= 0 &&
-	    flock(fd, LOCK_EX | LOCK_NB) == 0)
-		return fd;
+	if (mkdirat(sfd, id, 0700) < 0)
+		goto out;
+	if ((fd = openat(sfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		goto out;
 	e = errno;
 	if (fd >= 0)
 		close(fd);
-	unlinkat(rootfd, p, AT_REMOVEDIR);
+	fd = -1;
+	unlinkat(sfd, id, AT_REMOVEDIR);
 	errno = e;
-	return -1;
+out:
+	e = errno;
+	close(sfd);
+	errno = e;
+	return fd;
 }
 
 /* Whether a create still holds the sandbox's directory. */
@@ -124,6 +122,18 @@ root_busy(int rootfd, const char *id)
 	return busy;
 }
 
+/* Whether anything, directory or not, sits at sandboxes/<id>. */
+int
+root_exists(int rootfd, const char *id)
+{
+	char p[64];
+	struct stat st;
+
+	util_fmt(p, sizeof(p), "sandboxes/%s", id);
+	return fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT;
+}
+
 /* Removes the directory and the files in it (state and perhaps the
  * temporary file of a write that was cut short); nothing recursive.  A
  * symlink or file put in the directory's place is removed, never
@@ -133,7 +143,7 @@ root_rmdir(int rootfd, const char *id)
 {
 	struct util_dir d = { .fd = -1 };
 	const char *name;
-	int sfd, ret = -1;
+	int sfd, ret = -1, r;
 
 	if ((sfd = sandboxes_dir(rootfd)) < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -142,12 +152,11 @@ root_rmdir(int rootfd, const char *id)
 			ret = unlinkat(sfd, id, 0);
 		goto out;
 	}
-	while ((name = util_dir_next(&d)))
+	while ((r = util_dir_next(&d, &name)) > 0)
 		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 			goto out;
-	if (errno)
-		goto out;
-	ret = unlinkat(sfd, id, AT_REMOVEDIR);
+	if (r == 0)
+		ret = unlinkat(sfd, id, AT_REMOVEDIR);
 out:
 	if (ret < 0 && errno == ENOENT)
 		ret = 0;
@@ -157,15 +166,15 @@ out:
 }
 
 /* Reads the ID a lease or name symlink points at. */
-static int
-read_link_id(int dirfd, const char *path, char id[ID_LEN + 1])
+int
+root_link_read(int dirfd, const char *path, char id[ID_LEN + 1])
 {
 	ssize_t n = readlinkat(dirfd, path, id, ID_LEN + 1);
 
 	if (n < 0)
 		return -1;
 	id[n < ID_LEN ? n : ID_LEN] = '\0';
-	if (n != ID_LEN || !state_valid_id(id)) {
+	if (n != ID_LEN || !valid_id(id)) {
 		errno = EBADMSG;
 		return -1;
 	}
@@ -173,61 +182,62 @@ read_link_id(int dirfd, const char *path, char id[ID_LEN + 1])
 }
 
 /* Unlinks a lease or name only while it still belongs to id. */
-static int
-free_link(int rootfd, const char *path, const char *id)
+int
+root_link_free(int dirfd, const char *path, const char *id)
 {
 	char cur[ID_LEN + 1];
 
-	if (read_link_id(rootfd, path, cur) < 0)
+	if (root_link_read(dirfd, path, cur) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (strcmp(cur, id))
 		return 0;
-	if (unlinkat(rootfd, path, 0) < 0 && errno != ENOENT)
+	if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
 }
 
-/* Call with the root locked. */
+/* Visits the links in dir, unlinking those for which drop(root, the ID
+ * the link points at, arg) says so.  A link that does not hold an ID is
+ * left alone: it is not ours to judge. */
 int
-root_lease_take(int rootfd, const struct subnet *sn, const char *id,
-	uint32_t *ip)
+root_links_sweep(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *id, const void *arg),
+	const void *arg)
 {
-	uint32_t *used = NULL, a;
-	size_t n = 0, cap = 0;
+	char id[ID_LEN + 1];
 	struct util_dir d;
 	const char *name;
-	char p[32], s[16];
-	int ret = -1;
+	int ret = 0, r;
 
-	if (util_dir_open(&d, rootfd, "leases") < 0)
-		goto out;
-	while ((name = util_dir_next(&d))) {
-		if (state_parse_ip(name, &a) < 0)
+	if (util_dir_open(&d, rootfd, dir) < 0)
+		return errno == ENOENT ? 0 : -1;
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (root_link_read(d.fd, name, id) < 0 ||
+		    !drop(rootfd, id, arg))
 			continue;
-		if (n == cap && util_grow((void **)&used, &cap,
-		    sizeof(*used)) < 0)
-			goto out;
-		used[n++] = a;
+		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
+			ret = -1;
 	}
-	if (errno || state_ipam_pick(sn, used, n, ip) < 0)
-		goto out;
-	state_format_ip(*ip, s);
-	util_fmt(p, sizeof(p), "leases/%s", s);
-	ret = symlinkat(id, rootfd, p);
-out:
+	if (r < 0)
+		ret = -1;
 	util_dir_close(&d);
-	util_release(used, cap * sizeof(*used));
 	return ret;
 }
 
 int
-root_lease_free(int rootfd, uint32_t ip, const char *id)
+root_is_id(int rootfd, const char *id, const void *want)
 {
-	char p[32], s[16];
+	(void)rootfd;
+	return !strcmp(id, want);
+}
 
-	state_format_ip(ip, s);
-	util_fmt(p, sizeof(p), "leases/%s", s);
-	return free_link(rootfd, p, id);
+/* A link whose sandbox directory is gone: call with the root locked, so
+ * that no create is between its links and its directory. */
+int
+root_is_orphan(int rootfd, const char *id, const void *arg)
+{
+	(void)arg;
+	return !root_exists(rootfd, id);
 }
 
 /* A name whose sandbox directory is gone was left by a create that died;
@@ -235,21 +245,17 @@ root_lease_free(int rootfd, uint32_t ip, const char *id)
 int
 root_name_take(int rootfd, const char *name, const char *id)
 {
-	char p[80], other[ID_LEN + 1], d[64];
-	struct stat st;
+	char p[80], other[ID_LEN + 1];
 
 	util_fmt(p, sizeof(p), "names/%s", name);
 	if (symlinkat(id, rootfd, p) == 0)
 		return 0;
 	if (errno != EEXIST)
 		return -1;
-	if (read_link_id(rootfd, p, other) == 0) {
-		root_path(d, sizeof(d), other, NULL);
-		if (fstatat(rootfd, d, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    errno != ENOENT) {
-			errno = EEXIST;
-			return -1;
-		}
+	if (root_link_read(rootfd, p, other) == 0 &&
+	    root_exists(rootfd, other)) {
+		errno = EEXIST;
+		return -1;
 	}
 	if (unlinkat(rootfd, p, 0) < 0 && errno != ENOENT)
 		return -1;
@@ -262,7 +268,7 @@ root_name_free(int rootfd, const char *name, const char *id)
 	char p[80];
 
 	util_fmt(p, sizeof(p), "names/%s", name);
-	return free_link(rootfd, p, id);
+	return root_link_free(rootfd, p, id);
 }
 
 int
@@ -271,75 +277,7 @@ root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
 	char p[80];
 
 	util_fmt(p, sizeof(p), "names/%s", name);
-	return read_link_id(rootfd, p, id);
-}
-
-/* Visits the links in leases/ and names/, unlinking those for which
- * drop(id the link points at) says so.  A link that does not hold an ID is
- * left alone: it is not ours to judge. */
-static int
-links_sweep(int rootfd, int (*drop)(int, const char *, const void *),
-	const void *arg)
-{
-	static const char *const dirs[] = { "leases", "names" };
-	char id[ID_LEN + 1];
-	struct util_dir d;
-	const char *name;
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (util_dir_open(&d, rootfd, dirs[i]) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -1;
-		}
-		while ((name = util_dir_next(&d))) {
-			if (read_link_id(d.fd, name, id) < 0 ||
-			    !drop(rootfd, id, arg))
-				continue;
-			if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
-				ret = -1;
-		}
-		if (errno)
-			ret = -1;
-		util_dir_close(&d);
-	}
-	return ret;
-}
-
-static int
-is_id(int rootfd, const char *id, const void *want)
-{
-	(void)rootfd;
-	return !strcmp(id, want);
-}
-
-static int
-is_orphan(int rootfd, const char *id, const void *arg)
-{
-	char d[64];
-	struct stat st;
-
-	(void)arg;
-	root_path(d, sizeof(d), id, NULL);
-	return fstatat(rootfd, d, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno == ENOENT;
-}
-
-/* Frees every lease and name of a sandbox whose state was lost. */
-int
-root_links_free(int rootfd, const char *id)
-{
-	return links_sweep(rootfd, is_id, id);
-}
-
-/* Frees leases and names whose sandbox directory is gone.  Call with the
- * root locked, so that no create is between its links and its state. */
-int
-root_links_prune(int rootfd)
-{
-	return links_sweep(rootfd, is_orphan, NULL);
+	return root_link_read(rootfd, p, id);
 }
 
 static int
@@ -348,26 +286,29 @@ cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* The IDs of every sandbox directory, sorted. */
+/* The IDs of every sandbox directory, sorted; a root without a
+ * sandboxes/ directory yet has none. */
 int
 root_list(int rootfd, struct root_ids *ids)
 {
-	struct util_dir d;
+	struct util_dir d = { .fd = -1 };
 	const char *name;
-	int ret = -1;
+	int ret = -1, r;
 
 	memset(ids, 0, sizeof(*ids));
-	if (util_dir_open(&d, rootfd, "sandboxes") < 0)
+	if (util_dir_open(&d, rootfd, "sandboxes") < 0) {
+		ret = errno == ENOENT ? 0 : -1;
 		goto out;
-	while ((name = util_dir_next(&d))) {
-		if (!state_valid_id(name))
+	}
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (!valid_id(name))
 			continue;
 		if (ids->n == ids->cap && util_grow((void **)&ids->id,
 		    &ids->cap, sizeof(*ids->id)) < 0)
 			goto out;
 		strcpy(ids->id[ids->n++], name);
 	}
-	if (errno)
+	if (r < 0)
 		goto out;
 	util_sort(ids->id, ids->n, sizeof(*ids->id), cmp_id);
 	ret = 0;

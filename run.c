@@ -1,4 +1,5 @@
-/* pelagos run: a workload in a sandbox's namespaces.
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A workload in a sandbox's namespaces, for pelagos run.
  *
  *	pelagos run         checks the pause, joins its namespaces, waits
  *	 `- pelagos init    PID 1 of the workload's own PID namespace
@@ -26,56 +27,17 @@
 
 #include "pelagos.h"
 
-struct run_opts {
-	const char *sandbox;	/* the ID or name as given, for messages */
-	const char *rootfs, *workdir;
-	char **env;		/* the --env K=V values */
-	size_t nenv;
-	int detach;
-	char **argv;		/* CMD and its arguments */
-	mode_t umask;		/* the caller's, for CMD */
-};
-
 #define DEFAULT_PATH \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 extern char **environ;
 
-/* The namespaces a workload joins, in the order it joins them. */
-static const struct {
-	const char *name;
-	int type;
-} ns_table[] = {
-	{ "ipc", CLONE_NEWIPC },
-	{ "uts", CLONE_NEWUTS },
-	{ "net", CLONE_NEWNET },
-	{ "pid", CLONE_NEWPID },
-};
-#define NS_COUNT (sizeof(ns_table) / sizeof(ns_table[0]))
-
-/* A report from CMD's side: err 0 means "about to exec". */
+/* A report from CMD's side: failed 0 means "about to exec". */
 struct run_msg {
-	int err;
-	int status;		/* what pelagos run exits with when err */
-	char what[240];
+	int failed;
+	int status;		/* what pelagos run exits with when failed */
+	struct pelagos_err err;
 };
-
-/* UTS is always the pod's; the others may be the host's, or for PID the
- * workload's own. */
-static int
-shared(const struct sandbox *sb, int type)
-{
-	switch (type) {
-	case CLONE_NEWNET:
-		return sb->net == NS_POD;
-	case CLONE_NEWIPC:
-		return sb->ipc == NS_POD;
-	case CLONE_NEWPID:
-		return sb->pid == NS_POD;
-	default:
-		return 1;
-	}
-}
 
 /* Opens every namespace of the pause before joining any, and joins only
  * once the pause is known to be the recorded process.  The pidfd is taken
@@ -83,64 +45,62 @@ shared(const struct sandbox *sb, int type)
  * shows no exit after the checks, every /proc/<pid> opened in between was
  * that process's.  (Without pidfds, before Linux 5.3, the start time
  * checked after the opens has to do.)  The network namespace checked is
- * the very one opened.  ESRCH means not running; else what names the step
- * that failed. */
+ * the very one opened.  ESRCH means not running. */
 static int
-join_pod(const struct sandbox *sb, char *what, size_t len)
+join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 {
-	int fds[NS_COUNT], pidfd = -1, netfd = -1, ret = -1, e;
+	int fds[NSK_COUNT], pidfd = -1, ret = -1, saved;
 	struct pollfd p;
 	struct stat st;
 	char path[48];
 	size_t i;
 
-	for (i = 0; i < NS_COUNT; i++)
+	for (i = 0; i < NSK_COUNT; i++)
 		fds[i] = -1;
-	what[0] = '\0';
-	if (sb->phase != PHASE_READY || sb->pause_pid <= 0) {
-		errno = ESRCH;
-		return -1;
-	}
+	if (sb->pause_pid <= 0)
+		return err_msg(e, ESRCH, "sandbox %s is not running", label);
 	pidfd = (int)syscall(SYS_pidfd_open, sb->pause_pid, 0);
 	if (pidfd < 0 && errno != ENOSYS) {
-		util_fmt(what, len, "pidfd of pause %d", (int)sb->pause_pid);
-		goto out;
+		if (errno == ESRCH)
+			return err_msg(e, ESRCH, "sandbox %s is not running",
+			    label);
+		return err_os(e, "pidfd of pause %d of sandbox %s",
+		    (int)sb->pause_pid, label);
 	}
-	for (i = 0; i < NS_COUNT; i++) {
-		util_fmt(path, sizeof(path), "/proc/%d/ns/%s",
-		    (int)sb->pause_pid, ns_table[i].name);
+	for (i = 0; i < NSK_COUNT; i++) {
+		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)i);
 		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			if (!sandbox_pause_alive(sb))
-				errno = ESRCH;
-			util_fmt(what, len, "open %s", path);
+				err_msg(e, ESRCH, "sandbox %s is not running",
+				    label);
+			else
+				err_os(e, "open %s of sandbox %s", path, label);
 			goto out;
 		}
-		if (ns_table[i].type == CLONE_NEWNET)
-			netfd = fds[i];
 	}
 	p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-	if (!sandbox_pause_alive(sb) || fstat(netfd, &st) < 0 ||
+	if (!sandbox_pause_alive(sb) || fstat(fds[NSK_NET], &st) < 0 ||
 	    st.st_ino != sb->netns_ino ||
 	    (pidfd >= 0 && poll(&p, 1, 0) != 0)) {
-		errno = ESRCH;
+		err_msg(e, ESRCH, "sandbox %s is not running", label);
 		goto out;
 	}
-	for (i = 0; i < NS_COUNT; i++)
-		if (shared(sb, ns_table[i].type) &&
-		    setns(fds[i], ns_table[i].type) < 0) {
-			util_fmt(what, len, "join %s namespace",
-			    ns_table[i].name);
+	for (i = 0; i < NSK_COUNT; i++)
+		if (sandbox_shares(sb, (enum ns_kind)i) &&
+		    setns(fds[i], proc_ns[i].flag) < 0) {
+			err_os(e, "join %s namespace of sandbox %s",
+			    proc_ns[i].name, label);
 			goto out;
 		}
 	ret = 0;
 out:
-	e = errno;
-	for (i = 0; i < NS_COUNT; i++)
+	saved = errno;
+	for (i = 0; i < NSK_COUNT; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (pidfd >= 0)
 		close(pidfd);
-	errno = e;
+	errno = saved;
 	return ret;
 }
 
@@ -187,17 +147,13 @@ exit_status(int status)
 	    WEXITSTATUS(status);
 }
 
-/* what is a format with one %s, filled with arg. */
+/* Sends the report; m's record is filled by whoever failed. */
 static void
-tell(int chan, int err, int status, const char *what, const char *arg)
+tell(int chan, struct run_msg *m, int failed, int status)
 {
-	struct run_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.err = err;
-	m.status = status;
-	util_fmt(m.what, sizeof(m.what), what, arg);
-	(void)!send(chan, &m, sizeof(m), MSG_NOSIGNAL);
+	m->failed = failed;
+	m->status = status;
+	(void)!send(chan, m, sizeof(*m), MSG_NOSIGNAL);
 }
 
 static int
@@ -212,10 +168,9 @@ mount_at(const char *src, const char *dir, const char *type,
 /* DIR becomes / in a mount namespace of the workload's own, with /proc,
  * /dev and /sys of its own.  It runs after the pod's namespaces are
  * joined because proc shows the PID namespace and sysfs the network
- * namespace of whoever mounts them.  On failure *step (a format taking
- * DIR) names what failed. */
+ * namespace of whoever mounts them. */
 static int
-enter_rootfs(const char *dir, const char **step)
+enter_rootfs(const char *dir, struct pelagos_err *e)
 {
 	static const struct {
 		const char *name;
@@ -234,77 +189,73 @@ enter_rootfs(const char *dir, const char **step)
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	size_t i;
 
-	*step = "unshare mount namespace for %s";
 	if (unshare(CLONE_NEWNS) < 0)
-		return -1;
+		return err_os(e, "unshare mount namespace for %s", dir);
 	/* Slave, not private: the host's later mounts still reach us, ours
 	 * never reach the host, and pivot_root refuses shared mounts. */
-	*step = "make / a slave mount for %s";
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return -1;
-	*step = "bind %s onto itself";
+		return err_os(e, "make / a slave mount for %s", dir);
 	if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return -1;
-	*step = "enter %s";
+		return err_os(e, "bind %s onto itself", dir);
 	if (chdir(dir) < 0)
-		return -1;
-	*step = "mount proc in %s";
+		return err_os(e, "enter %s", dir);
 	if (mount_at("proc", "proc", "proc", nodev, NULL) < 0)
-		return -1;
-	*step = "mount a tmpfs on dev in %s";
+		return err_os(e, "mount proc in %s", dir);
 	if (mount_at("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
 	    "mode=755,size=64k") < 0)
-		return -1;
-	*step = "make the device nodes in %s/dev";
+		return err_os(e, "mount a tmpfs on dev in %s", dir);
 	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
 		if (mknod(nodes[i].name, S_IFCHR | 0666,
 		    makedev(nodes[i].major, nodes[i].minor)) < 0)
-			return -1;
+			return err_os(e, "make the device nodes in %s/dev", dir);
 	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		if (symlink(links[i][0], links[i][1]) < 0)
-			return -1;
-	*step = "mount sysfs in %s";
+			return err_os(e, "make the device nodes in %s/dev", dir);
 	if (mount_at("sysfs", "sys", "sysfs", nodev | MS_RDONLY, NULL) < 0)
-		return -1;
+		return err_os(e, "mount sysfs in %s", dir);
 	/* pivot_root(".", ".") stacks the old root on the new one, to be
 	 * detached at once.  An initramfs root cannot be pivoted: there the
 	 * tree is moved over / and chrooted into, as switch_root does. */
-	*step = "pivot_root into %s";
 	if (syscall(SYS_pivot_root, ".", ".") == 0) {
 		if (umount2(".", MNT_DETACH) < 0)
-			return -1;
+			return err_os(e, "pivot_root into %s", dir);
 	} else if (errno != EINVAL || mount(".", "/", NULL, MS_MOVE,
 	    NULL) < 0 || chroot(".") < 0) {
-		return -1;
+		return err_os(e, "pivot_root into %s", dir);
 	}
-	return chdir("/");
+	if (chdir("/") < 0)
+		return err_os(e, "pivot_root into %s", dir);
+	return 0;
 }
 
 /* CMD's side, never returning: the root, the directory, then exec. */
-static void
+static _Noreturn void
 workload(const struct run_opts *o, char **envp, int chan,
 	const sigset_t *mask)
 {
-	const char *step;
-	int e;
+	struct run_msg m;
+	int st;
 
+	memset(&m, 0, sizeof(m));
 	umask(0);
-	if (o->rootfs && enter_rootfs(o->rootfs, &step) < 0) {
-		tell(chan, errno, 1, step, o->rootfs);
-		_exit(1);
-	}
+	if (o->rootfs && enter_rootfs(o->rootfs, &m.err) < 0)
+		goto fail;
 	umask(o->umask);
 	if (o->workdir && chdir(o->workdir) < 0) {
-		tell(chan, errno, 1, "working directory %s", o->workdir);
-		_exit(1);
+		err_os(&m.err, "working directory %s", o->workdir);
+		goto fail;
 	}
-	tell(chan, 0, 0, "", "");
+	tell(chan, &m, 0, 0);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	environ = envp;
 	execvp(o->argv[0], o->argv);
-	e = errno;
-	tell(chan, e, e == ENOENT ? 127 : 126, "execute %s", o->argv[0]);
-	_exit(e == ENOENT ? 127 : 126);
+	st = errno == ENOENT ? 127 : 126;
+	err_os(&m.err, "execute %s", o->argv[0]);
+	tell(chan, &m, 1, st);
+	_exit(st);
+fail:
+	tell(chan, &m, 1, 1);
+	_exit(1);
 }
 
 /* PID 1 of the workload's PID namespace: passes signals on to CMD, reaps
@@ -344,11 +295,15 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	pid_t cmd;
 	int fd;
 
+	struct run_msg m;
+
+	memset(&m, 0, sizeof(m));
 	if (o->detach) {
 		if (setsid() < 0 ||
 		    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 		    dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
-			tell(chan, errno, 1, "detach %s", o->argv[0]);
+			err_os(&m.err, "detach %s", o->argv[0]);
+			tell(chan, &m, 1, 1);
 			return 1;
 		}
 		close(fd);
@@ -358,7 +313,8 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if ((cmd = fork()) < 0) {
-		tell(chan, errno, 1, "fork %s", o->argv[0]);
+		err_os(&m.err, "fork %s", o->argv[0]);
+		tell(chan, &m, 1, 1);
 		return 1;
 	}
 	if (cmd == 0)
@@ -387,7 +343,7 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 	ssize_t n;
 
 	*pid = 0;
-	fail->err = 0;
+	fail->failed = 0;
 	for (;;) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = &iov;
@@ -401,8 +357,8 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 			return (int)n;
 		if ((size_t)n != sizeof(m))
 			continue;
-		m.what[sizeof(m.what) - 1] = '\0';
-		if (m.err) {
+		m.err.what[sizeof(m.err.what) - 1] = '\0';
+		if (m.failed) {
 			*fail = m;
 			continue;
 		}
@@ -439,20 +395,24 @@ wait_child(pid_t child, int sigfd)
 	}
 }
 
-/* Returns what pelagos run exits with: CMD's status, or 1, 126 or 127
- * when CMD did not start, which is then reported. */
-static int
-run_workload(const struct sandbox *sb, const struct run_opts *o)
+/* Runs CMD: returns 0 once it ran, with *status its exit status (or, with
+ * o->detach, 0 and *pid its PID once it was executed); -1 when it did not
+ * start or could not be waited for, with *status what pelagos run exits
+ * with (1, 126 or 127). */
+int
+run_workload(const struct sandbox *sb, const struct run_opts *o,
+	int *status, pid_t *pid, struct pelagos_err *e)
 {
 	struct run_msg fail;
 	sigset_t sigs, old;
-	char what[64], **envp = NULL;
+	char **envp = NULL;
 	size_t envbytes = 0;
-	pid_t child, pid;
-	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = 1;
+	pid_t child;
+	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1;
 
+	*status = 1;
 	if (!(envp = make_env(o, &envbytes))) {
-		pelagos_warn("run: environment:");
+		err_os(e, "environment for %s", o->argv[0]);
 		goto out;
 	}
 	/* Held from here on: taken from the signalfd and passed on once
@@ -464,61 +424,56 @@ run_workload(const struct sandbox *sb, const struct run_opts *o)
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, &old);
 	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0) {
-		pelagos_warn("run: signalfd:");
+		err_os(e, "signalfd");
 		goto out;
 	}
-	if (join_pod(sb, what, sizeof(what)) < 0) {
-		if (errno == ESRCH)
-			pelagos_warn("run: sandbox %s is not running",
-			    o->sandbox);
-		else
-			pelagos_warn("run: %s of sandbox %s:", what,
-			    o->sandbox);
+	if (join_pod(sb, o->label, e) < 0)
 		goto out;
-	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
 	    setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one,
 	    sizeof(one)) < 0) {
-		pelagos_warn("run: socket:");
+		err_os(e, "socket");
 		goto out;
 	}
-	if (sb->pid != NS_POD && unshare(CLONE_NEWPID) < 0) {
-		pelagos_warn("run: unshare pid namespace:");
+	if (sb->pid != NS_POD && unshare(proc_ns[NSK_PID].flag) < 0) {
+		err_os(e, "unshare pid namespace");
 		goto out;
 	}
 	if ((child = fork()) < 0) {
-		pelagos_warn("run: fork:");
+		err_os(e, "fork");
 		goto out;
 	}
 	if (child == 0)
 		_exit(child_main(o, envp, chan[1], sb->pid != NS_POD, &old));
 	close(chan[1]);
 	chan[1] = -1;
-	if (await_exec(chan[0], &pid, &fail) < 0) {
-		pelagos_warn("run: wait for %s:", o->argv[0]);
+	if (await_exec(chan[0], pid, &fail) < 0) {
+		err_os(e, "wait for %s", o->argv[0]);
 		goto out;
 	}
-	if (fail.err) {
-		errno = fail.err;
-		pelagos_warn("run: %s:", fail.what);
-		ret = fail.status;
+	if (fail.failed) {
+		*e = fail.err;
+		errno = e->os;
+		*status = fail.status;
 		waitpid(child, NULL, 0);
 		goto out;
 	}
 	if (o->detach) {
-		if (!pid) {
-			pelagos_warn("run: %s ended before it started",
+		if (!*pid) {
+			err_msg(e, ESRCH, "%s ended before it started",
 			    o->argv[0]);
 			goto out;
 		}
-		util_out("%d\n", (int)pid);
-		ret = util_flush() == 0 ? 0 : 1;
+		*status = 0;
+		ret = 0;
 		goto out;
 	}
-	if ((ret = wait_child(child, sigfd)) < 0) {
-		pelagos_warn("run: wait for %s:", o->argv[0]);
-		ret = 1;
+	if ((*status = wait_child(child, sigfd)) < 0) {
+		err_os(e, "wait for %s", o->argv[0]);
+		*status = 1;
+		goto out;
 	}
+	ret = 0;
 out:
 	if (sigfd >= 0)
 		close(sigfd);
@@ -527,107 +482,5 @@ out:
 	if (chan[1] >= 0)
 		close(chan[1]);
 	util_release(envp, envbytes);
-	return ret;
-}
-
-static const char run_usage[] =
-"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
-"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
-"\n"
-"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
-"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
-"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
-"which a minimal init is PID 1 and CMD is PID 2.\n"
-"\n"
-"  --sandbox ID|NAME  the sandbox to run in (required)\n"
-"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
-"                     basic nodes and a read-only /sys (default: the\n"
-"                     host's /)\n"
-"  --workdir DIR      working directory (default: the current one, or /\n"
-"                     with --rootfs)\n"
-"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
-"                     environment, or only PATH and TERM with --rootfs\n"
-"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
-"                     print its PID and return\n"
-"\n"
-"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
-"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
-"127 if it was not found, 1 if pelagos failed before starting it.\n";
-
-/* Options end at the first argument that is none: CMD's own options are
- * CMD's. */
-int
-run_main(int argc, char **argv, mode_t caller_umask)
-{
-	static const char cmd[] = "run";
-	struct run_opts o;
-	struct sandbox sb;
-	const char *v;
-	int i, rootfd = -1, ret = 1;
-
-	memset(&o, 0, sizeof(o));
-	o.umask = caller_umask;
-	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
-		pelagos_warn("%s:", cmd);
-		return 1;
-	}
-	for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		} else if (pelagos_is_help(argv[i])) {
-			ret = pelagos_help(run_usage);
-			goto out;
-		} else if (pelagos_opt(argc, argv, &i, "--sandbox", &v)) {
-			o.sandbox = v;
-		} else if (pelagos_opt(argc, argv, &i, "--rootfs", &v)) {
-			o.rootfs = v;
-		} else if (pelagos_opt(argc, argv, &i, "--workdir", &v)) {
-			o.workdir = v;
-		} else if (pelagos_opt(argc, argv, &i, "--env", &v)) {
-			if (v && (v[0] == '=' || !strchr(v, '='))) {
-				ret = pelagos_usage(cmd,
-				    "--env wants K=V, not '%s'", v);
-				goto out;
-			}
-			o.env[o.nenv++] = (char *)v;
-		} else if (!strcmp(argv[i], "-d") ||
-		    !strcmp(argv[i], "--detach")) {
-			o.detach = 1;
-			continue;
-		} else {
-			ret = pelagos_usage(cmd, "unknown option '%s'", argv[i]);
-			goto out;
-		}
-		if (!v) {
-			ret = pelagos_usage(cmd, "option '%s' needs a value",
-			    argv[i]);
-			goto out;
-		}
-	}
-	if (!o.sandbox) {
-		ret = pelagos_usage(cmd, "%s", "missing --sandbox ID|NAME");
-		goto out;
-	}
-	if (i == argc) {
-		ret = pelagos_usage(cmd, "%s", "missing CMD");
-		goto out;
-	}
-	o.argv = argv + i;
-	if (pelagos_need_root(cmd) < 0)
-		goto out;
-	if ((rootfd = root_open(pelagos_root, 0)) < 0 && errno != ENOENT) {
-		pelagos_warn("root %s:", pelagos_root);
-		goto out;
-	}
-	if (pelagos_load(rootfd, cmd, o.sandbox, &sb) < 0)
-		goto out;
-	close(rootfd);
-	rootfd = -1;
-	ret = run_workload(&sb, &o);
-out:
-	if (rootfd >= 0)
-		close(rootfd);
-	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
 	return ret;
 }

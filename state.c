@@ -1,5 +1,11 @@
-/* The state file and the values in it: validation of names, IDs and
- * addresses, the fixed text format, and reading and writing it whole. */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The state file: its fixed text format, and reading and writing it whole
+ * in a sandbox's directory.
+ *
+ * One table lists the keys, in file order, with what each holds; format
+ * and parse both walk it, so a key is added in one place.  Version 1
+ * files (the previous release) are read too: they carry three keys more,
+ * which are checked and dropped. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,221 +16,103 @@
 
 #include "pelagos.h"
 
-#define STATE_VERSION	"pelagos-state 1"
+#define STATE_MAGIC	"pelagos-state "
+#define STATE_VERSION	2
 #define STATE_MAX	2048	/* larger than any valid state file */
 #define LINE_MAX_LEN	128
 
-static int
-is_alnum(int c)
+enum type {
+	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_CIDR, T_IP, T_HOST,
+	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP
+};
+
+#define F(m) offsetof(struct sandbox, m)
+static const struct key {
+	const char *key;
+	enum type type;
+	size_t off;
+	int versions;		/* bit n: present in version n */
+} keys[] = {
+	{ "id", T_ID, F(id), 6 },
+	{ "name", T_NAME, F(name), 6 },
+	{ "phase", T_PHASE, 0, 2 },
+	{ "net", T_MODE, F(net), 6 },
+	{ "ipc", T_MODE, F(ipc), 6 },
+	{ "pid", T_PIDMODE, F(pid), 6 },
+	{ "ns_name", T_IFNAME, F(ns_name), 6 },
+	{ "veth_host", T_IFNAME, F(veth_host), 6 },
+	{ "bridge", T_IFNAME, F(bridge), 6 },
+	{ "ip", T_CIDR, F(ip), 6 },
+	{ "gateway", T_IP, F(gateway), 6 },
+	{ "hostname", T_HOST, F(hostname), 6 },
+	{ "pause_pid", T_PID, F(pause_pid), 6 },
+	{ "pause_start", T_ULL, F(pause_start), 6 },
+	{ "netns_ino", T_ULL, F(netns_ino), 6 },
+	{ "creator_pid", T_SKIP, 0, 2 },
+	{ "creator_start", T_SKIP, 0, 2 },
+	{ "created", T_LL, F(created), 6 },
+};
+#undef F
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const modes[] = { "pod", "container", "node" };
+
+static void *
+at(const void *sb, const struct key *k)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
+	return (char *)sb + k->off;
 }
 
-int
-state_valid_id(const char *s)
+/* One "key value" line; values are single words, "-" for none. */
+static size_t
+format_value(const struct sandbox *sb, const struct key *k, char *v,
+	size_t len)
 {
-	size_t i;
+	const char *s = at(sb, k);
+	char ip[16];
 
-	for (i = 0; i < ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[i] == '\0';
-}
-
-static int
-valid_word(const char *s, size_t max)
-{
-	size_t i;
-
-	if (!is_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 0; s[i]; i++)
-		if (i >= max || !(is_alnum((unsigned char)s[i]) ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-int
-state_valid_name(const char *s)
-{
-	return valid_word(s, NAME_MAX_LEN);
-}
-
-int
-state_valid_hostname(const char *s)
-{
-	return valid_word(s, HOST_MAX_LEN);
-}
-
-/* Interface names reach the kernel and the state file: no separators,
- * no blanks, and never a path component. */
-int
-state_valid_ifname(const char *s)
-{
-	size_t i;
-
-	if (!s[0] || !strcmp(s, ".") || !strcmp(s, ".."))
-		return 0;
-	for (i = 0; s[i]; i++)
-		if (i >= IFNAME_LEN - 1 || s[i] == '/' || s[i] == ':' ||
-		    (unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Strict decimal, no sign, no leading zeros beyond "0", up to max. */
-static int
-parse_num(const char *s, const char *end, unsigned long long max,
-	unsigned long long *out)
-{
-	unsigned long long v = 0;
-	const char *p;
-
-	if (s == end || (s[0] == '0' && end - s > 1))
-		return -1;
-	for (p = s; p < end; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		if (v > (max - (unsigned)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (unsigned)(*p - '0');
+	switch (k->type) {
+	case T_MODE:
+	case T_PIDMODE:
+		return util_fmt(v, len, "%s", modes[*(enum ns_mode *)at(sb, k)]);
+	case T_CIDR:
+		if (!sb->ip)
+			return util_fmt(v, len, "-");
+		ipam_format_ip(sb->ip, ip);
+		return util_fmt(v, len, "%s/%d", ip, sb->prefix);
+	case T_IP:
+		if (!*(uint32_t *)at(sb, k))
+			return util_fmt(v, len, "-");
+		ipam_format_ip(*(uint32_t *)at(sb, k), ip);
+		return util_fmt(v, len, "%s", ip);
+	case T_PID:
+		return util_fmt(v, len, "%d", (int)*(pid_t *)at(sb, k));
+	case T_ULL:
+		return util_fmt(v, len, "%llu",
+		    *(unsigned long long *)at(sb, k));
+	case T_LL:
+		return util_fmt(v, len, "%lld", *(long long *)at(sb, k));
+	default:
+		return util_fmt(v, len, "%s", s[0] ? s : "-");
 	}
-	*out = v;
-	return 0;
-}
-
-static int
-parse_ip_n(const char *s, const char *end, uint32_t *ip)
-{
-	unsigned long long o;
-	uint32_t v = 0;
-	const char *dot;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		dot = s;
-		while (dot < end && *dot != '.')
-			dot++;
-		if ((i < 3) != (dot < end) || parse_num(s, dot, 255, &o) < 0)
-			return -1;
-		v = v << 8 | (uint32_t)o;
-		s = dot + 1;
-	}
-	*ip = v;
-	return 0;
-}
-
-int
-state_parse_ip(const char *s, uint32_t *ip)
-{
-	if (parse_ip_n(s, s + strlen(s), ip) < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
-}
-
-void
-state_format_ip(uint32_t ip, char out[16])
-{
-	util_fmt(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
-	    ip >> 8 & 255, ip & 255);
-}
-
-static uint32_t
-mask_of(int prefix)
-{
-	return prefix ? ~0u << (32 - prefix) : 0;
-}
-
-/* /16 keeps the lease bitmap at 8 KiB; /30 is the smallest subnet with a
- * gateway and one sandbox. */
-int
-state_parse_subnet(const char *s, struct subnet *sn)
-{
-	const char *slash = strchr(s, '/');
-	unsigned long long p;
-
-	if (!slash || parse_ip_n(s, slash, &sn->net) < 0 ||
-	    parse_num(slash + 1, slash + strlen(slash), 30, &p) < 0 ||
-	    p < 16 || (sn->net & ~mask_of((int)p))) {
-		errno = EINVAL;
-		return -1;
-	}
-	sn->prefix = (int)p;
-	return 0;
-}
-
-/* Lowest free host address, skipping the network address, the gateway
- * (first host) and the broadcast address. */
-int
-state_ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
-	uint32_t *ip)
-{
-	unsigned char bits[(1u << (32 - 16)) / 8];
-	uint32_t size, i;
-	size_t k;
-
-	if (sn->prefix < 16 || sn->prefix > 30) {
-		errno = EINVAL;
-		return -1;
-	}
-	size = ~mask_of(sn->prefix) + 1;
-	memset(bits, 0, (size + 7) / 8);
-	for (k = 0; k < n; k++)
-		if ((used[k] & mask_of(sn->prefix)) == sn->net) {
-			i = used[k] - sn->net;
-			bits[i / 8] |= (unsigned char)(1u << i % 8);
-		}
-	for (i = 2; i < size - 1; i++)
-		if (!(bits[i / 8] & 1u << i % 8)) {
-			*ip = sn->net + i;
-			return 0;
-		}
-	errno = ENOSPC;
-	return -1;
-}
-
-static const char *
-mode_str(enum ns_mode m)
-{
-	return m == NS_POD ? "pod" : m == NS_NODE ? "node" : "container";
-}
-
-static const char *
-dash(const char *s)
-{
-	return s[0] ? s : "-";
 }
 
 int
 state_format(const struct sandbox *sb, char *buf, size_t len)
 {
-	char ip[16] = "-", gw[16] = "-", cidr[20] = "-";
-	size_t n;
+	size_t n, i;
 
-	if (sb->ip) {
-		state_format_ip(sb->ip, ip);
-		state_format_ip(sb->gateway, gw);
-		util_fmt(cidr, sizeof(cidr), "%s/%d", ip, sb->prefix);
+	n = util_fmt(buf, len, STATE_MAGIC "%d\n", STATE_VERSION);
+	for (i = 0; i < NKEYS; i++) {
+		if (!(keys[i].versions & 1 << STATE_VERSION))
+			continue;
+		n += util_fmt(buf + (n < len ? n : len), n < len ? len - n : 0,
+		    "%s ", keys[i].key);
+		n += format_value(sb, &keys[i], buf + (n < len ? n : len),
+		    n < len ? len - n : 0);
+		n += util_fmt(buf + (n < len ? n : len), n < len ? len - n : 0,
+		    "\n");
 	}
-	n = util_fmt(buf, len,
-	    STATE_VERSION "\n"
-	    "id %s\nname %s\nphase %s\n"
-	    "net %s\nipc %s\npid %s\n"
-	    "ns_name %s\nveth_host %s\nbridge %s\nip %s\ngateway %s\n"
-	    "hostname %s\n"
-	    "pause_pid %d\npause_start %llu\nnetns_ino %llu\n"
-	    "creator_pid %d\ncreator_start %llu\ncreated %lld\n",
-	    sb->id, dash(sb->name),
-	    sb->phase == PHASE_READY ? "ready" : "creating",
-	    mode_str(sb->net), mode_str(sb->ipc), mode_str(sb->pid),
-	    dash(sb->ns_name), dash(sb->veth_host), dash(sb->bridge), cidr, gw,
-	    sb->hostname, (int)sb->pause_pid, sb->pause_start, sb->netns_ino,
-	    (int)sb->creator_pid, sb->creator_start, sb->created);
 	if (n >= len) {
 		errno = ENOBUFS;
 		return -1;
@@ -232,37 +120,20 @@ state_format(const struct sandbox *sb, char *buf, size_t len)
 	return (int)n;
 }
 
-enum key {
-	K_ID, K_NAME, K_PHASE, K_NET, K_IPC, K_PID, K_NS_NAME, K_VETH,
-	K_BRIDGE, K_IP, K_GATEWAY, K_HOSTNAME, K_PAUSE_PID, K_PAUSE_START,
-	K_NETNS_INO, K_CREATOR_PID, K_CREATOR_START, K_CREATED, K_COUNT
-};
-
-static const char *const keys[K_COUNT] = {
-	"id", "name", "phase", "net", "ipc", "pid", "ns_name", "veth_host",
-	"bridge", "ip", "gateway", "hostname", "pause_pid", "pause_start",
-	"netns_ino", "creator_pid", "creator_start", "created",
-};
-
 static int
-parse_mode(const char *v, int allow_container, enum ns_mode *m)
+parse_num(const char *v, unsigned long long max, unsigned long long *out)
 {
-	if (!strcmp(v, "pod"))
-		*m = NS_POD;
-	else if (!strcmp(v, "node") && !allow_container)
-		*m = NS_NODE;
-	else if (!strcmp(v, "container") && allow_container)
-		*m = NS_CONTAINER;
-	else
-		return -1;
-	return 0;
+	const char *end;
+
+	return util_parse_ull(v, &end, max, out) < 0 || *end ? -1 : 0;
 }
 
-/* Copies an optional ("-" for none) value that must pass valid(). */
+/* "-" for none, else a value that must pass valid(). */
 static int
-parse_opt(const char *v, int (*valid)(const char *), char *dst, size_t len)
+parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len,
+	int optional)
 {
-	if (!strcmp(v, "-")) {
+	if (optional && !strcmp(v, "-")) {
 		dst[0] = '\0';
 		return 0;
 	}
@@ -273,113 +144,92 @@ parse_opt(const char *v, int (*valid)(const char *), char *dst, size_t len)
 }
 
 static int
-parse_cidr(const char *v, struct sandbox *sb)
+parse_value(const struct key *k, const char *v, struct sandbox *sb,
+	int *creating)
 {
-	const char *slash = strchr(v, '/');
-	unsigned long long p;
-
-	if (!strcmp(v, "-")) {
-		sb->ip = 0;
-		sb->prefix = 0;
-		return 0;
-	}
-	if (!slash || parse_ip_n(v, slash, &sb->ip) < 0 || !sb->ip ||
-	    parse_num(slash + 1, v + strlen(v), 32, &p) < 0)
-		return -1;
-	sb->prefix = (int)p;
-	return 0;
-}
-
-static int
-parse_value(enum key k, const char *v, struct sandbox *sb)
-{
-	const char *end = v + strlen(v);
+	const char *slash;
 	unsigned long long u;
+	size_t m;
 
-	switch (k) {
-	case K_ID:
-		if (!state_valid_id(v))
-			return -1;
-		strcpy(sb->id, v);
-		return 0;
-	case K_NAME:
-		return parse_opt(v, state_valid_name, sb->name,
-		    sizeof(sb->name));
-	case K_PHASE:
-		if (!strcmp(v, "ready"))
-			sb->phase = PHASE_READY;
-		else if (!strcmp(v, "creating"))
-			sb->phase = PHASE_CREATING;
-		else
-			return -1;
-		return 0;
-	case K_NET:
-		return parse_mode(v, 0, &sb->net);
-	case K_IPC:
-		return parse_mode(v, 0, &sb->ipc);
-	case K_PID:
-		return parse_mode(v, 1, &sb->pid);
-	case K_NS_NAME:
-		return parse_opt(v, state_valid_ifname, sb->ns_name,
-		    sizeof(sb->ns_name));
-	case K_VETH:
-		return parse_opt(v, state_valid_ifname, sb->veth_host,
-		    sizeof(sb->veth_host));
-	case K_BRIDGE:
-		return parse_opt(v, state_valid_ifname, sb->bridge,
-		    sizeof(sb->bridge));
-	case K_IP:
-		return parse_cidr(v, sb);
-	case K_GATEWAY:
-		if (!strcmp(v, "-")) {
-			sb->gateway = 0;
-			return 0;
-		}
-		return parse_ip_n(v, end, &sb->gateway) < 0 || !sb->gateway ?
-		    -1 : 0;
-	case K_HOSTNAME:
-		if (strlen(v) > HOST_MAX_LEN || !state_valid_hostname(v))
-			return -1;
-		strcpy(sb->hostname, v);
-		return 0;
-	case K_PAUSE_PID:
-	case K_CREATOR_PID:
-		if (parse_num(v, end, INT_MAX, &u) < 0)
-			return -1;
-		*(k == K_PAUSE_PID ? &sb->pause_pid : &sb->creator_pid) =
-		    (pid_t)u;
-		return 0;
-	case K_PAUSE_START:
-		return parse_num(v, end, ULLONG_MAX, &sb->pause_start);
-	case K_NETNS_INO:
-		return parse_num(v, end, ULLONG_MAX, &sb->netns_ino);
-	case K_CREATOR_START:
-		return parse_num(v, end, ULLONG_MAX, &sb->creator_start);
-	case K_CREATED:
-		if (parse_num(v, end, LLONG_MAX, &u) < 0)
-			return -1;
-		sb->created = (long long)u;
-		return 0;
-	default:
+	switch (k->type) {
+	case T_ID:
+		return parse_word(v, valid_id, at(sb, k), ID_LEN + 1, 0);
+	case T_NAME:
+		return parse_word(v, valid_name, at(sb, k), NAME_MAX_LEN + 1, 1);
+	case T_HOST:
+		return parse_word(v, valid_hostname, at(sb, k),
+		    HOST_MAX_LEN + 1, 0);
+	case T_IFNAME:
+		return parse_word(v, valid_ifname, at(sb, k), IFNAME_LEN, 1);
+	case T_MODE:
+	case T_PIDMODE:
+		/* The network and IPC are the pod's or the node's; the PID
+		 * namespace the pod's or each container's own. */
+		for (m = 0; m < 3; m++)
+			if (!strcmp(v, modes[m]) && (m == NS_POD ||
+			    (m == NS_CONTAINER) == (k->type == T_PIDMODE))) {
+				*(enum ns_mode *)at(sb, k) = (enum ns_mode)m;
+				return 0;
+			}
 		return -1;
+	case T_CIDR:
+		if (!strcmp(v, "-"))
+			return 0;
+		if (!(slash = strchr(v, '/')) ||
+		    ipam_parse_ip(v, slash, &sb->ip) < 0 || !sb->ip ||
+		    parse_num(slash + 1, 32, &u) < 0)
+			return -1;
+		sb->prefix = (int)u;
+		return 0;
+	case T_IP:
+		if (!strcmp(v, "-"))
+			return 0;
+		return ipam_parse_ip(v, NULL, at(sb, k)) < 0 ||
+		    !*(uint32_t *)at(sb, k) ? -1 : 0;
+	case T_PID:
+		if (parse_num(v, INT_MAX, &u) < 0)
+			return -1;
+		*(pid_t *)at(sb, k) = (pid_t)u;
+		return 0;
+	case T_ULL:
+		return parse_num(v, ULLONG_MAX, at(sb, k));
+	case T_LL:
+		if (parse_num(v, LLONG_MAX, &u) < 0)
+			return -1;
+		*(long long *)at(sb, k) = (long long)u;
+		return 0;
+	case T_PHASE:
+		/* A version 1 create wrote "creating" before its pause was
+		 * up: such a sandbox has no pause to trust. */
+		*creating = !strcmp(v, "creating");
+		return strcmp(v, "ready") && strcmp(v, "creating") ? -1 : 0;
+	case T_SKIP:
+		return parse_num(v, ULLONG_MAX, &u);
 	}
+	return -1;
 }
 
-/* Accepts exactly what state_format writes: the version line, then every
- * key once, in order, each as "key value" with a single-word value. */
+/* Accepts exactly what state_format writes, or wrote in version 1: the
+ * version line, then every key of that version once, in order, each as
+ * "key value" with a single-word value. */
 int
 state_parse(const char *buf, size_t len, struct sandbox *sb)
 {
 	char line[LINE_MAX_LEN + 1], *sp;
-	size_t pos = 0, n, vlen = strlen(STATE_VERSION);
+	size_t pos, n, i, mlen = sizeof(STATE_MAGIC) - 1;
 	const char *nl;
-	int k;
+	int version, creating = 0;
 
 	memset(sb, 0, sizeof(*sb));
-	if (len < vlen + 1 || memcmp(buf, STATE_VERSION "\n", vlen + 1))
+	if (len < mlen + 2 || memcmp(buf, STATE_MAGIC, mlen) ||
+	    buf[mlen + 1] != '\n' || buf[mlen] < '1' ||
+	    buf[mlen] > '0' + STATE_VERSION)
 		goto bad;
-	pos = vlen + 1;
-	for (k = 0; k < K_COUNT; k++) {
+	version = buf[mlen] - '0';
+	pos = mlen + 2;
+	for (i = 0; i < NKEYS; i++) {
+		if (!(keys[i].versions & 1 << version))
+			continue;
 		nl = memchr(buf + pos, '\n', len - pos);
 		if (!nl || (n = (size_t)(nl - (buf + pos))) > LINE_MAX_LEN)
 			goto bad;
@@ -388,16 +238,21 @@ state_parse(const char *buf, size_t len, struct sandbox *sb)
 		if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
 			goto bad;
 		*sp = '\0';
-		if (strcmp(line, keys[k]) || !sp[1] || strchr(sp + 1, ' ') ||
-		    parse_value((enum key)k, sp + 1, sb) < 0)
+		if (strcmp(line, keys[i].key) || !sp[1] ||
+		    strchr(sp + 1, ' ') || parse_value(&keys[i], sp + 1, sb,
+		    &creating) < 0)
 			goto bad;
 		pos += n + 1;
 	}
 	/* An address always comes with its gateway, both in one subnet. */
 	if (pos != len || !sb->ip != !sb->gateway ||
 	    (sb->ip && (!sb->prefix ||
-	    (sb->ip ^ sb->gateway) & mask_of(sb->prefix))))
+	    (sb->ip ^ sb->gateway) & ipam_mask(sb->prefix))))
 		goto bad;
+	if (creating) {
+		sb->pause_pid = 0;
+		sb->pause_start = 0;
+	}
 	return 0;
 bad:
 	errno = EBADMSG;
@@ -405,53 +260,45 @@ bad:
 }
 
 int
-state_save(int rootfd, const struct sandbox *sb)
+state_save(int dirfd, const struct sandbox *sb)
 {
 	char buf[STATE_MAX];
-	int dfd = -1, fd = -1, n, ret = -1, e;
+	int fd = -1, n, ret = -1, e;
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	if ((dfd = root_sbdir(rootfd, sb->id)) < 0)
-		return -1;
-	fd = openat(dfd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	fd = openat(dirfd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, buf, (size_t)n) < 0)
 		goto out;
-	if (write(fd, buf, (size_t)n) != n) {
-		if (errno == 0)
-			errno = EIO;
-		goto out;
-	}
 	if (close(fd) < 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	ret = renameat(dfd, "state.tmp", dfd, "state");
+	ret = renameat(dirfd, "state.tmp", dirfd, "state");
 out:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
 	if (ret < 0)
-		unlinkat(dfd, "state.tmp", 0);
-	close(dfd);
+		unlinkat(dirfd, "state.tmp", 0);
 	errno = e;
 	return ret;
 }
 
+/* The sandbox's state; EBADMSG for anything but a well-formed file. */
 int
-state_load(int rootfd, const char *id, struct sandbox *sb)
+state_load(int dirfd, struct sandbox *sb)
 {
 	char buf[STATE_MAX + 1];
 	ssize_t n;
 	size_t len = 0;
-	int dfd, fd, ret = -1;
+	int fd, ret = -1;
 
-	if ((dfd = root_sbdir(rootfd, id)) < 0)
-		return -1;
-	fd = openat(dfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	close(dfd);
+	fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
 	while (len < sizeof(buf)) {
@@ -464,8 +311,7 @@ state_load(int rootfd, const char *id, struct sandbox *sb)
 			break;
 		len += (size_t)n;
 	}
-	if (len > STATE_MAX || state_parse(buf, len, sb) < 0 ||
-	    strcmp(sb->id, id)) {
+	if (len > STATE_MAX || state_parse(buf, len, sb) < 0) {
 		errno = EBADMSG;
 		goto out;
 	}
@@ -474,4 +320,3 @@ out:
 	close(fd);
 	return ret;
 }
-

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small stand-ins for the parts of libc that would double the static
  * binary: printf (whose float formatting alone is 5 KiB), stdio buffering,
  * malloc, qsort and opendir.  The binary's size is the pause's resident
@@ -16,17 +17,32 @@
 
 #include "pelagos.h"
 
+/* Where formatted text goes: a string of len bytes (the NUL included),
+ * or, with fd >= 0, a buffer that is written out to fd whenever it fills,
+ * so that no length of text is ever cut. */
 struct sink {
 	char *buf;
-	size_t len, n;
+	size_t len, n, total;
+	int fd, err;
 };
+
+static void
+drain(struct sink *s)
+{
+	if (s->n && util_write_all(s->fd, s->buf, s->n) < 0)
+		s->err = 1;
+	s->n = 0;
+}
 
 static void
 put(struct sink *s, char c)
 {
-	if (s->n + 1 < s->len)
+	if (s->fd >= 0 && s->n == s->len)
+		drain(s);
+	if (s->n < s->len)
 		s->buf[s->n] = c;
 	s->n++;
+	s->total++;
 }
 
 static void
@@ -50,19 +66,23 @@ field(struct sink *s, const char *str, size_t n, size_t width, int left,
 		pad(s, n, width, ' ');
 }
 
-size_t
-util_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
+/* The length modifiers, each read as its own type: size_t is not
+ * unsigned long long on 32-bit targets. */
+enum lmod { L_INT, L_LONG, L_LLONG, L_SIZE };
+
+static void
+format(struct sink *s, const char *fmt, va_list ap)
 {
-	struct sink s = { buf, len, 0 };
 	char num[24], *p, padc;
 	unsigned long long u;
 	size_t width, prec;
-	int left, lng, neg;
+	int left, neg;
+	enum lmod lm;
 	const char *str;
 
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
-			put(&s, *fmt);
+			put(s, *fmt);
 			continue;
 		}
 		left = *++fmt == '-';
@@ -81,14 +101,22 @@ util_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
 					prec = prec * 10 + (size_t)(*fmt - '0');
 			}
 		}
-		for (lng = 0; *fmt == 'l' || *fmt == 'z'; fmt++)
-			lng += *fmt == 'z' ? 2 : 1;
+		lm = L_INT;
+		if (*fmt == 'z') {
+			lm = L_SIZE;
+			fmt++;
+		} else {
+			for (; *fmt == 'l' && lm < L_LLONG; fmt++)
+				lm++;
+		}
 		neg = 0;
 		switch (*fmt) {
 		case 'd':
 		case 'i': {
-			long long v = lng >= 2 ? va_arg(ap, long long) :
-			    lng ? va_arg(ap, long) : va_arg(ap, int);
+			long long v = lm == L_LLONG ? va_arg(ap, long long) :
+			    lm == L_LONG ? va_arg(ap, long) :
+			    lm == L_SIZE ? (long long)va_arg(ap, ssize_t) :
+			    va_arg(ap, int);
 
 			neg = v < 0;
 			u = neg ? 0 - (unsigned long long)v :
@@ -97,8 +125,9 @@ util_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
 		}
 		case 'u':
 		case 'x':
-			u = lng >= 2 ? va_arg(ap, unsigned long long) :
-			    lng ? va_arg(ap, unsigned long) :
+			u = lm == L_LLONG ? va_arg(ap, unsigned long long) :
+			    lm == L_LONG ? va_arg(ap, unsigned long) :
+			    lm == L_SIZE ? va_arg(ap, size_t) :
 			    va_arg(ap, unsigned int);
 number:
 			p = num + sizeof(num);
@@ -109,28 +138,38 @@ number:
 			} while (u);
 			if (neg)
 				*--p = '-';
-			field(&s, p, (size_t)(num + sizeof(num) - p), width,
+			field(s, p, (size_t)(num + sizeof(num) - p), width,
 			    left, padc);
 			break;
 		case 'c':
 			num[0] = (char)va_arg(ap, int);
-			field(&s, num, 1, width, left, ' ');
+			field(s, num, 1, width, left, ' ');
 			break;
 		case 's':
 			str = va_arg(ap, const char *);
-			field(&s, str, strnlen(str, prec), width, left, ' ');
+			field(s, str, strnlen(str, prec), width, left, ' ');
 			break;
 		case '%':
-			put(&s, '%');
+			put(s, '%');
 			break;
 		default:
 			fmt--;
 			break;
 		}
 	}
+}
+
+/* snprintf's contract: the text's whole length is returned, and at most
+ * len - 1 bytes of it are stored, NUL-terminated. */
+size_t
+util_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	struct sink s = { buf, len ? len - 1 : 0, 0, 0, -1, 0 };
+
+	format(&s, fmt, ap);
 	if (len)
 		buf[s.n < len ? s.n : len - 1] = '\0';
-	return s.n;
+	return s.total;
 }
 
 size_t
@@ -151,49 +190,43 @@ static struct {
 	int err;
 } out;
 
-static int
-write_all(int fd, const char *p, size_t n)
+int
+util_write_all(int fd, const void *p, size_t n)
 {
+	const char *c = p;
 	ssize_t w;
 
 	while (n) {
-		if ((w = write(fd, p, n)) < 0) {
+		if ((w = write(fd, c, n)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += w;
+		c += w;
 		n -= (size_t)w;
 	}
 	return 0;
 }
 
-/* Standard output, buffered; util_flush reports whether all of it was
- * written.  One call's text must fit the buffer. */
+/* Standard output, buffered and written out as the buffer fills;
+ * util_flush reports whether all of it was written. */
 void
 util_out(const char *fmt, ...)
 {
+	struct sink s = { out.buf, sizeof(out.buf), out.n, 0, 1, 0 };
 	va_list ap;
-	size_t n;
-	int tries;
 
-	for (tries = 0; tries < 2; tries++) {
-		va_start(ap, fmt);
-		n = util_vfmt(out.buf + out.n, sizeof(out.buf) - out.n, fmt, ap);
-		va_end(ap);
-		if (out.n + n < sizeof(out.buf)) {
-			out.n += n;
-			return;
-		}
-		util_flush();
-	}
-	out.n = sizeof(out.buf) - 1;
+	va_start(ap, fmt);
+	format(&s, fmt, ap);
+	va_end(ap);
+	out.n = s.n;
+	out.err |= s.err;
 }
 
 int
 util_flush(void)
 {
-	if (out.n && write_all(1, out.buf, out.n) < 0)
+	if (out.n && util_write_all(1, out.buf, out.n) < 0)
 		out.err = 1;
 	out.n = 0;
 	return out.err ? -1 : 0;
@@ -204,7 +237,7 @@ util_flush(void)
 void
 util_err(const char *line)
 {
-	(void)!write_all(2, line, strlen(line));
+	(void)!util_write_all(2, line, strlen(line));
 }
 
 /* Anonymous memory straight from the kernel; util_grow doubles an
@@ -243,26 +276,34 @@ util_grow(void **p, size_t *cap, size_t elem)
 	return 0;
 }
 
-/* Shell sort: a few lines, and fast enough for thousands of IDs. */
+/* Shell sort: a few lines, fast enough for thousands of IDs, and by
+ * swapping in place it needs no buffer, so any element size works. */
+static void
+swap(unsigned char *a, unsigned char *b, size_t size)
+{
+	unsigned char t;
+
+	while (size--) {
+		t = *a;
+		*a++ = *b;
+		*b++ = t;
+	}
+}
+
 void
 util_sort(void *base, size_t n, size_t size,
 	int (*cmp)(const void *, const void *))
 {
 	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
-	unsigned char tmp[64], *b = base;
+	unsigned char *b = base;
 	size_t g, i, j, gap;
 
-	if (size > sizeof(tmp))
-		return;
 	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
 		gap = gaps[g];
-		for (i = gap; i < n; i++) {
-			memcpy(tmp, b + i * size, size);
+		for (i = gap; i < n; i++)
 			for (j = i; j >= gap &&
-			    cmp(b + (j - gap) * size, tmp) > 0; j -= gap)
-				memcpy(b + j * size, b + (j - gap) * size, size);
-			memcpy(b + j * size, tmp, size);
-		}
+			    cmp(b + (j - gap) * size, b + j * size) > 0; j -= gap)
+				swap(b + (j - gap) * size, b + j * size, size);
 	}
 }
 
@@ -277,9 +318,10 @@ util_dir_open(struct util_dir *d, int dirfd, const char *path)
 	return d->fd < 0 ? -1 : 0;
 }
 
-/* The next name other than "." and ".."; NULL with errno 0 at the end. */
-const char *
-util_dir_next(struct util_dir *d)
+/* The next name other than "." and "..": 1 with *name set, 0 at the
+ * end, -1 with errno on a read error. */
+int
+util_dir_next(struct util_dir *d, const char **name)
 {
 	struct ent {
 		unsigned long long ino;
@@ -294,18 +336,17 @@ util_dir_next(struct util_dir *d)
 		if (d->pos >= d->len) {
 			n = syscall(SYS_getdents64, d->fd, d->buf,
 			    sizeof(d->buf));
-			if (n <= 0) {
-				if (n == 0)
-					errno = 0;
-				return NULL;
-			}
+			if (n <= 0)
+				return (int)n;
 			d->len = (size_t)n;
 			d->pos = 0;
 		}
 		e = (struct ent *)((char *)d->buf + d->pos);
 		d->pos += e->reclen;
-		if (strcmp(e->name, ".") && strcmp(e->name, ".."))
-			return e->name;
+		if (strcmp(e->name, ".") && strcmp(e->name, "..")) {
+			*name = e->name;
+			return 1;
+		}
 	}
 }
 
@@ -317,19 +358,28 @@ util_dir_close(struct util_dir *d)
 	d->fd = -1;
 }
 
-/* Decimal digits up to the first non-digit; -1 if there are none or the
- * value overflows. */
+/* Decimal digits up to the first non-digit, at most max, with no sign
+ * and no leading zero (the kernel and our files never write one); -1
+ * with EINVAL if there are no digits or the value is out of range. */
 int
-util_parse_ull(const char *s, const char **end, unsigned long long *v)
+util_parse_ull(const char *s, const char **end, unsigned long long max,
+	unsigned long long *v)
 {
 	const char *p = s;
 
+	unsigned d;
+
 	for (*v = 0; *p >= '0' && *p <= '9'; p++) {
-		if (*v > (~0ull - (unsigned)(*p - '0')) / 10)
-			return -1;
-		*v = *v * 10 + (unsigned)(*p - '0');
+		d = (unsigned)(*p - '0');
+		if (d > max || *v > (max - d) / 10 || (p == s + 1 && *s == '0'))
+			goto bad;
+		*v = *v * 10 + d;
 	}
 	if (end)
 		*end = p;
-	return p == s ? -1 : 0;
+	if (p != s)
+		return 0;
+bad:
+	errno = EINVAL;
+	return -1;
 }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # pelagos benchmark: sandbox create/rm against two peers, pause memory,
 # binary size, and a scale run.  See bench/README.md.
 #

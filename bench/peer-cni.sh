@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A pod sandbox made the CNI way: catatonit -P as the pause, Debian's
 # containernetworking-plugins bridge (host-local IPAM) and loopback plugins
 # for the network.  A baseline that pelagos is measured against.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A pod sandbox made by hand with iproute2, the way a busybox user would:
 # the baseline that pelagos is measured against.
 #

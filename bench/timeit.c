@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * timeit [-t SECS] FILE CMD [ARG...]: run CMD, append its wall time in
  * nanoseconds to FILE, exit with CMD's status.  The clock brackets only

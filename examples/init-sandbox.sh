@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Boot-time example: create a named pod sandbox and start a workload in it.
 # Call it from an initramfs /init or an rc script once /proc, /sys, /run and
 # /dev are mounted and the veth and bridge modules are loaded (see the README,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # /init of the test initramfs that tests/initramfs.sh builds: bring up a bare
 # busybox system, run examples/init-sandbox.sh as a boot-time smoke step, run
 # the integration suite, print the result markers the host looks for, and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Boot a busybox initramfs under QEMU and run pelagos's integration suite in
 # it: proof that pelagos works on a bare kernel with nothing but busybox.
 #

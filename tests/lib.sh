@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the integration tests.  POSIX sh: the same suite runs under
 # busybox sh in the initramfs test, so only busybox applets are used.
 #
@@ -64,6 +65,18 @@ expect_eq() {
 # skey ID KEY: a value from a sandbox's state file.
 skey() {
 	sed -n "s/^$2 //p" "$ROOT/sandboxes/$1/state"
+}
+
+# state_v1 PHASE: a version 2 state file on stdin rewritten as the
+# previous release wrote it (version 1: a phase after the name, the
+# creator's PID and start time before created).
+state_v1() {
+	sed -e 's/^pelagos-state 2$/pelagos-state 1/' \
+	    -e "s/^name .*/&\\
+phase $1/" \
+	    -e 's/^created .*/creator_pid 1\
+creator_start 1\
+&/'
 }
 
 ino() {

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The test runner: C unit tests, then the integration tests (as root).
 #
 #   tests/run.sh [-v] [--integration-only] [TEST...]

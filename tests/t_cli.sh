@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The command line: help, usage errors, bad names and IDs, non-root.
 TESTS="$TESTS t_help_version t_usage_errors t_bad_names t_bad_rm_args"
 TESTS="$TESTS t_bad_env t_non_root"
@@ -61,13 +62,21 @@ t_bad_names() {
 	run 0 pel sandbox rm "$ok"
 }
 
-# rm of anything that is not a sandbox here fails and touches nothing.
+# rm of anything that is not a sandbox here fails and touches nothing:
+# words that cannot be an ID or a name are usage errors (with --force
+# too), well-formed ones that name nothing are "no such sandbox".
 t_bad_rm_args() {
 	id=$(create --name keep)
 	pid=$(skey "$id" pause_pid)
 	before=$(cat "$ROOT/sandboxes/$id/state")
 	for a in "" "/" "." ".." "../$id" "a/b" "sandboxes/$id" \
-	    "$(echo "$id" | cut -c1-15)" "${id}0" "nosuch" "$(printf 'ke\nep')"; do
+	    "$(printf 'ke\nep')" "/bin" "-"; do
+		run 2 pel sandbox rm "$a"
+		one_error "is neither a sandbox ID nor a name"
+		run 2 pel sandbox rm -f -- "$a"
+		one_error "is neither a sandbox ID nor a name"
+	done
+	for a in "$(echo "$id" | cut -c1-15)" "${id}0" "nosuch"; do
 		run 1 pel sandbox rm "$a"
 		one_error "no such sandbox"
 	done
@@ -75,15 +84,24 @@ t_bad_rm_args() {
 	run 0 pel sandbox rm --force nosuch
 	[ -s "$ERR" ] && fail "rm --force of nothing warned: $(cat "$ERR")"
 	run 0 pel sandbox rm -f -- nosuch
+	# A usage error removes nothing, even beside a good argument.
+	run 2 pel sandbox rm keep ../x
+	alive "$pid" || fail "rm with a malformed argument removed keep"
 	run 1 pel sandbox rm nosuch keep
 	grep -q "no such sandbox 'nosuch'" "$ERR" || fail "rm nosuch keep: $(cat "$ERR")"
 	[ -e "$ROOT/sandboxes/$id" ] && fail "rm nosuch keep did not remove keep"
 	gone "$pid" || fail "pause of keep survived its rm"
 	id=$(create --name keep)
 	before=$(cat "$ROOT/sandboxes/$id/state")
-	run 1 pel sandbox rm ""
+	run 2 pel sandbox rm ""
 	expect_eq "$(cat "$ROOT/sandboxes/$id/state")" "$before" "state after bad rm"
 	alive "$(skey "$id" pause_pid)" || fail "bad rm hurt the pause"
+	for c in inspect; do
+		run 2 pel sandbox "$c" ../x
+		one_error "sandbox $c: '../x' is neither a sandbox ID nor a name"
+	done
+	run 2 pel run --sandbox ../x true
+	one_error "run: '../x' is neither a sandbox ID nor a name"
 	run 0 pel sandbox rm "$id"
 }
 

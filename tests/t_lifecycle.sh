@@ -1,8 +1,9 @@
+# SPDX-License-Identifier: Apache-2.0
 # create, ls and rm against real namespaces, links and processes.
 TESTS="$TESTS t_create_contract t_state_file t_ls_table t_ls_json"
 TESTS="$TESTS t_two_sandboxes_talk t_rm_removes_all t_ip_reuse t_full_subnet"
 TESTS="$TESTS t_bridge_reuse t_not_a_bridge t_name_unique t_ip_netns"
-TESTS="$TESTS t_ls_prune_stateless"
+TESTS="$TESTS t_ls_prune_stateless t_state_v1 t_ls_broken_netns"
 
 t_create_contract() {
 	run 0 pel sandbox create --name web
@@ -42,8 +43,8 @@ t_create_contract() {
 	    fail "lo not up"
 	nsenter --net="$ns" ip route show | grep -q "^default via $GW dev eth0" ||
 	    fail "no default route via $GW: $(nsenter --net="$ns" ip route)"
-	[ "$(nsenter --net="$ns" ls /sys/class/net 2>/dev/null | wc -w)" -le 2 ] ||
-	    true
+	expect_eq "$(nsenter --net="$ns" ip -o link show | cut -d: -f2 | tr -d ' ' | sort | tr '\n' ' ')" \
+	    "eth0@if$(cat /sys/class/net/vh-$s8/ifindex) lo " "links in the pod"
 
 	# The pause: already in the namespace, with UTS and IPC of its own.
 	alive "$pid" || fail "pause $pid not running"
@@ -75,14 +76,14 @@ t_state_file() {
 	expect_eq "$(stat -c %a "$ROOT/sandboxes/$id")" 700 "state dir mode"
 	expect_eq "$(stat -c %a "$f")" 600 "state file mode"
 	expect_eq "$(cut -d' ' -f1 "$f" | tr '\n' ' ')" \
-	    "pelagos-state id name phase net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino creator_pid creator_start created " \
+	    "pelagos-state id name net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino created " \
 	    "state keys"
 	# Read the way the README tells a shell script to.
 	while read -r key value; do
 		case $key in
 		id) expect_eq "$value" "$id" id ;;
 		name) expect_eq "$value" st1 name ;;
-		phase) expect_eq "$value" ready phase ;;
+		pelagos-state) expect_eq "$value" 2 "format version" ;;
 		bridge) expect_eq "$value" "$BR" bridge ;;
 		gateway) expect_eq "$value" "$GW" gateway ;;
 		ip) expect_eq "$value" "$NET.2/24" ip ;;
@@ -268,4 +269,71 @@ t_ls_prune_stateless() {
 	[ -L "$ROOT/leases/$NET.200" ] && fail "prune left its lease"
 	alive "$(skey "$keep" pause_pid)" || fail "prune hurt a running sandbox"
 	run 0 pel sandbox rm keep
+}
+
+# A sandbox whose state the previous release wrote (format version 1)
+# is listed, run in, inspected and removed as any other: an upgrade
+# needs no reboot.  One whose version 1 state says "creating" has no
+# trusted pause: dead, and rm still finds its pause by its tag.
+t_state_v1() {
+	a=$(create --name old)
+	b=$(create)
+	for id in "$a" "$b"; do
+		cp "$ROOT/sandboxes/$id/state" "$T_DIR/v2"
+		state_v1 ready <"$T_DIR/v2" >"$ROOT/sandboxes/$id/state"
+	done
+	state_v1 creating <"$T_DIR/v2" >"$ROOT/sandboxes/$b/state"
+	expect_eq "$(head -n 1 "$ROOT/sandboxes/$a/state")" "pelagos-state 1" \
+	    "rewritten state version"
+	grep -q '^creator_pid ' "$ROOT/sandboxes/$a/state" ||
+	    fail "not a version 1 file"
+	run 0 pel sandbox ls
+	grep -q "^$a .* running " "$OUT" || fail "v1 sandbox not running: $(cat "$OUT")"
+	grep -q "^$b .* dead " "$OUT" || fail "v1 creating sandbox not dead: $(cat "$OUT")"
+	run 0 pel sandbox inspect old
+	grep -q '"status":"running"' "$OUT" || fail "inspect of v1: $(cat "$OUT")"
+	run 0 pel run --sandbox old hostname
+	expect_eq "$(cat "$OUT")" old "hostname in a v1 sandbox"
+	pb=$(skey "$b" pause_pid)
+	run 0 pel sandbox rm old "$b"
+	gone "$pb" || fail "rm left the pause of a v1 creating sandbox"
+	[ -n "$(ls "$ROOT/sandboxes")" ] && fail "state left: $(ls "$ROOT/sandboxes")"
+	return 0
+}
+
+# /run/netns/<ns> replaced by another namespace while the pause lives:
+# ip netns exec would enter the other one, so the sandbox is broken, not
+# running, and rm and prune remove it without touching the namespace now
+# mounted there (here another sandbox's, whose pause must live on).
+t_ls_broken_netns() {
+	for how in prune rm; do
+		id=$(create)
+		id2=$(create)
+		s8=$(echo "$id" | cut -c1-8)
+		s8b=$(echo "$id2" | cut -c1-8)
+		umount -l "/run/netns/psb-$s8" || fail "umount"
+		mount --bind "/run/netns/psb-$s8b" "/run/netns/psb-$s8" ||
+		    fail "bind"
+		run 0 pel sandbox ls
+		grep -q "^$id .* broken " "$OUT" || fail "not broken: $(cat "$OUT")"
+		grep -q "^$id2 .* running " "$OUT" || fail "other: $(cat "$OUT")"
+		run 0 pel sandbox inspect "$id"
+		grep -q '"status":"broken"' "$OUT" || fail "inspect: $(cat "$OUT")"
+		run 0 pel sandbox ls --json
+		grep -q "$id" "$OUT" && fail "a broken sandbox in ls --json"
+		pid=$(skey "$id" pause_pid)
+		pid2=$(skey "$id2" pause_pid)
+		if [ "$how" = prune ]; then
+			run 0 pel sandbox prune
+			expect_eq "$(cat "$OUT")" "$id" "prune of a broken sandbox"
+		else
+			run 0 pel sandbox rm "$id"
+		fi
+		gone "$pid" || fail "$how left the pause of a broken sandbox"
+		alive "$pid2" || fail "$how killed the pause of the namespace mounted there"
+		[ -e "/run/netns/psb-$s8" ] && fail "$how left /run/netns/psb-$s8"
+		run 0 pel sandbox ls
+		grep -q "^$id2 .* running " "$OUT" || fail "after $how: $(cat "$OUT")"
+		run 0 pel sandbox rm "$id2"
+	done
 }

@@ -1,6 +1,7 @@
+# SPDX-License-Identifier: Apache-2.0
 # The pause: signals, namespace flags, PID 1 duties.
 TESTS="$TESTS t_pause_signals t_pause_host_ipc t_pause_host_net t_pause_pod_pid"
-TESTS="$TESTS t_pause_direct t_pause_hardened"
+TESTS="$TESTS t_pause_direct t_pause_hardened t_pause_probe"
 
 t_pause_signals() {
 	id=$(create)
@@ -125,10 +126,12 @@ t_pause_hardened() {
 	hardened "$init" || fail "pod PID 1 not hardened"
 	hardened "$outer" || fail "outer pause of a --pod-pid sandbox not hardened"
 	run 0 pel sandbox rm "$id" "$id2"
+}
 
-	# The pause tries one syscall its filter does not list, and create
-	# fails unless it is refused; strace shows the refusal.
-	command -v strace >/dev/null || return 0
+# The pause tries one syscall its filter does not list, and create fails
+# unless it is refused; strace shows the refusal.
+t_pause_probe() {
+	command -v strace >/dev/null || skip "strace not installed"
 	# -I 1: strace -o FILE blocks SIGTERM by default, and it must detach.
 	strace -f -I 1 -o "$T_DIR/trace" -e trace=getppid "$PELAGOS" --root "$ROOT" \
 	    sandbox create >"$T_DIR/id" 2>/dev/null &

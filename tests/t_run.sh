@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pelagos run, sandbox inspect and ls -q: workloads in real sandboxes.
 TESTS="$TESTS t_run_usage t_run_namespaces t_run_hostname t_run_env_cwd"
 TESTS="$TESTS t_run_rootfs t_run_localhost t_run_bridge t_run_exit_status"
@@ -383,8 +384,9 @@ t_run_dead_sandbox() {
 	    "$T_DIR/state.orig" >"$st"
 	run 1 pel run --sandbox recyc touch "$T_DIR/ran"
 	one_error "sandbox recyc is not running"
-	# A create still under way.
-	sed "s/^phase .*/phase creating/" "$T_DIR/state.orig" >"$st"
+	# A create of the previous release still under way: its version 1
+	# state said so.
+	state_v1 creating <"$T_DIR/state.orig" >"$st"
 	run 1 pel run --sandbox recyc touch "$T_DIR/ran"
 	one_error "sandbox recyc is not running"
 	[ -e "$T_DIR/ran" ] && fail "CMD ran for a sandbox whose pause is not the recorded one"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the pure logic in netlink.c and state.c: no privileges,
  * no kernel objects, no network.  Prints one "ok N" or "not ok N" line per
  * check and a final "N passed, N failed, 0 skipped" line. */
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/netlink.h>
 
 #include "../pelagos.h"
 
@@ -121,7 +124,6 @@ fill_named(struct sandbox *sb)
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, "0123456789abcdef");
 	strcpy(sb->name, "web-1");
-	sb->phase = PHASE_READY;
 	strcpy(sb->ns_name, "psb-01234567");
 	strcpy(sb->veth_host, "vh-01234567");
 	strcpy(sb->bridge, "pelagos0");
@@ -135,12 +137,29 @@ fill_named(struct sandbox *sb)
 	sb->pause_pid = 4242;
 	sb->pause_start = 123456789ULL;
 	sb->netns_ino = 4026532000ULL;
-	sb->creator_pid = 4000;
-	sb->creator_start = 98765ULL;
 	sb->created = 1732870000LL;
 }
 
 static const char named_text[] =
+	"pelagos-state 2\n"
+	"id 0123456789abcdef\n"
+	"name web-1\n"
+	"net pod\n"
+	"ipc pod\n"
+	"pid container\n"
+	"ns_name psb-01234567\n"
+	"veth_host vh-01234567\n"
+	"bridge pelagos0\n"
+	"ip 172.19.0.2/24\n"
+	"gateway 172.19.0.1\n"
+	"hostname web-1\n"
+	"pause_pid 4242\n"
+	"pause_start 123456789\n"
+	"netns_ino 4026532000\n"
+	"created 1732870000\n";
+
+/* The same sandbox as the previous release wrote it. */
+static const char named_v1_text[] =
 	"pelagos-state 1\n"
 	"id 0123456789abcdef\n"
 	"name web-1\n"
@@ -161,23 +180,40 @@ static const char named_text[] =
 	"creator_start 98765\n"
 	"created 1732870000\n";
 
-/* Unnamed, host network and IPC, pod PID namespace, still creating. */
+/* Unnamed, host network and IPC, pod PID namespace, no pause known. */
 static void
 fill_hostnet(struct sandbox *sb)
 {
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, "fedcba9876543210");
-	sb->phase = PHASE_CREATING;
 	sb->net = NS_NODE;
 	sb->ipc = NS_NODE;
 	sb->pid = NS_POD;
 	strcpy(sb->hostname, "fedcba98");
-	sb->creator_pid = 1;
-	sb->creator_start = 0;
 	sb->created = 0;
 }
 
 static const char hostnet_text[] =
+	"pelagos-state 2\n"
+	"id fedcba9876543210\n"
+	"name -\n"
+	"net node\n"
+	"ipc node\n"
+	"pid pod\n"
+	"ns_name -\n"
+	"veth_host -\n"
+	"bridge -\n"
+	"ip -\n"
+	"gateway -\n"
+	"hostname fedcba98\n"
+	"pause_pid 0\n"
+	"pause_start 0\n"
+	"netns_ino 0\n"
+	"created 0\n";
+
+/* A version 1 create that had not finished: its pause is not trusted,
+ * whatever the file says of it. */
+static const char hostnet_v1_text[] =
 	"pelagos-state 1\n"
 	"id fedcba9876543210\n"
 	"name -\n"
@@ -191,8 +227,8 @@ static const char hostnet_text[] =
 	"ip -\n"
 	"gateway -\n"
 	"hostname fedcba98\n"
-	"pause_pid 0\n"
-	"pause_start 0\n"
+	"pause_pid 77\n"
+	"pause_start 5\n"
 	"netns_ino 0\n"
 	"creator_pid 1\n"
 	"creator_start 0\n"
@@ -207,10 +243,10 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 #define NUMF(f) if (a->f != b->f) { \
 	set_detail("field " #f ": %lld != %lld", (long long)a->f, \
 	    (long long)b->f); return 0; }
-	STRF(id) STRF(name) NUMF(phase) STRF(ns_name) STRF(veth_host)
+	STRF(id) STRF(name) STRF(ns_name) STRF(veth_host)
 	STRF(bridge) NUMF(ip) NUMF(prefix) NUMF(gateway) NUMF(net) NUMF(ipc)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
-	NUMF(netns_ino) NUMF(creator_pid) NUMF(creator_start) NUMF(created)
+	NUMF(netns_ino) NUMF(created)
 #undef STRF
 #undef NUMF
 	return 1;
@@ -276,10 +312,8 @@ test_state_format(void)
 	sb.prefix = 30;
 	sb.gateway = IP4(255, 255, 255, 253);
 	sb.pause_pid = INT_MAX;
-	sb.creator_pid = INT_MAX;
 	sb.pause_start = ULLONG_MAX;
 	sb.netns_ino = ULLONG_MAX;
-	sb.creator_start = ULLONG_MAX;
 	sb.created = LLONG_MAX;
 	roundtrip(&sb, "sandbox with maximal fields");
 
@@ -382,13 +416,14 @@ expect_bad(const char *buf, size_t len, const char *desc)
 	ok(r == -1 && errno == EBADMSG, "state_parse rejects %s", desc);
 }
 
-/* The valid named text with from replaced by to. */
+/* A valid text with from replaced by to. */
 static void
-bad_subst(const char *from, const char *to, const char *desc)
+bad_subst_in(const char *base, const char *from, const char *to,
+	const char *desc)
 {
 	struct text t;
 
-	text_set(&t, named_text);
+	text_set(&t, base);
 	if (text_subst(&t, from, to, strlen(to)) < 0) {
 		set_detail("test bug: '%s' not in the text", from);
 		ok(0, "state_parse rejects %s", desc);
@@ -398,15 +433,56 @@ bad_subst(const char *from, const char *to, const char *desc)
 }
 
 static void
+bad_subst(const char *from, const char *to, const char *desc)
+{
+	bad_subst_in(named_text, from, to, desc);
+}
+
+/* Version 1, as the previous release wrote it, reads as the same
+ * sandbox; it is always written back as version 2. */
+static void
+test_state_v1(void)
+{
+	struct sandbox sb, out;
+	char buf[2048];
+	int n;
+
+	fill_named(&sb);
+	if (ok_sys(state_parse(named_v1_text, strlen(named_v1_text),
+	    &out) == 0, "state_parse reads a version 1 state"))
+		ok(sb_equal(&sb, &out), "a version 1 state gives the same "
+		    "sandbox as its version 2 form");
+	n = state_format(&out, buf, sizeof(buf));
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, named_text, strlen(named_text),
+	    "a version 1 state is written back as version 2");
+	fill_hostnet(&sb);
+	if (ok_sys(state_parse(hostnet_v1_text, strlen(hostnet_v1_text),
+	    &out) == 0, "state_parse reads a version 1 'creating' state"))
+		ok(sb_equal(&sb, &out), "a version 1 'creating' state has no "
+		    "pause (pause_pid 0)");
+	bad_subst_in(named_v1_text, "phase ready\n", "phase running\n",
+	    "a version 1 phase 'running'");
+	bad_subst_in(named_v1_text, "creator_pid 4000\n",
+	    "creator_pid 4000x\n", "a version 1 creator_pid 4000x");
+	bad_subst_in(named_v1_text, "phase ready\n", "",
+	    "a version 1 state without its phase");
+	bad_subst_in(named_text, "name web-1\n", "name web-1\nphase ready\n",
+	    "a version 2 state with a version 1 key");
+}
+
+static void
 test_state_reject(void)
 {
 	static const char *const subst[][3] = {
-		{ "pelagos-state 1\n", "", "a missing version line" },
-		{ "pelagos-state 1\n", "pelagos-state 2\n", "version 2" },
-		{ "pelagos-state 1\n", "pelagos-state 10\n", "version 10" },
-		{ "pelagos-state 1\n", "pelagos-state 1 \n",
+		{ "pelagos-state 2\n", "", "a missing version line" },
+		{ "pelagos-state 2\n", "pelagos-state 3\n", "version 3" },
+		{ "pelagos-state 2\n", "pelagos-state 0\n", "version 0" },
+		{ "pelagos-state 2\n", "pelagos-state 1\n",
+		    "version 1 with version 2's keys" },
+		{ "pelagos-state 2\n", "pelagos-state 10\n", "version 10" },
+		{ "pelagos-state 2\n", "pelagos-state 2 \n",
 		    "a version line with a trailing space" },
-		{ "pelagos-state 1\n", "Pelagos-state 1\n",
+		{ "pelagos-state 2\n", "Pelagos-state 2\n",
 		    "a capitalised version line" },
 		{ "ipc pod\n", "", "a missing key (ipc)" },
 		{ "created 1732870000\n", "", "a missing last key" },
@@ -469,8 +545,6 @@ test_state_reject(void)
 		{ "net pod\n", "net host\n", "net host" },
 		{ "ipc pod\n", "ipc POD\n", "ipc POD" },
 		{ "pid container\n", "pid node\n", "pid node" },
-		{ "phase ready\n", "phase running\n", "phase running" },
-		{ "phase ready\n", "phase Ready\n", "phase Ready" },
 		{ "pause_pid 4242\n", "pause_pid +4242\n", "pause_pid +4242" },
 		{ "pause_pid 4242\n", "pause_pid -1\n", "pause_pid -1" },
 		{ "pause_pid 4242\n", "pause_pid 04242\n",
@@ -479,8 +553,8 @@ test_state_reject(void)
 		    "pause_pid INT_MAX + 1" },
 		{ "pause_pid 4242\n", "pause_pid 99999999999999999999\n",
 		    "pause_pid 99999999999999999999" },
-		{ "creator_pid 4000\n", "creator_pid 4000x\n",
-		    "creator_pid 4000x" },
+		{ "pause_pid 4242\n", "pause_pid 4242x\n",
+		    "pause_pid 4242x" },
 		{ "netns_ino 4026532000\n",
 		    "netns_ino 18446744073709551616\n",
 		    "netns_ino ULLONG_MAX + 1" },
@@ -498,7 +572,7 @@ test_state_reject(void)
 	int all;
 
 	expect_bad("", 0, "an empty buffer");
-	expect_bad("pelagos-state 1\n", 16, "the version line alone");
+	expect_bad("pelagos-state 2\n", 16, "the version line alone");
 	for (i = 0; i < sizeof(subst) / sizeof(subst[0]); i++)
 		bad_subst(subst[i][0], subst[i][1], subst[i][2]);
 
@@ -554,14 +628,14 @@ test_state_reject(void)
 	text_subst(&t, "name web-1\n", "name web-1\n\0", 12);
 	expect_bad(t.b, t.len, "a NUL byte after a newline");
 	text_set(&t, named_text);
-	text_subst(&t, "pelagos-state 1\n", "pelagos-state 1\0", 16);
+	text_subst(&t, "pelagos-state 2\n", "pelagos-state 2\0", 16);
 	expect_bad(t.b, t.len, "a NUL byte in place of the first newline");
 	expect_bad(named_text, len + 1, "the text with its terminating NUL");
 
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)(lcg() >> 8);
 	expect_bad(junk, sizeof(junk), "binary junk");
-	memcpy(junk, "pelagos-state 1\n", 16);
+	memcpy(junk, "pelagos-state 2\n", 16);
 	expect_bad(junk, sizeof(junk), "binary junk after a valid version");
 	memset(junk, '\n', sizeof(junk));
 	expect_bad(junk, sizeof(junk), "a buffer of newlines");
@@ -707,32 +781,32 @@ test_ip(void)
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ip = 0xdeadbeef;
-		r = state_parse_ip(good[i].s, &ip);
+		r = ipam_parse_ip(good[i].s, NULL, &ip);
 		set_detail("returned %d, got 0x%08x, want 0x%08x", r, ip,
 		    good[i].ip);
-		ok(r == 0 && ip == good[i].ip, "state_parse_ip '%s'",
+		ok(r == 0 && ip == good[i].ip, "ipam_parse_ip '%s'",
 		    good[i].s);
-		state_format_ip(good[i].ip, s);
-		ok_str(s, good[i].s, "state_format_ip gives the dotted quad");
+		ipam_format_ip(good[i].ip, s);
+		ok_str(s, good[i].s, "ipam_format_ip gives the dotted quad");
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		errno = 0;
-		r = state_parse_ip(bad[i], &ip);
+		r = ipam_parse_ip(bad[i], NULL, &ip);
 		set_detail("returned %d, errno %d", r, errno);
 		ok(r == -1 && errno == EINVAL,
-		    "state_parse_ip rejects '%s' with EINVAL", bad[i]);
+		    "ipam_parse_ip rejects '%s' with EINVAL", bad[i]);
 	}
 	lcg_state = 99;
 	all = 1;
 	for (i = 0; i < 1000 && all; i++) {
 		v = lcg() ^ lcg() << 16;
-		state_format_ip(v, s);
-		if (state_parse_ip(s, &back) < 0 || back != v) {
+		ipam_format_ip(v, s);
+		if (ipam_parse_ip(s, NULL, &back) < 0 || back != v) {
 			set_detail("0x%08x -> '%s' -> 0x%08x", v, s, back);
 			all = 0;
 		}
 	}
-	ok(all, "state_format_ip/state_parse_ip round trip 1000 addresses");
+	ok(all, "ipam_format_ip/ipam_parse_ip round trip 1000 addresses");
 }
 
 static void
@@ -762,18 +836,18 @@ test_subnet(void)
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		memset(&sn, 0xff, sizeof(sn));
-		r = state_parse_subnet(good[i].s, &sn);
+		r = ipam_parse_subnet(good[i].s, &sn);
 		set_detail("returned %d, got 0x%08x/%d", r, sn.net, sn.prefix);
 		ok(r == 0 && sn.net == good[i].net &&
 		    sn.prefix == good[i].prefix,
-		    "state_parse_subnet '%s'", good[i].s);
+		    "ipam_parse_subnet '%s'", good[i].s);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		errno = 0;
-		r = state_parse_subnet(bad[i], &sn);
+		r = ipam_parse_subnet(bad[i], &sn);
 		set_detail("returned %d, errno %d", r, errno);
 		ok(r == -1 && errno == EINVAL,
-		    "state_parse_subnet rejects '%s' with EINVAL", bad[i]);
+		    "ipam_parse_subnet rejects '%s' with EINVAL", bad[i]);
 	}
 }
 
@@ -785,19 +859,19 @@ expect_pick(const char *subnet, const uint32_t *used, size_t n,
 	uint32_t ip = 0;
 	char g[16], w[16];
 
-	if (state_parse_subnet(subnet, &sn) < 0) {
+	if (ipam_parse_subnet(subnet, &sn) < 0) {
 		set_detail("test bug: bad subnet %s", subnet);
 		ok(0, "%s", desc);
 		return;
 	}
 	errno = 0;
-	if (state_ipam_pick(&sn, used, n, &ip) < 0) {
+	if (ipam_pick(&sn, used, n, &ip) < 0) {
 		set_detail("failed: %s", strerror(errno));
 		ok(0, "%s", desc);
 		return;
 	}
-	state_format_ip(ip, g);
-	state_format_ip(want, w);
+	ipam_format_ip(ip, g);
+	ipam_format_ip(want, w);
 	set_detail("got %s, want %s", g, w);
 	ok(ip == want, "%s", desc);
 }
@@ -811,10 +885,10 @@ expect_full(const char *subnet, const uint32_t *used, size_t n,
 	char g[16];
 	int r;
 
-	state_parse_subnet(subnet, &sn);
+	ipam_parse_subnet(subnet, &sn);
 	errno = 0;
-	r = state_ipam_pick(&sn, used, n, &ip);
-	state_format_ip(ip, g);
+	r = ipam_pick(&sn, used, n, &ip);
+	ipam_format_ip(ip, g);
 	set_detail("returned %d (%s), errno %d", r, g, errno);
 	ok(r == -1 && errno == ENOSPC, "%s", desc);
 }
@@ -947,48 +1021,48 @@ test_valid(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(names_ok) / sizeof(names_ok[0]); i++)
-		check_valid(state_valid_name, "state_valid_name",
+		check_valid(valid_name, "valid_name",
 		    names_ok[i], 1);
 	for (i = 0; i < sizeof(names_bad) / sizeof(names_bad[0]); i++)
-		check_valid(state_valid_name, "state_valid_name",
+		check_valid(valid_name, "valid_name",
 		    names_bad[i], 0);
 	memset(s, 'a', sizeof(s));
 	s[NAME_MAX_LEN] = '\0';
-	check_valid(state_valid_name, "state_valid_name", s, 1);
+	check_valid(valid_name, "valid_name", s, 1);
 	s[NAME_MAX_LEN] = 'a';
 	s[NAME_MAX_LEN + 1] = '\0';
-	check_valid(state_valid_name, "state_valid_name", s, 0);
+	check_valid(valid_name, "valid_name", s, 0);
 
 	for (i = 0; i < sizeof(names_ok) / sizeof(names_ok[0]); i++)
-		check_valid(state_valid_hostname, "state_valid_hostname",
+		check_valid(valid_hostname, "valid_hostname",
 		    names_ok[i], 1);
 	for (i = 0; i < sizeof(names_bad) / sizeof(names_bad[0]); i++)
-		check_valid(state_valid_hostname, "state_valid_hostname",
+		check_valid(valid_hostname, "valid_hostname",
 		    names_bad[i], 0);
 	memset(s, 'h', sizeof(s));
 	s[HOST_MAX_LEN] = '\0';
-	check_valid(state_valid_hostname, "state_valid_hostname", s, 1);
+	check_valid(valid_hostname, "valid_hostname", s, 1);
 	s[HOST_MAX_LEN] = 'h';
 	s[HOST_MAX_LEN + 1] = '\0';
-	check_valid(state_valid_hostname, "state_valid_hostname", s, 0);
+	check_valid(valid_hostname, "valid_hostname", s, 0);
 
 	for (i = 0; i < sizeof(ids_ok) / sizeof(ids_ok[0]); i++)
-		check_valid(state_valid_id, "state_valid_id", ids_ok[i], 1);
+		check_valid(valid_id, "valid_id", ids_ok[i], 1);
 	for (i = 0; i < sizeof(ids_bad) / sizeof(ids_bad[0]); i++)
-		check_valid(state_valid_id, "state_valid_id", ids_bad[i], 0);
+		check_valid(valid_id, "valid_id", ids_bad[i], 0);
 
 	for (i = 0; i < sizeof(ifnames_ok) / sizeof(ifnames_ok[0]); i++)
-		check_valid(state_valid_ifname, "state_valid_ifname",
+		check_valid(valid_ifname, "valid_ifname",
 		    ifnames_ok[i], 1);
 	for (i = 0; i < sizeof(ifnames_bad) / sizeof(ifnames_bad[0]); i++)
-		check_valid(state_valid_ifname, "state_valid_ifname",
+		check_valid(valid_ifname, "valid_ifname",
 		    ifnames_bad[i], 0);
 	memset(s, 'i', sizeof(s));
 	s[IFNAME_LEN - 1] = '\0';
-	check_valid(state_valid_ifname, "state_valid_ifname", s, 1);
+	check_valid(valid_ifname, "valid_ifname", s, 1);
 	s[IFNAME_LEN - 1] = 'i';
 	s[IFNAME_LEN] = '\0';
-	check_valid(state_valid_ifname, "state_valid_ifname", s, 0);
+	check_valid(valid_ifname, "valid_ifname", s, 0);
 }
 
 /* ---- netlink requests ---- */
@@ -1130,6 +1204,46 @@ dirty_init(struct nl_buf *b)
 {
 	memset(b, 0xa5, sizeof(*b));
 	nl_buf_init(b, 100);
+}
+
+/* A real rtnetlink socket (no privilege needed to read a link): each
+ * batch gets the socket's next sequence numbers, and a reply left over
+ * from an earlier exchange, with a sequence number already used, is
+ * never taken for the answer. */
+static void
+test_netlink_socket(void)
+{
+	struct nl_sock s = NL_SOCK_INIT;
+	struct nl_link l;
+	struct nl_buf b;
+	uint32_t first;
+
+	if (!ok_sys(nl_open(&s, NETLINK_ROUTE) == 0, "nl_open"))
+		return;
+	ok(s.portid != 0, "nl_open learns the socket's port id");
+	first = s.seq;
+	ok_sys(nl_getlink(&s, "lo", &l) == 0 && l.index == 1,
+	    "nl_getlink lo");
+	ok_int(s.seq, first + 1, "a one-message batch takes one sequence "
+	    "number");
+	/* A request for a link that does not exist, sent by hand with the
+	 * number nl_getlink just used, and its error ack left unread. */
+	nl_buf_init(&b, first);
+	nl_req_getlink(&b, "nosuch-link0");
+	ok(send(s.fd, b.data, b.len, 0) == (ssize_t)b.len,
+	    "a stale request is sent");
+	ok_sys(nl_getlink(&s, "lo", &l) == 0 && l.index == 1,
+	    "the next nl_getlink ignores the stale ENODEV reply");
+	ok_int(s.seq, first + 2, "sequence numbers keep increasing");
+	nl_buf_init(&b, 1);
+	nl_req_getlink(&b, "lo");
+	nl_req_getlink(&b, "nosuch-link0");
+	errno = 0;
+	ok(nl_talk(&s, &b) == -1 && errno == ENODEV && b.seq == first + 2 &&
+	    s.seq == first + 4, "a two-message batch is renumbered from the "
+	    "socket, and its failure reported");
+	nl_close(&s);
+	ok(s.fd == -1, "nl_close");
 }
 
 static void
@@ -1342,7 +1456,7 @@ test_root_files(int root)
 {
 	struct sandbox sb, out;
 	char buf[4096];
-	int n, r;
+	int n, r, dfd;
 
 	fill_named(&sb);
 	strcpy(sb.id, ID_A);
@@ -1360,48 +1474,49 @@ test_root_files(int root)
 	r = root_claim(root, ID_A);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EEXIST, "root_claim twice is EEXIST");
-	ok_int(state_save(root, &sb), 0, "state_save");
+	dfd = root_sbdir(root, ID_A);
+	ok_int(state_save(dfd, &sb), 0, "state_save");
 	ok_int(file_mode(root, "sandboxes/" ID_A "/state"), 0600,
 	    "the state file has mode 0600");
 	ok(!exists(root, "sandboxes/" ID_A "/state.tmp"),
 	    "state_save leaves no state.tmp behind");
 	memset(&out, 0x55, sizeof(out));
-	if (ok_sys(state_load(root, ID_A, &out) == 0, "state_load")) {
+	if (ok_sys(state_load(dfd, &out) == 0, "state_load")) {
 		ok(sb_equal(&sb, &out), "state_load gives what was saved");
 	}
-	sb.phase = PHASE_CREATING;
 	sb.pause_pid = 77;
-	state_save(root, &sb);
-	ok_sys(state_load(root, ID_A, &out) == 0 && sb_equal(&sb, &out),
-	    "state_save replaces an earlier state");
+	state_save(dfd, &sb);
+	ok_sys(sandbox_load(root, ID_A, &out) == 0 && sb_equal(&sb, &out),
+	    "state_save replaces an earlier state; sandbox_load reads it");
 
 	/* A state file whose id is not its directory's. */
 	mkclaim(root, ID_B);
 	n = state_format(&sb, buf, sizeof(buf));
 	write_file(root, "sandboxes/" ID_B "/state", buf, (size_t)n);
 	errno = 0;
-	r = state_load(root, ID_B, &out);
+	r = sandbox_load(root, ID_B, &out);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
-	    "state_load rejects a state whose id is not its directory's");
+	    "sandbox_load rejects a state whose id is not its directory's");
 
 	memset(buf + n, '\n', sizeof(buf) - (size_t)n);
 	write_file(root, "sandboxes/" ID_A "/state", buf, 2049);
 	errno = 0;
-	r = state_load(root, ID_A, &out);
+	r = state_load(dfd, &out);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
 	    "state_load rejects an oversized state file");
 	write_file(root, "sandboxes/" ID_A "/state", buf, (size_t)n - 1);
 	errno = 0;
-	r = state_load(root, ID_A, &out);
+	r = state_load(dfd, &out);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
 	    "state_load rejects a truncated state file");
+	close(dfd);
 	errno = 0;
-	r = state_load(root, ID_C, &out);
+	r = sandbox_load(root, ID_C, &out);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == ENOENT, "state_load of a missing sandbox is "
+	ok(r == -1 && errno == ENOENT, "sandbox_load of a missing sandbox is "
 	    "ENOENT");
 
 	/* A directory with state and an interrupted write's state.tmp. */
@@ -1423,13 +1538,13 @@ expect_lease(int root, const struct subnet *sn, const char *id,
 	char path[64], s[16], w[16], target[64];
 	uint32_t ip = 0;
 
-	if (root_lease_take(root, sn, id, &ip) < 0) {
+	if (ipam_lease_take(root, sn, id, &ip) < 0) {
 		set_detail("failed: %s", strerror(errno));
 		ok(0, "%s", desc);
 		return;
 	}
-	state_format_ip(ip, s);
-	state_format_ip(want, w);
+	ipam_format_ip(ip, s);
+	ipam_format_ip(want, w);
 	snprintf(path, sizeof(path), "leases/%s", s);
 	link_target(root, path, target, sizeof(target));
 	set_detail("got %s -> '%s', want %s -> '%s'", s, target, w, id);
@@ -1444,35 +1559,35 @@ test_leases(int root)
 	uint32_t ip;
 	int r;
 
-	state_parse_subnet("172.19.0.0/24", &sn);
+	ipam_parse_subnet("172.19.0.0/24", &sn);
 	write_file(root, "leases/notes", "x", 1);
 	write_file(root, "leases/172.19.0", "x", 1);
 	expect_lease(root, &sn, ID_A, IP4(172, 19, 0, 2),
-	    "root_lease_take gives .2 first");
+	    "ipam_lease_take gives .2 first");
 	expect_lease(root, &sn, ID_B, IP4(172, 19, 0, 3),
-	    "root_lease_take gives .3 next");
-	ok_int(root_lease_free(root, IP4(172, 19, 0, 2), ID_A), 0,
-	    "root_lease_free of an own lease");
+	    "ipam_lease_take gives .3 next");
+	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 2), ID_A), 0,
+	    "ipam_lease_free of an own lease");
 	ok(!exists(root, "leases/172.19.0.2"), "the freed lease is gone");
 	expect_lease(root, &sn, ID_C, IP4(172, 19, 0, 2),
-	    "root_lease_take reuses the freed .2");
-	ok_int(root_lease_free(root, IP4(172, 19, 0, 3), ID_A), 0,
-	    "root_lease_free of another sandbox's lease returns 0");
+	    "ipam_lease_take reuses the freed .2");
+	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 3), ID_A), 0,
+	    "ipam_lease_free of another sandbox's lease returns 0");
 	link_target(root, "leases/172.19.0.3", target, sizeof(target));
 	ok_str(target, ID_B, "another sandbox's lease is left in place");
-	ok_int(root_lease_free(root, IP4(172, 19, 0, 99), ID_A), 0,
-	    "root_lease_free of an address never leased returns 0");
+	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 99), ID_A), 0,
+	    "ipam_lease_free of an address never leased returns 0");
 	/* Leases of other subnets count only within their own. */
 	symlinkat(ID_X, root, "leases/10.0.0.2");
 	expect_lease(root, &sn, ID_X, IP4(172, 19, 0, 4),
 	    "a lease outside the subnet does not block .4");
 
-	state_parse_subnet("10.0.0.0/30", &sn);
+	ipam_parse_subnet("10.0.0.0/30", &sn);
 	errno = 0;
-	r = root_lease_take(root, &sn, ID_A, &ip);
+	r = ipam_lease_take(root, &sn, ID_A, &ip);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == ENOSPC,
-	    "root_lease_take in a full subnet is ENOSPC");
+	    "ipam_lease_take in a full subnet is ENOSPC");
 	ok(exists(root, "leases/notes") && exists(root, "leases/172.19.0"),
 	    "entries that are not addresses are left alone");
 }
@@ -1629,6 +1744,94 @@ cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+struct big {
+	char pad[200];
+	int key;
+};
+
+static int
+cmp_big(const void *a, const void *b)
+{
+	return ((const struct big *)a)->key - ((const struct big *)b)->key;
+}
+
+/* util_out writes everything, however long one call's text: stdout is
+ * sent to a file for the test. */
+static void
+test_util_out(void)
+{
+	char path[] = "/tmp/pelagos-unit-out.XXXXXX", line[10001], *got;
+	int fd, saved, ok_all = 1, i;
+	struct stat st;
+	ssize_t n;
+
+	fflush(stdout);
+	if ((fd = mkstemp(path)) < 0 || (saved = dup(1)) < 0) {
+		ok(0, "util_out test set up");
+		return;
+	}
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	dup2(fd, 1);
+	util_out("%s|", line);
+	for (i = 0; i < 1000; i++)
+		util_out("%d,", i % 10);
+	i = util_flush();
+	dup2(saved, 1);
+	close(saved);
+	ok_int(i, 0, "util_flush after a long util_out succeeds");
+	fstat(fd, &st);
+	ok_int((long long)st.st_size, 10000 + 1 + 2000,
+	    "util_out writes a 10000-byte text whole, and what follows");
+	got = malloc((size_t)st.st_size + 1);
+	n = got ? pread(fd, got, (size_t)st.st_size, 0) : -1;
+	for (i = 0; n == st.st_size && i < 10000; i++)
+		ok_all &= got[i] == 'x';
+	ok(n == st.st_size && ok_all && got[10000] == '|' &&
+	    got[10001] == '0' && got[st.st_size - 2] == '9',
+	    "util_out keeps the bytes in order across buffer refills");
+	free(got);
+	close(fd);
+	unlink(path);
+}
+
+/* util_dir_next tells the end (0) from an error (-1). */
+static void
+test_util_dir(void)
+{
+	char dir[] = "/tmp/pelagos-unit-dir.XXXXXX", p[64];
+	struct util_dir d;
+	const char *name;
+	int r, n = 0, i;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "util_dir test set up");
+		return;
+	}
+	for (i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "%s/file-with-a-long-name-%03d", dir, i);
+		close(open(p, O_CREAT | O_WRONLY, 0600));
+	}
+	ok_sys(util_dir_open(&d, AT_FDCWD, dir) == 0, "util_dir_open");
+	while ((r = util_dir_next(&d, &name)) > 0)
+		n += !strncmp(name, "file-with", 9);
+	ok_int(r, 0, "util_dir_next ends with 0");
+	ok_int(n, 300, "util_dir_next gives every entry, across refills");
+	ok_int(util_dir_next(&d, &name), 0, "util_dir_next stays at the end");
+	util_dir_close(&d);
+	d.fd = 1000;
+	errno = 0;
+	r = util_dir_next(&d, &name);
+	ok(r == -1 && errno == EBADF, "util_dir_next reports a read error "
+	    "as -1 with errno");
+	for (i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "%s/file-with-a-long-name-%03d", dir, i);
+		unlink(p);
+	}
+	rmdir(dir);
+	d.fd = -1;
+}
+
 static void
 test_util(void)
 {
@@ -1647,6 +1850,7 @@ test_util(void)
 	unsigned long long v;
 	int a[50], i, sorted = 1;
 	size_t n[12];
+	static struct big big[30];
 
 	n[0] = util_fmt(buf, sizeof(buf), "[%-18s]", "web");
 	ok_str(buf, cases[0].want, "util_fmt %-18s");
@@ -1679,18 +1883,44 @@ test_util(void)
 	    "util_fmt returns the full length when it truncates");
 	ok_str(small, "abc", "util_fmt truncates and terminates");
 
+	ok_str((util_fmt(buf, sizeof(buf), "[%zu|%zd]", (size_t)-1,
+	    (ssize_t)-5), buf), sizeof(size_t) == 8 ?
+	    "[18446744073709551615|-5]" : "[4294967295|-5]",
+	    "util_fmt %zu and %zd are size_t wide");
+	ok_str((util_fmt(buf, sizeof(buf), "[%zu %s]", (size_t)7, "next"),
+	    buf), "[7 next]", "util_fmt %zu takes one size_t argument");
+
 	for (i = 0; i < 50; i++)
 		a[i] = (i * 37) % 50;
 	util_sort(a, 50, sizeof(a[0]), cmp_int);
 	for (i = 0; i < 50; i++)
 		sorted &= a[i] == i;
 	ok(sorted, "util_sort sorts");
+	for (i = 0; i < 30; i++) {
+		memset(big[i].pad, i, sizeof(big[i].pad));
+		big[i].key = (i * 7) % 30;
+	}
+	util_sort(big, 30, sizeof(big[0]), cmp_big);
+	for (sorted = 1, i = 0; i < 30; i++)
+		sorted &= big[i].key == i &&
+		    big[i].pad[199] == (char)((i * 13) % 30);
+	ok(sorted, "util_sort sorts 204-byte elements, whole");
 
-	ok(util_parse_ull("4026532000 x", &end, &v) == 0 &&
+	ok(util_parse_ull("4026532000 x", &end, ~0ull, &v) == 0 &&
 	    v == 4026532000ULL && *end == ' ', "util_parse_ull stops at a non-digit");
-	ok(util_parse_ull("18446744073709551616", &end, &v) < 0,
+	ok(util_parse_ull("18446744073709551616", &end, ~0ull, &v) < 0,
 	    "util_parse_ull rejects an overflow");
-	ok(util_parse_ull("x", &end, &v) < 0, "util_parse_ull needs a digit");
+	ok(util_parse_ull("256", &end, 255, &v) < 0 && errno == EINVAL,
+	    "util_parse_ull rejects a value over its maximum");
+	ok(util_parse_ull("255", &end, 255, &v) == 0 && v == 255,
+	    "util_parse_ull takes its maximum");
+	ok(util_parse_ull("007", &end, 255, &v) < 0,
+	    "util_parse_ull rejects a leading zero");
+	ok(util_parse_ull("0", &end, 255, &v) == 0 && v == 0 && !*end,
+	    "util_parse_ull takes a lone zero");
+	ok(util_parse_ull("x", &end, ~0ull, &v) < 0, "util_parse_ull needs a digit");
+	test_util_out();
+	test_util_dir();
 }
 
 int
@@ -1700,6 +1930,7 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_state_format();
 	test_state_reject();
+	test_state_v1();
 	test_state_mutations();
 	test_state_inconsistent_ip();
 	test_ip();
@@ -1707,6 +1938,7 @@ main(void)
 	test_ipam();
 	test_valid();
 	test_netlink();
+	test_netlink_socket();
 	test_root();
 	test_util();
 	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pelagos run's command line: its options, and how its failures are
+ * reported; the workload itself is run.c's. */
+#include <string.h>
+#include <unistd.h>
+
+#include "pelagos.h"
+
+const char cmd_run_usage[] =
+"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
+"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
+"\n"
+"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
+"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
+"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
+"which a minimal init is PID 1 and CMD is PID 2.\n"
+"\n"
+"  --sandbox ID|NAME  the sandbox to run in (required)\n"
+"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
+"                     basic nodes and a read-only /sys (default: the\n"
+"                     host's /)\n"
+"  --workdir DIR      working directory (default: the current one, or /\n"
+"                     with --rootfs)\n"
+"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
+"                     environment, or only PATH and TERM with --rootfs\n"
+"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
+"                     print its PID and return\n"
+"\n"
+"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
+"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
+"127 if it was not found, 1 if pelagos failed before starting it.\n";
+
+/* Options end at the first argument that is none: CMD's own options are
+ * CMD's. */
+int
+cmd_run(const struct cmd *c, int argc, char **argv)
+{
+	static const struct opt opts[] = {
+		{ "--sandbox", 0, 1 }, { "--rootfs", 0, 1 },
+		{ "--workdir", 0, 1 }, { "--env", 0, 1 },
+		{ "--detach", 'd', 0 }, { NULL, 0, 0 } };
+	struct pelagos_err e;
+	struct opt_state st;
+	struct run_opts o;
+	struct sandbox sb;
+	char id[ID_LEN + 1];
+	const char *v;
+	pid_t pid;
+	int rootfd = -1, ret = 1, k, status;
+
+	memset(&o, 0, sizeof(o));
+	o.umask = pelagos_umask;
+	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
+		pelagos_warn(c, "environment:");
+		return 1;
+	}
+	opt_init(&st, c, argc, argv, 1);
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
+		switch (k) {
+		case OPT_BAD:
+			ret = 2;
+			goto out;
+		case OPT_HELP:
+			ret = pelagos_help(c);
+			goto out;
+		case 0:
+			o.label = v;
+			break;
+		case 1:
+			o.rootfs = v;
+			break;
+		case 2:
+			o.workdir = v;
+			break;
+		case 3:
+			if (v[0] == '=' || !strchr(v, '=')) {
+				ret = pelagos_usage(c, "--env wants K=V, not '%s'",
+				    v);
+				goto out;
+			}
+			o.env[o.nenv++] = (char *)v;
+			break;
+		case 4:
+			o.detach = 1;
+			break;
+		}
+	}
+	if (!o.label) {
+		ret = pelagos_usage(c, "%s", "missing --sandbox ID|NAME");
+		goto out;
+	}
+	if (valid_id(o.label) == 0 && valid_name(o.label) == 0) {
+		ret = pelagos_usage(c, "'%s' is neither a sandbox ID nor a name",
+		    o.label);
+		goto out;
+	}
+	if (st.i == argc) {
+		ret = pelagos_usage(c, "%s", "missing CMD");
+		goto out;
+	}
+	o.argv = argv + st.i;
+	if (pelagos_open_root(c, 0, &rootfd) < 0)
+		goto out;
+	if (pelagos_resolve(c, rootfd, o.label, id) < 0) {
+		pelagos_warn(c, "no such sandbox '%s'", o.label);
+		goto out;
+	}
+	if (sandbox_load(rootfd, id, &sb) < 0) {
+		pelagos_warn(c, "state of sandbox %s:", id);
+		goto out;
+	}
+	close(rootfd);
+	rootfd = -1;
+	if (run_workload(&sb, &o, &status, &pid, &e) < 0) {
+		pelagos_fail(c, &e);
+		ret = status;
+		goto out;
+	}
+	ret = status;
+	if (o.detach) {
+		util_out("%d\n", (int)pid);
+		ret = util_flush() == 0 ? 0 : 1;
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
+	return ret;
+}

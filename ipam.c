@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Addresses: their text forms, the lowest-free pick, and the leases that
+ * record which sandbox holds which address (<root>/leases/<a.b.c.d>, a
+ * symlink to the ID). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pelagos.h"
+
+/* Dotted quad between s and end, each octet strict decimal. */
+int
+ipam_parse_ip(const char *s, const char *end, uint32_t *ip)
+{
+	unsigned long long o;
+	const char *p;
+	uint32_t v = 0;
+	int i;
+
+	if (!end)
+		end = s + strlen(s);
+	for (i = 0; i < 4; i++) {
+		if (util_parse_ull(s, &p, 255, &o) < 0 || p > end ||
+		    (i < 3 ? p == end || *p != '.' : p != end))
+			goto bad;
+		v = v << 8 | (uint32_t)o;
+		s = p + 1;
+	}
+	*ip = v;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+void
+ipam_format_ip(uint32_t ip, char out[16])
+{
+	util_fmt(out, 16, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
+	    ip >> 8 & 255, ip & 255);
+}
+
+uint32_t
+ipam_mask(int prefix)
+{
+	return prefix ? ~0u << (32 - prefix) : 0;
+}
+
+/* /16 keeps the lease bitmap at 8 KiB; /30 is the smallest subnet with a
+ * gateway and one sandbox. */
+int
+ipam_parse_subnet(const char *s, struct subnet *sn)
+{
+	const char *slash = strchr(s, '/'), *end;
+	unsigned long long p;
+
+	if (!slash || ipam_parse_ip(s, slash, &sn->net) < 0 ||
+	    util_parse_ull(slash + 1, &end, 30, &p) < 0 || *end ||
+	    p < 16 || (sn->net & ~ipam_mask((int)p))) {
+		errno = EINVAL;
+		return -1;
+	}
+	sn->prefix = (int)p;
+	return 0;
+}
+
+/* Lowest free host address, skipping the network address, the gateway
+ * (first host) and the broadcast address. */
+int
+ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
+	uint32_t *ip)
+{
+	unsigned char bits[(1u << (32 - 16)) / 8];
+	uint32_t size, i;
+	size_t k;
+
+	if (sn->prefix < 16 || sn->prefix > 30) {
+		errno = EINVAL;
+		return -1;
+	}
+	size = ~ipam_mask(sn->prefix) + 1;
+	memset(bits, 0, (size + 7) / 8);
+	for (k = 0; k < n; k++)
+		if ((used[k] & ipam_mask(sn->prefix)) == sn->net) {
+			i = used[k] - sn->net;
+			bits[i / 8] |= (unsigned char)(1u << i % 8);
+		}
+	for (i = 2; i < size - 1; i++)
+		if (!(bits[i / 8] & 1u << i % 8)) {
+			*ip = sn->net + i;
+			return 0;
+		}
+	errno = ENOSPC;
+	return -1;
+}
+
+static void
+lease_path(char p[32], uint32_t ip)
+{
+	char s[16];
+
+	ipam_format_ip(ip, s);
+	util_fmt(p, 32, "leases/%s", s);
+}
+
+/* Call with the root locked. */
+int
+ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
+	uint32_t *ip)
+{
+	uint32_t *used = NULL, a;
+	size_t n = 0, cap = 0;
+	struct util_dir d = { .fd = -1 };
+	const char *name;
+	char p[32];
+	int ret = -1, r;
+
+	if (util_dir_open(&d, rootfd, "leases") < 0)
+		goto out;
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (ipam_parse_ip(name, NULL, &a) < 0)
+			continue;
+		if (n == cap && util_grow((void **)&used, &cap,
+		    sizeof(*used)) < 0)
+			goto out;
+		used[n++] = a;
+	}
+	if (r < 0 || ipam_pick(sn, used, n, ip) < 0)
+		goto out;
+	lease_path(p, *ip);
+	ret = symlinkat(id, rootfd, p);
+out:
+	util_dir_close(&d);
+	util_release(used, cap * sizeof(*used));
+	return ret;
+}
+
+int
+ipam_lease_free(int rootfd, uint32_t ip, const char *id)
+{
+	char p[32];
+
+	lease_path(p, ip);
+	return root_link_free(rootfd, p, id);
+}

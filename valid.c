@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The words that users and files hand us: each becomes a path component,
+ * a kernel object's name or a state file value, so each is checked once,
+ * here, before any use. */
+#include <string.h>
+
+#include "pelagos.h"
+
+static int
+is_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+int
+valid_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+static int
+valid_word(const char *s, size_t max)
+{
+	size_t i;
+
+	if (!is_alnum((unsigned char)s[0]))
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= max || !(is_alnum((unsigned char)s[i]) ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+valid_name(const char *s)
+{
+	return valid_word(s, NAME_MAX_LEN);
+}
+
+int
+valid_hostname(const char *s)
+{
+	return valid_word(s, HOST_MAX_LEN);
+}
+
+/* Interface names reach the kernel and the state file: no separators,
+ * no blanks, and never a path component. */
+int
+valid_ifname(const char *s)
+{
+	size_t i;
+
+	if (!s[0] || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= IFNAME_LEN - 1 || s[i] == '/' || s[i] == ':' ||
+		    (unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
