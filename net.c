@@ -190,21 +190,22 @@ net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	return 0;
 }
 
-/* The pair, its peer made as eth0 straight inside the pod's namespace.
+/* The pair, its peer made under its final name straight inside the pod's
+ * namespace.
  * A bridge port needs no IPv6 of its own, and its address checks and
  * multicast reports would be flooded to every other port.  IPv6 starts
  * them only after a random delay, so turning it off right after the link
  * is made stops them; the kernel offers no way to ask for that in the
  * creating message for a veth (EAFNOSUPPORT). */
 int
-net_veth_create(struct nl_sock *nl, const char *host, int brindex, int nsfd,
-	struct pelagos_err *e)
+net_veth_create(struct nl_sock *nl, const char *host, int brindex,
+	const char *peer, int nsfd, struct pelagos_err *e)
 {
 	struct nl_buf b;
 	char path[64];
 
 	nl_buf_init(&b, 1);
-	nl_req_newveth(&b, host, brindex, PEER_IFNAME, nsfd);
+	nl_req_newveth(&b, host, brindex, peer, nsfd);
 	if (nl_talk(nl, &b) < 0)
 		return err_os(e, "create veth %s", host);
 	util_fmt(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
@@ -239,23 +240,25 @@ net_veth_release(const char *host, int down_only, struct pelagos_err *e)
 }
 
 /* The pod's side, through a socket opened inside its namespace: lo and
- * eth0 up, eth0's address and the default route, in one batch and in
- * that order (the route needs the address's subnet to reach the gateway). */
+ * the interface up, its address and (with a gateway) the default route,
+ * in one batch and in that order (the route needs the address's subnet
+ * to reach the gateway). */
 int
-net_pod_config(struct nl_sock *podnl, uint32_t ip, int prefix, uint32_t gw,
-	struct pelagos_err *e)
+net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
+	int prefix, uint32_t gw, struct pelagos_err *e)
 {
 	struct nl_link l;
 	struct nl_buf b;
 
-	if (nl_getlink(podnl, PEER_IFNAME, &l) < 0)
-		return err_os(e, "find " PEER_IFNAME);
+	if (nl_getlink(podnl, ifname, &l) < 0)
+		return err_os(e, "find %s", ifname);
 	nl_buf_init(&b, 1);
 	nl_req_linkup(&b, "lo");
-	nl_req_linkup(&b, PEER_IFNAME);
+	nl_req_linkup(&b, ifname);
 	nl_req_newaddr(&b, l.index, ip, prefix);
-	nl_req_defroute(&b, gw);
+	if (gw)
+		nl_req_defroute(&b, gw);
 	if (nl_talk(podnl, &b) < 0)
-		return err_os(e, "configure " PEER_IFNAME);
+		return err_os(e, "configure %s", ifname);
 	return 0;
 }

@@ -226,11 +226,11 @@ unsigned long long net_ns_ino(const char *name);
 int net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	int prefix, int *index, struct pelagos_err *e);
 int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
-	int nsfd, struct pelagos_err *e);
+	const char *peer, int nsfd, struct pelagos_err *e);
 int net_veth_release(const char *host, int down_only,
 	struct pelagos_err *e);
-int net_pod_config(struct nl_sock *podnl, uint32_t ip, int prefix,
-	uint32_t gw, struct pelagos_err *e);
+int net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
+	int prefix, uint32_t gw, struct pelagos_err *e);
 
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */

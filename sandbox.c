@@ -352,10 +352,10 @@ build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
 		    sb->prefix, &brindex, e) < 0 || interrupted(sigfd, e) ||
 		    net_ns_create(sb->ns_name, &nsfd, &podnl, made, e) < 0 ||
 		    interrupted(sigfd, e) ||
-		    net_veth_create(&hostnl, sb->veth_host, brindex, nsfd,
-		    e) < 0 ||
-		    net_pod_config(&podnl, sb->ip, sb->prefix, sb->gateway,
-		    e) < 0 || interrupted(sigfd, e))
+		    net_veth_create(&hostnl, sb->veth_host, brindex,
+		    PEER_IFNAME, nsfd, e) < 0 ||
+		    net_pod_config(&podnl, PEER_IFNAME, sb->ip, sb->prefix,
+		    sb->gateway, e) < 0 || interrupted(sigfd, e))
 			goto out;
 	}
 	/* The pause joins the namespace mounted at its tag, or stays in
