@@ -24,6 +24,10 @@
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/audit.h>
@@ -114,13 +118,6 @@ close_fds(int from)
 	}
 }
 
-static void
-reap(void)
-{
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-}
-
 #if defined(__x86_64__)
 #define SECCOMP_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -153,6 +150,7 @@ static const struct sock_filter filter[] = {
 	ALLOW(SYS_rt_sigtimedwait_time64),
 #endif
 	ALLOW(SYS_rt_sigpending),
+	ALLOW(SYS_madvise),
 	ALLOW(SYS_wait4),
 	ALLOW(SYS_kill),
 	ALLOW(SYS_write),
@@ -202,38 +200,131 @@ harden(const char **what)
 	return 0;
 }
 
-/* Signals stay blocked and are taken synchronously: nothing runs in a
- * handler.  Only SIGTERM and SIGINT end the pause. */
-static int
-wait_loop(pid_t child)
+/* A system call made inline, so that the wait loop runs in its own few
+ * pages of text and nowhere else (see wait_loop). */
+static inline __attribute__((always_inline)) long
+raw(long nr, long a, long b, long c, long d)
 {
-	sigset_t all;
-	siginfo_t si;
-	int status;
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = d;
+	long ret;
 
-	sigfillset(&all);
+	__asm__ volatile ("syscall" : "=a"(ret)
+	    : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+	    : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__) || defined(__riscv)
+#if defined(__aarch64__)
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+
+	__asm__ volatile ("svc 0" : "+r"(x0)
+	    : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+#else
+	register long x8 __asm__("a7") = nr;
+	register long x0 __asm__("a0") = a;
+	register long x1 __asm__("a1") = b;
+	register long x2 __asm__("a2") = c;
+	register long x3 __asm__("a3") = d;
+
+	__asm__ volatile ("ecall" : "+r"(x0)
+	    : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+#endif
+	return x0;
+#elif defined(__arm__)
+	register long r7 __asm__("r7") = nr;
+	register long r0 __asm__("r0") = a;
+	register long r1 __asm__("r1") = b;
+	register long r2 __asm__("r2") = c;
+	register long r3 __asm__("r3") = d;
+
+	__asm__ volatile ("svc 0" : "+r"(r0)
+	    : "r"(r7), "r"(r1), "r"(r2), "r"(r3) : "memory");
+	return r0;
+#elif defined(__i386__)
+	long ret;
+
+	__asm__ volatile ("int $0x80" : "=a"(ret)
+	    : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d) : "memory");
+	return ret;
+#endif
+}
+
+/* The binary's read-only segments (text, rodata), from its program
+ * headers, with the load bias of a static PIE applied. */
+#define MAX_SPANS 4
+struct span {
+	unsigned long start, end;
+};
+
+static int
+ro_segments(struct span *sp)
+{
+	const ElfW(Phdr) *ph = (const void *)getauxval(AT_PHDR);
+	unsigned long n = getauxval(AT_PHNUM), i, bias = 0;
+	int k = 0;
+
+	for (i = 0; ph && i < n; i++)
+		if (ph[i].p_type == PT_PHDR)
+			bias = (unsigned long)ph - ph[i].p_vaddr;
+	for (i = 0; ph && i < n && k < MAX_SPANS; i++)
+		if (ph[i].p_type == PT_LOAD && !(ph[i].p_flags & PF_W)) {
+			sp[k].start = ph[i].p_vaddr + bias;
+			sp[k++].end = ph[i].p_vaddr + bias + ph[i].p_memsz;
+		}
+	return k;
+}
+
+/* The pause's whole life once it is ready: signals stay blocked and are
+ * taken synchronously, nothing runs in a handler, and only SIGTERM and
+ * SIGINT end it (with a child, PID 1 of the pod, they are passed on, and
+ * its end is the pause's).
+ *
+ * First it hands back every page of the binary's read-only segments but
+ * the two that hold this function: the kernel maps file-backed text up
+ * to 64 KiB around each fault ("fault-around"), so a pause that went on
+ * calling into libc would keep nearly the whole binary resident, and
+ * every feature of pelagos would grow every pod's pause.  Hence inline
+ * system calls, no switch (a jump table would be in .rodata), no
+ * globals, and no return: the loop ends in exit_group. */
+static _Noreturn __attribute__((noinline)) void
+wait_loop(pid_t child, const struct span *sp, int nsp)
+{
+	unsigned long long all = ~0ull;
+	unsigned long page = 4096, keep, a, b;
+	siginfo_t si;
+	int i, status;
+	long r;
+
+	keep = (unsigned long)(void *)wait_loop & -page;
+	for (i = 0; i < nsp; i++) {
+		a = sp[i].start & -page;
+		b = (sp[i].end + page - 1) & -page;
+		if (a < keep)
+			raw(SYS_madvise, (long)a, (long)((b < keep ? b : keep) - a),
+			    MADV_DONTNEED, 0);
+		a = a > keep + 2 * page ? a : keep + 2 * page;
+		if (b > a)
+			raw(SYS_madvise, (long)a, (long)(b - a), MADV_DONTNEED, 0);
+	}
 	for (;;) {
-		if (sigwaitinfo(&all, &si) < 0)
+		if (raw(SYS_rt_sigtimedwait, (long)&all, (long)&si, 0,
+		    sizeof(all)) < 0)
 			continue;
-		switch (si.si_signo) {
-		case SIGTERM:
-		case SIGINT:
+		if (si.si_signo == SIGTERM || si.si_signo == SIGINT) {
 			if (child <= 0)
-				return 0;
-			kill(child, SIGTERM);
-			break;
-		case SIGCHLD:
-			if (child <= 0) {
-				reap();
-				break;
-			}
-			if (waitpid(child, &status, WNOHANG) != child)
-				break;
-			if (WIFSIGNALED(status))
-				return 128 + WTERMSIG(status);
-			return WEXITSTATUS(status);
-		default:
-			break;
+				raw(SYS_exit_group, 0, 0, 0, 0);
+			raw(SYS_kill, child, SIGTERM, 0, 0);
+		} else if (si.si_signo == SIGCHLD) {
+			while ((r = raw(SYS_wait4, child > 0 ? child : -1,
+			    (long)&status, WNOHANG, 0)) > 0)
+				if (r == child)
+					raw(SYS_exit_group, WIFSIGNALED(status) ?
+					    128 + WTERMSIG(status) :
+					    WEXITSTATUS(status), 0, 0, 0);
 		}
 	}
 }
@@ -297,6 +388,8 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	sigset_t all, pend;
 	ssize_t n;
 	pid_t child = 0;
+	struct span spans[MAX_SPANS];
+	int nspans = ro_segments(spans);
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--host-ipc"))
@@ -357,7 +450,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 				return setup_failed(sync[1], e, what, errno);
 			say(sync[1], "+", 0);
 			close(sync[1]);
-			return wait_loop(0);
+			wait_loop(0, spans, nspans);
 		}
 		/* Ready only once PID 1 is hardened too; its error, if any,
 		 * is passed on. */
@@ -392,7 +485,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	say(ready, ok, 0);
 	if (ready >= 0)
 		close(ready);
-	return wait_loop(child);
+	wait_loop(child, spans, nspans);
 usage:
 	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
 	    "[--hostname NAME]", 0);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Small stand-ins for the parts of libc that would double the static
  * binary: printf (whose float formatting alone is 5 KiB), stdio buffering,
- * malloc, qsort and opendir.  The binary's size is the pause's resident
- * size too, since the kernel maps a small executable in whole.
+ * malloc, qsort and opendir.  The binary is what a device stores and
+ * every command maps (the kernel maps a small executable nearly whole,
+ * 64 KiB around each page fault; the pause gives it back, see pause.c).
  *
  * The formatter knows what pelagos writes: %d %i %u %x %c %s %% with the
  * '-' and '0' flags, a width, a precision for strings (also '*'), and

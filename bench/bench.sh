@@ -4,13 +4,15 @@
 # binary size, and a scale run.  See bench/README.md.
 #
 #   bench/bench.sh [--quick] [-n N] [--scale M] [--pelagos PATH]
+#                  [--baseline PATH]
 #
 # Exit status is 0 when every operation worked, whatever the figures.
 
 set -u
 
 usage() {
-	echo "usage: $0 [--quick] [-n N] [--scale M] [--pelagos PATH]" >&2
+	echo "usage: $0 [--quick] [-n N] [--scale M] [--pelagos PATH]" \
+	    "[--baseline PATH]" >&2
 	exit 2
 }
 
@@ -20,6 +22,7 @@ top=$(dirname "$here")
 n=200
 scale=1000
 pelagos=$top/pelagos
+baseline=
 quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
 	-n) [ $# -ge 2 ] || usage; n=$2; shift ;;
 	--scale) [ $# -ge 2 ] || usage; scale=$2; shift ;;
 	--pelagos) [ $# -ge 2 ] || usage; pelagos=$2; shift ;;
+	--baseline) [ $# -ge 2 ] || usage; baseline=$2; shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -75,7 +79,9 @@ tag=$(cut -c1-4 /proc/sys/kernel/random/uuid)
 br_p=pb${tag}p
 br_i=pb${tag}i
 br_c=pb${tag}c
+br_b=pb${tag}b
 proot=$tmp/root
+broot=$tmp/broot
 ids=$tmp/pelagos.ids
 : >"$ids"
 : >"$tmp/sysctl.saved"
@@ -113,15 +119,21 @@ alive() {
 
 cleanup() {
 	trap '' INT TERM HUP
-	if [ -s "$ids" ] || [ -d "$proot/sandboxes" ]; then
+	if [ -s "$ids" ] || [ -d "$proot/sandboxes" ] ||
+	    [ -d "$broot/sandboxes" ]; then
 		for d in "$proot"/sandboxes/*; do
 			[ -d "$d" ] || continue
 			"$pelagos" --root "$proot" sandbox rm "${d##*/}" \
 				>/dev/null 2>&1
 		done
+		for d in "$broot"/sandboxes/*; do
+			[ -d "$d" ] || continue
+			"$baseline" --root "$broot" sandbox rm "${d##*/}" \
+				>/dev/null 2>&1
+		done
 		# Whatever pelagos could not remove: the pids and names are
 		# the ones recorded for this run only.
-		for d in "$proot"/sandboxes/*; do
+		for d in "$proot"/sandboxes/* "$broot"/sandboxes/*; do
 			[ -f "$d/state" ] || continue
 			pid=$(awk '$1 == "pause_pid" { print $2 }' "$d/state")
 			echo "${d##*/} ${pid:-0}" >>"$ids"
@@ -142,7 +154,7 @@ cleanup() {
 			continue
 		"peer_$kind" "$here/peer-$kind.sh" purge "$name" 2>/dev/null
 	done <"$tmp/peer.names"
-	for b in "$br_p" "$br_i" "$br_c"; do
+	for b in "$br_p" "$br_i" "$br_c" "$br_b"; do
 		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
 	done
 	while read -r key val; do
@@ -172,7 +184,8 @@ free16() {
 }
 o=$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 200 ))
 tries=0
-while ! { free16 "$o" && free16 $((o + 1)) && free16 $((o + 2)); }; do
+while ! { free16 "$o" && free16 $((o + 1)) && free16 $((o + 2)) &&
+    free16 $((o + 3)); }; do
 	tries=$((tries + 1))
 	[ $tries -lt 50 ] || die "no free 10.2xx.0.0/16 blocks"
 	o=$(( (o - 200 + 3) % 50 + 200 ))
@@ -180,6 +193,7 @@ done
 net_p=10.$o.0.0/16
 net_i=10.$((o + 1)).0
 net_c=10.$((o + 2)).0
+net_b=10.$((o + 3)).0.0/16
 
 # --- tools ------------------------------------------------------------------
 
@@ -228,10 +242,11 @@ ratio() {
 
 early_rm=0
 
-# pelagos_create TIMEFILE: create one sandbox, check it, set $id and $pid.
+# pelagos_create TIMEFILE [BINARY ROOT]: create one sandbox, check it, set
+# $id and $pid.
 pelagos_create() {
-	"$timeit" -t $limit "$1" "$pelagos" --root "$proot" sandbox create \
-		>"$tmp/out" || die "pelagos sandbox create failed"
+	"$timeit" -t $limit "$1" "${2:-$pelagos}" --root "${3:-$proot}" \
+		sandbox create >"$tmp/out" || die "pelagos sandbox create failed"
 	id=
 	read -r id <"$tmp/out"
 	case $id in
@@ -239,7 +254,7 @@ pelagos_create() {
 	????????????????) ;;
 	*) die "pelagos sandbox create printed '$id', not an ID" ;;
 	esac
-	pid=$(awk '$1 == "pause_pid" { print $2 }' "$proot/sandboxes/$id/state")
+	pid=$(awk '$1 == "pause_pid" { print $2 }' "${3:-$proot}/sandboxes/$id/state")
 	echo "$id ${pid:-0}" >>"$ids"
 	[ -n "$pid" ] || die "pelagos $id: no pause_pid in its state"
 	alive "$pid" || die "pelagos $id: pause $pid not running after create"
@@ -251,17 +266,17 @@ pelagos_create() {
 		die "pelagos $id: pause $pid shares the host IPC namespace"
 }
 
-# pelagos_rm TIMEFILE ID PID
+# pelagos_rm TIMEFILE ID PID [BINARY ROOT]
 pelagos_rm() {
-	"$timeit" -t $limit "$1" "$pelagos" --root "$proot" sandbox rm "$2" \
-		>/dev/null || die "pelagos sandbox rm $2 failed"
+	"$timeit" -t $limit "$1" "${4:-$pelagos}" --root "${5:-$proot}" \
+		sandbox rm "$2" >/dev/null || die "pelagos sandbox rm $2 failed"
 	# The peers return only once their pause has exited: count it if not.
 	if alive "$3"; then
 		early_rm=$((early_rm + 1))
 	fi
 	! [ -e "/run/netns/psb-${2%????????}" ] ||
 		die "pelagos $2: netns still there after rm"
-	! [ -e "$proot/sandboxes/$2" ] ||
+	! [ -e "${5:-$proot}/sandboxes/$2" ] ||
 		die "pelagos $2: state still there after rm"
 }
 
@@ -287,6 +302,14 @@ cycle() {
 		mem "$pid" >>"$tmp/$1.pelagos.mem"
 		pelagos_rm "$tmp/$1.pelagos.rm" "$id" "$pid"
 		;;
+	baseline)
+		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
+			pelagos_create "$tmp/$1.baseline.create" "$baseline" "$broot"
+		mem "$pid" >>"$tmp/$1.baseline.mem"
+		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
+			pelagos_rm "$tmp/$1.baseline.rm" "$id" "$pid" "$baseline" \
+			"$broot"
+		;;
 	iproute2) peer_cycle "$1" iproute2 "pb${tag}i$3" $(($3 % 250 + 2)) ;;
 	cni) peer_cycle "$1" cni "pb${tag}c$3" ;;
 	esac
@@ -301,6 +324,13 @@ if [ -x "$pelagos" ]; then
 else
 	echo "bench: pelagos SKIPPED: no executable at $pelagos" \
 		"(build it with make, or pass --pelagos PATH)"
+fi
+# The baseline (an earlier build) runs in the same rotation, on a bridge,
+# subnet and root of its own.
+if [ -n "$baseline" ]; then
+	[ -x "$baseline" ] && [ -x "$pelagos" ] ||
+		die "--baseline needs two executables ($pelagos, $baseline)"
+	impls="pelagos baseline iproute2 cni"
 fi
 
 # The CNI bridge plugin turns forwarding on for a gateway; put it back.
@@ -318,6 +348,7 @@ echo "bench: kernel $(uname -r), $(nproc) CPUs, N=$n, scale=$scale," \
 	"bridge-nf-call-iptables=$(sysctl -n net.bridge.bridge-nf-call-iptables 2>/dev/null || echo -)"
 echo "bench: bridges $br_p $br_i $br_c;" \
 	"subnets $net_p $net_i.0/24 $net_c.0/24"
+[ -n "$baseline" ] && echo "bench: baseline $baseline on $br_b, $net_b"
 
 # --- create/rm, alternating -------------------------------------------------
 
@@ -343,7 +374,8 @@ echo
 echo "create/rm: $n cycles each, alternating; times in ms, pause memory in kB (median)"
 printf '%-9s %10s %10s %10s %10s %8s %8s\n' \
 	impl create_med create_p99 rm_med rm_p99 VmRSS Pss
-for impl in pelagos iproute2 cni; do
+for impl in pelagos baseline iproute2 cni; do
+	[ "$impl" = baseline ] && [ -z "$baseline" ] && continue
 	case " $impls " in
 	*" $impl "*)
 		set -- $(stats "$tmp/run.$impl.create") \
@@ -358,7 +390,7 @@ for impl in pelagos iproute2 cni; do
 done
 case " $impls " in
 *" pelagos "*)
-	for peer in iproute2 cni; do
+	for peer in ${baseline:+baseline} iproute2 cni; do
 		eval "set -- \$r_pelagos \$r_$peer"
 		printf '%-9s %10s %10s %10s %10s %8s %8s\n' "p/$peer" \
 			"$(ratio "$1" "$7")" "$(ratio "$2" "$8")" \

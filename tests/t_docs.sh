@@ -5,10 +5,10 @@
 # README as an indented line of its own, so the two cannot drift apart.
 TESTS="$TESTS t_docs_examples"
 
-# d_has LINE: the README holds LINE as a 4-space indented line.
+# d_has LINE: the README holds LINE as an indented (example) line.
 d_has() {
-	grep -qxF "    $1" "$D_README" ||
-	    fail "README lacks the example line: $1"
+	grep '^[[:space:]]' "$D_README" | sed 's/^[[:space:]]*//' |
+	    grep -qxF "$1" || fail "README lacks the example line: $1"
 }
 
 # d_norm: stdin in the README's spelling of sandbox $D_ID.

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The pause: signals, namespace flags, PID 1 duties.
 TESTS="$TESTS t_pause_signals t_pause_host_ipc t_pause_host_net t_pause_pod_pid"
-TESTS="$TESTS t_pause_direct t_pause_hardened t_pause_probe"
+TESTS="$TESTS t_pause_direct t_pause_hardened t_pause_probe t_pause_memory"
 
 t_pause_signals() {
 	id=$(create)
@@ -143,4 +143,27 @@ t_pause_probe() {
 	grep -q 'getppid() *= -1 EPERM' "$T_DIR/trace" ||
 	    fail "no refused syscall in the pause: $(cat "$T_DIR/trace")"
 	run 0 pel sandbox rm "$(cat "$T_DIR/id")"
+}
+
+# The pause's memory stays within its budget whatever the binary's size:
+# once ready it gives its text back but for the pages of its wait loop.
+t_pause_memory() {
+	[ -z "${ASAN_OPTIONS:-}" ] || skip "sanitizer build (ASAN_OPTIONS set)"
+	a=$(create)
+	b=$(create --pod-pid)
+	for id in "$a" "$b"; do
+		pid=$(skey "$id" pause_pid)
+		kill -s HUP "$pid"
+		kill -s CHLD "$pid"
+		taken() { grep -q '^SigPnd:[[:space:]]*0*$' /proc/$pid/status &&
+		    grep -q '^ShdPnd:[[:space:]]*0*$' /proc/$pid/status; }
+		poll 5 taken || fail "pause $pid never took its signals"
+		rss=$(awk '$1 == "VmRSS:" { print $2 }' /proc/$pid/status)
+		[ "$rss" -le 80 ] || fail "pause $pid VmRSS $rss kB, budget 80 kB"
+		text=$(awk '/^[0-9a-f]/ { x = ($2 ~ /x/) && ($6 != "") && ($6 !~ /^\[/) }
+		    x && $1 == "Rss:" { s += $2 } END { print s + 0 }' /proc/$pid/smaps)
+		[ "$text" -le 16 ] || fail "pause $pid keeps $text kB of text resident"
+		note "pause $pid: VmRSS $rss kB, text $text kB"
+	done
+	run 0 pel sandbox rm "$a" "$b"
 }
