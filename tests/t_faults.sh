@@ -360,7 +360,9 @@ t_fault_signals() {
 	set -- INT TERM HUP
 	while read -r sys max; do
 		case $F_EXCLUDE in *" $sys "*) continue ;; esac
-		if [ "$sys" = rt_sigtimedwait ]; then
+		# Only the pause calls these, once it has said ready: its
+		# wait, and the madvise() that hands its text back.
+		if [ "$sys" = rt_sigtimedwait ] || [ "$sys" = madvise ]; then
 			for sig in INT TERM HUP; do
 				F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve"
 				F_STRACE="$F_STRACE -e inject=$sys:signal=SIG$sig:when=1"
@@ -393,7 +395,7 @@ t_fault_signals() {
 	    "$tolerated finished, $killed killed before blocking," \
 	    "$after in the ready pause, $bad bad"
 	echo "signal points covered: $points"
-	[ "$after" = 3 ] || fail "the pause's wait was never signalled"
+	[ "$after" -ge 3 ] || fail "the pause's wait was never signalled"
 	[ "$interrupted" -gt 0 ] || fail "no create ever reported 'interrupted'"
 	[ "$bad" -eq 0 ] || fail "$bad of $points signal points misbehaved:$bad_list"
 }
@@ -622,9 +624,11 @@ t_fault_bridge_gateway() {
 	poll 10 nsenter --net="$ns" ping -c 1 -W 1 "$GW" >/dev/null ||
 	    fail "pod cannot reach the restored gateway"
 	# A gateway from another subnet on the bridge is not ours to take.
-	ip addr add 192.0.2.1/24 dev "$BR"
+	# (TEST-NET-2: TEST-NET-1, 192.0.2.0/24, may be the host's own
+	# uplink, whose gateway this would shadow.)
+	ip addr add 198.51.100.1/24 dev "$BR"
 	c=$(create)
-	ip -4 addr show dev "$BR" | grep -q "inet 192.0.2.1/24" ||
+	ip -4 addr show dev "$BR" | grep -q "inet 198.51.100.1/24" ||
 	    fail "create removed a foreign address from $BR"
 	run 0 pel sandbox rm "$a" "$b" "$c"
 }
