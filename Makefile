@@ -2,15 +2,16 @@
 include config.mk
 
 # The command layer, then the library below it (pelagos.h lists both).
-CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c
-LIB_SRC = sandbox.c net.c run.c pause.c proc.c state.c ipam.c root.c \
-	netlink.c valid.c err.c util.c
+CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c cmd_network.c
+LIB_SRC = sandbox.c podfiles.c net.c run.c pause.c proc.c netdef.c state.c \
+	ipam.c root.c netlink.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
 	-DDEF_ROOT='"$(DEF_ROOT)"' -DDEF_BRIDGE='"$(DEF_BRIDGE)"' \
-	-DDEF_SUBNET='"$(DEF_SUBNET)"'
+	-DDEF_SUBNET='"$(DEF_SUBNET)"' -DDEF_NETWORK='"$(DEF_NETWORK)"' \
+	-DDEF_RESOLV_CONF='"$(DEF_RESOLV_CONF)"'
 # Only musl-gcc needs to be shown the kernel headers; a native or cross gcc
 # finds its own.
 UAPI = $(if $(findstring musl,$(CC)),$(MUSL_UAPI))

@@ -49,6 +49,7 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	int rootfd = -1, ret = 1, k, status;
 
 	memset(&o, 0, sizeof(o));
+	o.sbdir = -1;
 	o.umask = pelagos_umask;
 	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
 		pelagos_warn(c, "environment:");
@@ -109,6 +110,7 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "state of sandbox %s:", id);
 		goto out;
 	}
+	o.sbdir = root_sbdir(rootfd, id);
 	close(rootfd);
 	rootfd = -1;
 	if (run_workload(&sb, &o, &status, &pid, &e) < 0) {
@@ -124,6 +126,8 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 out:
 	if (rootfd >= 0)
 		close(rootfd);
+	if (o.sbdir >= 0)
+		close(o.sbdir);
 	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
 	return ret;
 }

@@ -18,6 +18,11 @@ const char cmd_sandbox_usage[] =
 const char cmd_create_usage[] =
 "usage: pelagos sandbox create [--name NAME] [--hostname NAME]\n"
 "                              [--host-net] [--host-ipc] [--pod-pid]\n"
+"                              [--network NET]... [--ip [NET=]ADDR]...\n"
+"                              [--ip6 [NET=]ADDR]... [--mtu N]\n"
+"                              [--dns IP]... [--dns-search DOMAIN]...\n"
+"                              [--dns-option OPT]... [--add-host NAME:IP]...\n"
+"                              [--sysctl KEY=VALUE]...\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -26,7 +31,14 @@ const char cmd_create_usage[] =
 "                   first 8 characters)\n"
 "  --host-net       stay in the host network namespace (no veth, no IP)\n"
 "  --host-ipc       share the host IPC namespace\n"
-"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n";
+"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
+"  --network NET    eth0 (default route), eth1, ... on NET (" DEF_NETWORK ")\n"
+"  --ip, --ip6 [NET=]ADDR  the interface's address (default: lowest free)\n"
+"  --mtu N          every interface's MTU (default: the network's)\n"
+"  --dns, --dns-search, --dns-option  the pod's resolv.conf (default: the\n"
+"                   host's, without loopback nameservers)\n"
+"  --add-host NAME:IP  a line of its hosts file\n"
+"  --sysctl K=V     net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*\n";
 
 const char cmd_ls_usage[] =
 "usage: pelagos sandbox ls [-q|--json]\n"
@@ -39,8 +51,9 @@ const char cmd_ls_usage[] =
 const char cmd_inspect_usage[] =
 "usage: pelagos sandbox inspect ID|NAME\n"
 "\n"
-"Prints the sandbox as one JSON object: the fields of ls --json, and\n"
-"status, hostname, created (seconds since the epoch), bridge, gateway.\n";
+"Prints the sandbox as one JSON object: the fields of ls --json (its\n"
+"interfaces among them), and status, hostname, created (seconds since\n"
+"the epoch), and eth0's bridge and gateway.\n";
 
 const char cmd_rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -68,30 +81,95 @@ check_ref(const struct cmd *c, const char *arg)
 	return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name", arg);
 }
 
-/* The default network: the bridge and subnet of PELAGOS_BRIDGE and
- * PELAGOS_SUBNET, else the compiled-in ones. */
 static int
-config_net(const struct cmd *c, struct sandbox *sb, struct subnet *sn)
+bad(const struct cmd *c, const char *opt, const char *v)
 {
-	const char *br = getenv("PELAGOS_BRIDGE"), *net = getenv("PELAGOS_SUBNET");
+	pelagos_warn(c, "invalid %s '%s'", opt, v);
+	return -1;
+}
 
-	if (!br || !*br)
-		br = DEF_BRIDGE;
-	if (!net || !*net)
-		net = DEF_SUBNET;
-	if (!valid_ifname(br)) {
-		pelagos_warn(c, "bridge name '%s' is not a valid interface name",
-		    br);
-		return -1;
+/* One IPv4 or IPv6 address. */
+static int
+any_ip(const char *s)
+{
+	unsigned char a[16];
+	uint32_t v;
+
+	return ipam_parse_ip(s, NULL, &v) == 0 ||
+	    ipam_parse_ip6(s, NULL, a) == 0;
+}
+
+/* A value of the options that become the pod's files or sysctls (k is
+ * the list, in the order of struct pod_opts). */
+static int
+pod_value_ok(int k, const char *v, const struct sandbox *sb)
+{
+	const char *colon = strchr(v, ':');
+	char name[HOST_MAX_LEN + 1];
+	int ns;
+
+	switch (k) {
+	case 0:
+		return any_ip(v);
+	case 1:
+		return valid_hostname(v);
+	case 2:
+		return valid_dns_option(v);
+	case 3:
+		util_fmt(name, sizeof(name), "%.*s", colon ? (int)(colon - v) :
+		    0, v);
+		return colon && colon - v <= HOST_MAX_LEN &&
+		    valid_hostname(name) && any_ip(colon + 1);
 	}
-	if (ipam_parse_subnet(net, sn) < 0) {
-		pelagos_warn(c, "subnet '%s' is not an IPv4 network "
-		    "a.b.c.d/16..30 with the host bits clear", net);
-		return -1;
+	/* A key of a namespace the pod shares with the host would change
+	 * the host's. */
+	ns = proc_sysctl_ns(v);
+	return ns == NSK_NET ? sb->net != NS_NODE :
+	    ns == NSK_IPC && sb->ipc != NS_NODE;
+}
+
+/* The networks of the --network names (the default network by its name)
+ * and the addresses of --ip (ips[0]) and --ip6 (ips[1]): NET=ADDR for the
+ * interface on NET, a bare ADDR for the only one. */
+static int
+resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
+	struct pod_opts *o, const char **nets,
+	const char *const (*ips)[MAX_IFS + 1], const int *nip, const char *mtu,
+	const struct netdef *def)
+{
+	const char *eq, *arg;
+	struct pod_if *pi;
+	int i, j;
+
+	for (i = 0; i < sb->nifs; i++) {
+		for (j = 0; j < i; j++)
+			if (!strcmp(nets[i], nets[j]))
+				return bad(c, "--network (given twice)", nets[i]);
+		if (netdef_load(rootfd, nets[i], def, &o->nets[i]) < 0) {
+			pelagos_warn(c, errno == ENOENT ? "no such network '%s'" :
+			    "network %s:", nets[i]);
+			return -1;
+		}
+		if (o->mtu && o->mtu < 1280 && o->nets[i].sn6.prefix)
+			return bad(c, "--mtu (IPv6 needs 1280)", mtu);
 	}
-	strcpy(sb->bridge, br);
-	sb->gateway = sn->net + 1;
-	sb->prefix = sn->prefix;
+	for (j = 0; j < nip[0] + nip[1]; j++) {
+		arg = j < nip[0] ? ips[0][j] : ips[1][j - nip[0]];
+		eq = strchr(arg, '=');
+		for (i = eq || sb->nifs == 1 ? 0 : sb->nifs; eq &&
+		    i < sb->nifs && (strlen(nets[i]) != (size_t)(eq - arg) ||
+		    strncmp(nets[i], arg, (size_t)(eq - arg))); i++)
+			;
+		eq = eq ? eq + 1 : arg;
+		pi = &sb->ifs[i];
+		if (i == sb->nifs || (j < nip[0] ? pi->ip ||
+		    ipam_parse_ip(eq, NULL, &pi->ip) < 0 || !pi->ip :
+		    !o->nets[i].sn6.prefix || pi->prefix6 ||
+		    ipam_parse_ip6(eq, NULL, pi->ip6) < 0))
+			return bad(c, j < nip[0] ? "--ip" : "--ip6", arg);
+		/* Given once only; create sets the prefix. */
+		pi->prefix6 |= j >= nip[0];
+	}
 	return 0;
 }
 
@@ -101,17 +179,31 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--name", 0, 1 }, { "--hostname", 0, 1 },
 		{ "--host-net", 0, 0 }, { "--host-ipc", 0, 0 },
-		{ "--pod-pid", 0, 0 }, { NULL, 0, 0 } };
-	const char *name = NULL, *hostname = NULL, *v;
+		{ "--pod-pid", 0, 0 }, { "--network", 0, 1 },
+		{ "--ip", 0, 1 }, { "--ip6", 0, 1 }, { "--mtu", 0, 1 },
+		{ "--dns", 0, 1 }, { "--dns-search", 0, 1 },
+		{ "--dns-option", 0, 1 }, { "--add-host", 0, 1 },
+		{ "--sysctl", 0, 1 }, { NULL, 0, 0 } };
+	const char *name = NULL, *hostname = NULL, *mtu = NULL, *v, *end,
+	    *nets[MAX_IFS], *ips[2][MAX_IFS + 1], **list[5];
+	size_t *count[5], i;
 	struct pelagos_err e;
 	struct opt_state st;
 	struct sandbox sb;
-	struct subnet sn = { 0, 0 };
+	struct pod_opts o;
+	struct netdef def;
+	unsigned long long u;
 	sigset_t sigs;
-	int rootfd = -1, sigfd = -1, ret = 1, k;
+	int rootfd = -1, sigfd = -1, ret = 1, k, nip[2] = { 0, 0 }, def_ok;
 
 	memset(&sb, 0, sizeof(sb));
+	memset(&o, 0, sizeof(o));
 	sb.pid = NS_CONTAINER;
+	count[0] = &o.ndns, list[0] = o.dns;
+	count[1] = &o.nsearch, list[1] = o.search;
+	count[2] = &o.ndnsopt, list[2] = o.dnsopt;
+	count[3] = &o.nhosts, list[3] = o.hosts;
+	count[4] = &o.nsysctl, list[4] = o.sysctl;
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
@@ -136,6 +228,30 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 4:
 			sb.pid = NS_POD;
 			break;
+		case 5:
+			if (sb.nifs == MAX_IFS)
+				return pelagos_usage(c, "at most 4 --network, "
+				    "not '%s' too", v);
+			nets[sb.nifs++] = v;
+			break;
+		case 6:
+		case 7:
+			/* More than one per interface is an error later. */
+			if (nip[k - 6] < MAX_IFS + 1)
+				ips[k - 6][nip[k - 6]++] = v;
+			break;
+		case 8:
+			if (util_parse_ull(v, &end, 65535, &u) < 0 || *end ||
+			    u < 68)
+				return -bad(c, "--mtu", v);
+			mtu = v;
+			o.mtu = (int)u;
+			break;
+		default:
+			if (*count[k - 9] == MAX_POD_OPTS)
+				return pelagos_usage(c, "at most 16 of each "
+				    "option, not '%s' too", v);
+			list[k - 9][(*count[k - 9])++] = v;
 		}
 	}
 	if (name && !valid_name(name)) {
@@ -148,13 +264,29 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		    "[A-Za-z0-9_.-], starting with a letter or digit", hostname);
 		return 1;
 	}
+	if (sb.net == NS_NODE && (sb.nifs || nip[0] || nip[1] || mtu))
+		return pelagos_usage(c, "%s", "--host-net takes no --network, "
+		    "--ip, --ip6 or --mtu");
+	if (sb.net != NS_NODE && !sb.nifs)
+		nets[sb.nifs++] = DEF_NETWORK;
+	/* PELAGOS_BRIDGE and PELAGOS_SUBNET count when the default network
+	 * does, and are checked before anything exists. */
+	def_ok = netdef_default(getenv("PELAGOS_BRIDGE"),
+	    getenv("PELAGOS_SUBNET"), &def, &e) == 0;
+	for (k = 0; k < sb.nifs; k++)
+		if (!def_ok && !strcmp(nets[k], def.name))
+			return pelagos_fail(c, &e);
+	for (k = 0; k < 5; k++)
+		for (i = 0; i < *count[k]; i++)
+			if (!pod_value_ok(k, list[k][i], &sb))
+				return -bad(c, opts[k + 9].name, list[k][i]);
 	if (name)
 		strcpy(sb.name, name);
 	if (hostname)
 		strcpy(sb.hostname, hostname);
 	sb.created = (long long)time(NULL);
-	if (sb.net != NS_NODE && config_net(c, &sb, &sn) < 0)
-		return 1;
+	if (!(o.resolv = getenv("PELAGOS_RESOLV_CONF")) || !*o.resolv)
+		o.resolv = DEF_RESOLV_CONF;
 
 	/* SIGINT, SIGTERM and SIGHUP are held and checked between steps, so
 	 * an interrupted create rolls back instead of dying half-way. */
@@ -163,16 +295,21 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (pelagos_open_root(c, 1, &rootfd) < 0)
+	if (pelagos_open_root(c, 1, &rootfd) < 0 ||
+	    resolve_nets(c, rootfd, &sb, &o, nets,
+	    (const char *const (*)[MAX_IFS + 1])ips, nip, mtu, &def) < 0)
 		goto out;
 	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		pelagos_warn(c, "signalfd:");
 		goto out;
 	}
-	if (sandbox_create(rootfd, pelagos_root, &sb, &sn, sigfd, &e) < 0) {
+	if (sandbox_create(rootfd, pelagos_root, &sb, &o, sigfd, &e) < 0) {
 		pelagos_fail(c, &e);
 		goto out;
 	}
+	if (o.no_dns)
+		pelagos_warn(c, "%s has only loopback nameservers: the pod's "
+		    "resolv.conf has none (use --dns)", o.resolv);
 	/* A sandbox whose ID nobody learns could never be removed by it:
 	 * if the ID cannot be written, the create is undone. */
 	util_out("%s\n", sb.id);
@@ -190,27 +327,42 @@ out:
 	return ret;
 }
 
-static void
-json_str(const char *s)
-{
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
-}
-
 static const char *
 mode_json(enum ns_mode m)
 {
 	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
+}
+
+/* One interface as a JSON object. */
+static void
+json_if(const struct pod_if *pi, int i)
+{
+	static const unsigned char none[6];
+	char a[40], mac[18] = "";
+
+	if (memcmp(pi->mac, none, 6))
+		ipam_format_mac(pi->mac, mac);
+	util_out("%s{\"name\":\"" PEER_PREFIX "%d\",\"network\":",
+	    i ? "," : "", i);
+	pelagos_json_str(pi->network);
+	util_out(",\"veth_host\":");
+	pelagos_json_str(pi->veth_host);
+	util_out(",\"bridge\":");
+	pelagos_json_str(pi->bridge);
+	ipam_format_ip(pi->ip, a);
+	util_out(",\"mac\":\"%s\",\"mtu\":%d,\"addresses\":[\"%s/%d\"", mac,
+	    pi->mtu, a, pi->prefix);
+	if (pi->prefix6) {
+		ipam_format_ip6(pi->ip6, a);
+		util_out(",\"%s/%d\"", a, pi->prefix6);
+	}
+	ipam_format_ip(pi->gateway, a);
+	util_out("],\"gateway\":\"%s\",\"gateway6\":\"", a);
+	if (pi->prefix6) {
+		ipam_format_ip6(pi->gateway6, a);
+		util_out("%s", a);
+	}
+	util_out("\"}");
 }
 
 /* The fields of ls --json, which inspect extends. */
@@ -218,25 +370,29 @@ static void
 json_fields(const struct sandbox *sb)
 {
 	char ip[16] = "";
+	int i;
 
-	if (sb->ip)
-		ipam_format_ip(sb->ip, ip);
+	if (sb->nifs)
+		ipam_format_ip(sb->ifs[0].ip, ip);
 	util_out("\"id\":");
-	json_str(sb->id);
+	pelagos_json_str(sb->id);
 	util_out(",\"name\":");
 	if (sb->name[0])
-		json_str(sb->name);
+		pelagos_json_str(sb->name);
 	else
 		util_out("null");
 	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
-	json_str(sb->ns_name);
+	pelagos_json_str(sb->ns_name);
 	util_out(",\"veth_host\":");
-	json_str(sb->veth_host);
+	pelagos_json_str(sb->nifs ? sb->ifs[0].veth_host : "");
 	util_out(",\"container_ip\":");
-	json_str(ip);
+	pelagos_json_str(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
-	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
-	    mode_json(sb->ipc));
+	    "\"ipc\":\"%s\"},\"interfaces\":[", mode_json(sb->net),
+	    mode_json(sb->pid), mode_json(sb->ipc));
+	for (i = 0; i < sb->nifs; i++)
+		json_if(&sb->ifs[i], i);
+	util_out("]");
 }
 
 /* One row of the ls table, under the header the first row brings. */
@@ -310,8 +466,8 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			}
 			continue;
 		}
-		if (sb.ip)
-			ipam_format_ip(sb.ip, ip);
+		if (sb.nifs)
+			ipam_format_ip(sb.ifs[0].ip, ip);
 		table_row(&shown, sb.id, sb.name[0] ? sb.name : "-", status,
 		    ip, sb.ns_name[0] ? sb.ns_name : "-");
 	}
@@ -381,16 +537,16 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 		return 1;
 	if (load_arg(c, rootfd, ref, &sb) < 0)
 		goto out;
-	if (sb.gateway)
-		ipam_format_ip(sb.gateway, gw);
+	if (sb.nifs)
+		ipam_format_ip(sb.ifs[0].gateway, gw);
 	util_out("%c", '{');
 	json_fields(&sb);
 	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	json_str(sb.hostname);
+	pelagos_json_str(sb.hostname);
 	util_out(",\"created\":%lld,\"bridge\":", sb.created);
-	json_str(sb.bridge);
+	pelagos_json_str(sb.nifs ? sb.ifs[0].bridge : "");
 	util_out(",\"gateway\":");
-	json_str(gw);
+	pelagos_json_str(gw);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
 out:

@@ -12,6 +12,8 @@ MANDIR = $(MANPREFIX)
 DEF_ROOT = /run/pelagos
 DEF_BRIDGE = pelagos0
 DEF_SUBNET = 172.19.0.0/24
+DEF_NETWORK = pelagos0
+DEF_RESOLV_CONF = /etc/resolv.conf
 
 CC = musl-gcc
 # WERROR is empty for users' builds; CI exports WERROR=-Werror.

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Addresses: their text forms, the lowest-free pick, and the leases that
- * record which sandbox holds which address (<root>/leases/<a.b.c.d>, a
- * symlink to the ID). */
+/* Addresses: their text forms (IPv4 and IPv6), subnets, the lowest-free
+ * pick, and the leases that record which sandbox holds which address
+ * (<root>/leases/<address>, a symlink to the ID).  A lease is keyed by
+ * its address alone: networks never overlap, so the address names its
+ * network too. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,32 +48,220 @@ ipam_mask(int prefix)
 	return prefix ? ~0u << (32 - prefix) : 0;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* RFC 4291 text between s and end: eight groups of 1-4 hex digits, or
+ * fewer around one "::"; no embedded IPv4, no zone. */
+int
+ipam_parse_ip6(const char *s, const char *end, unsigned char a[16])
+{
+	unsigned char b[16];
+	int n = 0, gap = -1, d, h;
+	unsigned v;
+
+	if (!end)
+		end = s + strlen(s);
+	if (end - s >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		s += 2;
+	}
+	while (s < end) {
+		for (v = 0, d = 0; s < end && d < 5 && (h = hexval(*s)) >= 0;
+		    s++, d++)
+			v = v << 4 | (unsigned)h;
+		if (!d || d > 4 || n == 16)
+			goto bad;
+		b[n++] = (unsigned char)(v >> 8);
+		b[n++] = (unsigned char)v;
+		if (s == end)
+			break;
+		if (*s++ != ':' || s == end)
+			goto bad;
+		if (*s == ':') {
+			if (gap >= 0)
+				goto bad;
+			gap = n;
+			s++;
+		}
+	}
+	if (gap < 0 ? n != 16 : n > 14)
+		goto bad;
+	memset(a, 0, 16);
+	if (gap < 0)
+		gap = n;
+	memcpy(a, b, (size_t)gap);
+	memcpy(a + 16 - (n - gap), b + gap, (size_t)(n - gap));
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* RFC 5952: lowercase, no leading zeros, the first longest run of two
+ * or more zero groups as "::". */
+void
+ipam_format_ip6(const unsigned char a[16], char out[40])
+{
+	int g[8], i, run, best = -1, blen = 1;
+	size_t n = 0;
+
+	for (i = 0; i < 8; i++)
+		g[i] = a[2 * i] << 8 | a[2 * i + 1];
+	for (i = 0; i < 8; i++) {
+		for (run = 0; i + run < 8 && !g[i + run]; run++)
+			;
+		if (run > blen) {
+			best = i;
+			blen = run;
+		}
+	}
+	out[0] = '\0';
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			n += util_fmt(out + n, 40 - n, "::");
+			i += blen - 1;
+		} else {
+			n += util_fmt(out + n, 40 - n, "%s%x",
+			    n && out[n - 1] != ':' ? ":" : "", (unsigned)g[i]);
+		}
+	}
+}
+
+void
+ipam_format_mac(const unsigned char m[6], char out[18])
+{
+	util_fmt(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+	    m[3], m[4], m[5]);
+}
+
+/* Whether a and b agree in their first prefix bits. */
+int
+ipam_in6(const unsigned char *a, const unsigned char *b, int prefix)
+{
+	int i;
+
+	for (i = 0; i < prefix / 8; i++)
+		if (a[i] != b[i])
+			return 0;
+	return prefix % 8 == 0 ||
+	    !((a[i] ^ b[i]) & (0xff00 >> prefix % 8 & 0xff));
+}
+
+/* "ADDR/PREFIX" with the prefix in [min, max]: the address at *v4 when
+ * v4, else at v6; 0 for what is no such text. */
+static int
+parse_cidr(const char *s, uint32_t *v4, unsigned char *v6, int min,
+	int max)
+{
+	const char *slash = strchr(s, '/'), *end;
+	unsigned long long p;
+
+	if (!slash || (v4 ? ipam_parse_ip(s, slash, v4) :
+	    ipam_parse_ip6(s, slash, v6)) < 0 ||
+	    util_parse_ull(slash + 1, &end, (unsigned)max, &p) < 0 || *end ||
+	    p < (unsigned)min) {
+		errno = EINVAL;
+		return 0;
+	}
+	return (int)p;
+}
+
 /* /16 keeps the lease bitmap at 8 KiB; /30 is the smallest subnet with a
  * gateway and one sandbox. */
 int
 ipam_parse_subnet(const char *s, struct subnet *sn)
 {
-	const char *slash = strchr(s, '/'), *end;
-	unsigned long long p;
-
-	if (!slash || ipam_parse_ip(s, slash, &sn->net) < 0 ||
-	    util_parse_ull(slash + 1, &end, 30, &p) < 0 || *end ||
-	    p < 16 || (sn->net & ~ipam_mask((int)p))) {
+	if (!(sn->prefix = parse_cidr(s, &sn->net, NULL, 16, 30)) ||
+	    (sn->net & ~ipam_mask(sn->prefix))) {
 		errno = EINVAL;
 		return -1;
 	}
-	sn->prefix = (int)p;
 	return 0;
 }
 
-/* Lowest free host address, skipping the network address, the gateway
- * (first host) and the broadcast address. */
+/* Clears the bits after the first prefix ones. */
+void
+ipam_mask6(unsigned char a[16], int prefix)
+{
+	int i;
+
+	for (i = prefix / 8; i < 16; i++)
+		a[i] &= (unsigned char)(i == prefix / 8 ?
+		    0xff00 >> prefix % 8 : 0);
+}
+
+/* /48 to /120; only the first 65536 addresses are ever picked. */
 int
-ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
-	uint32_t *ip)
+ipam_parse_subnet6(const char *s, struct subnet6 *sn)
+{
+	unsigned char net[16];
+
+	if (!(sn->prefix = parse_cidr(s, NULL, sn->net, 48, 120)))
+		return -1;
+	memcpy(net, sn->net, 16);
+	ipam_mask6(net, sn->prefix);
+	if (memcmp(net, sn->net, 16)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A ULA /64 (RFC 4193) whose 40-bit global ID is an FNV-1a hash of the
+ * network's name: the same name gives the same subnet on every device. */
+void
+ipam_ula(const char *name, struct subnet6 *sn)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int i;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	memset(sn, 0, sizeof(*sn));
+	sn->net[0] = 0xfd;
+	for (i = 1; i < 6; i++)
+		sn->net[i] = (unsigned char)(h >> (8 * i));
+	sn->prefix = 64;
+}
+
+/* The lowest offset in [1, size - 1) whose bit is clear.  Offset 0 is
+ * the network (or the subnet-router anycast) address; the last one, in
+ * an IPv4 subnet, the broadcast. */
+static int
+lowest(const unsigned char *bits, uint32_t size, uint32_t *off)
+{
+	uint32_t i;
+
+	for (i = 1; i < size - 1; i++)
+		if (!(bits[i / 8] & 1u << i % 8)) {
+			*off = i;
+			return 0;
+		}
+	errno = ENOSPC;
+	return -1;
+}
+
+static void
+mark(unsigned char *bits, uint32_t i)
+{
+	bits[i / 8] |= (unsigned char)(1u << i % 8);
+}
+
+/* Lowest free host address, skipping the network address, the gateway
+ * and the broadcast address. */
+int
+ipam_pick(const struct subnet *sn, uint32_t gw, const uint32_t *used,
+	size_t n, uint32_t *ip)
 {
 	unsigned char bits[(1u << (32 - 16)) / 8];
-	uint32_t size, i;
+	uint32_t size, off;
 	size_t k;
 
 	if (sn->prefix < 16 || sn->prefix > 30) {
@@ -80,66 +270,191 @@ ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	}
 	size = ~ipam_mask(sn->prefix) + 1;
 	memset(bits, 0, (size + 7) / 8);
+	for (k = 0; k <= n; k++) {
+		uint32_t a = k < n ? used[k] : gw;
+
+		if ((a & ipam_mask(sn->prefix)) == sn->net)
+			mark(bits, a - sn->net);
+	}
+	if (lowest(bits, size, &off) < 0)
+		return -1;
+	*ip = sn->net + off;
+	return 0;
+}
+
+/* The same for IPv6 over the subnet's first 65536 addresses; the gateway
+ * is the first host (::1). */
+int
+ipam_pick6(const struct subnet6 *sn, const unsigned char (*used)[16],
+	size_t n, unsigned char ip[16])
+{
+	unsigned char bits[(1u << 16) / 8];
+	uint32_t size = sn->prefix >= 112 ? 1u << (128 - sn->prefix) : 1u << 16;
+	uint32_t off;
+	size_t k;
+
+	memset(bits, 0, sizeof(bits));
+	mark(bits, 1);
 	for (k = 0; k < n; k++)
-		if ((used[k] & ipam_mask(sn->prefix)) == sn->net) {
-			i = used[k] - sn->net;
-			bits[i / 8] |= (unsigned char)(1u << i % 8);
+		if (ipam_in6(used[k], sn->net, sn->prefix < 112 ? 112 :
+		    sn->prefix))
+			mark(bits, (uint32_t)(used[k][14] << 8 | used[k][15]) &
+			    (size - 1));
+	/* The window's last address is no broadcast, but one more is
+	 * never missed. */
+	if (lowest(bits, size, &off) < 0)
+		return -1;
+	memcpy(ip, sn->net, 16);
+	ip[14] |= (unsigned char)(off >> 8);
+	ip[15] |= (unsigned char)off;
+	return 0;
+}
+
+/* leases/<address>; an IPv6 address when ip6, else ip. */
+static void
+lease_path(char p[48], uint32_t ip, const unsigned char *ip6)
+{
+	char s[40];
+
+	if (ip6)
+		ipam_format_ip6(ip6, s);
+	else
+		ipam_format_ip(ip, s);
+	util_fmt(p, 48, "leases/%s", s);
+}
+
+/* Every leased address of the root, in one pass over leases/. */
+int
+ipam_used_read(int rootfd, struct ipam_used *u)
+{
+	struct util_dir d = { .fd = -1 };
+	const char *name;
+	unsigned char a6[16];
+	uint32_t a;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if (util_dir_open(&d, rootfd, "leases") < 0)
+		return -1;
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (ipam_parse_ip(name, NULL, &a) == 0) {
+			if (u->n4 == u->cap4 && util_grow((void **)&u->v4,
+			    &u->cap4, sizeof(*u->v4)) < 0)
+				break;
+			u->v4[u->n4++] = a;
+		} else if (ipam_parse_ip6(name, NULL, a6) == 0) {
+			if (u->n6 == u->cap6 && util_grow((void **)&u->v6,
+			    &u->cap6, sizeof(*u->v6)) < 0)
+				break;
+			memcpy(u->v6[u->n6++], a6, 16);
 		}
-	for (i = 2; i < size - 1; i++)
-		if (!(bits[i / 8] & 1u << i % 8)) {
-			*ip = sn->net + i;
-			return 0;
-		}
-	errno = ENOSPC;
+	}
+	util_dir_close(&d);
+	if (r == 0)
+		return 0;
+	ipam_used_free(u);
 	return -1;
 }
 
-static void
-lease_path(char p[32], uint32_t ip)
+void
+ipam_used_free(struct ipam_used *u)
 {
-	char s[16];
-
-	ipam_format_ip(ip, s);
-	util_fmt(p, 32, "leases/%s", s);
+	util_release(u->v4, u->cap4 * sizeof(*u->v4));
+	util_release(u->v6, u->cap6 * sizeof(*u->v6));
+	memset(u, 0, sizeof(*u));
 }
 
-/* Call with the root locked. */
+/* Leases the interface's addresses, in its subnets: each one given, or
+ * the lowest free.  Call with the root locked and u read under that
+ * lock.  A given address outside the subnet is EDOM, one reserved
+ * (network, gateway, broadcast) EADDRNOTAVAIL, a taken one EADDRINUSE;
+ * *which then tells which family failed (4 or 6). */
 int
-ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
-	uint32_t *ip)
+ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
+	const char *id, int *which)
 {
-	uint32_t *used = NULL, a;
-	size_t n = 0, cap = 0;
-	struct util_dir d = { .fd = -1 };
-	const char *name;
-	char p[32];
-	int ret = -1, r;
+	struct subnet sn = { pi->gateway & ipam_mask(pi->prefix), pi->prefix };
+	struct subnet6 sn6;
+	char p[48];
+	int i;
 
-	if (util_dir_open(&d, rootfd, "leases") < 0)
-		goto out;
-	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (ipam_parse_ip(name, NULL, &a) < 0)
-			continue;
-		if (n == cap && util_grow((void **)&used, &cap,
-		    sizeof(*used)) < 0)
-			goto out;
-		used[n++] = a;
+	*which = 4;
+	if (!pi->ip) {
+		if (ipam_pick(&sn, pi->gateway, u->v4, u->n4, &pi->ip) < 0)
+			return -1;
+	} else if ((pi->ip & ipam_mask(sn.prefix)) != sn.net) {
+		errno = EDOM;
+		return -1;
+	} else if (pi->ip == sn.net || pi->ip == pi->gateway ||
+	    pi->ip == (sn.net | ~ipam_mask(sn.prefix))) {
+		errno = EADDRNOTAVAIL;
+		return -1;
 	}
-	if (r < 0 || ipam_pick(sn, used, n, ip) < 0)
-		goto out;
-	lease_path(p, *ip);
-	ret = symlinkat(id, rootfd, p);
-out:
-	util_dir_close(&d);
-	util_release(used, cap * sizeof(*used));
-	return ret;
+	lease_path(p, pi->ip, NULL);
+	if (root_link_take(rootfd, p, id) < 0)
+		goto taken;
+	if (!pi->prefix6)
+		return 0;
+	*which = 6;
+	memcpy(sn6.net, pi->gateway6, 16);
+	ipam_mask6(sn6.net, pi->prefix6);
+	sn6.prefix = pi->prefix6;
+	for (i = 0; i < 16 && !pi->ip6[i]; i++)
+		;
+	if (i == 16) {
+		if (ipam_pick6(&sn6, (const unsigned char (*)[16])u->v6, u->n6,
+		    pi->ip6) < 0)
+			goto undo;
+	} else if (!ipam_in6(pi->ip6, sn6.net, sn6.prefix)) {
+		errno = EDOM;
+		goto undo;
+	} else if (!memcmp(pi->ip6, sn6.net, 16) ||
+	    !memcmp(pi->ip6, pi->gateway6, 16)) {
+		errno = EADDRNOTAVAIL;
+		goto undo;
+	}
+	lease_path(p, 0, pi->ip6);
+	if (root_link_take(rootfd, p, id) == 0)
+		return 0;
+taken:
+	if (errno == EEXIST)
+		errno = EADDRINUSE;
+undo:
+	i = errno;
+	if (*which == 6)
+		ipam_lease_free(rootfd, pi->ip, NULL, id);
+	errno = i;
+	return -1;
 }
 
+/* Frees an IPv4 lease (ip6 NULL) or an IPv6 one, while it is id's. */
 int
-ipam_lease_free(int rootfd, uint32_t ip, const char *id)
+ipam_lease_free(int rootfd, uint32_t ip, const unsigned char *ip6,
+	const char *id)
 {
-	char p[32];
+	char p[48];
 
-	lease_path(p, ip);
+	lease_path(p, ip, ip6);
 	return root_link_free(rootfd, p, id);
+}
+
+/* How many sandboxes that exist hold leases in sn; -1 on error. */
+int
+ipam_leased(int rootfd, const struct subnet *sn)
+{
+	struct ipam_used u;
+	char p[48], id[ID_LEN + 1];
+	size_t i;
+	int n = 0;
+
+	if (ipam_used_read(rootfd, &u) < 0)
+		return -1;
+	for (i = 0; i < u.n4; i++) {
+		lease_path(p, u.v4[i], NULL);
+		if ((u.v4[i] & ipam_mask(sn->prefix)) == sn->net &&
+		    root_link_read(rootfd, p, id) == 0 && root_exists(rootfd, id))
+			n++;
+	}
+	ipam_used_free(&u);
+	return n;
 }

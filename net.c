@@ -21,17 +21,42 @@ ns_path(char *buf, size_t len, const char *name)
 	util_fmt(buf, len, NETNS_DIR "/%s", name);
 }
 
-/* Writes "1" to a sysctl file; a kernel without IPv6 has none, which is
- * what was asked for anyway. */
+/* Writes a sysctl file; a kernel without IPv6 has none of ipv6/, which
+ * is what turning it off asked for anyway. */
 static void
-ipv6_off(const char *path)
+sysctl_set(const char *path, const char *val)
 {
 	int fd;
 
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-		(void)!write(fd, "1", 1);
+		(void)!write(fd, val, strlen(val));
 		close(fd);
 	}
+}
+
+/* net.ipv6.conf.<ifname>.<key> of the calling thread's namespace. */
+static void
+conf_set(const char *ifname, const char *key, const char *val)
+{
+	char path[80];
+
+	util_fmt(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname,
+	    key);
+	sysctl_set(path, val);
+}
+
+/* IPv6 on an interface without duplicate address detection (our
+ * addresses are leased) or router solicitations (the route is static),
+ * which would be multicast that a bridge floods to every port; or off
+ * altogether. */
+static void
+ipv6_conf(const char *ifname, int on)
+{
+	if (on) {
+		conf_set(ifname, "accept_dad", "0");
+		conf_set(ifname, "accept_ra", "0");
+	}
+	conf_set(ifname, "disable_ipv6", on ? "0" : "1");
 }
 
 /* /run/netns must be a shared mount so that the bind mounts below it
@@ -75,8 +100,8 @@ out:
  * set once the mount point file is ours, so a failure never removes a
  * file another sandbox owns. */
 int
-net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl, int *made,
-	struct pelagos_err *e)
+net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
+	int *made, struct pelagos_err *e)
 {
 	char path[64];
 	int host = -1, fd = -1, ret = -1, saved;
@@ -97,11 +122,12 @@ net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl, int *made,
 		err_os(e, "create network namespace %s", name);
 		goto out;
 	}
-	/* eth0 is IPv4 only: with IPv6 on, every new eth0 sends DAD and MLD
-	 * packets that the bridge floods to every port, which slows each
-	 * create down as sandboxes add up.  Only the default is changed, so
-	 * lo (made with the namespace) keeps ::1. */
-	ipv6_off("/proc/sys/net/ipv6/conf/default/disable_ipv6");
+	/* Without ipv6 the pod's interfaces are IPv4 only: with IPv6 on,
+	 * every new eth0 sends DAD and MLD packets that the bridge floods to
+	 * every port, which slows each create down as sandboxes add up.  With
+	 * it, none that can be avoided.  Only the default is changed, so lo
+	 * (made with the namespace) keeps ::1. */
+	ipv6_conf("default", ipv6);
 	if (nl_open(podnl, NETLINK_ROUTE) < 0)
 		err_os(e, "netlink socket in %s", name);
 	else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
@@ -150,42 +176,61 @@ net_ns_ino(const char *name)
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
-/* The bridge, created on first use and given the gateway address when it
- * lacks it.  A link of that name that is no bridge is never touched. */
+/* The network's bridge, created on first use, given the gateway
+ * addresses it lacks and the network's MTU.  A link of that name that is
+ * no bridge is never touched. */
 int
-net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
-	int prefix, int *index, struct pelagos_err *e)
+net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
+	struct pelagos_err *e)
 {
+	unsigned char gw6[16];
 	struct nl_link l;
 	struct nl_buf b;
-	char ip[16];
+	char ip[40];
+	int step;
 
-	if (nl_getlink(nl, bridge, &l) < 0) {
+	if (nl_getlink(nl, nd->bridge, &l) < 0) {
 		if (errno != ENODEV)
-			return err_os(e, "bridge %s", bridge);
+			return err_os(e, "bridge %s", nd->bridge);
 		nl_buf_init(&b, 1);
-		nl_req_newbridge(&b, bridge);
+		nl_req_newbridge(&b, nd->bridge, nd->sn6.prefix != 0);
 		if (nl_talk(nl, &b) < 0 && errno != EEXIST)
-			return err_os(e, "create bridge %s", bridge);
-		if (nl_getlink(nl, bridge, &l) < 0)
-			return err_os(e, "bridge %s", bridge);
+			return err_os(e, "create bridge %s", nd->bridge);
+		/* Before it has a port, and so a carrier, and so a link-local
+		 * address that would wait for its own DAD. */
+		if (nd->sn6.prefix)
+			ipv6_conf(nd->bridge, 1);
+		if (nl_getlink(nl, nd->bridge, &l) < 0)
+			return err_os(e, "bridge %s", nd->bridge);
 	}
 	if (!l.is_bridge)
 		return err_msg(e, EEXIST, "bridge %s: exists and is not a bridge",
-		    bridge);
+		    nd->bridge);
 	*index = l.index;
-	nl_buf_init(&b, 1);
-	nl_req_newaddr(&b, l.index, gw, prefix);
-	if (nl_talk(nl, &b) < 0 && errno != EEXIST) {
-		ipam_format_ip(gw, ip);
-		return err_os(e, "add address %s/%d to bridge %s", ip, prefix,
-		    bridge);
-	}
-	if (!(l.flags & IFF_UP)) {
+	memcpy(gw6, nd->sn6.net, 16);
+	gw6[15] |= 1;
+	for (step = 0; step < 4; step++) {
 		nl_buf_init(&b, 1);
-		nl_req_linkup(&b, bridge);
-		if (nl_talk(nl, &b) < 0)
-			return err_os(e, "set bridge %s up", bridge);
+		if (step == 0)
+			nl_req_newaddr(&b, l.index, nd->gateway, nd->sn.prefix);
+		else if (step == 1 && nd->sn6.prefix)
+			nl_req_newaddr6(&b, l.index, gw6, nd->sn6.prefix);
+		else if (step == 2 && nd->mtu && l.mtu != nd->mtu)
+			nl_req_setmtu(&b, nd->bridge, nd->mtu);
+		else if (step == 3 && !(l.flags & IFF_UP))
+			nl_req_linkup(&b, nd->bridge);
+		else
+			continue;
+		if (nl_talk(nl, &b) == 0 || (step < 2 && errno == EEXIST))
+			continue;
+		if (step == 0)
+			ipam_format_ip(nd->gateway, ip);
+		else
+			ipam_format_ip6(gw6, ip);
+		return step < 2 ? err_os(e, "add address %s/%d to bridge %s",
+		    ip, step ? nd->sn6.prefix : nd->sn.prefix, nd->bridge) :
+		    err_os(e, "set bridge %s %s", nd->bridge, step == 2 ?
+		    "MTU" : "up");
 	}
 	return 0;
 }
@@ -199,19 +244,37 @@ net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
  * creating message for a veth (EAFNOSUPPORT). */
 int
 net_veth_create(struct nl_sock *nl, const char *host, int brindex,
-	const char *peer, int nsfd, struct pelagos_err *e)
+	const char *peer, int nsfd, int mtu, const unsigned char *mac,
+	struct pelagos_err *e)
 {
 	struct nl_buf b;
-	char path[64];
 
 	nl_buf_init(&b, 1);
-	nl_req_newveth(&b, host, brindex, peer, nsfd);
+	nl_req_newveth(&b, host, brindex, peer, nsfd, mtu, mac);
 	if (nl_talk(nl, &b) < 0)
 		return err_os(e, "create veth %s", host);
-	util_fmt(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-	    host);
-	ipv6_off(path);
+	ipv6_conf(host, 0);
 	return 0;
+}
+
+/* IPv6 on or off on an interface of the namespace nsfd, which this
+ * thread enters for the while. */
+int
+net_ipv6_ifconf(int nsfd, const char *ifname, int on, struct pelagos_err *e)
+{
+	int host, ret = 0;
+
+	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		return err_os(e, "open /proc/self/ns/net");
+	if (setns(nsfd, CLONE_NEWNET) < 0) {
+		ret = err_os(e, "enter the namespace of %s", ifname);
+	} else {
+		ipv6_conf(ifname, on);
+		if (setns(host, CLONE_NEWNET) < 0)
+			ret = err_os(e, "return to the host network namespace");
+	}
+	close(host);
+	return ret;
 }
 
 /* Deleting a veth waits 20-30 ms for the kernel's RCU grace periods.
@@ -240,12 +303,12 @@ net_veth_release(const char *host, int down_only, struct pelagos_err *e)
 }
 
 /* The pod's side, through a socket opened inside its namespace: lo and
- * the interface up, its address and (with a gateway) the default route,
- * in one batch and in that order (the route needs the address's subnet
- * to reach the gateway). */
+ * the interface up, its addresses and (with defroute) the default routes
+ * via the gateways, in one batch and in that order (a route needs its
+ * address's subnet to reach the gateway). */
 int
-net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
-	int prefix, uint32_t gw, struct pelagos_err *e)
+net_pod_config(struct nl_sock *podnl, const char *ifname,
+	const struct pod_if *pi, int defroute, struct pelagos_err *e)
 {
 	struct nl_link l;
 	struct nl_buf b;
@@ -255,9 +318,14 @@ net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
 	nl_buf_init(&b, 1);
 	nl_req_linkup(&b, "lo");
 	nl_req_linkup(&b, ifname);
-	nl_req_newaddr(&b, l.index, ip, prefix);
-	if (gw)
-		nl_req_defroute(&b, gw);
+	nl_req_newaddr(&b, l.index, pi->ip, pi->prefix);
+	if (pi->prefix6)
+		nl_req_newaddr6(&b, l.index, pi->ip6, pi->prefix6);
+	if (defroute) {
+		nl_req_defroute(&b, pi->gateway);
+		if (pi->prefix6)
+			nl_req_defroute6(&b, pi->gateway6, l.index);
+	}
 	if (nl_talk(podnl, &b) < 0)
 		return err_os(e, "configure %s", ifname);
 	return 0;

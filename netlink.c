@@ -114,17 +114,27 @@ nl_nest_end(struct nl_buf *b, size_t off)
 		((struct nlattr *)(b->data + off))->nla_len = b->len - off;
 }
 
+/* With querier, the bridge answers for MLD (and IGMP) itself: once a
+ * querier exists, a snooping bridge sends group reports to the router
+ * ports only, instead of flooding each new pod's reports to every port,
+ * which slows every create down as ports add up. */
 void
-nl_req_newbridge(struct nl_buf *b, const char *name)
+nl_req_newbridge(struct nl_buf *b, const char *name, int querier)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
 		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
-	size_t info;
+	unsigned char one = 1;
+	size_t info, data;
 
 	nl_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
 	nl_put_str(b, IFLA_IFNAME, name);
 	info = nl_nest(b, IFLA_LINKINFO);
 	nl_put_str(b, IFLA_INFO_KIND, "bridge");
+	if (querier) {
+		data = nl_nest(b, IFLA_INFO_DATA);
+		nl_put(b, IFLA_BR_MCAST_QUERIER, &one, 1);
+		nl_nest_end(b, data);
+	}
 	nl_nest_end(b, info);
 }
 
@@ -150,6 +160,16 @@ nl_req_linkdown(struct nl_buf *b, const char *name)
 	set_up(b, name, 0);
 }
 
+void
+nl_req_setmtu(struct nl_buf *b, const char *name, int mtu)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+
+	nl_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+	nl_put_str(b, IFLA_IFNAME, name);
+	nl_put_u32(b, IFLA_MTU, (uint32_t)mtu);
+}
+
 /* One message creates the pair, enslaves and raises the host end, and
  * creates the peer already inside the pod's namespace under its final
  * name, so no rename or move is needed afterwards.  The peer cannot be
@@ -157,7 +177,7 @@ nl_req_linkdown(struct nl_buf *b, const char *name)
  * veth_open() then fails with ENOTCONN. */
 void
 nl_req_newveth(struct nl_buf *b, const char *host, int master,
-	const char *peer, int peer_nsfd)
+	const char *peer, int peer_nsfd, int mtu, const unsigned char *mac)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
 		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
@@ -167,6 +187,8 @@ nl_req_newveth(struct nl_buf *b, const char *host, int master,
 	nl_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
 	nl_put_str(b, IFLA_IFNAME, host);
 	nl_put_u32(b, IFLA_MASTER, (uint32_t)master);
+	if (mtu)
+		nl_put_u32(b, IFLA_MTU, (uint32_t)mtu);
 	info = nl_nest(b, IFLA_LINKINFO);
 	nl_put_str(b, IFLA_INFO_KIND, "veth");
 	data = nl_nest(b, IFLA_INFO_DATA);
@@ -176,34 +198,74 @@ nl_req_newveth(struct nl_buf *b, const char *host, int master,
 	append(b, &peer_ifi, sizeof(peer_ifi));
 	nl_put_str(b, IFLA_IFNAME, peer);
 	nl_put_u32(b, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
+	if (mtu)
+		nl_put_u32(b, IFLA_MTU, (uint32_t)mtu);
+	if (mac)
+		nl_put(b, IFLA_ADDRESS, mac, 6);
 	nl_nest_end(b, p);
 	nl_nest_end(b, data);
 	nl_nest_end(b, info);
 }
 
+static void
+newaddr(struct nl_buf *b, int family, int ifindex, const void *a, size_t len,
+	int prefix)
+{
+	/* An IPv6 address is usable at once, without duplicate address
+	 * detection: ours are leased, and no other host is on the link. */
+	struct ifaddrmsg ifa = { .ifa_family = (unsigned char)family,
+		.ifa_prefixlen = (unsigned char)prefix,
+		.ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0,
+		.ifa_scope = RT_SCOPE_UNIVERSE, .ifa_index = (unsigned)ifindex };
+
+	nl_msg(b, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof(ifa));
+	if (family == AF_INET)
+		nl_put(b, IFA_LOCAL, a, len);
+	nl_put(b, IFA_ADDRESS, a, len);
+}
+
 void
 nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix)
 {
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET,
-		.ifa_prefixlen = (unsigned char)prefix,
-		.ifa_scope = RT_SCOPE_UNIVERSE, .ifa_index = (unsigned)ifindex };
 	uint32_t be = htonl(ip);
 
-	nl_msg(b, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof(ifa));
-	nl_put(b, IFA_LOCAL, &be, sizeof(be));
-	nl_put(b, IFA_ADDRESS, &be, sizeof(be));
+	newaddr(b, AF_INET, ifindex, &be, sizeof(be), prefix);
+}
+
+void
+nl_req_newaddr6(struct nl_buf *b, int ifindex, const unsigned char ip[16],
+	int prefix)
+{
+	newaddr(b, AF_INET6, ifindex, ip, 16, prefix);
+}
+
+static void
+defroute(struct nl_buf *b, int family, const void *gw, size_t len, int oif)
+{
+	struct rtmsg rt = { .rtm_family = (unsigned char)family,
+		.rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
+		.rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST };
+
+	nl_msg(b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
+	nl_put(b, RTA_GATEWAY, gw, len);
+	if (oif)
+		nl_put_u32(b, RTA_OIF, (uint32_t)oif);
 }
 
 void
 nl_req_defroute(struct nl_buf *b, uint32_t gw)
 {
-	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
-		.rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE,
-		.rtm_type = RTN_UNICAST };
 	uint32_t be = htonl(gw);
 
-	nl_msg(b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof(rt));
-	nl_put(b, RTA_GATEWAY, &be, sizeof(be));
+	defroute(b, AF_INET, &be, sizeof(be), 0);
+}
+
+/* Through the interface: an IPv6 gateway is on-link only through the
+ * prefix route of the address made in the same batch. */
+void
+nl_req_defroute6(struct nl_buf *b, const unsigned char gw[16], int oif)
+{
+	defroute(b, AF_INET6, gw, 16, oif);
 }
 
 void
@@ -272,9 +334,10 @@ parse_link(const struct nlmsghdr *h, struct nl_link *out)
 	out->index = ifi->ifi_index;
 	out->flags = ifi->ifi_flags;
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_MASTER &&
+		if ((a->rta_type == IFLA_MASTER || a->rta_type == IFLA_MTU) &&
 		    RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
-			memcpy(&out->master, RTA_DATA(a), sizeof(uint32_t));
+			memcpy(a->rta_type == IFLA_MTU ? &out->mtu : &out->master,
+			    RTA_DATA(a), sizeof(uint32_t));
 		} else if (a->rta_type == IFLA_LINKINFO) {
 			const struct rtattr *i = RTA_DATA(a);
 			int ilen = (int)RTA_PAYLOAD(a);

@@ -3,15 +3,15 @@
  * its protocol, which nothing else in pelagos knows:
  *
  *	pelagos sandbox __pause__ TAG [--host-ipc] [--host-net] [--pod-pid]
- *	    --hostname NAME --ready-fd 3
+ *	    [--sysctl KEY=VALUE]... --hostname NAME --ready-fd 3
  *
  * TAG is psb-<first 8 of the ID>, the name of the pod's network namespace
  * under /run/netns, which the pause joins unless --host-net; it is also
  * how a process is recognised as a sandbox's pause (pause_is).
  * pause_spawn() re-executes this binary so and waits on a pipe at fd 3:
  * the pause writes "ok PID START\n" (its PID and start time) once it
- * sits in every namespace of the pod, or one line of error text, and
- * closes its end.
+ * sits in every namespace of the pod and has written the sysctls into
+ * them, or one line of error text, and closes its end.
  *
  * The pause itself (pause_main and what it calls) uses libc only, so
  * that it stays small and its behaviour can be read in one place. */
@@ -105,6 +105,36 @@ tag_ok(const char *s)
 		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
 			return 0;
 	return i > 0;
+}
+
+/* KEY=VALUE into /proc/sys/KEY (dots for slashes), which shows the
+ * namespaces of the writer: the pod's, for the keys create lets through
+ * (proc_sysctl_ns), checked again here against a hand-made argv. */
+static int
+sysctl_write(const char *kv, char *what)
+{
+	char path[160];
+	const char *eq = strchr(kv, '=');
+	size_t i;
+	int fd, ret = -1;
+
+	strcpy(what, "sysctl ");
+	strncat(what, kv, eq && eq - kv < 100 ? (size_t)(eq - kv) : 100);
+	if (proc_sysctl_ns(kv) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	strcpy(path, "/proc/sys/");
+	for (i = 0; kv + i < eq; i++)
+		path[10 + i] = kv[i] == '.' ? '/' : kv[i];
+	path[10 + i] = '\0';
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (write(fd, eq + 1, strlen(eq + 1)) == (ssize_t)strlen(eq + 1))
+		ret = 0;
+	if (close(fd) < 0)
+		ret = -1;
+	return ret;
 }
 
 static void
@@ -382,8 +412,8 @@ ok_line(char *buf, pid_t pid)
 int
 pause_main(int argc, char **argv, struct pelagos_err *e)
 {
-	const char *tag = NULL, *hostname = NULL, *what;
-	int flags = 0, ready = -1, i, fd, sync[2];
+	const char *tag = NULL, *hostname = NULL, *what, *sysctl[MAX_POD_OPTS];
+	int flags = 0, ready = -1, i, fd, sync[2], nsysctl = 0;
 	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[48], msg[256];
 	sigset_t all, pend;
 	ssize_t n;
@@ -400,6 +430,9 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			flags |= PAUSE_POD_PID;
 		else if (!strcmp(argv[i], "--hostname") && i + 1 < argc)
 			hostname = argv[++i];
+		else if (!strcmp(argv[i], "--sysctl") && i + 1 < argc &&
+		    nsysctl < MAX_POD_OPTS)
+			sysctl[nsysctl++] = argv[++i];
 		else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc &&
 		    !strcmp(argv[i + 1], "3") && fcntl(READY_FD, F_GETFD) >= 0)
 			ready = READY_FD, i++;
@@ -434,6 +467,11 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		    errno);
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		return setup_failed(ready, e, "set hostname", errno);
+	/* Before the pod's PID 1 exists and before anything is dropped: the
+	 * pod's network and IPC namespaces are this process's now. */
+	for (i = 0; i < nsysctl; i++)
+		if (sysctl_write(sysctl[i], msg) < 0)
+			return setup_failed(ready, e, msg, errno);
 	if (flags & PAUSE_POD_PID) {
 		if (unshare(proc_ns[NSK_PID].flag) < 0)
 			return setup_failed(ready, e, "unshare pid namespace",
@@ -488,7 +526,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	wait_loop(child, spans, nspans);
 usage:
 	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
-	    "[--hostname NAME]", 0);
+	    "[--sysctl KEY=VALUE]... [--hostname NAME]", 0);
 	return 2;
 }
 
@@ -618,10 +656,11 @@ start_pause(int ready, const char *const *argv)
  * pause that was started has been killed and reaped.  A signal arriving
  * on sigfd aborts the wait with EINTR. */
 int
-pause_spawn(const char *tag, int flags, const char *hostname, int sigfd,
-	pid_t *pid, unsigned long long *start, struct pelagos_err *e)
+pause_spawn(const char *tag, int flags, const char *hostname,
+	const char *const *sysctl, size_t nsysctl, int sigfd, pid_t *pid,
+	unsigned long long *start, struct pelagos_err *e)
 {
-	const char *argv[12];
+	const char *argv[12 + 2 * MAX_POD_OPTS];
 	char msg[256];
 	struct pollfd pfd[2];
 	pid_t child = -1;
@@ -638,6 +677,10 @@ pause_spawn(const char *tag, int flags, const char *hostname, int sigfd,
 		argv[argc++] = "--host-net";
 	if (flags & PAUSE_POD_PID)
 		argv[argc++] = "--pod-pid";
+	for (i = 0; i < nsysctl && i < MAX_POD_OPTS; i++) {
+		argv[argc++] = "--sysctl";
+		argv[argc++] = sysctl[i];
+	}
 	argv[argc++] = "--hostname";
 	argv[argc++] = hostname;
 	argv[argc++] = "--ready-fd";

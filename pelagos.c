@@ -22,25 +22,30 @@ static const char main_usage[] =
 "process that also owns the pod's UTS and IPC namespaces.\n"
 "\n"
 "commands:\n"
-"  sandbox create [--name NAME] [--hostname NAME]\n"
-"                 [--host-net] [--host-ipc] [--pod-pid]\n"
+"  sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
+"                 [--host-ipc] [--pod-pid] [--network NET]... [...]\n"
 "  sandbox ls [-q|--json]\n"
 "  sandbox inspect ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
 "      [-d|--detach] [--] CMD [ARG...]\n"
+"  network create NAME --subnet CIDR [...]\n"
+"  network ls [-q|--json]\n"
+"  network inspect NAME\n"
+"  network rm NAME...\n"
 "\n"
 "options:\n"
 "  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
-"  -h, --help     show this help; 'pelagos sandbox CMD --help' and\n"
-"                 'pelagos run --help' for a command\n"
+"  -h, --help     show this help; 'pelagos sandbox CMD --help' (network,\n"
+"                 run) for a command\n"
 "  --version      show the version\n"
 "\n"
 "environment:\n"
 "  PELAGOS_ROOT    state directory\n"
-"  PELAGOS_BRIDGE  bridge for new sandboxes (default " DEF_BRIDGE ")\n"
-"  PELAGOS_SUBNET  IPv4 subnet of the bridge (default " DEF_SUBNET ")\n";
+"  PELAGOS_BRIDGE  bridge of network " DEF_NETWORK " (default " DEF_BRIDGE ")\n"
+"  PELAGOS_SUBNET  its IPv4 subnet (default " DEF_SUBNET ")\n"
+"  PELAGOS_RESOLV_CONF  the host's resolv.conf (" DEF_RESOLV_CONF ")\n";
 
 static const struct cmd top = { NULL, NULL, main_usage, 0 };
 
@@ -53,6 +58,11 @@ static const struct cmd cmds[] = {
 	{ "sandbox prune", cmd_prune, cmd_prune_usage, CMD_ROOT },
 	{ "sandbox __pause__", cmd_pause, NULL, CMD_HIDDEN | CMD_RAW },
 	{ "run", cmd_run, cmd_run_usage, CMD_ROOT },
+	{ "network", NULL, cmd_network_usage, 0 },
+	{ "network create", cmd_net_create, cmd_net_create_usage, CMD_ROOT },
+	{ "network ls", cmd_net_ls, cmd_net_ls_usage, 0 },
+	{ "network inspect", cmd_net_inspect, cmd_net_inspect_usage, 0 },
+	{ "network rm", cmd_net_rm, cmd_net_rm_usage, CMD_ROOT },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -100,6 +110,24 @@ pelagos_warn(const struct cmd *c, const char *fmt, ...)
 	} else {
 		put_line(c, msg, 0);
 	}
+}
+
+/* A JSON string of s, whatever bytes it holds. */
+void
+pelagos_json_str(const char *s)
+{
+	util_out("%c", '"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			util_out("\\%c", ch);
+		else if (ch < 0x20)
+			util_out("\\u%04x", ch);
+		else
+			util_out("%c", ch);
+	}
+	util_out("%c", '"');
 }
 
 int

@@ -19,7 +19,9 @@
 #define NETNS_DIR	"/run/netns"
 #define NS_PREFIX	"psb-"
 #define VETH_PREFIX	"vh-"
-#define PEER_IFNAME	"eth0"
+#define PEER_PREFIX	"eth"	/* the pod's interfaces: eth0, eth1, ... */
+#define MAX_IFS		4	/* interfaces (networks) per sandbox */
+#define MAX_POD_OPTS	16	/* of each --dns, --add-host, --sysctl, ... */
 
 /* Namespace sharing, named as the Rust pelagos and the CRI name them. */
 enum ns_mode { NS_POD, NS_CONTAINER, NS_NODE };
@@ -29,15 +31,41 @@ struct subnet {
 	int prefix;
 };
 
+struct subnet6 {
+	unsigned char net[16];
+	int prefix;		/* 0: none */
+};
+
+/* A network: a definition of `network create`, or the default one. */
+struct netdef {
+	char name[NAME_MAX_LEN + 1];
+	char bridge[IFNAME_LEN];
+	struct subnet sn;
+	uint32_t gateway;
+	struct subnet6 sn6;	/* prefix 0: IPv4 only; the gateway is ::1 */
+	int mtu;		/* 0: the kernel's default */
+};
+
+/* One interface of a sandbox, eth<index> in the pod, its veth's host end
+ * on the network's bridge. */
+struct pod_if {
+	char network[NAME_MAX_LEN + 1];
+	char bridge[IFNAME_LEN];
+	char veth_host[IFNAME_LEN];
+	unsigned char mac[6];		/* all zero: not recorded (version 1) */
+	int mtu;			/* 0: the kernel's default */
+	uint32_t ip, gateway;		/* ip 0: none yet (create picks one) */
+	int prefix;
+	unsigned char ip6[16], gateway6[16];	/* ip6 all zero: none yet */
+	int prefix6;			/* 0: no IPv6 */
+};
+
 struct sandbox {
 	char id[ID_LEN + 1];
 	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
 	char ns_name[IFNAME_LEN];	/* "" for a host-network pod */
-	char veth_host[IFNAME_LEN];	/* "" for a host-network pod */
-	char bridge[IFNAME_LEN];	/* "" for a host-network pod */
-	uint32_t ip;			/* 0 when none */
-	int prefix;
-	uint32_t gateway;
+	int nifs;			/* 0 for a host-network pod */
+	struct pod_if ifs[MAX_IFS];
 	enum ns_mode net, ipc, pid;
 	char hostname[HOST_MAX_LEN + 1];
 	pid_t pause_pid;		/* 0 while no pause is known */
@@ -85,6 +113,7 @@ int valid_id(const char *s);
 int valid_name(const char *s);
 int valid_hostname(const char *s);
 int valid_ifname(const char *s);
+int valid_dns_option(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
@@ -107,6 +136,7 @@ struct nl_link {
 	unsigned int flags;
 	int is_bridge;
 	int master;
+	int mtu;
 };
 void nl_buf_init(struct nl_buf *b, uint32_t seq);
 void nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags,
@@ -116,13 +146,17 @@ void nl_put_str(struct nl_buf *b, uint16_t type, const char *s);
 void nl_put_u32(struct nl_buf *b, uint16_t type, uint32_t v);
 size_t nl_nest(struct nl_buf *b, uint16_t type);
 void nl_nest_end(struct nl_buf *b, size_t off);
-void nl_req_newbridge(struct nl_buf *b, const char *name);
+void nl_req_newbridge(struct nl_buf *b, const char *name, int querier);
 void nl_req_linkup(struct nl_buf *b, const char *name);
 void nl_req_linkdown(struct nl_buf *b, const char *name);
+void nl_req_setmtu(struct nl_buf *b, const char *name, int mtu);
 void nl_req_newveth(struct nl_buf *b, const char *host, int master,
-	const char *peer, int peer_nsfd);
+	const char *peer, int peer_nsfd, int mtu, const unsigned char *mac);
 void nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix);
+void nl_req_newaddr6(struct nl_buf *b, int ifindex, const unsigned char ip[16],
+	int prefix);
 void nl_req_defroute(struct nl_buf *b, uint32_t gw);
+void nl_req_defroute6(struct nl_buf *b, const unsigned char gw[16], int oif);
 void nl_req_dellink(struct nl_buf *b, const char *name);
 void nl_req_getlink(struct nl_buf *b, const char *name);
 int nl_open(struct nl_sock *s, int protocol);
@@ -145,6 +179,7 @@ int root_exists(int rootfd, const char *id);
 int root_rmdir(int rootfd, const char *id);
 int root_link_read(int dirfd, const char *path, char id[ID_LEN + 1]);
 int root_link_free(int dirfd, const char *path, const char *id);
+int root_link_take(int rootfd, const char *path, const char *id);
 int root_links_sweep(int rootfd, const char *dir,
 	int (*drop)(int rootfd, const char *id, const void *arg),
 	const void *arg);
@@ -156,23 +191,87 @@ int root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
 int root_list(int rootfd, struct root_ids *ids);
 void root_ids_free(struct root_ids *ids);
 
-/* ipam.c: addresses: their text forms, the lowest-free pick, leases. */
+/* ipam.c: addresses: their text forms, subnets, the lowest-free pick,
+ * leases. */
+struct ipam_used {
+	uint32_t *v4;
+	size_t n4, cap4;
+	unsigned char (*v6)[16];
+	size_t n6, cap6;
+};
 int ipam_parse_ip(const char *s, const char *end, uint32_t *ip);
 void ipam_format_ip(uint32_t ip, char out[16]);
 uint32_t ipam_mask(int prefix);
+int ipam_parse_ip6(const char *s, const char *end, unsigned char a[16]);
+void ipam_format_ip6(const unsigned char a[16], char out[40]);
+void ipam_format_mac(const unsigned char m[6], char out[18]);
+int ipam_in6(const unsigned char *a, const unsigned char *b, int prefix);
+void ipam_mask6(unsigned char a[16], int prefix);
 int ipam_parse_subnet(const char *s, struct subnet *sn);
-int ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
-	uint32_t *ip);
-int ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
-	uint32_t *ip);
-int ipam_lease_free(int rootfd, uint32_t ip, const char *id);
+int ipam_parse_subnet6(const char *s, struct subnet6 *sn);
+void ipam_ula(const char *name, struct subnet6 *sn);
+int ipam_pick(const struct subnet *sn, uint32_t gw, const uint32_t *used,
+	size_t n, uint32_t *ip);
+int ipam_pick6(const struct subnet6 *sn, const unsigned char (*used)[16],
+	size_t n, unsigned char ip[16]);
+int ipam_used_read(int rootfd, struct ipam_used *u);
+void ipam_used_free(struct ipam_used *u);
+int ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
+	const char *id, int *which);
+int ipam_lease_free(int rootfd, uint32_t ip, const unsigned char *ip6,
+	const char *id);
+int ipam_leased(int rootfd, const struct subnet *sn);
 
-/* state.c: the state file's format, and reading and writing it whole
- * in a sandbox's directory. */
+/* state.c: fixed-format text files (a "MAGIC VERSION" line, then one
+ * "key value" line per key of a table, in order), strictly parsed and
+ * written whole; and the state file, one such table. */
+enum kv_type {
+	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_ADDR, T_IP, T_HOST,
+	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_IFS, T_NETNAME, T_ADDR6,
+	T_IP6, T_MAC, T_INT, T_NET, T_NET6
+};
+struct kv_key {
+	const char *key;
+	unsigned char type;	/* an enum kv_type */
+	unsigned short off;	/* of the value in the table's struct */
+	unsigned char versions;	/* bit n: present in version n */
+};
+struct kv_file {
+	const char *magic;	/* with its trailing space */
+	int version;		/* the one written; older ones are read */
+	const struct kv_key *keys;
+	size_t nkeys;
+};
+int state_kv_format(const struct kv_file *f, const void *base, char *buf,
+	size_t len);
+int state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
+	void *base, int *version);
+int state_kv_save(int dirfd, const char *name, const char *tmp,
+	const char *buf, size_t n);
+int state_kv_load(int dirfd, const char *name, char *buf, size_t max);
 int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
 int state_save(int dirfd, const struct sandbox *sb);
 int state_load(int dirfd, struct sandbox *sb);
+
+/* netdef.c: networks: the default one and the definitions of network
+ * create, each a file under <root>/networks. */
+struct netdefs {
+	struct netdef *v;
+	size_t n, cap;
+};
+int netdef_check(const struct netdef *nd, struct pelagos_err *e);
+int netdef_default(const char *bridge, const char *subnet, struct netdef *nd,
+	struct pelagos_err *e);
+int netdef_load(int rootfd, const char *name, const struct netdef *def,
+	struct netdef *nd);
+int netdef_list(int rootfd, const struct netdef *def, struct netdefs *l,
+	char bad[NAME_MAX_LEN + 1]);
+void netdef_list_free(struct netdefs *l);
+int netdef_create(int rootfd, const struct netdef *nd,
+	const struct netdef *def, struct pelagos_err *e);
+int netdef_remove(int rootfd, const char *name, const struct netdef *def,
+	struct pelagos_err *e);
 
 /* proc.c: the namespace table, and processes by identity (PID and start
  * time) and by namespace. */
@@ -203,6 +302,7 @@ int proc_same(pid_t pid, unsigned long long start);
 int proc_stop(pid_t pid, unsigned long long start, int sig,
 	const char *tag);
 int proc_scan(struct proc_scan *s);
+int proc_sysctl_ns(const char *kv);
 void proc_scan_free(struct proc_scan *s);
 
 /* pause.c: the pause process and its protocol: argv, tag, handshake, and
@@ -213,24 +313,44 @@ void proc_scan_free(struct proc_scan *s);
 void pause_tag(const char *id, char tag[IFNAME_LEN]);
 int pause_is(pid_t pid, const char *tag);
 int pause_spawn(const char *tag, int flags, const char *hostname,
-	int sigfd, pid_t *pid, unsigned long long *start,
-	struct pelagos_err *e);
+	const char *const *sysctl, size_t nsysctl, int sigfd, pid_t *pid,
+	unsigned long long *start, struct pelagos_err *e);
 int pause_main(int argc, char **argv, struct pelagos_err *e);
 
 /* net.c: network plumbing: /run/netns, namespaces, bridge, veth, pod
  * addresses and routes. */
-int net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl,
-	int *made, struct pelagos_err *e);
+int net_ns_create(const char *name, int ipv6, int *nsfd,
+	struct nl_sock *podnl, int *made, struct pelagos_err *e);
 int net_ns_remove(const char *name, int *unmounted, struct pelagos_err *e);
 unsigned long long net_ns_ino(const char *name);
-int net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
-	int prefix, int *index, struct pelagos_err *e);
+int net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
+	struct pelagos_err *e);
 int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
-	const char *peer, int nsfd, struct pelagos_err *e);
+	const char *peer, int nsfd, int mtu, const unsigned char *mac,
+	struct pelagos_err *e);
+int net_ipv6_ifconf(int nsfd, const char *ifname, int on,
+	struct pelagos_err *e);
 int net_veth_release(const char *host, int down_only,
 	struct pelagos_err *e);
-int net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
-	int prefix, uint32_t gw, struct pelagos_err *e);
+int net_pod_config(struct nl_sock *podnl, const char *ifname,
+	const struct pod_if *pi, int defroute, struct pelagos_err *e);
+
+/* What a sandbox is made with beyond its own record: the networks of its
+ * interfaces, its files and its sysctls, as create was given them. */
+struct pod_opts {
+	struct netdef nets[MAX_IFS];	/* of eth0, eth1, ... */
+	int mtu;			/* 0: each network's */
+	const char *dns[MAX_POD_OPTS], *search[MAX_POD_OPTS],
+	    *dnsopt[MAX_POD_OPTS], *hosts[MAX_POD_OPTS],
+	    *sysctl[MAX_POD_OPTS];	/* hosts: NAME:IP; sysctl: KEY=VALUE */
+	size_t ndns, nsearch, ndnsopt, nhosts, nsysctl;
+	const char *resolv;		/* the host's resolv.conf */
+	int no_dns;			/* out: it lost all its nameservers */
+};
+
+/* podfiles.c: the pod's resolv.conf, hosts and hostname. */
+int podfiles_write(int dirfd, const struct sandbox *sb, struct pod_opts *o,
+	struct pelagos_err *e);
 
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
@@ -245,12 +365,13 @@ int sandbox_has_pause(const struct sandbox *sb);
 int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	struct pelagos_err *e);
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
-	const struct subnet *sn, int sigfd, struct pelagos_err *e);
+	struct pod_opts *o, int sigfd, struct pelagos_err *e);
 
 /* run.c: a workload in a sandbox's namespaces. */
 struct run_opts {
 	const char *label;	/* the sandbox as the user named it */
 	const char *rootfs, *workdir;
+	int sbdir;		/* the sandbox's directory (podfiles.c) */
 	char **env;		/* the --env K=V values */
 	size_t nenv;
 	int detach;
@@ -292,6 +413,7 @@ int pelagos_usage(const struct cmd *c, const char *fmt, const char *arg);
 int pelagos_help(const struct cmd *c);
 void pelagos_warn(const struct cmd *c, const char *fmt, ...);
 int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
+void pelagos_json_str(const char *s);
 int pelagos_open_root(const struct cmd *c, int create, int *fd);
 int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1]);
@@ -306,6 +428,15 @@ int cmd_inspect(const struct cmd *c, int argc, char **argv);
 int cmd_rm(const struct cmd *c, int argc, char **argv);
 int cmd_prune(const struct cmd *c, int argc, char **argv);
 int cmd_pause(const struct cmd *c, int argc, char **argv);
+
+/* cmd_network.c: network create, ls, inspect and rm, and what they
+ * print. */
+extern const char cmd_network_usage[], cmd_net_create_usage[],
+	cmd_net_ls_usage[], cmd_net_inspect_usage[], cmd_net_rm_usage[];
+int cmd_net_create(const struct cmd *c, int argc, char **argv);
+int cmd_net_ls(const struct cmd *c, int argc, char **argv);
+int cmd_net_inspect(const struct cmd *c, int argc, char **argv);
+int cmd_net_rm(const struct cmd *c, int argc, char **argv);
 
 /* cmd_run.c: pelagos run's command line. */
 extern const char cmd_run_usage[];

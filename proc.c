@@ -205,3 +205,42 @@ proc_scan_free(struct proc_scan *s)
 	s->other = NULL;
 	s->nother = s->cap = 0;
 }
+
+/* The namespace a sysctl KEY=VALUE changes when written from inside the
+ * pod: the network namespace for net.*, the IPC namespace for the IPC
+ * keys; -1 for any other key (it would change the host) and for what is
+ * no KEY=VALUE: dot-separated words of [A-Za-z0-9_-], and a value of
+ * printable characters. */
+int
+proc_sysctl_ns(const char *kv)
+{
+	static const char *const ipc[] = {
+		"kernel.shmmax", "kernel.shmall", "kernel.shmmni",
+		"kernel.shm_rmid_forced", "kernel.msgmax", "kernel.msgmnb",
+		"kernel.msgmni", "kernel.sem", "fs.mqueue.",
+	};
+	size_t n = strcspn(kv, "="), i, l;
+	char c;
+
+	if (!n || n > 100 || kv[n] != '=' || !kv[n + 1] ||
+	    strlen(kv + n + 1) > 200)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c = kv[i];
+		if (c == '.' ? i == 0 || kv[i - 1] == '.' || i == n - 1 :
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return -1;
+	}
+	for (i = n + 1; kv[i]; i++)
+		if ((kv[i] < ' ' && kv[i] != '\t') || kv[i] == 0x7f)
+			return -1;
+	if (!strncmp(kv, "net.", 4))
+		return NSK_NET;
+	for (i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++) {
+		l = strlen(ipc[i]);
+		if (!strncmp(kv, ipc[i], l) && (ipc[i][l - 1] == '.' || l == n))
+			return NSK_IPC;
+	}
+	return -1;
+}

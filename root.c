@@ -2,8 +2,9 @@
 /* The root directory: sandbox directories, names, locks and listing.
  *
  * <root>/sandboxes/<id>/state	the fixed-format state file (state.c)
- * <root>/leases/<a.b.c.d>	symlink to the ID holding the address (ipam.c)
+ * <root>/leases/<address>	symlink to the ID holding the address (ipam.c)
  * <root>/names/<name>		symlink to the ID carrying the name
+ * <root>/networks/<name>	a network's definition (netdef.c)
  * <root>/lock			flock()ed while an ID, name and address are
  *				claimed, and by prune
  *
@@ -21,7 +22,8 @@
 int
 root_open(const char *path, int create)
 {
-	static const char *const sub[] = { "sandboxes", "leases", "names" };
+	static const char *const sub[] = { "sandboxes", "leases", "names",
+		"networks" };
 	int fd = -1, e;
 	size_t i;
 
@@ -240,26 +242,34 @@ root_is_orphan(int rootfd, const char *id, const void *arg)
 	return !root_exists(rootfd, id);
 }
 
-/* A name whose sandbox directory is gone was left by a create that died;
- * it is taken over.  Call with the root locked. */
+/* A lease or name whose sandbox directory is gone was left by a create
+ * that died; it is taken over.  Call with the root locked. */
 int
-root_name_take(int rootfd, const char *name, const char *id)
+root_link_take(int rootfd, const char *path, const char *id)
 {
-	char p[80], other[ID_LEN + 1];
+	char other[ID_LEN + 1];
 
-	util_fmt(p, sizeof(p), "names/%s", name);
-	if (symlinkat(id, rootfd, p) == 0)
+	if (symlinkat(id, rootfd, path) == 0)
 		return 0;
 	if (errno != EEXIST)
 		return -1;
-	if (root_link_read(rootfd, p, other) == 0 &&
+	if (root_link_read(rootfd, path, other) == 0 &&
 	    root_exists(rootfd, other)) {
 		errno = EEXIST;
 		return -1;
 	}
-	if (unlinkat(rootfd, p, 0) < 0 && errno != ENOENT)
+	if (unlinkat(rootfd, path, 0) < 0 && errno != ENOENT)
 		return -1;
-	return symlinkat(id, rootfd, p);
+	return symlinkat(id, rootfd, path);
+}
+
+int
+root_name_take(int rootfd, const char *name, const char *id)
+{
+	char p[80];
+
+	util_fmt(p, sizeof(p), "names/%s", name);
+	return root_link_take(rootfd, p, id);
 }
 
 int

@@ -12,6 +12,7 @@
  * this process sees it (SCM_CREDENTIALS), which is the PID -d prints. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -165,12 +166,69 @@ mount_at(const char *src, const char *dir, const char *type,
 	return mount(src, dir, type, flags, data);
 }
 
-/* DIR becomes / in a mount namespace of the workload's own, with /proc,
- * /dev and /sys of its own.  It runs after the pod's namespaces are
- * joined because proc shows the PID namespace and sysfs the network
- * namespace of whoever mounts them. */
+/* The pod's files (podfiles.c), in the sandbox's directory sb, read-only
+ * over DIR/etc/<name>, each made empty where DIR has none.  Through
+ * descriptors: a symlink in DIR is never followed out of it, but
+ * refused. */
 static int
-enter_rootfs(const char *dir, struct pelagos_err *e)
+mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
+{
+	static const char *const names[] = { "resolv.conf", "hosts",
+		"hostname" };
+	char src[PATH_MAX + 16], dst[32], rel[20];
+	struct stat st;
+	int etc = -1, fs, fd, ret = -1, i;
+
+	for (i = 0; i < 3; i++) {
+		fd = -1;
+		util_fmt(rel, sizeof(rel), "etc/%s", names[i]);
+		/* A sandbox made by an earlier release has none. */
+		util_fmt(src, sizeof(src), "%s/%s", sb, names[i]);
+		if ((fs = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		if (etc < 0 && ((mkdir("etc", 0755) < 0 && errno != EEXIST) ||
+		    (etc = open("etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) < 0))
+			goto fail;
+		if ((fd = openat(etc, names[i], O_PATH | O_NOFOLLOW |
+		    O_CLOEXEC)) < 0 && errno == ENOENT &&
+		    (fd = openat(etc, names[i], O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+			close(fd);
+			fd = openat(etc, names[i], O_PATH | O_NOFOLLOW |
+			    O_CLOEXEC);
+		}
+		if (fd < 0 || fstat(fd, &st) < 0)
+			goto fail;
+		errno = ELOOP;
+		util_fmt(src, sizeof(src), "/proc/self/fd/%d", fs);
+		util_fmt(dst, sizeof(dst), "/proc/self/fd/%d", fd);
+		if (S_ISLNK(st.st_mode) || mount(src, dst, NULL, MS_BIND,
+		    NULL) < 0 || mount(NULL, rel, NULL, MS_BIND | MS_REMOUNT |
+		    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			goto fail;
+		close(fs);
+		close(fd);
+	}
+	ret = 0;
+	goto out;
+fail:
+	err_os(e, "mount %s/%s", dir, rel);
+	close(fs);
+	if (fd >= 0)
+		close(fd);
+out:
+	if (etc >= 0)
+		close(etc);
+	return ret;
+}
+
+/* DIR becomes / in a mount namespace of the workload's own, with /proc,
+ * /dev and /sys of its own, and the pod's files in /etc.  It runs after
+ * the pod's namespaces are joined because proc shows the PID namespace
+ * and sysfs the network namespace of whoever mounts them. */
+static int
+enter_rootfs(const char *dir, int sbdir, struct pelagos_err *e)
 {
 	static const struct {
 		const char *name;
@@ -187,10 +245,19 @@ enter_rootfs(const char *dir, struct pelagos_err *e)
 		{ "/proc/self/fd/2", "dev/stderr" },
 	};
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char sb[PATH_MAX], link[32];
+	ssize_t n;
 	size_t i;
 
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_os(e, "unshare mount namespace for %s", dir);
+	/* The sandbox's directory by name, looked up again in this mount
+	 * namespace: a bind mount's source must be in the caller's, which
+	 * the descriptor opened before is not. */
+	util_fmt(link, sizeof(link), "/proc/self/fd/%d", sbdir);
+	if ((n = readlink(link, sb, sizeof(sb) - 1)) < 0)
+		return err_os(e, "directory of the sandbox");
+	sb[n] = '\0';
 	/* Slave, not private: the host's later mounts still reach us, ours
 	 * never reach the host, and pivot_root refuses shared mounts. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -213,6 +280,8 @@ enter_rootfs(const char *dir, struct pelagos_err *e)
 			return err_os(e, "make the device nodes in %s/dev", dir);
 	if (mount_at("sysfs", "sys", "sysfs", nodev | MS_RDONLY, NULL) < 0)
 		return err_os(e, "mount sysfs in %s", dir);
+	if (mount_podfiles(sb, dir, e) < 0)
+		return -1;
 	/* pivot_root(".", ".") stacks the old root on the new one, to be
 	 * detached at once.  An initramfs root cannot be pivoted: there the
 	 * tree is moved over / and chrooted into, as switch_root does. */
@@ -238,7 +307,7 @@ workload(const struct run_opts *o, char **envp, int chan,
 
 	memset(&m, 0, sizeof(m));
 	umask(0);
-	if (o->rootfs && enter_rootfs(o->rootfs, &m.err) < 0)
+	if (o->rootfs && enter_rootfs(o->rootfs, o->sbdir, &m.err) < 0)
 		goto fail;
 	umask(o->umask);
 	if (o->workdir && chdir(o->workdir) < 0) {

@@ -77,23 +77,32 @@ sandbox_load(int rootfd, const char *id, struct sandbox *sb)
 }
 
 /* The kernel objects an ID names: its netns (whose name is the pause's
- * tag) and the host end of its veth. */
+ * tag), and the host end of the veth of its interface i, eth<i> in the
+ * pod: vh-<8hex> for eth0, vh-<8hex>-<i> for the others (IFNAMSIZ allows
+ * 15 characters). */
 static void
-kernel_names(const char *id, char ns[IFNAME_LEN], char veth[IFNAME_LEN])
+kernel_names(const char *id, int i, char ns[IFNAME_LEN],
+	char veth[IFNAME_LEN])
 {
 	pause_tag(id, ns);
-	util_fmt(veth, IFNAME_LEN, VETH_PREFIX "%.*s", SHORT_LEN, id);
+	util_fmt(veth, IFNAME_LEN, i ? VETH_PREFIX "%.*s-%d" :
+	    VETH_PREFIX "%.*s", SHORT_LEN, id, i);
 }
 
 /* Fills sb from an ID alone, for a sandbox whose state is missing or
- * unreadable: the kernel objects are named after the ID, and the lease
- * and name are found by what their links point at. */
+ * unreadable: the kernel objects are named after the ID, and the leases
+ * and name are found by what their links point at.  Every interface it
+ * could have had is listed. */
 void
 sandbox_derive(const char *id, struct sandbox *sb)
 {
+	int i;
+
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, id);
-	kernel_names(id, sb->ns_name, sb->veth_host);
+	for (i = 0; i < MAX_IFS; i++)
+		kernel_names(id, i, sb->ns_name, sb->ifs[i].veth_host);
+	sb->nifs = MAX_IFS;
 	sb->net = net_ns_ino(sb->ns_name) ? NS_POD : NS_NODE;
 	if (sb->net == NS_NODE)
 		sb->ns_name[0] = '\0';
@@ -122,6 +131,24 @@ owned_ns(const struct sandbox *sb, int flags, enum ns_kind *kind)
 	if (flags & TD_DERIVED)
 		return mounted;
 	return mounted && mounted == sb->netns_ino ? mounted : 0;
+}
+
+/* Every lease the interfaces hold; a failure is the last one's. */
+static int
+leases_free(int rootfd, const struct sandbox *sb)
+{
+	const struct pod_if *pi;
+	int ret = 0, i;
+
+	for (i = 0; i < sb->nifs; i++) {
+		pi = &sb->ifs[i];
+		if (pi->ip && ipam_lease_free(rootfd, pi->ip, NULL, sb->id) < 0)
+			ret = -1;
+		if (pi->prefix6 && ipam_lease_free(rootfd, 0, pi->ip6,
+		    sb->id) < 0)
+			ret = -1;
+	}
+	return ret;
 }
 
 static void
@@ -184,20 +211,21 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, &step) < 0)
 		keep_first(e, &ret, &step);
 	/* Only a namespace that nothing of ours runs in any more is left to
-	 * the kernel to free, veth and all (net_veth_release). */
-	if (sb->veth_host[0] && net_veth_release(sb->veth_host,
-	    unmounted && ret == 0 && !(flags & TD_DERIVED), &step) < 0)
-		keep_first(e, &ret, &step);
+	 * the kernel to free, veths and all (net_veth_release). */
+	for (i = 0; i < (size_t)sb->nifs; i++)
+		if (net_veth_release(sb->ifs[i].veth_host, unmounted &&
+		    ret == 0 && !(flags & TD_DERIVED), &step) < 0)
+			keep_first(e, &ret, &step);
 	if (flags & TD_DERIVED) {
 		if (root_links_sweep(rootfd, "leases", root_is_id, sb->id) < 0 ||
 		    root_links_sweep(rootfd, "names", root_is_id, sb->id) < 0) {
-			err_os(&step, "free address and name of sandbox %s",
+			err_os(&step, "free addresses and name of sandbox %s",
 			    sb->id);
 			keep_first(e, &ret, &step);
 		}
 	} else {
-		if (sb->ip && ipam_lease_free(rootfd, sb->ip, sb->id) < 0) {
-			err_os(&step, "free address of sandbox %s", sb->id);
+		if (leases_free(rootfd, sb) < 0) {
+			err_os(&step, "free addresses of sandbox %s", sb->id);
 			keep_first(e, &ret, &step);
 		}
 		if (sb->name[0] &&
@@ -244,30 +272,64 @@ new_id(char id[ID_LEN + 1])
 /* An ID whose kernel names are free: a leftover netns file or veth from
  * elsewhere is never reused, and never removed by our rollback. */
 static int
-names_free(const char *id)
+names_free(const char *id, int nifs)
 {
 	char ns[IFNAME_LEN], veth[IFNAME_LEN], p[64];
+	int i;
 
-	kernel_names(id, ns, veth);
-	util_fmt(p, sizeof(p), NETNS_DIR "/%s", ns);
-	if (access(p, F_OK) == 0)
-		return 0;
-	util_fmt(p, sizeof(p), "/sys/class/net/%s", veth);
-	return access(p, F_OK) != 0;
+	for (i = 0; i < nifs || i == 0; i++) {
+		kernel_names(id, i, ns, veth);
+		util_fmt(p, sizeof(p), NETNS_DIR "/%s", ns);
+		if (i == 0 && access(p, F_OK) == 0)
+			return 0;
+		util_fmt(p, sizeof(p), "/sys/class/net/%s", veth);
+		if (access(p, F_OK) == 0)
+			return 0;
+	}
+	return 1;
 }
 
-/* Under the root's lock: claim an ID, the name and an address, so that
- * whatever a killed create leaves behind can be traced from the root: its
- * directory is the ID, and the name and lease links point at it.  Returns
- * the directory, locked for as long as this create runs: that lock, not a
- * PID, tells ls and prune whether the create is still under way.  The
- * state file is written once, when the sandbox is ready. */
+/* Why an interface got no lease, as the user should read it. */
 static int
-claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
-	const char *root, struct pelagos_err *e)
+lease_error(const struct pod_if *pi, int which, struct pelagos_err *e)
 {
-	int lock, ret = -1, tries, dirfd = -1;
-	char ip[16];
+	unsigned char n6[16];
+	char a[40], sn[40];
+	int en = errno;
+
+	memcpy(n6, pi->gateway6, 16);
+	ipam_mask6(n6, pi->prefix6);
+	if (which == 4) {
+		ipam_format_ip(pi->ip, a);
+		ipam_format_ip(pi->gateway & ipam_mask(pi->prefix), sn);
+	} else {
+		ipam_format_ip6(pi->ip6, a);
+		ipam_format_ip6(n6, sn);
+	}
+	if (en == ENOSPC)
+		return err_msg(e, en, "no free address in %s/%d", sn,
+		    which == 4 ? pi->prefix : pi->prefix6);
+	if (en == EDOM || en == EADDRNOTAVAIL || en == EADDRINUSE)
+		return err_msg(e, en, "address %s is %s network %s", a,
+		    en == EDOM ? "outside" : en == EADDRINUSE ?
+		    "already in use in" : "reserved in", pi->network);
+	return err_os(e, "lease an address in network %s", pi->network);
+}
+
+/* Under the root's lock: claim an ID, the name and the addresses, so
+ * that whatever a killed create leaves behind can be traced from the
+ * root: its directory is the ID, and the name and lease links point at
+ * it.  Returns the directory, locked for as long as this create runs:
+ * that lock, not a PID, tells ls and prune whether the create is still
+ * under way.  The state file is written once, when the sandbox is
+ * ready. */
+static int
+claim(int rootfd, struct sandbox *sb, const char *root,
+	struct pelagos_err *e)
+{
+	struct ipam_used u = { NULL, 0, 0, NULL, 0, 0 };
+	struct pod_if *pi;
+	int lock, ret = -1, tries, dirfd = -1, i, which;
 
 	if ((lock = root_lock(rootfd)) < 0)
 		return err_os(e, "lock %s", root);
@@ -276,7 +338,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			err_os(e, "random ID");
 			goto out;
 		}
-		if (names_free(sb->id) &&
+		if (names_free(sb->id, sb->nifs) &&
 		    (dirfd = root_claim(rootfd, sb->id)) >= 0)
 			break;
 		if ((errno != EEXIST && errno != ENOENT) || tries == 16) {
@@ -284,8 +346,10 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 			goto out;
 		}
 	}
-	if (sb->net != NS_NODE)
-		kernel_names(sb->id, sb->ns_name, sb->veth_host);
+	for (i = 0; i < sb->nifs; i++)
+		kernel_names(sb->id, i, sb->ns_name, sb->ifs[i].veth_host);
+	if (sb->net == NS_NODE)
+		sb->ns_name[0] = '\0';
 	if (!sb->hostname[0])
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
@@ -299,26 +363,39 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 		sb->name[0] = '\0';
 		goto undo;
 	}
-	if (sb->net != NS_NODE &&
-	    ipam_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
-		ipam_format_ip(sn->net, ip);
-		if (errno == ENOSPC)
-			err_msg(e, ENOSPC, "no free address in %s/%d", ip,
-			    sn->prefix);
-		else
-			err_os(e, "lease address in %s/%d", ip, sn->prefix);
+	if (sb->nifs && ipam_used_read(rootfd, &u) < 0) {
+		err_os(e, "read leases in %s", root);
 		goto undo;
+	}
+	for (i = 0; i < sb->nifs; i++) {
+		pi = &sb->ifs[i];
+		if (ipam_lease_take(rootfd, &u, pi, sb->id, &which) < 0) {
+			lease_error(pi, which, e);
+			/* Not ours to free: what was asked for. */
+			pi->ip = which == 4 ? 0 : pi->ip;
+			pi->prefix6 = which == 4 ? pi->prefix6 : 0;
+			sb->nifs = i + 1;
+			goto undo;
+		}
+		/* A MAC of its own per address, as stable as the address:
+		 * a neighbour that still holds the old entry is right. */
+		pi->mac[0] = 0x02;
+		pi->mac[1] = 0x50;
+		pi->mac[2] = (unsigned char)(pi->ip >> 24);
+		pi->mac[3] = (unsigned char)(pi->ip >> 16);
+		pi->mac[4] = (unsigned char)(pi->ip >> 8);
+		pi->mac[5] = (unsigned char)pi->ip;
 	}
 	ret = dirfd;
 	goto out;
 undo:
-	if (sb->ip)
-		ipam_lease_free(rootfd, sb->ip, sb->id);
+	leases_free(rootfd, sb);
 	if (sb->name[0])
 		root_name_free(rootfd, sb->name, sb->id);
 	root_rmdir(rootfd, sb->id);
 	close(dirfd);
 out:
+	ipam_used_free(&u);
 	close(lock);
 	return ret;
 }
@@ -336,27 +413,40 @@ interrupted(int sigfd, struct pelagos_err *e)
 /* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
  * SIGHUP.  *made tells the rollback whether the netns file is ours. */
 static int
-build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
+build(struct sandbox *sb, const struct pod_opts *o, int sigfd, int *made,
+	struct pelagos_err *e)
 {
 	struct nl_sock hostnl = NL_SOCK_INIT, podnl = NL_SOCK_INIT;
-	int nsfd = -1, brindex = 0, ret = -1, flags = 0;
-	char tag[IFNAME_LEN];
+	int nsfd = -1, brindex[MAX_IFS], ret = -1, flags = 0, ipv6 = 0, i;
+	char tag[IFNAME_LEN], peer[IFNAME_LEN];
+	struct pod_if *pi;
 	struct stat st;
 
+	for (i = 0; i < sb->nifs; i++)
+		ipv6 |= sb->ifs[i].prefix6 != 0;
 	if (sb->net != NS_NODE) {
 		if (nl_open(&hostnl, NETLINK_ROUTE) < 0) {
 			err_os(e, "netlink socket");
 			goto out;
 		}
-		if (net_bridge_ready(&hostnl, sb->bridge, sb->gateway,
-		    sb->prefix, &brindex, e) < 0 || interrupted(sigfd, e) ||
-		    net_ns_create(sb->ns_name, &nsfd, &podnl, made, e) < 0 ||
-		    interrupted(sigfd, e) ||
-		    net_veth_create(&hostnl, sb->veth_host, brindex,
-		    PEER_IFNAME, nsfd, e) < 0 ||
-		    net_pod_config(&podnl, PEER_IFNAME, sb->ip, sb->prefix,
-		    sb->gateway, e) < 0 || interrupted(sigfd, e))
+		for (i = 0; i < sb->nifs; i++)
+			if (net_bridge_ready(&hostnl, &o->nets[i], &brindex[i],
+			    e) < 0 || interrupted(sigfd, e))
+				goto out;
+		if (net_ns_create(sb->ns_name, ipv6, &nsfd, &podnl, made,
+		    e) < 0 || interrupted(sigfd, e))
 			goto out;
+		for (i = 0; i < sb->nifs; i++) {
+			pi = &sb->ifs[i];
+			util_fmt(peer, sizeof(peer), PEER_PREFIX "%d", i);
+			if (net_veth_create(&hostnl, pi->veth_host, brindex[i],
+			    peer, nsfd, pi->mtu, pi->mac, e) < 0 ||
+			    (ipv6 && !pi->prefix6 &&
+			    net_ipv6_ifconf(nsfd, peer, 0, e) < 0) ||
+			    net_pod_config(&podnl, peer, pi, i == 0, e) < 0 ||
+			    interrupted(sigfd, e))
+				goto out;
+		}
 	}
 	/* The pause joins the namespace mounted at its tag, or stays in
 	 * ours: its inode is known before the pause runs, and the pause
@@ -373,8 +463,8 @@ build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
 	flags |= sb->ipc == NS_NODE ? PAUSE_HOST_IPC : 0;
 	flags |= sb->pid == NS_POD ? PAUSE_POD_PID : 0;
 	pause_tag(sb->id, tag);
-	if (pause_spawn(tag, flags, sb->hostname, sigfd, &sb->pause_pid,
-	    &sb->pause_start, e) < 0)
+	if (pause_spawn(tag, flags, sb->hostname, o->sysctl, o->nsysctl, sigfd,
+	    &sb->pause_pid, &sb->pause_start, e) < 0)
 		goto out;
 	if (interrupted(sigfd, e))
 		goto out;
@@ -387,19 +477,40 @@ out:
 	return ret;
 }
 
+/* An interface as its network makes it, the address asked for (if any)
+ * kept. */
+static void
+if_from(struct pod_if *pi, const struct netdef *nd, int mtu)
+{
+	strcpy(pi->network, nd->name);
+	strcpy(pi->bridge, nd->bridge);
+	pi->gateway = nd->gateway;
+	pi->prefix = nd->sn.prefix;
+	pi->mtu = mtu ? mtu : nd->mtu;
+	if ((pi->prefix6 = nd->sn6.prefix)) {
+		memcpy(pi->gateway6, nd->sn6.net, 16);
+		pi->gateway6[15] |= 1;
+	}
+}
+
 /* Claims, builds and records a sandbox described by sb (modes, name,
- * hostname, bridge, gateway and prefix set by the caller); on any failure
- * removes all of it again. */
+ * hostname, and with sb->nifs interfaces, the addresses asked for) on
+ * o's networks, with o's files and sysctls; on any failure removes all
+ * of it again.  o->no_dns tells whether the host's resolv.conf lost all
+ * its nameservers on the way. */
 int
 sandbox_create(int rootfd, const char *root, struct sandbox *sb,
-	const struct subnet *sn, int sigfd, struct pelagos_err *e)
+	struct pod_opts *o, int sigfd, struct pelagos_err *e)
 {
 	struct pelagos_err ignored;
-	int made = 0, dirfd, ret = -1, saved;
+	int made = 0, dirfd, ret = -1, saved, i;
 
-	if ((dirfd = claim(rootfd, sb, sn, root, e)) < 0)
+	for (i = 0; i < sb->nifs; i++)
+		if_from(&sb->ifs[i], &o->nets[i], o->mtu);
+	if ((dirfd = claim(rootfd, sb, root, e)) < 0)
 		return -1;
-	if (build(sb, sigfd, &made, e) == 0) {
+	if (podfiles_write(dirfd, sb, o, e) == 0 &&
+	    build(sb, o, sigfd, &made, e) == 0) {
 		if (state_save(dirfd, sb) == 0) {
 			ret = 0;
 			goto out;

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The state file: its fixed text format, and reading and writing it whole
- * in a sandbox's directory.
+/* Fixed-format text files, and the state file, the first of them.
  *
- * One table lists the keys, in file order, with what each holds; format
- * and parse both walk it, so a key is added in one place.  Version 1
- * files (the previous release) are read too: they carry three keys more,
- * which are checked and dropped. */
+ * A file is a "MAGIC VERSION" line, then one "key value" line per key of
+ * its table, in table order, each value a single word ("-" for none).
+ * Format and parse both walk the table, so a key is added in one place,
+ * and the parser accepts exactly what the formatter writes (or wrote, in
+ * an older version).  A file is written to a temporary name and renamed,
+ * so a reader sees a whole file or none.
+ *
+ * The state file's interfaces are a block of keys repeated per interface
+ * ("eth0.ip", "eth1.ip", ...) after their count.  Version 1 files (the
+ * previous release) are read too: one interface in keys of its own, and
+ * three keys more, which are checked and dropped. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>	/* renameat */
 #include <string.h>
 #include <unistd.h>
@@ -16,23 +23,11 @@
 
 #include "pelagos.h"
 
-#define STATE_MAGIC	"pelagos-state "
-#define STATE_VERSION	2
-#define STATE_MAX	2048	/* larger than any valid state file */
+#define STATE_MAX	4096	/* larger than any valid file */
 #define LINE_MAX_LEN	128
 
-enum type {
-	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_CIDR, T_IP, T_HOST,
-	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP
-};
-
 #define F(m) offsetof(struct sandbox, m)
-static const struct key {
-	const char *key;
-	enum type type;
-	size_t off;
-	int versions;		/* bit n: present in version n */
-} keys[] = {
+static const struct kv_key keys[] = {
 	{ "id", T_ID, F(id), 6 },
 	{ "name", T_NAME, F(name), 6 },
 	{ "phase", T_PHASE, 0, 2 },
@@ -40,10 +35,11 @@ static const struct key {
 	{ "ipc", T_MODE, F(ipc), 6 },
 	{ "pid", T_PIDMODE, F(pid), 6 },
 	{ "ns_name", T_IFNAME, F(ns_name), 6 },
-	{ "veth_host", T_IFNAME, F(veth_host), 6 },
-	{ "bridge", T_IFNAME, F(bridge), 6 },
-	{ "ip", T_CIDR, F(ip), 6 },
-	{ "gateway", T_IP, F(gateway), 6 },
+	{ "veth_host", T_IFNAME, F(ifs[0].veth_host), 2 },
+	{ "bridge", T_IFNAME, F(ifs[0].bridge), 2 },
+	{ "ip", T_ADDR, F(ifs[0]), 2 },
+	{ "gateway", T_IP, F(ifs[0].gateway), 2 },
+	{ "interfaces", T_IFS, F(nifs), 4 },
 	{ "hostname", T_HOST, F(hostname), 6 },
 	{ "pause_pid", T_PID, F(pause_pid), 6 },
 	{ "pause_start", T_ULL, F(pause_start), 6 },
@@ -53,71 +49,156 @@ static const struct key {
 	{ "created", T_LL, F(created), 6 },
 };
 #undef F
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* The block of each interface, its keys prefixed "eth<index>.". */
+#define P(m) offsetof(struct pod_if, m)
+static const struct kv_key if_keys[] = {
+	{ "network", T_NETNAME, P(network), 4 },
+	{ "bridge", T_IFNAME, P(bridge), 4 },
+	{ "veth", T_IFNAME, P(veth_host), 4 },
+	{ "mac", T_MAC, P(mac), 4 },
+	{ "mtu", T_INT, P(mtu), 4 },
+	{ "ip", T_ADDR, 0, 4 },
+	{ "gateway", T_IP, P(gateway), 4 },
+	{ "ip6", T_ADDR6, 0, 4 },
+	{ "gateway6", T_IP6, P(gateway6), 4 },
+};
+#undef P
+
+static const struct kv_file state_file = {
+	"pelagos-state ", 2, keys, sizeof(keys) / sizeof(keys[0])
+};
 
 static const char *const modes[] = { "pod", "container", "node" };
+static const unsigned char zero[16];
 
 static void *
-at(const void *sb, const struct key *k)
+at(const void *base, const struct kv_key *k)
 {
-	return (char *)sb + k->off;
+	return (char *)base + k->off;
 }
 
-/* One "key value" line; values are single words, "-" for none. */
-static size_t
-format_value(const struct sandbox *sb, const struct key *k, char *v,
-	size_t len)
+/* The text being formatted; n counts what did not fit too. */
+struct text {
+	char *buf;
+	size_t len, n;
+};
+
+static void
+add(struct text *t, const char *fmt, ...)
 {
-	const char *s = at(sb, k);
-	char ip[16];
+	va_list ap;
+
+	va_start(ap, fmt);
+	t->n += util_vfmt(t->buf + (t->n < t->len ? t->n : t->len),
+	    t->n < t->len ? t->len - t->n : 0, fmt, ap);
+	va_end(ap);
+}
+
+static void
+add_value(struct text *t, const void *base, const struct kv_key *k)
+{
+	const struct pod_if *pi = at(base, k);
+	const struct subnet *sn = at(base, k);
+	const struct subnet6 *sn6 = at(base, k);
+	const unsigned char *b = at(base, k);
+	const char *s = at(base, k);
+	char ip[40];
 
 	switch (k->type) {
 	case T_MODE:
 	case T_PIDMODE:
-		return util_fmt(v, len, "%s", modes[*(enum ns_mode *)at(sb, k)]);
-	case T_CIDR:
-		if (!sb->ip)
-			return util_fmt(v, len, "-");
-		ipam_format_ip(sb->ip, ip);
-		return util_fmt(v, len, "%s/%d", ip, sb->prefix);
+		add(t, "%s", modes[*(enum ns_mode *)at(base, k)]);
+		return;
+	case T_ADDR:
+	case T_NET:
 	case T_IP:
-		if (!*(uint32_t *)at(sb, k))
-			return util_fmt(v, len, "-");
-		ipam_format_ip(*(uint32_t *)at(sb, k), ip);
-		return util_fmt(v, len, "%s", ip);
+		if (k->type == T_ADDR ? !pi->ip : k->type == T_IP &&
+		    !*(uint32_t *)b)
+			break;
+		ipam_format_ip(k->type == T_ADDR ? pi->ip : k->type == T_NET ?
+		    sn->net : *(uint32_t *)b, ip);
+		add(t, k->type == T_IP ? "%s" : "%s/%d", ip, k->type == T_ADDR ?
+		    pi->prefix : sn->prefix);
+		return;
+	case T_ADDR6:
+	case T_NET6:
+	case T_IP6:
+		if (k->type == T_ADDR6 ? !pi->prefix6 : k->type == T_NET6 ?
+		    !sn6->prefix : !memcmp(b, zero, 16))
+			break;
+		ipam_format_ip6(k->type == T_ADDR6 ? pi->ip6 : b, ip);
+		add(t, k->type == T_IP6 ? "%s" : "%s/%d", ip,
+		    k->type == T_ADDR6 ? pi->prefix6 : sn6->prefix);
+		return;
+	case T_MAC:
+		if (!memcmp(b, zero, 6))
+			break;
+		ipam_format_mac(b, ip);
+		add(t, "%s", ip);
+		return;
+	case T_INT:
+	case T_IFS:
 	case T_PID:
-		return util_fmt(v, len, "%d", (int)*(pid_t *)at(sb, k));
+		add(t, "%d", *(int *)b);
+		return;
 	case T_ULL:
-		return util_fmt(v, len, "%llu",
-		    *(unsigned long long *)at(sb, k));
+		add(t, "%llu", *(unsigned long long *)b);
+		return;
 	case T_LL:
-		return util_fmt(v, len, "%lld", *(long long *)at(sb, k));
+		add(t, "%lld", *(long long *)b);
+		return;
 	default:
-		return util_fmt(v, len, "%s", s[0] ? s : "-");
+		if (s[0]) {
+			add(t, "%s", s);
+			return;
+		}
 	}
+	add(t, "-");
+}
+
+static void
+add_keys(struct text *t, const struct kv_key *k, size_t nk, int ver,
+	const void *base, const char *pfx)
+{
+	const struct sandbox *sb = base;
+	char p[8];
+	size_t i;
+	int j;
+
+	for (i = 0; i < nk; i++) {
+		if (!(k[i].versions & 1 << ver))
+			continue;
+		add(t, "%s%s ", pfx, k[i].key);
+		add_value(t, base, &k[i]);
+		add(t, "\n");
+		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
+			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
+			add_keys(t, if_keys, sizeof(if_keys) / sizeof(if_keys[0]),
+			    ver, &sb->ifs[j], p);
+		}
+	}
+}
+
+int
+state_kv_format(const struct kv_file *f, const void *base, char *buf,
+	size_t len)
+{
+	struct text t = { buf, len, 0 };
+
+	add(&t, "%s%d\n", f->magic, f->version);
+	add_keys(&t, f->keys, f->nkeys, f->version, base, "");
+	if (t.n >= len) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	return (int)t.n;
 }
 
 int
 state_format(const struct sandbox *sb, char *buf, size_t len)
 {
-	size_t n, i;
-
-	n = util_fmt(buf, len, STATE_MAGIC "%d\n", STATE_VERSION);
-	for (i = 0; i < NKEYS; i++) {
-		if (!(keys[i].versions & 1 << STATE_VERSION))
-			continue;
-		n += util_fmt(buf + (n < len ? n : len), n < len ? len - n : 0,
-		    "%s ", keys[i].key);
-		n += format_value(sb, &keys[i], buf + (n < len ? n : len),
-		    n < len ? len - n : 0);
-		n += util_fmt(buf + (n < len ? n : len), n < len ? len - n : 0,
-		    "\n");
-	}
-	if (n >= len) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	return (int)n;
+	return state_kv_format(&state_file, sb, buf, len);
 }
 
 static int
@@ -143,24 +224,82 @@ parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len,
 	return 0;
 }
 
+/* "ADDR/PREFIX" with a prefix of 1 to max, the address not zero and
+ * written as ipam writes it. */
 static int
-parse_value(const struct key *k, const char *v, struct sandbox *sb,
-	int *creating)
+parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
+	int *prefix)
 {
-	const char *slash;
+	const char *slash = strchr(v, '/');
 	unsigned long long u;
-	size_t m;
+	char back[40];
 
+	if (!slash || parse_num(slash + 1, (unsigned)max, &u) < 0 || !u)
+		return -1;
+	*prefix = (int)u;
+	if (ip)
+		return ipam_parse_ip(v, slash, ip) < 0 || !*ip ? -1 : 0;
+	if (ipam_parse_ip6(v, slash, ip6) < 0 || !memcmp(ip6, zero, 16))
+		return -1;
+	ipam_format_ip6(ip6, back);
+	return strlen(back) == (size_t)(slash - v) &&
+	    !memcmp(back, v, strlen(back)) ? 0 : -1;
+}
+
+/* Two lowercase hex digits: their value + 1, or 0. */
+static int
+hexpair(const char *s)
+{
+	int v = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+		v = v * 16 + (s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
+	}
+	return v + 1;
+}
+
+static int
+parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
+{
+	struct pod_if *pi = at(base, k);
+	unsigned char *b = at(base, k);
+	unsigned long long u;
+	unsigned char a[16];
+	char s[48];
+	size_t m;
+	int p;
+
+	if (!strcmp(v, "-")) {
+		/* Zeroed by the caller: "-" is none where none is allowed. */
+		switch (k->type) {
+		case T_NAME:
+		case T_IFNAME:
+		case T_ADDR:
+		case T_ADDR6:
+		case T_IP:
+		case T_IP6:
+		case T_MAC:
+		case T_NET6:
+			return 0;
+		default:
+			return -1;
+		}
+	}
 	switch (k->type) {
 	case T_ID:
-		return parse_word(v, valid_id, at(sb, k), ID_LEN + 1, 0);
+		return parse_word(v, valid_id, at(base, k), ID_LEN + 1, 0);
 	case T_NAME:
-		return parse_word(v, valid_name, at(sb, k), NAME_MAX_LEN + 1, 1);
+	case T_NETNAME:
+		return parse_word(v, valid_name, at(base, k), NAME_MAX_LEN + 1,
+		    0);
 	case T_HOST:
-		return parse_word(v, valid_hostname, at(sb, k),
+		return parse_word(v, valid_hostname, at(base, k),
 		    HOST_MAX_LEN + 1, 0);
 	case T_IFNAME:
-		return parse_word(v, valid_ifname, at(sb, k), IFNAME_LEN, 1);
+		return parse_word(v, valid_ifname, at(base, k), IFNAME_LEN, 0);
 	case T_MODE:
 	case T_PIDMODE:
 		/* The network and IPC are the pod's or the node's; the PID
@@ -168,35 +307,47 @@ parse_value(const struct key *k, const char *v, struct sandbox *sb,
 		for (m = 0; m < 3; m++)
 			if (!strcmp(v, modes[m]) && (m == NS_POD ||
 			    (m == NS_CONTAINER) == (k->type == T_PIDMODE))) {
-				*(enum ns_mode *)at(sb, k) = (enum ns_mode)m;
+				*(enum ns_mode *)at(base, k) = (enum ns_mode)m;
 				return 0;
 			}
 		return -1;
-	case T_CIDR:
-		if (!strcmp(v, "-"))
-			return 0;
-		if (!(slash = strchr(v, '/')) ||
-		    ipam_parse_ip(v, slash, &sb->ip) < 0 || !sb->ip ||
-		    parse_num(slash + 1, 32, &u) < 0)
-			return -1;
-		sb->prefix = (int)u;
-		return 0;
+	case T_ADDR:
+		return parse_addr(v, &pi->ip, NULL, 32, &pi->prefix);
+	case T_ADDR6:
+		return parse_addr(v, NULL, pi->ip6, 128, &pi->prefix6);
 	case T_IP:
-		if (!strcmp(v, "-"))
-			return 0;
-		return ipam_parse_ip(v, NULL, at(sb, k)) < 0 ||
-		    !*(uint32_t *)at(sb, k) ? -1 : 0;
+		return ipam_parse_ip(v, NULL, (uint32_t *)b) < 0 ||
+		    !*(uint32_t *)b ? -1 : 0;
+	case T_IP6:
+		return parse_addr(util_fmt(s, sizeof(s), "%s/1", v) <
+		    sizeof(s) ? s : "", NULL, b, 1, &p);
+	case T_NET:
+		return ipam_parse_subnet(v, at(base, k));
+	case T_NET6:
+		return ipam_parse_subnet6(v, at(base, k)) < 0 ||
+		    parse_addr(v, NULL, a, 128, &p) < 0 ? -1 : 0;
+	case T_MAC:
+		for (m = 0; m < 6; m++) {
+			if (!(p = hexpair(v + 3 * m)) ||
+			    v[3 * m + 2] != (m < 5 ? ':' : '\0'))
+				return -1;
+			b[m] = (unsigned char)(p - 1);
+		}
+		return memcmp(b, zero, 6) ? 0 : -1;
+	case T_INT:
+	case T_IFS:
 	case T_PID:
-		if (parse_num(v, INT_MAX, &u) < 0)
+		if (parse_num(v, k->type == T_PID ? INT_MAX : k->type == T_INT ?
+		    65535 : MAX_IFS, &u) < 0)
 			return -1;
-		*(pid_t *)at(sb, k) = (pid_t)u;
+		*(int *)b = (int)u;
 		return 0;
 	case T_ULL:
-		return parse_num(v, ULLONG_MAX, at(sb, k));
+		return parse_num(v, ULLONG_MAX, at(base, k));
 	case T_LL:
 		if (parse_num(v, LLONG_MAX, &u) < 0)
 			return -1;
-		*(long long *)at(sb, k) = (long long)u;
+		*(long long *)b = (long long)u;
 		return 0;
 	case T_PHASE:
 		/* A version 1 create wrote "creating" before its pause was
@@ -209,46 +360,118 @@ parse_value(const struct key *k, const char *v, struct sandbox *sb,
 	return -1;
 }
 
-/* Accepts exactly what state_format writes, or wrote in version 1: the
- * version line, then every key of that version once, in order, each as
- * "key value" with a single-word value. */
+/* The text being parsed. */
+struct cursor {
+	const char *p, *end;
+};
+
+static int
+parse_keys(struct cursor *c, const struct kv_key *k, size_t nk, int ver,
+	void *base, const char *pfx, int *creating)
+{
+	struct sandbox *sb = base;
+	char line[LINE_MAX_LEN + 1], *sp, p[8];
+	size_t i, n, pl = strlen(pfx);
+	const char *nl;
+	int j;
+
+	for (i = 0; i < nk; i++) {
+		if (!(k[i].versions & 1 << ver))
+			continue;
+		nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+		if (!nl || (n = (size_t)(nl - c->p)) > LINE_MAX_LEN)
+			return -1;
+		memcpy(line, c->p, n);
+		line[n] = '\0';
+		if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
+			return -1;
+		*sp = '\0';
+		if (strncmp(line, pfx, pl) || strcmp(line + pl, k[i].key) ||
+		    !sp[1] || strchr(sp + 1, ' ') ||
+		    parse_value(&k[i], sp + 1, base, creating) < 0)
+			return -1;
+		c->p = nl + 1;
+		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
+			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
+			if (parse_keys(c, if_keys, sizeof(if_keys) /
+			    sizeof(if_keys[0]), ver, &sb->ifs[j], p,
+			    creating) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Accepts exactly what state_kv_format writes for one of the versions
+ * up to f's: the version line, then every key of that version once, in
+ * order, each as "key value" with a single-word value. */
+int
+state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
+	void *base, int *version)
+{
+	size_t mlen = strlen(f->magic);
+	struct cursor c = { buf + mlen + 2, buf + len };
+	int creating = 0;
+
+	if (len < mlen + 2 || memcmp(buf, f->magic, mlen) ||
+	    buf[mlen + 1] != '\n' || buf[mlen] < '1' ||
+	    buf[mlen] > '0' + f->version)
+		goto bad;
+	*version = buf[mlen] - '0';
+	if (parse_keys(&c, f->keys, f->nkeys, *version, base, "",
+	    &creating) < 0 || c.p != c.end)
+		goto bad;
+	/* Only the state file has a phase. */
+	return creating;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
+
+/* An interface's address comes with its gateway, both in one subnet;
+ * the same for IPv6. */
+static int
+if_ok(const struct pod_if *pi, int ver)
+{
+	unsigned char a[16], g[16];
+
+	if (!pi->ip || !pi->gateway || !pi->prefix ||
+	    (pi->ip ^ pi->gateway) & ipam_mask(pi->prefix))
+		return 0;
+	if (ver == 1)
+		return 1;
+	memcpy(a, pi->ip6, 16);
+	memcpy(g, pi->gateway6, 16);
+	ipam_mask6(a, pi->prefix6);
+	ipam_mask6(g, pi->prefix6);
+	return pi->network[0] && pi->bridge[0] && pi->veth_host[0] &&
+	    !memcmp(pi->ip6, zero, 16) == !memcmp(pi->gateway6, zero, 16) &&
+	    !memcmp(a, g, 16);
+}
+
 int
 state_parse(const char *buf, size_t len, struct sandbox *sb)
 {
-	char line[LINE_MAX_LEN + 1], *sp;
-	size_t pos, n, i, mlen = sizeof(STATE_MAGIC) - 1;
-	const char *nl;
-	int version, creating = 0;
+	int version, creating, i;
 
 	memset(sb, 0, sizeof(*sb));
-	if (len < mlen + 2 || memcmp(buf, STATE_MAGIC, mlen) ||
-	    buf[mlen + 1] != '\n' || buf[mlen] < '1' ||
-	    buf[mlen] > '0' + STATE_VERSION)
-		goto bad;
-	version = buf[mlen] - '0';
-	pos = mlen + 2;
-	for (i = 0; i < NKEYS; i++) {
-		if (!(keys[i].versions & 1 << version))
-			continue;
-		nl = memchr(buf + pos, '\n', len - pos);
-		if (!nl || (n = (size_t)(nl - (buf + pos))) > LINE_MAX_LEN)
+	if ((creating = state_kv_parse(&state_file, buf, len, sb,
+	    &version)) < 0)
+		return -1;
+	if (version == 1) {
+		/* Its one interface was on the default network. */
+		if (!sb->ifs[0].ip != !sb->ifs[0].gateway)
 			goto bad;
-		memcpy(line, buf + pos, n);
-		line[n] = '\0';
-		if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
-			goto bad;
-		*sp = '\0';
-		if (strcmp(line, keys[i].key) || !sp[1] ||
-		    strchr(sp + 1, ' ') || parse_value(&keys[i], sp + 1, sb,
-		    &creating) < 0)
-			goto bad;
-		pos += n + 1;
+		if (sb->ifs[0].ip) {
+			sb->nifs = 1;
+			strcpy(sb->ifs[0].network, DEF_NETWORK);
+		}
 	}
-	/* An address always comes with its gateway, both in one subnet. */
-	if (pos != len || !sb->ip != !sb->gateway ||
-	    (sb->ip && (!sb->prefix ||
-	    (sb->ip ^ sb->gateway) & ipam_mask(sb->prefix))))
+	if ((sb->net == NS_NODE) != !sb->nifs)
 		goto bad;
+	for (i = 0; i < sb->nifs; i++)
+		if (!if_ok(&sb->ifs[i], version))
+			goto bad;
 	if (creating) {
 		sb->pause_pid = 0;
 		sb->pause_start = 0;
@@ -259,34 +482,73 @@ bad:
 	return -1;
 }
 
+/* Writes buf to tmp in dirfd and renames it to name. */
 int
-state_save(int dirfd, const struct sandbox *sb)
+state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
+	size_t n)
 {
-	char buf[STATE_MAX];
-	int fd = -1, n, ret = -1, e;
+	int fd, ret = -1, e;
 
-	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
-		return -1;
-	fd = openat(dirfd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, (size_t)n) < 0)
+	if (util_write_all(fd, buf, n) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	ret = renameat(dirfd, "state.tmp", dirfd, "state");
+	ret = renameat(dirfd, tmp, dirfd, name);
 out:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
 	if (ret < 0)
-		unlinkat(dirfd, "state.tmp", 0);
+		unlinkat(dirfd, tmp, 0);
 	errno = e;
 	return ret;
+}
+
+/* Reads a whole file of at most max bytes into buf (of max + 1): its
+ * length, or -1; EBADMSG when it is larger. */
+int
+state_kv_load(int dirfd, const char *name, char *buf, size_t max)
+{
+	ssize_t n;
+	size_t len = 0;
+	int fd, e;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	while (len <= max) {
+		n = read(fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	e = n < 0 ? errno : EBADMSG;
+	close(fd);
+	if (n < 0 || len > max) {
+		errno = e;
+		return -1;
+	}
+	return (int)len;
+}
+
+int
+state_save(int dirfd, const struct sandbox *sb)
+{
+	char buf[STATE_MAX];
+	int n;
+
+	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
+		return -1;
+	return state_kv_save(dirfd, "state", "state.tmp", buf, (size_t)n);
 }
 
 /* The sandbox's state; EBADMSG for anything but a well-formed file. */
@@ -294,29 +556,13 @@ int
 state_load(int dirfd, struct sandbox *sb)
 {
 	char buf[STATE_MAX + 1];
-	ssize_t n;
-	size_t len = 0;
-	int fd, ret = -1;
+	int n;
 
-	fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if ((n = state_kv_load(dirfd, "state", buf, STATE_MAX)) < 0)
 		return -1;
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > STATE_MAX || state_parse(buf, len, sb) < 0) {
+	if (state_parse(buf, (size_t)n, sb) < 0) {
 		errno = EBADMSG;
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	close(fd);
-	return ret;
+	return 0;
 }

@@ -66,3 +66,16 @@ valid_ifname(const char *s)
 			return 0;
 	return 1;
 }
+
+/* A resolv.conf option, "ndots:2" or "edns0": one word, no blanks. */
+int
+valid_dns_option(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (i >= 64 || !(is_alnum((unsigned char)s[i]) ||
+		    strchr("_.:-", s[i])))
+			return 0;
+	return i > 0;
+}

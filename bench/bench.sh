@@ -80,6 +80,7 @@ br_p=pb${tag}p
 br_i=pb${tag}i
 br_c=pb${tag}c
 br_b=pb${tag}b
+br_6=pb${tag}6
 proot=$tmp/root
 broot=$tmp/broot
 ids=$tmp/pelagos.ids
@@ -154,7 +155,7 @@ cleanup() {
 			continue
 		"peer_$kind" "$here/peer-$kind.sh" purge "$name" 2>/dev/null
 	done <"$tmp/peer.names"
-	for b in "$br_p" "$br_i" "$br_c" "$br_b"; do
+	for b in "$br_p" "$br_i" "$br_c" "$br_b" "$br_6"; do
 		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
 	done
 	while read -r key val; do
@@ -185,7 +186,7 @@ free16() {
 o=$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 200 ))
 tries=0
 while ! { free16 "$o" && free16 $((o + 1)) && free16 $((o + 2)) &&
-    free16 $((o + 3)); }; do
+    free16 $((o + 3)) && free16 $((o + 4)); }; do
 	tries=$((tries + 1))
 	[ $tries -lt 50 ] || die "no free 10.2xx.0.0/16 blocks"
 	o=$(( (o - 200 + 3) % 50 + 200 ))
@@ -194,6 +195,7 @@ net_p=10.$o.0.0/16
 net_i=10.$((o + 1)).0
 net_c=10.$((o + 2)).0
 net_b=10.$((o + 3)).0.0/16
+net_6=10.$((o + 4)).0.0/16
 
 # --- tools ------------------------------------------------------------------
 
@@ -242,11 +244,17 @@ ratio() {
 
 early_rm=0
 
-# pelagos_create TIMEFILE [BINARY ROOT]: create one sandbox, check it, set
-# $id and $pid.
+# pelagos_create TIMEFILE [BINARY ROOT [CREATE-OPTION...]]: create one
+# sandbox, check it, set $id and $pid.
 pelagos_create() {
-	"$timeit" -t $limit "$1" "${2:-$pelagos}" --root "${3:-$proot}" \
-		sandbox create >"$tmp/out" || die "pelagos sandbox create failed"
+	_tf=$1 _bin=${2:-$pelagos} _root=${3:-$proot}
+	shift
+	[ $# -gt 0 ] && shift
+	[ $# -gt 0 ] && shift
+	"$timeit" -t $limit "$_tf" "$_bin" --root "$_root" \
+		sandbox create "$@" >"$tmp/out" ||
+		die "pelagos sandbox create $* failed"
+	set -- "$_tf" "$_bin" "$_root"
 	id=
 	read -r id <"$tmp/out"
 	case $id in
@@ -302,6 +310,12 @@ cycle() {
 		mem "$pid" >>"$tmp/$1.pelagos.mem"
 		pelagos_rm "$tmp/$1.pelagos.rm" "$id" "$pid"
 		;;
+	dual)
+		pelagos_create "$tmp/$1.dual.create" "$pelagos" "$proot" \
+			--network "$br_6"
+		mem "$pid" >>"$tmp/$1.dual.mem"
+		pelagos_rm "$tmp/$1.dual.rm" "$id" "$pid"
+		;;
 	baseline)
 		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
 			pelagos_create "$tmp/$1.baseline.create" "$baseline" "$broot"
@@ -319,8 +333,16 @@ cycle() {
 
 impls="iproute2 cni"
 if [ -x "$pelagos" ]; then
-	impls="pelagos iproute2 cni"
+	impls="pelagos dual iproute2 cni"
 	export PELAGOS_BRIDGE=$br_p PELAGOS_SUBNET=$net_p
+	# dual: a create on a dual-stack network, an IPv6 ULA /64 derived
+	# from its name (the bridge's), which must be no route of the host's.
+	"$pelagos" --root "$proot" network create "$br_6" --subnet "$net_6" \
+		--ipv6 >/dev/null || die "pelagos network create failed"
+	net6=$("$pelagos" --root "$proot" network inspect "$br_6" |
+		sed 's/.*"subnet6":"\([^"]*\)".*/\1/')
+	! ip -6 route show table all | grep -q "^${net6%::/64}:" ||
+		die "the host routes $net6 already"
 else
 	echo "bench: pelagos SKIPPED: no executable at $pelagos" \
 		"(build it with make, or pass --pelagos PATH)"
@@ -330,7 +352,7 @@ fi
 if [ -n "$baseline" ]; then
 	[ -x "$baseline" ] && [ -x "$pelagos" ] ||
 		die "--baseline needs two executables ($pelagos, $baseline)"
-	impls="pelagos baseline iproute2 cni"
+	impls="pelagos dual baseline iproute2 cni"
 fi
 
 # The CNI bridge plugin turns forwarding on for a gateway; put it back.
@@ -348,6 +370,7 @@ echo "bench: kernel $(uname -r), $(nproc) CPUs, N=$n, scale=$scale," \
 	"bridge-nf-call-iptables=$(sysctl -n net.bridge.bridge-nf-call-iptables 2>/dev/null || echo -)"
 echo "bench: bridges $br_p $br_i $br_c;" \
 	"subnets $net_p $net_i.0/24 $net_c.0/24"
+[ -x "$pelagos" ] && echo "bench: dual-stack network on $br_6, $net_6 $net6"
 [ -n "$baseline" ] && echo "bench: baseline $baseline on $br_b, $net_b"
 
 # --- create/rm, alternating -------------------------------------------------
@@ -374,8 +397,9 @@ echo
 echo "create/rm: $n cycles each, alternating; times in ms, pause memory in kB (median)"
 printf '%-9s %10s %10s %10s %10s %8s %8s\n' \
 	impl create_med create_p99 rm_med rm_p99 VmRSS Pss
-for impl in pelagos baseline iproute2 cni; do
+for impl in pelagos dual baseline iproute2 cni; do
 	[ "$impl" = baseline ] && [ -z "$baseline" ] && continue
+	[ "$impl" = dual ] && [ ! -x "$pelagos" ] && continue
 	case " $impls " in
 	*" $impl "*)
 		set -- $(stats "$tmp/run.$impl.create") \
@@ -398,6 +422,10 @@ case " $impls " in
 			"$(ratio "$5" "${11}")" "$(ratio "$6" "${12}")"
 	done
 	echo "(p/X: pelagos divided by X; below 1 means pelagos is smaller or faster)"
+	set -- $r_pelagos $r_dual
+	echo "dual: create on a dual-stack network (IPv4 + IPv6); median" \
+		"$(awk -v a="$1" -v b="$7" 'BEGIN { printf "%+.2f", b - a }') ms" \
+		"against pelagos on the default network"
 	[ $early_rm -eq 0 ] ||
 		echo "note: pelagos sandbox rm returned before its pause exited $early_rm times"
 	;;
@@ -443,75 +471,100 @@ ls_time() {
 	ls_ms="$ls_ms $1"
 }
 
-ls_ms=
-tenth=$((scale / 10))
-ls_time 0 0
-j=0
-while [ $j -lt $probe ]; do
-	cycle probe0 pelagos 0
-	j=$((j + 1))
-done
-: >"$tmp/live"
-j=1
-while [ $j -le "$scale" ]; do
-	pelagos_create "$tmp/fill.create"
-	echo "$id $pid" >>"$tmp/live"
-	[ $j -eq $tenth ] && ls_time $tenth $tenth
-	j=$((j + 1))
-done
+# scale_run KIND BRIDGE: probes at 0 existing, a fill to $scale sandboxes
+# of cycle KIND (pelagos: the default network; dual: the dual-stack one)
+# on BRIDGE, every pause checked and the first pinging the last (over
+# IPv6 too for dual), probes at $scale existing, and the drain.
+scale_run() {
+	kind=$1 sbr=$2
+	opt=
+	[ "$kind" = dual ] && opt="--network $br_6"
+	ls_ms=
+	tenth=$((scale / 10))
+	ls_time "$kind.0" 0
+	j=0
+	while [ $j -lt $probe ]; do
+		cycle "probe0.$kind" "$kind" 0
+		j=$((j + 1))
+	done
+	: >"$tmp/live"
+	j=1
+	while [ $j -le "$scale" ]; do
+		pelagos_create "$tmp/fill.$kind.create" "$pelagos" "$proot" $opt
+		echo "$id $pid" >>"$tmp/live"
+		[ $j -eq $tenth ] && ls_time "$kind.$tenth" $tenth
+		j=$((j + 1))
+	done
 
-# All of them at once: each pause alive in its own netns, and the first
-# sandbox reaches the last one over the bridge.
-alive_n=0 rss=0 pss=0
-while read -r id pid; do
-	alive "$pid" && [ "/proc/$pid/ns/net" -ef "/run/netns/psb-${id%????????}" ] ||
-		die "pelagos $id: pause $pid gone or out of its netns at scale"
-	set -- $(mem "$pid")
-	rss=$((rss + $1)) pss=$((pss + $2)) alive_n=$((alive_n + 1))
-done <"$tmp/live"
-json=$("$pelagos" --root "$proot" sandbox ls --json) ||
-	die "pelagos sandbox ls --json failed"
-json_n=$(echo "$json" | grep -o '"pause_pid"' | wc -l)
-[ "$json_n" -eq "$scale" ] ||
-	die "pelagos sandbox ls --json lists $json_n pause_pid, not $scale"
-read -r first _ <"$tmp/live"
-last=$(tail -n 1 "$tmp/live")
-last=${last%% *}
-ip_last=$(ip -n "psb-${last%????????}" -4 -o addr show dev eth0 |
-	awk '{ sub(/\/.*/, "", $4); print $4; exit }')
-[ -n "$ip_last" ] || die "pelagos $last: no IPv4 address on eth0"
-ip netns exec "psb-${first%????????}" ping -q -c 1 -w 3 "$ip_last" \
-	>/dev/null || die "sandbox $first cannot ping sandbox $last ($ip_last)"
-neigh=$(ip neigh show dev "$br_p" | wc -l)
-ls_time "$scale" "$scale"
+	# All of them at once: each pause alive in its own netns, and the first
+	# sandbox reaches the last one over the bridge.
+	alive_n=0 rss=0 pss=0
+	while read -r id pid; do
+		alive "$pid" && [ "/proc/$pid/ns/net" -ef "/run/netns/psb-${id%????????}" ] ||
+			die "pelagos $id: pause $pid gone or out of its netns at scale"
+		set -- $(mem "$pid")
+		rss=$((rss + $1)) pss=$((pss + $2)) alive_n=$((alive_n + 1))
+	done <"$tmp/live"
+	json=$("$pelagos" --root "$proot" sandbox ls --json) ||
+		die "pelagos sandbox ls --json failed"
+	json_n=$(echo "$json" | grep -o '"pause_pid"' | wc -l)
+	[ "$json_n" -eq "$scale" ] ||
+		die "pelagos sandbox ls --json lists $json_n pause_pid, not $scale"
+	read -r first _ <"$tmp/live"
+	last=$(tail -n 1 "$tmp/live")
+	last=${last%% *}
+	ip_last=
+	for f in 4 6; do
+		[ $f = 6 ] && [ "$kind" != dual ] && continue
+		ip_f=$(ip -n "psb-${last%????????}" -$f -o addr show dev eth0 \
+			scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+		[ -n "$ip_f" ] || die "pelagos $last: no IPv$f address on eth0"
+		ip netns exec "psb-${first%????????}" ping -$f -q -c 1 -w 3 \
+			"$ip_f" >/dev/null ||
+			die "sandbox $first cannot ping sandbox $last ($ip_f)"
+		ip_last="$ip_last $ip_f"
+	done
+	neigh=$(ip neigh show dev "$sbr" | wc -l)
+	ls_time "$kind.$scale" "$scale"
 
-j=0
-while [ $j -lt $probe ]; do
-	cycle probe1 pelagos 0
-	j=$((j + 1))
-done
-while read -r id pid; do
-	pelagos_rm "$tmp/drain.rm" "$id" "$pid"
-done <"$tmp/live"
-# Veths may outlive their netns for a moment: the kernel frees them late.
-j=0
-while ip -o link show | grep -q "vh-.*master $br_p"; do
-	j=$((j + 1))
-	[ $j -lt 50 ] || die "pelagos left veths on $br_p after rm"
-	sleep 0.1
-done
+	j=0
+	while [ $j -lt $probe ]; do
+		cycle "probe1.$kind" "$kind" 0
+		j=$((j + 1))
+	done
+	while read -r id pid; do
+		pelagos_rm "$tmp/drain.$kind.rm" "$id" "$pid"
+	done <"$tmp/live"
+	# Veths may outlive their netns for a moment: the kernel frees them
+	# late.
+	j=0
+	while ip -o link show | grep -q "vh-.*master $sbr"; do
+		j=$((j + 1))
+		[ $j -lt 100 ] || die "pelagos left veths on $sbr after rm"
+		sleep 0.1
+	done
 
-set -- $ls_ms
-echo
-echo "scale: $scale sandboxes on one bridge"
-echo "sandbox ls (median of 5): $1 ms at 0, $2 ms at $tenth, $3 ms at $scale sandboxes"
-set -- $(stats "$tmp/probe0.pelagos.create") $(stats "$tmp/probe1.pelagos.create")
-echo "create median: $1 ms at 0 existing, $3 ms at $scale existing ($probe each)"
-set -- $(stats "$tmp/fill.create") $(stats "$tmp/drain.rm")
-echo "filling 0..$scale: create median $1 ms, p99 $2 ms; draining: rm median $3 ms, p99 $4 ms"
-echo "$scale pauses: VmRSS sum $rss kB, Pss sum $pss kB"
-echo "alive at once: $alive_n/$scale pauses in their netns, ls --json lists $json_n," \
-	"first pings last ($ip_last); host neighbours on bridge: $neigh"
+	set -- $ls_ms
+	echo
+	if [ "$kind" = dual ]; then
+		echo "scale, IPv6 on: $scale dual-stack sandboxes on one bridge"
+	else
+		echo "scale: $scale sandboxes on one bridge"
+	fi
+	echo "sandbox ls (median of 5): $1 ms at 0, $2 ms at $tenth, $3 ms at $scale sandboxes"
+	set -- $(stats "$tmp/probe0.$kind.$kind.create") \
+		$(stats "$tmp/probe1.$kind.$kind.create")
+	echo "create median: $1 ms at 0 existing, $3 ms at $scale existing" \
+		"($probe each; ratio $(ratio "$3" "$1"))"
+	set -- $(stats "$tmp/fill.$kind.create") $(stats "$tmp/drain.$kind.rm")
+	echo "filling 0..$scale: create median $1 ms, p99 $2 ms; draining: rm median $3 ms, p99 $4 ms"
+	echo "$scale pauses: VmRSS sum $rss kB, Pss sum $pss kB"
+	echo "alive at once: $alive_n/$scale pauses in their netns, ls --json lists $json_n," \
+		"first pings last ($ip_last ); host neighbours on bridge: $neigh"
+}
+
+scale_run pelagos "$br_p"
+scale_run dual "$br_6"
 [ $early_rm -eq 0 ] ||
 	echo "note: pelagos sandbox rm returned before its pause exited $early_rm times in all"
 echo

@@ -2,9 +2,11 @@
 # Helpers for the integration tests.  POSIX sh: the same suite runs under
 # busybox sh in the initramfs test, so only busybox applets are used.
 #
-# Every test runs in a subshell with its own root ($ROOT), bridge ($BR) and
-# /24 subnet ($NET.0/24, gateway $GW); the EXIT trap removes whatever the
-# test made, and fails a test that passed but left something behind.
+# Every test runs in a subshell with its own root ($ROOT), bridge ($BR),
+# /24 subnet ($NET.0/24, gateway $GW) and IPv6 prefix ($NET6, fd00:T:I:
+# with T the run's tag and I the test's index, so never the host's
+# fd00::/64); the EXIT trap removes whatever the test made, and fails a
+# test that passed but left something behind.
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -68,15 +70,48 @@ skey() {
 }
 
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
-# previous release wrote it (version 1: a phase after the name, the
-# creator's PID and start time before created).
+# previous release wrote it (version 1: a phase after the name, eth0 as
+# veth_host, bridge, ip and gateway, the creator's PID and start time
+# before created).
 state_v1() {
-	sed -e 's/^pelagos-state 2$/pelagos-state 1/' \
-	    -e "s/^name .*/&\\
-phase $1/" \
-	    -e 's/^created .*/creator_pid 1\
-creator_start 1\
-&/'
+	awk -v phase="$1" '
+	$1 == "pelagos-state" { print "pelagos-state 1"; next }
+	$1 == "name" { print; print "phase " phase; next }
+	$1 == "interfaces" {
+		if ($2 == 0)
+			print "veth_host -\nbridge -\nip -\ngateway -"
+		next
+	}
+	$1 ~ /^eth[0-9]\./ {
+		v[$1] = $2
+		if ($1 == "eth0.gateway6")
+			print "veth_host " v["eth0.veth"] "\nbridge " \
+			    v["eth0.bridge"] "\nip " v["eth0.ip"] "\ngateway " \
+			    v["eth0.gateway"]
+		next
+	}
+	$1 == "created" { print "creator_pid 1\ncreator_start 1" }
+	{ print }'
+}
+
+# mknet NAME SUFFIX SUBNET [OPTION...]: network NAME of the test's own, on
+# bridge $BR<SUFFIX>, which the cleanup removes.
+mknet() {
+	_n=$1 _b=$BR$2 _s=$3
+	shift 3
+	echo "$_b" >>"$T_DIR/bridges"
+	pel network create "$_n" --bridge "$_b" --subnet "$_s" "$@" >"$T_DIR/mknet" ||
+	    fail "network create $_n failed: $(cat "$T_DIR/mknet")"
+}
+
+# ns_of ID: the path of the sandbox's network namespace.
+ns_of() {
+	echo "/run/netns/psb-$(echo "$1" | cut -c1-8)"
+}
+
+# mac_of A.B.C.D: the MAC create gives the interface with that address.
+mac_of() {
+	echo "$1" | awk -F. '{ printf "02:50:%02x:%02x:%02x:%02x\n", $1, $2, $3, $4 }'
 }
 
 ino() {
@@ -140,10 +175,12 @@ sweep() {
 			_left="$_left mount:psb-$_s8"
 		fi
 		# The kernel may still be tearing a veth down with its namespace.
-		if ! poll 5 eval "! link_exists vh-$_s8"; then
-			_left="$_left veth:vh-$_s8"
-			ip link del "vh-$_s8" 2>/dev/null
-		fi
+		for _v in "vh-$_s8" "vh-$_s8-1" "vh-$_s8-2" "vh-$_s8-3"; do
+			if ! poll 5 eval "! link_exists $_v"; then
+				_left="$_left veth:$_v"
+				ip link del "$_v" 2>/dev/null
+			fi
+		done
 	done <"$T_DIR/ids"
 	echo "$_left"
 }
@@ -157,6 +194,9 @@ cleanup_test() {
 		_rc=1
 	fi
 	link_exists "$BR" && ip link del "$BR" 2>/dev/null
+	[ -f "$T_DIR/bridges" ] && while read -r _b; do
+		link_exists "$_b" && ip link del "$_b" 2>/dev/null
+	done <"$T_DIR/bridges"
 	rm -rf "$ROOT"
 	exit "$_rc"
 }

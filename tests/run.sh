@@ -68,7 +68,11 @@ pick_base() {
 		NET_A=$((200 + _r % 50))
 		NET_B=$((_r / 50 % 150))
 		RUN_TAG=$(printf %04x "$_r")
-		ip -4 addr 2>/dev/null | grep -q "inet 10\.$NET_A\." || return 0
+		# The same tag, as an IPv6 group is written (no leading zeros).
+		RUN_TAG6=$(printf %x "$_r")
+		ip -4 addr 2>/dev/null | grep -q "inet 10\.$NET_A\." ||
+		    ip -6 addr 2>/dev/null | grep -q "inet6 fd00:$RUN_TAG6:" ||
+		    return 0
 		_tries=$((_tries + 1))
 	done
 	echo "no free 10.2xx.0.0/16 for the tests" >&2
@@ -96,11 +100,12 @@ for t in $TESTS; do
 		BR=pt$RUN_TAG$idx
 		NET=10.$NET_A.$((NET_B + idx))
 		GW=$NET.1
+		NET6=fd00:$RUN_TAG6:$idx
 		OUT=$T_DIR/out
 		ERR=$T_DIR/err
 		PELAGOS_BRIDGE=$BR
 		PELAGOS_SUBNET=$NET.0/24
-		export ROOT BR NET GW OUT ERR T_DIR PELAGOS_BRIDGE PELAGOS_SUBNET
+		export ROOT BR NET GW NET6 OUT ERR T_DIR PELAGOS_BRIDGE PELAGOS_SUBNET
 		unset PELAGOS_ROOT
 		trap cleanup_test EXIT
 		trap 'exit 130' INT TERM

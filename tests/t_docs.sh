@@ -17,7 +17,8 @@ d_norm() {
 	    -e "s/$(echo "$D_ID" | cut -c1-8)/3f2a9c0d/g" \
 	    -e "s/\"pause_pid\":$D_PID/\"pause_pid\":4242/" \
 	    -e "s/\"created\":[0-9]*/\"created\":1764406800/" \
-	    -e "s/\"$BR\"/\"pelagos0\"/" \
+	    -e "s/\"$BR\"/\"pelagos0\"/g" \
+	    -e "s/$(mac_of "$NET.0" | cut -c1-15)/02:50:ac:13:00:/g" \
 	    -e "s/$(echo "$NET" | sed 's/\./\\./g')\./172.19.0./g" \
 	    -e "s#$T_DIR/notes.txt#/srv/notes.txt#"
 }

@@ -58,7 +58,9 @@ f_id_leaks() {
 	[ -e "/run/netns/psb-$_s" ] && printf ' netns:psb-%s' "$_s"
 	grep -q "/run/netns/psb-$_s " /proc/self/mountinfo &&
 	    printf ' mount:psb-%s' "$_s"
-	link_exists "vh-$_s" && printf ' veth:vh-%s' "$_s"
+	for _v in "vh-$_s" "vh-$_s-1" "vh-$_s-2" "vh-$_s-3"; do
+		link_exists "$_v" && printf ' veth:%s' "$_v"
+	done
 	_p=$(f_pauses "$_s")
 	[ -n "$_p" ] && printf ' pause:%s' "$_p"
 	[ -e "$ROOT/sandboxes/$1" ] && printf ' state:%s' "$1"
@@ -108,7 +110,9 @@ f_scrub() {
 		done
 		umount -l "/run/netns/psb-$_s" 2>/dev/null
 		rm -f "/run/netns/psb-$_s"
-		link_exists "vh-$_s" && ip link del "vh-$_s" 2>/dev/null
+		for _v in "vh-$_s" "vh-$_s-1" "vh-$_s-2" "vh-$_s-3"; do
+			link_exists "$_v" && ip link del "$_v" 2>/dev/null
+		done
 	done
 	rm -rf "$ROOT/sandboxes" "$ROOT/leases" "$ROOT/names"
 }
@@ -214,7 +218,7 @@ f_check_whole() {
 	    { echo "not running: $(cat "$T_DIR/ls")"; return 1; }
 	_s=$(echo "$_id" | cut -c1-8)
 	nsenter --net="/run/netns/psb-$_s" ip -4 addr show dev eth0 2>/dev/null |
-	    grep -q "inet $(skey "$_id" ip) " ||
+	    grep -q "inet $(skey "$_id" eth0.ip) " ||
 	    { echo "eth0 lacks its address"; return 1; }
 	[ -e "/sys/class/net/$BR/brif/vh-$_s" ] ||
 	    { echo "veth not on the bridge"; return 1; }
@@ -716,7 +720,7 @@ f_consistent() {
 	for _d in "$ROOT"/sandboxes/*; do
 		[ -e "$_d" ] || continue
 		_id=${_d##*/}
-		_ip=$(skey "$_id" ip | cut -d/ -f1)
+		_ip=$(skey "$_id" eth0.ip | cut -d/ -f1)
 		[ "$(readlink "$ROOT/leases/$_ip")" = "$_id" ] ||
 		    { echo "$_id has $_ip but the lease says $(readlink "$ROOT/leases/$_ip")"; return 1; }
 	done
@@ -726,7 +730,7 @@ f_consistent() {
 		[ -d "$ROOT/sandboxes/$_id" ] ||
 		    { echo "lease ${_l##*/} of missing $_id"; return 1; }
 	done
-	_dup=$(cat "$ROOT"/sandboxes/*/state 2>/dev/null | sed -n 's/^ip //p' | sort | uniq -d)
+	_dup=$(cat "$ROOT"/sandboxes/*/state 2>/dev/null | sed -n 's/^eth0\.ip //p' | sort | uniq -d)
 	[ -z "$_dup" ] || { echo "addresses given twice: $_dup"; return 1; }
 	return 0
 }
@@ -735,7 +739,7 @@ f_consistent() {
 t_fault_parallel_64() {
 	f_parallel 64 "$T_DIR/p"
 	ok=$(grep -l '^0$' "$T_DIR"/p/*.rc | wc -l)
-	ips=$(cat "$ROOT"/sandboxes/*/state | sed -n 's/^ip //p' | sort -u | wc -l)
+	ips=$(cat "$ROOT"/sandboxes/*/state | sed -n 's/^eth0\.ip //p' | sort -u | wc -l)
 	note "64 parallel creates: $ok succeeded, $ips distinct addresses"
 	echo "parallel creates: 64 started, $ok succeeded, $ips distinct IPs"
 	[ "$ok" -eq 64 ] || fail "$((64 - ok)) creates failed: $(cat "$T_DIR"/p/*.err | sort | uniq -c)"
@@ -968,7 +972,7 @@ t_fault_corrupt_state() {
 		empty) : >"$f" ;;
 		truncated) head -c 100 "$f" >"$f.x" && mv "$f.x" "$f" ;;
 		unknown) echo "color blue" >>"$f" ;;
-		duplicate) sed -n 's/^ip /ip /p' "$f" >>"$f" ;;
+		duplicate) sed -n 's/^eth0\.ip /eth0.ip /p' "$f" >>"$f" ;;
 		huge) head -c 200000 /dev/zero | tr '\0' a >>"$f" ;;
 		binary) head -c 4096 /dev/urandom >"$f" ;;
 		nul) printf 'pelagos-state 1\nid \000%s\n' "$id" >"$f" ;;

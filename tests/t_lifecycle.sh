@@ -35,7 +35,7 @@ t_create_contract() {
 	expect_eq "$(($(cat /sys/class/net/vh-$s8/flags) & 1))" 1 "vh-$s8 IFF_UP"
 	nsenter --net="$ns" ip -4 addr show dev eth0 >"$OUT" ||
 	    fail "no eth0 in $ns"
-	ip=$(skey "$id" ip)
+	ip=$(skey "$id" eth0.ip)
 	grep -q "inet $ip " "$OUT" || fail "eth0 lacks $ip: $(cat "$OUT")"
 	nsenter --net="$ns" ip link show eth0 | grep -q '[<,]UP[,>]' ||
 	    fail "eth0 not up"
@@ -76,7 +76,7 @@ t_state_file() {
 	expect_eq "$(stat -c %a "$ROOT/sandboxes/$id")" 700 "state dir mode"
 	expect_eq "$(stat -c %a "$f")" 600 "state file mode"
 	expect_eq "$(cut -d' ' -f1 "$f" | tr '\n' ' ')" \
-	    "pelagos-state id name net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino created " \
+	    "pelagos-state id name net ipc pid ns_name interfaces eth0.network eth0.bridge eth0.veth eth0.mac eth0.mtu eth0.ip eth0.gateway eth0.ip6 eth0.gateway6 hostname pause_pid pause_start netns_ino created " \
 	    "state keys"
 	# Read the way the README tells a shell script to.
 	while read -r key value; do
@@ -84,9 +84,14 @@ t_state_file() {
 		id) expect_eq "$value" "$id" id ;;
 		name) expect_eq "$value" st1 name ;;
 		pelagos-state) expect_eq "$value" 2 "format version" ;;
-		bridge) expect_eq "$value" "$BR" bridge ;;
-		gateway) expect_eq "$value" "$GW" gateway ;;
-		ip) expect_eq "$value" "$NET.2/24" ip ;;
+		interfaces) expect_eq "$value" 1 interfaces ;;
+		eth0.network) expect_eq "$value" pelagos0 network ;;
+		eth0.bridge) expect_eq "$value" "$BR" bridge ;;
+		eth0.veth) expect_eq "$value" "vh-$(echo "$id" | cut -c1-8)" veth ;;
+		eth0.mac) expect_eq "$value" "$(mac_of "$NET.2")" mac ;;
+		eth0.gateway) expect_eq "$value" "$GW" gateway ;;
+		eth0.ip) expect_eq "$value" "$NET.2/24" ip ;;
+		eth0.ip6 | eth0.gateway6) expect_eq "$value" - "$key" ;;
 		esac
 	done <"$f"
 	expect_eq "$(readlink "$ROOT/leases/$NET.2")" "$id" "lease link"
@@ -108,9 +113,9 @@ t_ls_table() {
 	first=$(printf '%s\n%s\n' "$a" "$b" | sort | head -n 1)
 	expect_eq "$(sed -n 2p "$OUT" | cut -c1-16)" "$first" "ls sorted by ID"
 	rowa=$(printf '%-18s %-20s %-8s %-16s %s' "$a" alpha running \
-	    "$(skey "$a" ip | cut -d/ -f1)" "psb-$(echo "$a" | cut -c1-8)")
+	    "$(skey "$a" eth0.ip | cut -d/ -f1)" "psb-$(echo "$a" | cut -c1-8)")
 	rowb=$(printf '%-18s %-20s %-8s %-16s %s' "$b" - running \
-	    "$(skey "$b" ip | cut -d/ -f1)" "psb-$(echo "$b" | cut -c1-8)")
+	    "$(skey "$b" eth0.ip | cut -d/ -f1)" "psb-$(echo "$b" | cut -c1-8)")
 	grep -qxF "$rowa" "$OUT" || fail "no row '$rowa' in: $(cat "$OUT")"
 	grep -qxF "$rowb" "$OUT" || fail "no row '$rowb' in: $(cat "$OUT")"
 	# A pause killed behind pelagos' back shows as dead.
@@ -134,7 +139,8 @@ t_ls_json() {
 	for id in "$a" "$b"; do
 		s8=$(echo "$id" | cut -c1-8)
 		if [ "$id" = "$a" ]; then name='"j.s-o_n"'; else name=null; fi
-		obj="{\"id\":\"$id\",\"name\":$name,\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$(skey "$id" ip | cut -d/ -f1)\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"}}"
+		ip=$(skey "$id" eth0.ip | cut -d/ -f1)
+		obj="{\"id\":\"$id\",\"name\":$name,\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$ip\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"interfaces\":[{\"name\":\"eth0\",\"network\":\"pelagos0\",\"veth_host\":\"vh-$s8\",\"bridge\":\"$BR\",\"mac\":\"$(mac_of "$ip")\",\"mtu\":0,\"addresses\":[\"$ip/24\"],\"gateway\":\"$GW\",\"gateway6\":\"\"}]}"
 		grep -qF "$obj" "$OUT" || fail "ls --json lacks $obj: $(cat "$OUT")"
 	done
 	expect_eq "$(head -c 1 "$OUT")" "[" "JSON array start"
@@ -153,8 +159,8 @@ t_ls_json() {
 t_two_sandboxes_talk() {
 	a=$(create)
 	b=$(create)
-	ipa=$(skey "$a" ip | cut -d/ -f1)
-	ipb=$(skey "$b" ip | cut -d/ -f1)
+	ipa=$(skey "$a" eth0.ip | cut -d/ -f1)
+	ipb=$(skey "$b" eth0.ip | cut -d/ -f1)
 	[ "$ipa" != "$ipb" ] || fail "both sandboxes got $ipa"
 	nsa=/run/netns/psb-$(echo "$a" | cut -c1-8)
 	# The first packet may wait on the bridge's port going to forwarding.
@@ -167,7 +173,7 @@ t_rm_removes_all() {
 	id=$(create --name gone)
 	s8=$(echo "$id" | cut -c1-8)
 	pid=$(skey "$id" pause_pid)
-	ip=$(skey "$id" ip | cut -d/ -f1)
+	ip=$(skey "$id" eth0.ip | cut -d/ -f1)
 	run 0 pel sandbox rm gone
 	[ -s "$OUT" ] && fail "rm printed: $(cat "$OUT")"
 	[ -s "$ERR" ] && fail "rm warned: $(cat "$ERR")"
@@ -186,19 +192,19 @@ t_ip_reuse() {
 	a=$(create)
 	b=$(create)
 	c=$(create)
-	expect_eq "$(skey "$a" ip)" "$NET.2/24" "first address"
-	expect_eq "$(skey "$b" ip)" "$NET.3/24" "second address"
-	expect_eq "$(skey "$c" ip)" "$NET.4/24" "third address"
+	expect_eq "$(skey "$a" eth0.ip)" "$NET.2/24" "first address"
+	expect_eq "$(skey "$b" eth0.ip)" "$NET.3/24" "second address"
+	expect_eq "$(skey "$c" eth0.ip)" "$NET.4/24" "third address"
 	run 0 pel sandbox rm "$b"
 	d=$(create)
-	expect_eq "$(skey "$d" ip)" "$NET.3/24" "freed address reused"
+	expect_eq "$(skey "$d" eth0.ip)" "$NET.3/24" "freed address reused"
 	run 0 pel sandbox rm "$a" "$c" "$d"
 }
 
 t_full_subnet() {
 	export PELAGOS_SUBNET=$NET.0/30
 	a=$(create)
-	expect_eq "$(skey "$a" ip)" "$NET.2/30" "only address of a /30"
+	expect_eq "$(skey "$a" eth0.ip)" "$NET.2/30" "only address of a /30"
 	run 1 pel sandbox create --name extra
 	one_error "no free address in $NET.0/30"
 	expect_eq "$(ls "$ROOT/sandboxes")" "$a" "sandboxes after a full subnet"
@@ -246,7 +252,7 @@ t_ip_netns() {
 	id=$(create)
 	s8=$(echo "$id" | cut -c1-8)
 	ip netns list | grep -q "^psb-$s8" || fail "ip netns list lacks psb-$s8"
-	ip netns exec "psb-$s8" ip -4 addr show dev eth0 | grep -q "$(skey "$id" ip)" ||
+	ip netns exec "psb-$s8" ip -4 addr show dev eth0 | grep -q "$(skey "$id" eth0.ip)" ||
 	    fail "ip netns exec does not see eth0's address"
 	run 0 pel sandbox rm "$id"
 }

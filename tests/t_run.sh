@@ -172,7 +172,7 @@ t_run_env_cwd() {
 t_run_rootfs() {
 	mkrootfs
 	id=$(create --name rf)
-	ip=$(skey "$id" ip)
+	ip=$(skey "$id" eth0.ip)
 	run 0 pel run --sandbox rf --rootfs "$RFS" ls /sys/class/net
 	expect_eq "$(cat "$OUT" | tr '\n' ' ')" "eth0 lo " "/sys/class/net"
 	run 0 pel run --sandbox rf --rootfs "$RFS" ip -o link
@@ -232,7 +232,7 @@ t_run_bridge() {
 	command -v busybox >/dev/null || skip "no busybox for nc"
 	a=$(create)
 	b=$(create)
-	ipa=$(skey "$a" ip | cut -d/ -f1)
+	ipa=$(skey "$a" eth0.ip | cut -d/ -f1)
 	w=$(wl "$a" sh -c 'exec busybox nc -l -p 7778 >"$0"' "$T_DIR/got")
 	poll 5 listening "$a" 7778 || fail "server never listened"
 	echo hello >"$T_DIR/hello"
@@ -407,14 +407,15 @@ t_inspect() {
 	id=$(create --name insp --hostname hh)
 	s8=$(echo "$id" | cut -c1-8)
 	run 0 pel sandbox inspect insp
-	expect_eq "$(cat "$OUT")" "{\"id\":\"$id\",\"name\":\"insp\",\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$(skey "$id" ip | cut -d/ -f1)\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"status\":\"running\",\"hostname\":\"hh\",\"created\":$(skey "$id" created),\"bridge\":\"$BR\",\"gateway\":\"$GW\"}" \
+	ip=$(skey "$id" eth0.ip | cut -d/ -f1)
+	expect_eq "$(cat "$OUT")" "{\"id\":\"$id\",\"name\":\"insp\",\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$ip\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"interfaces\":[{\"name\":\"eth0\",\"network\":\"pelagos0\",\"veth_host\":\"vh-$s8\",\"bridge\":\"$BR\",\"mac\":\"$(mac_of "$ip")\",\"mtu\":0,\"addresses\":[\"$ip/24\"],\"gateway\":\"$GW\",\"gateway6\":\"\"}],\"status\":\"running\",\"hostname\":\"hh\",\"created\":$(skey "$id" created),\"bridge\":\"$BR\",\"gateway\":\"$GW\"}" \
 	    "inspect by name"
 	cp "$OUT" "$T_DIR/by-name"
 	run 0 pel sandbox inspect "$id"
 	cmp -s "$OUT" "$T_DIR/by-name" || fail "inspect by ID differs from by name"
 	h=$(create --host-net --host-ipc --pod-pid)
 	run 0 pel sandbox inspect "$h"
-	grep -qF "\"name\":null,\"pause_pid\":$(skey "$h" pause_pid),\"ns_name\":\"\",\"veth_host\":\"\",\"container_ip\":\"\",\"namespaces\":{\"network\":\"Node\",\"pid\":\"Pod\",\"ipc\":\"Node\"},\"status\":\"running\",\"hostname\":\"$(echo "$h" | cut -c1-8)\"" "$OUT" ||
+	grep -qF "\"name\":null,\"pause_pid\":$(skey "$h" pause_pid),\"ns_name\":\"\",\"veth_host\":\"\",\"container_ip\":\"\",\"namespaces\":{\"network\":\"Node\",\"pid\":\"Pod\",\"ipc\":\"Node\"},\"interfaces\":[],\"status\":\"running\",\"hostname\":\"$(echo "$h" | cut -c1-8)\"" "$OUT" ||
 	    fail "inspect of a host-net sandbox: $(cat "$OUT")"
 	grep -qF '"bridge":"","gateway":""}' "$OUT" || fail "host-net bridge: $(cat "$OUT")"
 	pp=$(skey "$h" pause_pid)

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 
 #include "../pelagos.h"
@@ -119,17 +120,34 @@ lcg(void)
 /* ---- state file format ---- */
 
 static void
+fill_if(struct pod_if *pi, const char *net, const char *br, const char *veth,
+	uint32_t ip, int prefix)
+{
+	memset(pi, 0, sizeof(*pi));
+	strcpy(pi->network, net);
+	strcpy(pi->bridge, br);
+	strcpy(pi->veth_host, veth);
+	pi->ip = ip;
+	pi->prefix = prefix;
+	pi->gateway = (ip & ~0u << (32 - prefix)) + 1;
+	pi->mac[0] = 0x02;
+	pi->mac[1] = 0x50;
+	pi->mac[2] = (unsigned char)(ip >> 24);
+	pi->mac[3] = (unsigned char)(ip >> 16);
+	pi->mac[4] = (unsigned char)(ip >> 8);
+	pi->mac[5] = (unsigned char)ip;
+}
+
+static void
 fill_named(struct sandbox *sb)
 {
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, "0123456789abcdef");
 	strcpy(sb->name, "web-1");
 	strcpy(sb->ns_name, "psb-01234567");
-	strcpy(sb->veth_host, "vh-01234567");
-	strcpy(sb->bridge, "pelagos0");
-	sb->ip = IP4(172, 19, 0, 2);
-	sb->prefix = 24;
-	sb->gateway = IP4(172, 19, 0, 1);
+	sb->nifs = 1;
+	fill_if(&sb->ifs[0], "pelagos0", "pelagos0", "vh-01234567",
+	    IP4(172, 19, 0, 2), 24);
 	sb->net = NS_POD;
 	sb->ipc = NS_POD;
 	sb->pid = NS_CONTAINER;
@@ -148,10 +166,69 @@ static const char named_text[] =
 	"ipc pod\n"
 	"pid container\n"
 	"ns_name psb-01234567\n"
-	"veth_host vh-01234567\n"
-	"bridge pelagos0\n"
-	"ip 172.19.0.2/24\n"
-	"gateway 172.19.0.1\n"
+	"interfaces 1\n"
+	"eth0.network pelagos0\n"
+	"eth0.bridge pelagos0\n"
+	"eth0.veth vh-01234567\n"
+	"eth0.mac 02:50:ac:13:00:02\n"
+	"eth0.mtu 0\n"
+	"eth0.ip 172.19.0.2/24\n"
+	"eth0.gateway 172.19.0.1\n"
+	"eth0.ip6 -\n"
+	"eth0.gateway6 -\n"
+	"hostname web-1\n"
+	"pause_pid 4242\n"
+	"pause_start 123456789\n"
+	"netns_ino 4026532000\n"
+	"created 1732870000\n";
+
+/* A dual-stack sandbox on two networks, eth1 with an MTU of its own. */
+static void
+fill_two(struct sandbox *sb)
+{
+	static const unsigned char ip6[16] = { 0xfd, 0x12, 0x34, 0x56, 0x78,
+		0x9a, [15] = 2 };
+
+	fill_named(sb);
+	sb->nifs = 2;
+	fill_if(&sb->ifs[0], "front", "br-front", "vh-01234567",
+	    IP4(10, 210, 0, 2), 24);
+	memcpy(sb->ifs[0].ip6, ip6, 16);
+	memcpy(sb->ifs[0].gateway6, ip6, 16);
+	sb->ifs[0].gateway6[15] = 1;
+	sb->ifs[0].prefix6 = 64;
+	fill_if(&sb->ifs[1], "back.1", "br-back", "vh-01234567-1",
+	    IP4(10, 211, 7, 254), 22);
+	sb->ifs[1].mtu = 9000;
+}
+
+static const char two_text[] =
+	"pelagos-state 2\n"
+	"id 0123456789abcdef\n"
+	"name web-1\n"
+	"net pod\n"
+	"ipc pod\n"
+	"pid container\n"
+	"ns_name psb-01234567\n"
+	"interfaces 2\n"
+	"eth0.network front\n"
+	"eth0.bridge br-front\n"
+	"eth0.veth vh-01234567\n"
+	"eth0.mac 02:50:0a:d2:00:02\n"
+	"eth0.mtu 0\n"
+	"eth0.ip 10.210.0.2/24\n"
+	"eth0.gateway 10.210.0.1\n"
+	"eth0.ip6 fd12:3456:789a::2/64\n"
+	"eth0.gateway6 fd12:3456:789a::1\n"
+	"eth1.network back.1\n"
+	"eth1.bridge br-back\n"
+	"eth1.veth vh-01234567-1\n"
+	"eth1.mac 02:50:0a:d3:07:fe\n"
+	"eth1.mtu 9000\n"
+	"eth1.ip 10.211.7.254/22\n"
+	"eth1.gateway 10.211.4.1\n"
+	"eth1.ip6 -\n"
+	"eth1.gateway6 -\n"
 	"hostname web-1\n"
 	"pause_pid 4242\n"
 	"pause_start 123456789\n"
@@ -201,10 +278,7 @@ static const char hostnet_text[] =
 	"ipc node\n"
 	"pid pod\n"
 	"ns_name -\n"
-	"veth_host -\n"
-	"bridge -\n"
-	"ip -\n"
-	"gateway -\n"
+	"interfaces 0\n"
 	"hostname fedcba98\n"
 	"pause_pid 0\n"
 	"pause_start 0\n"
@@ -243,10 +317,22 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 #define NUMF(f) if (a->f != b->f) { \
 	set_detail("field " #f ": %lld != %lld", (long long)a->f, \
 	    (long long)b->f); return 0; }
-	STRF(id) STRF(name) STRF(ns_name) STRF(veth_host)
-	STRF(bridge) NUMF(ip) NUMF(prefix) NUMF(gateway) NUMF(net) NUMF(ipc)
+	int i;
+
+	STRF(id) STRF(name) STRF(ns_name) NUMF(nifs) NUMF(net) NUMF(ipc)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
 	NUMF(netns_ino) NUMF(created)
+	for (i = 0; i < a->nifs; i++) {
+		STRF(ifs[i].network) STRF(ifs[i].bridge) STRF(ifs[i].veth_host)
+		NUMF(ifs[i].mtu) NUMF(ifs[i].ip) NUMF(ifs[i].prefix)
+		NUMF(ifs[i].gateway) NUMF(ifs[i].prefix6)
+		if (memcmp(a->ifs[i].mac, b->ifs[i].mac, 6) ||
+		    memcmp(a->ifs[i].ip6, b->ifs[i].ip6, 16) ||
+		    memcmp(a->ifs[i].gateway6, b->ifs[i].gateway6, 16)) {
+			set_detail("interface %d: mac, ip6 or gateway6", i);
+			return 0;
+		}
+	}
 #undef STRF
 #undef NUMF
 	return 1;
@@ -293,6 +379,16 @@ test_state_format(void)
 	ok_mem(buf, n < 0 ? 0 : (size_t)n, named_text, strlen(named_text),
 	    "named sandbox formats to the exact expected text");
 
+	fill_two(&sb);
+	roundtrip(&sb, "dual-stack sandbox on two networks");
+	n = state_format(&sb, buf, sizeof(buf));
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, two_text, strlen(two_text),
+	    "two interfaces format to the exact expected text");
+	sb.nifs = MAX_IFS;
+	sb.ifs[2] = sb.ifs[0];
+	sb.ifs[3] = sb.ifs[1];
+	roundtrip(&sb, "sandbox with MAX_IFS interfaces");
+
 	fill_hostnet(&sb);
 	roundtrip(&sb, "unnamed host-network sandbox");
 	n = state_format(&sb, buf, sizeof(buf));
@@ -308,9 +404,16 @@ test_state_format(void)
 	sb.hostname[HOST_MAX_LEN] = '\0';
 	memset(sb.ns_name, 'i', IFNAME_LEN - 1);
 	sb.ns_name[IFNAME_LEN - 1] = '\0';
-	sb.ip = IP4(255, 255, 255, 254);
-	sb.prefix = 30;
-	sb.gateway = IP4(255, 255, 255, 253);
+	sb.ifs[0].ip = IP4(255, 255, 255, 254);
+	sb.ifs[0].prefix = 30;
+	sb.ifs[0].gateway = IP4(255, 255, 255, 253);
+	sb.ifs[0].mtu = 65535;
+	memset(sb.ifs[0].network, 'n', NAME_MAX_LEN);
+	sb.ifs[0].network[NAME_MAX_LEN] = '\0';
+	memset(sb.ifs[0].ip6, 0xff, 16);
+	memset(sb.ifs[0].gateway6, 0xff, 16);
+	sb.ifs[0].gateway6[15] = 0xfe;
+	sb.ifs[0].prefix6 = 127;
 	sb.pause_pid = INT_MAX;
 	sb.pause_start = ULLONG_MAX;
 	sb.netns_ino = ULLONG_MAX;
@@ -322,9 +425,7 @@ test_state_format(void)
 	sb.net = NS_NODE;
 	sb.ipc = NS_POD;
 	sb.name[0] = '\0';
-	sb.ip = IP4(10, 200, 255, 254);
-	sb.prefix = 16;
-	sb.gateway = IP4(10, 200, 0, 1);
+	sb.nifs = 0;
 	roundtrip(&sb, "unnamed sandbox with pod PID namespace");
 
 	fill_named(&sb);
@@ -352,7 +453,9 @@ test_state_format(void)
 			{ "created 1732870000\n",
 			    "created 9223372036854775807\n" },
 			{ "pause_pid 4242\n", "pause_pid 0\n" },
-			{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/30\n" },
+			{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 172.19.0.2/30\n" },
+			{ "eth0.mac 02:50:ac:13:00:02\n", "eth0.mac -\n" },
+			{ "eth0.mtu 0\n", "eth0.mtu 65535\n" },
 		};
 		char text[2048], desc[128];
 		size_t k;
@@ -447,13 +550,20 @@ test_state_v1(void)
 	char buf[2048];
 	int n;
 
+	struct text t;
+
+	/* Version 1 recorded no MAC; its one interface was on the default
+	 * network. */
 	fill_named(&sb);
+	memset(sb.ifs[0].mac, 0, 6);
 	if (ok_sys(state_parse(named_v1_text, strlen(named_v1_text),
 	    &out) == 0, "state_parse reads a version 1 state"))
 		ok(sb_equal(&sb, &out), "a version 1 state gives the same "
-		    "sandbox as its version 2 form");
+		    "sandbox as its version 2 form, on " DEF_NETWORK);
 	n = state_format(&out, buf, sizeof(buf));
-	ok_mem(buf, n < 0 ? 0 : (size_t)n, named_text, strlen(named_text),
+	text_set(&t, named_text);
+	text_subst(&t, "eth0.mac 02:50:ac:13:00:02\n", "eth0.mac -\n", 11);
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, t.b, t.len,
 	    "a version 1 state is written back as version 2");
 	fill_hostnet(&sb);
 	if (ok_sys(state_parse(hostnet_v1_text, strlen(hostnet_v1_text),
@@ -468,6 +578,11 @@ test_state_v1(void)
 	    "a version 1 state without its phase");
 	bad_subst_in(named_text, "name web-1\n", "name web-1\nphase ready\n",
 	    "a version 2 state with a version 1 key");
+	bad_subst_in(named_text, "interfaces 1\n", "veth_host vh-01234567\n",
+	    "a version 2 state with version 1's veth_host");
+	bad_subst_in(named_v1_text, "ip 172.19.0.2/24\n",
+	    "ip 172.19.0.2/24\ninterfaces 1\n",
+	    "a version 1 state with version 2's interfaces");
 }
 
 static void
@@ -523,24 +638,64 @@ test_state_reject(void)
 		{ "name web-1\n", "name a/b\n", "name 'a/b'" },
 		{ "ns_name psb-01234567\n", "ns_name ..\n", "ns_name '..'" },
 		{ "ns_name psb-01234567\n", "ns_name a/b\n", "ns_name 'a/b'" },
-		{ "veth_host vh-01234567\n", "veth_host 0123456789abcdef\n",
-		    "a 16-character veth_host" },
-		{ "bridge pelagos0\n", "bridge br:0\n", "bridge 'br:0'" },
-		{ "ip 172.19.0.2/24\n", "ip 256.1.1.1/24\n",
+		{ "eth0.veth vh-01234567\n", "eth0.veth 0123456789abcdef\n",
+		    "a 16-character veth" },
+		{ "eth0.veth vh-01234567\n", "eth0.veth -\n", "veth '-'" },
+		{ "eth0.bridge pelagos0\n", "eth0.bridge br:0\n",
+		    "bridge 'br:0'" },
+		{ "eth0.bridge pelagos0\n", "eth0.bridge -\n", "bridge '-'" },
+		{ "eth0.network pelagos0\n", "eth0.network -\n",
+		    "network '-'" },
+		{ "eth0.network pelagos0\n", "eth0.network ../x\n",
+		    "network '../x'" },
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 256.1.1.1/24\n",
 		    "ip 256.1.1.1" },
-		{ "ip 172.19.0.2/24\n", "ip 1.2.3/24\n", "ip 1.2.3" },
-		{ "ip 172.19.0.2/24\n", "ip 01.2.3.4/24\n", "ip 01.2.3.4" },
-		{ "ip 172.19.0.2/24\n", "ip 1.2.3.4.5/24\n", "ip 1.2.3.4.5" },
-		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2\n",
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 1.2.3/24\n", "ip 1.2.3" },
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 01.2.3.4/24\n",
+		    "ip 01.2.3.4" },
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 1.2.3.4.5/24\n",
+		    "ip 1.2.3.4.5" },
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 172.19.0.2\n",
 		    "ip without a prefix" },
-		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/33\n", "prefix 33" },
-		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/024\n",
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 172.19.0.2/33\n",
+		    "prefix 33" },
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 172.19.0.2/024\n",
 		    "a prefix with a leading zero" },
-		{ "ip 172.19.0.2/24\n", "ip 172.19.0.2/\n", "an empty prefix" },
-		{ "gateway 172.19.0.1\n", "gateway 172.19.0.256\n",
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 172.19.0.2/\n",
+		    "an empty prefix" },
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 172.19.0.2/0\n",
+		    "prefix 0" },
+		{ "eth0.gateway 172.19.0.1\n", "eth0.gateway 172.19.0.256\n",
 		    "gateway 172.19.0.256" },
-		{ "gateway 172.19.0.1\n", "gateway 172.19.0.1/24\n",
+		{ "eth0.gateway 172.19.0.1\n", "eth0.gateway 172.19.0.1/24\n",
 		    "a gateway with a prefix" },
+		{ "eth0.gateway 172.19.0.1\n", "eth0.gateway 172.20.0.1\n",
+		    "a gateway outside the subnet" },
+		{ "eth0.mac 02:50:ac:13:00:02\n", "eth0.mac 02:50:AC:13:00:02\n",
+		    "an uppercase mac" },
+		{ "eth0.mac 02:50:ac:13:00:02\n", "eth0.mac 02:50:ac:13:00\n",
+		    "a short mac" },
+		{ "eth0.mac 02:50:ac:13:00:02\n",
+		    "eth0.mac 02:50:ac:13:00:02:00\n", "a long mac" },
+		{ "eth0.mac 02:50:ac:13:00:02\n", "eth0.mac 00:00:00:00:00:00\n",
+		    "an all-zero mac" },
+		{ "eth0.mac 02:50:ac:13:00:02\n", "eth0.mac 2:50:ac:13:00:02\n",
+		    "a mac with a one-digit byte" },
+		{ "eth0.mtu 0\n", "eth0.mtu 65536\n", "mtu 65536" },
+		{ "eth0.mtu 0\n", "eth0.mtu -\n", "mtu '-'" },
+		{ "eth0.mtu 0\n", "eth0.mtu 01500\n", "mtu with a leading zero" },
+		{ "eth0.ip6 -\n", "eth0.ip6 fd00::2/64\n",
+		    "an ip6 without gateway6" },
+		{ "eth0.gateway6 -\n", "eth0.gateway6 fd00::1\n",
+		    "a gateway6 without ip6" },
+		{ "interfaces 1\n", "interfaces 0\n",
+		    "a pod network without interfaces" },
+		{ "interfaces 1\n", "interfaces 2\n",
+		    "interfaces 2 with one block" },
+		{ "interfaces 1\n", "interfaces 5\n", "interfaces 5" },
+		{ "interfaces 1\n", "interfaces -\n", "interfaces '-'" },
+		{ "eth0.network", "eth1.network", "eth1 for the first block" },
+		{ "eth0.ip ", "ip ", "a block key without its prefix" },
 		{ "net pod\n", "net container\n", "net container" },
 		{ "net pod\n", "net host\n", "net host" },
 		{ "ipc pod\n", "ipc POD\n", "ipc POD" },
@@ -578,9 +733,9 @@ test_state_reject(void)
 
 	len = strlen(named_text);
 	expect_bad(named_text, len - 1, "a text without its final newline");
-	expect_bad(named_text, strstr(named_text, "ip ") - named_text,
+	expect_bad(named_text, strstr(named_text, "eth0.ip ") - named_text,
 	    "a text cut at a line boundary");
-	expect_bad(named_text, strstr(named_text, "ip ") - named_text + 5,
+	expect_bad(named_text, strstr(named_text, "eth0.ip ") - named_text + 5,
 	    "a text cut in the middle of a line");
 	expect_bad(named_text, 8, "a text cut inside the version line");
 	all = 1;
@@ -646,7 +801,8 @@ test_state_reject(void)
 static void
 test_state_mutations(void)
 {
-	static const char *const bases[] = { named_text, hostnet_text };
+	static const char *const bases[] = { named_text, hostnet_text,
+		two_text };
 	static const char alphabet[] = "0123456789abcdef-./ \n\0zA";
 	long pg = sysconf(_SC_PAGESIZE);
 	unsigned char *map, *buf;
@@ -665,7 +821,7 @@ test_state_mutations(void)
 	}
 	lcg_state = 12345;
 	for (iter = 0; iter < 2000; iter++) {
-		const char *base = bases[iter % 2];
+		const char *base = bases[iter % 3];
 
 		len = strlen(base);
 		memcpy(work, base, len);
@@ -730,11 +886,11 @@ static void
 test_state_inconsistent_ip(void)
 {
 	static const char *const cases[][3] = {
-		{ "gateway 172.19.0.1\n", "gateway -\n",
+		{ "eth0.gateway 172.19.0.1\n", "eth0.gateway -\n",
 		    "an ip with gateway '-'" },
-		{ "ip 172.19.0.2/24\n", "ip -\n",
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip -\n",
 		    "ip '-' with a gateway" },
-		{ "ip 172.19.0.2/24\n", "ip 0.0.0.0/24\n",
+		{ "eth0.ip 172.19.0.2/24\n", "eth0.ip 0.0.0.0/24\n",
 		    "ip 0.0.0.0/24" },
 	};
 	struct text t;
@@ -865,7 +1021,7 @@ expect_pick(const char *subnet, const uint32_t *used, size_t n,
 		return;
 	}
 	errno = 0;
-	if (ipam_pick(&sn, used, n, &ip) < 0) {
+	if (ipam_pick(&sn, sn.net + 1, used, n, &ip) < 0) {
 		set_detail("failed: %s", strerror(errno));
 		ok(0, "%s", desc);
 		return;
@@ -887,7 +1043,7 @@ expect_full(const char *subnet, const uint32_t *used, size_t n,
 
 	ipam_parse_subnet(subnet, &sn);
 	errno = 0;
-	r = ipam_pick(&sn, used, n, &ip);
+	r = ipam_pick(&sn, sn.net + 1, used, n, &ip);
 	ipam_format_ip(ip, g);
 	set_detail("returned %d (%s), errno %d", r, g, errno);
 	ok(r == -1 && errno == ENOSPC, "%s", desc);
@@ -1162,6 +1318,80 @@ static const unsigned char exp_newveth[] = {
 	0x08, 0x00, 0x1c, 0x00, 0x05, 0x00, 0x00, 0x00,
 };
 
+/* RTM_NEWADDR, REQUEST|ACK|CREATE|EXCL; ifaddrmsg AF_INET6 (10) /64,
+ * flags IFA_F_NODAD (2), scope universe, index 2; IFA_ADDRESS fd00::2. */
+static const unsigned char exp_newaddr6[] = {
+	0x2c, 0x00, 0x00, 0x00, 0x14, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x0a, 0x40, 0x02, 0x00, 0x02, 0x00, 0x00, 0x00,
+	0x14, 0x00, 0x01, 0x00, 0xfd, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x02,
+};
+
+/* RTM_NEWROUTE, REQUEST|ACK|CREATE|EXCL; rtmsg AF_INET6, table main,
+ * protocol boot, scope universe, type unicast; RTA_GATEWAY (5) fd00::1;
+ * RTA_OIF (4) 7. */
+static const unsigned char exp_defroute6[] = {
+	0x38, 0x00, 0x00, 0x00, 0x18, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x0a, 0x00, 0x00, 0x00, 0xfe, 0x03, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+	0x14, 0x00, 0x05, 0x00, 0xfd, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x01,
+	0x08, 0x00, 0x04, 0x00, 0x07, 0x00, 0x00, 0x00,
+};
+
+/* exp_newbridge with IFLA_INFO_DATA (2, nested) { IFLA_BR_MCAST_QUERIER
+ * u8 1 } in IFLA_LINKINFO. */
+static const unsigned char exp_newbridge_q[] = {
+	0x44, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x03, 0x00, 'b', 'r', '0', 0x00,
+	0x1c, 0x00, 0x12, 0x80,
+	0x0b, 0x00, 0x01, 0x00, 'b', 'r', 'i', 'd', 'g', 'e', 0x00, 0x00,
+	0x0c, 0x00, 0x02, 0x80,
+	0x05, 0x00, IFLA_BR_MCAST_QUERIER, 0x00, 0x01, 0x00, 0x00, 0x00,
+};
+
+/* RTM_NEWLINK, REQUEST|ACK; zero ifinfomsg; IFLA_IFNAME "br0"; IFLA_MTU
+ * (4) 9000. */
+static const unsigned char exp_setmtu[] = {
+	0x30, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x03, 0x00, 'b', 'r', '0', 0x00,
+	0x08, 0x00, 0x04, 0x00, 0x28, 0x23, 0x00, 0x00,
+};
+
+/* exp_newveth with IFLA_MTU 1400 after IFLA_MASTER, and after the peer's
+ * IFLA_NET_NS_FD its IFLA_MTU 1400 and IFLA_ADDRESS (1)
+ * 02:50:0a:00:00:02 (len 10, two pad bytes). */
+static const unsigned char exp_newveth_mtu[] = {
+	0x90, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x10, 0x00, 0x03, 0x00, 'v', 'h', '-', '1', '2', '3', '4', 'a',
+	'b', 'c', 'd', 0x00,
+	0x08, 0x00, 0x0a, 0x00, 0x07, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00,
+	0x50, 0x00, 0x12, 0x80,
+	0x09, 0x00, 0x01, 0x00, 'v', 'e', 't', 'h', 0x00, 0x00, 0x00, 0x00,
+	0x40, 0x00, 0x02, 0x80,
+	0x3c, 0x00, 0x01, 0x80,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x09, 0x00, 0x03, 0x00, 'e', 't', 'h', '1', 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x1c, 0x00, 0x05, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00,
+	0x0a, 0x00, 0x01, 0x00, 0x02, 0x50, 0x0a, 0x00, 0x00, 0x02, 0x00, 0x00,
+};
+
 /* exp_linkup at seq 100, then exp_dellink at seq 101. */
 static const unsigned char exp_batch[] = {
 	0x28, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x00,
@@ -1268,9 +1498,35 @@ test_netlink(void)
 	    b.data[0] == 0, "nl_buf_init clears the buffer");
 
 	dirty_init(&b);
-	nl_req_newbridge(&b, "br0");
+	nl_req_newbridge(&b, "br0", 0);
 	expect_req(&b, exp_newbridge, sizeof(exp_newbridge),
 	    "nl_req_newbridge(br0)");
+	dirty_init(&b);
+	nl_req_newbridge(&b, "br0", 1);
+	expect_req(&b, exp_newbridge_q, sizeof(exp_newbridge_q),
+	    "nl_req_newbridge(br0, querier)");
+	dirty_init(&b);
+	nl_req_setmtu(&b, "br0", 9000);
+	expect_req(&b, exp_setmtu, sizeof(exp_setmtu),
+	    "nl_req_setmtu(br0, 9000)");
+	{
+		static const unsigned char a6[16] = { 0xfd, [15] = 2 },
+		    g6[16] = { 0xfd, [15] = 1 },
+		    mac[6] = { 0x02, 0x50, 0x0a, 0, 0, 2 };
+
+		dirty_init(&b);
+		nl_req_newaddr6(&b, 2, a6, 64);
+		expect_req(&b, exp_newaddr6, sizeof(exp_newaddr6),
+		    "nl_req_newaddr6(2, fd00::2/64)");
+		dirty_init(&b);
+		nl_req_defroute6(&b, g6, 7);
+		expect_req(&b, exp_defroute6, sizeof(exp_defroute6),
+		    "nl_req_defroute6(fd00::1, 7)");
+		dirty_init(&b);
+		nl_req_newveth(&b, "vh-1234abcd", 7, "eth1", 5, 1400, mac);
+		expect_req(&b, exp_newveth_mtu, sizeof(exp_newveth_mtu),
+		    "nl_req_newveth(vh-1234abcd, 7, eth1, 5, 1400, mac)");
+	}
 	dirty_init(&b);
 	nl_req_linkup(&b, "lo");
 	expect_req(&b, exp_linkup, sizeof(exp_linkup), "nl_req_linkup(lo)");
@@ -1291,7 +1547,7 @@ test_netlink(void)
 	expect_req(&b, exp_getlink, sizeof(exp_getlink),
 	    "nl_req_getlink(eth0)");
 	dirty_init(&b);
-	nl_req_newveth(&b, "vh-1234abcd", 7, "eth0", 5);
+	nl_req_newveth(&b, "vh-1234abcd", 7, "eth0", 5, 0, NULL);
 	expect_req(&b, exp_newveth, sizeof(exp_newveth),
 	    "nl_req_newveth(vh-1234abcd, 7, eth0, 5)");
 
@@ -1309,7 +1565,7 @@ test_netlink(void)
 	nl_buf_init(&g.b, 100);
 	msgs = 0;
 	while (!g.b.err && msgs < 1000) {
-		nl_req_newveth(&g.b, "vh-1234abcd", 7, "eth0", 5);
+		nl_req_newveth(&g.b, "vh-1234abcd", 7, "eth0", 5, 0, NULL);
 		msgs++;
 	}
 	set_detail("err %d after %d messages", g.b.err, msgs);
@@ -1531,65 +1787,156 @@ test_root_files(int root)
 	ok(!exists(root, "sandboxes/" ID_B), "the second sandbox is gone");
 }
 
+/* One interface on subnet (gateway its first host) and, with sub6, on
+ * that IPv6 subnet too; ip and ip6 the addresses asked for (0, NULL:
+ * the lowest free). */
+static int
+take(int root, const char *subnet, const char *sub6, uint32_t ip,
+	const char *ip6, const char *id, struct pod_if *pi, int *which)
+{
+	struct ipam_used u;
+	struct subnet sn;
+	struct subnet6 sn6;
+	int r;
+
+	memset(pi, 0, sizeof(*pi));
+	strcpy(pi->network, "n");
+	ipam_parse_subnet(subnet, &sn);
+	pi->gateway = sn.net + 1;
+	pi->prefix = sn.prefix;
+	pi->ip = ip;
+	if (sub6) {
+		ipam_parse_subnet6(sub6, &sn6);
+		memcpy(pi->gateway6, sn6.net, 16);
+		pi->gateway6[15] |= 1;
+		pi->prefix6 = sn6.prefix;
+		if (ip6)
+			ipam_parse_ip6(ip6, NULL, pi->ip6);
+	}
+	if (ipam_used_read(root, &u) < 0)
+		return -1;
+	r = ipam_lease_take(root, &u, pi, id, which);
+	ipam_used_free(&u);
+	return r;
+}
+
 static void
-expect_lease(int root, const struct subnet *sn, const char *id,
+expect_lease(int root, const char *subnet, uint32_t ip, const char *id,
 	uint32_t want, const char *desc)
 {
 	char path[64], s[16], w[16], target[64];
-	uint32_t ip = 0;
+	struct pod_if pi;
+	int which;
 
-	if (ipam_lease_take(root, sn, id, &ip) < 0) {
+	if (take(root, subnet, NULL, ip, NULL, id, &pi, &which) < 0) {
 		set_detail("failed: %s", strerror(errno));
 		ok(0, "%s", desc);
 		return;
 	}
-	ipam_format_ip(ip, s);
+	ipam_format_ip(pi.ip, s);
 	ipam_format_ip(want, w);
 	snprintf(path, sizeof(path), "leases/%s", s);
 	link_target(root, path, target, sizeof(target));
 	set_detail("got %s -> '%s', want %s -> '%s'", s, target, w, id);
-	ok(ip == want && !strcmp(target, id), "%s", desc);
+	ok(pi.ip == want && !strcmp(target, id), "%s", desc);
+}
+
+static void
+expect_take_fails(int root, const char *subnet, const char *sub6,
+	uint32_t ip, const char *ip6, int err, int which, const char *desc)
+{
+	struct pod_if pi;
+	int r, w = 0;
+
+	errno = 0;
+	r = take(root, subnet, sub6, ip, ip6, ID_C, &pi, &w);
+	set_detail("returned %d, errno %d (%s), family %d", r, errno,
+	    strerror(errno), w);
+	ok(r == -1 && errno == err && w == which, "%s", desc);
 }
 
 static void
 test_leases(int root)
 {
-	struct subnet sn;
+	static const char sub6[] = "fd00:1:2::/64";
 	char target[64];
-	uint32_t ip;
-	int r;
+	struct pod_if pi;
+	int which;
 
-	ipam_parse_subnet("172.19.0.0/24", &sn);
 	write_file(root, "leases/notes", "x", 1);
 	write_file(root, "leases/172.19.0", "x", 1);
-	expect_lease(root, &sn, ID_A, IP4(172, 19, 0, 2),
+	expect_lease(root, "172.19.0.0/24", 0, ID_A, IP4(172, 19, 0, 2),
 	    "ipam_lease_take gives .2 first");
-	expect_lease(root, &sn, ID_B, IP4(172, 19, 0, 3),
+	expect_lease(root, "172.19.0.0/24", 0, ID_B, IP4(172, 19, 0, 3),
 	    "ipam_lease_take gives .3 next");
-	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 2), ID_A), 0,
+	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 2), NULL, ID_A), 0,
 	    "ipam_lease_free of an own lease");
 	ok(!exists(root, "leases/172.19.0.2"), "the freed lease is gone");
-	expect_lease(root, &sn, ID_C, IP4(172, 19, 0, 2),
+	expect_lease(root, "172.19.0.0/24", 0, ID_C, IP4(172, 19, 0, 2),
 	    "ipam_lease_take reuses the freed .2");
-	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 3), ID_A), 0,
+	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 3), NULL, ID_A), 0,
 	    "ipam_lease_free of another sandbox's lease returns 0");
 	link_target(root, "leases/172.19.0.3", target, sizeof(target));
 	ok_str(target, ID_B, "another sandbox's lease is left in place");
-	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 99), ID_A), 0,
+	ok_int(ipam_lease_free(root, IP4(172, 19, 0, 99), NULL, ID_A), 0,
 	    "ipam_lease_free of an address never leased returns 0");
 	/* Leases of other subnets count only within their own. */
 	symlinkat(ID_X, root, "leases/10.0.0.2");
-	expect_lease(root, &sn, ID_X, IP4(172, 19, 0, 4),
+	expect_lease(root, "172.19.0.0/24", 0, ID_X, IP4(172, 19, 0, 4),
 	    "a lease outside the subnet does not block .4");
-
-	ipam_parse_subnet("10.0.0.0/30", &sn);
-	errno = 0;
-	r = ipam_lease_take(root, &sn, ID_A, &ip);
-	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == ENOSPC,
+	expect_take_fails(root, "10.0.0.0/30", NULL, 0, NULL, ENOSPC, 4,
 	    "ipam_lease_take in a full subnet is ENOSPC");
 	ok(exists(root, "leases/notes") && exists(root, "leases/172.19.0"),
 	    "entries that are not addresses are left alone");
+
+	/* Addresses asked for; ID_A's directory makes its leases live. */
+	mkclaim(root, ID_A);
+	expect_lease(root, "172.19.0.0/24", IP4(172, 19, 0, 200), ID_A,
+	    IP4(172, 19, 0, 200), "ipam_lease_take gives a free address asked for");
+	expect_take_fails(root, "172.19.0.0/24", NULL, IP4(172, 19, 0, 200),
+	    NULL, EADDRINUSE, 4, "an address taken is EADDRINUSE");
+	expect_take_fails(root, "172.19.0.0/24", NULL, IP4(172, 19, 1, 5),
+	    NULL, EDOM, 4, "an address outside the subnet is EDOM");
+	expect_take_fails(root, "172.19.0.0/24", NULL, IP4(172, 19, 0, 1),
+	    NULL, EADDRNOTAVAIL, 4, "the gateway is EADDRNOTAVAIL");
+	expect_take_fails(root, "172.19.0.0/24", NULL, IP4(172, 19, 0, 0),
+	    NULL, EADDRNOTAVAIL, 4, "the network address is EADDRNOTAVAIL");
+	expect_take_fails(root, "172.19.0.0/24", NULL, IP4(172, 19, 0, 255),
+	    NULL, EADDRNOTAVAIL, 4, "the broadcast address is EADDRNOTAVAIL");
+	/* The stale 10.0.0.2 (ID_X has no directory) is taken over. */
+	expect_lease(root, "10.0.0.0/30", IP4(10, 0, 0, 2), ID_B,
+	    IP4(10, 0, 0, 2), "a stale lease of an address asked for is "
+	    "taken over");
+
+	/* IPv6, with IPv4 in the same call. */
+	ok_sys(take(root, "10.9.0.0/24", sub6, 0, NULL, ID_A, &pi,
+	    &which) == 0 && pi.ip6[15] == 2 && pi.ip6[0] == 0xfd &&
+	    exists(root, "leases/fd00:1:2::2") &&
+	    exists(root, "leases/10.9.0.2"),
+	    "ipam_lease_take leases ::2 and .2 of a dual-stack interface");
+	ok_sys(take(root, "10.9.0.0/24", sub6, 0, "fd00:1:2::9:1", ID_A, &pi,
+	    &which) == 0 && exists(root, "leases/fd00:1:2::9:1") &&
+	    exists(root, "leases/10.9.0.3"),
+	    "an IPv6 address asked for is leased by its text form");
+	ok_sys(take(root, "10.9.0.0/24", sub6, 0, NULL, ID_A, &pi,
+	    &which) == 0 && pi.ip6[15] == 3,
+	    "the next free IPv6 address is ::3");
+	expect_take_fails(root, "10.9.0.0/24", sub6, 0, "fd00:1:2::3",
+	    EADDRINUSE, 6, "an IPv6 address taken is EADDRINUSE");
+	ok(!exists(root, "leases/10.9.0.5"),
+	    "a failed IPv6 lease gives back its IPv4 one");
+	expect_take_fails(root, "10.9.0.0/24", sub6, 0, "fd00:1:3::2", EDOM,
+	    6, "an IPv6 address outside the subnet is EDOM");
+	expect_take_fails(root, "10.9.0.0/24", sub6, 0, "fd00:1:2::1",
+	    EADDRNOTAVAIL, 6, "the IPv6 gateway is EADDRNOTAVAIL");
+	ok_int(ipam_lease_free(root, 0, pi.ip6, ID_A), 0,
+	    "ipam_lease_free of an IPv6 lease");
+	ok(!exists(root, "leases/fd00:1:2::3"), "the IPv6 lease is gone");
+	ok_int(ipam_leased(root, &(struct subnet){ IP4(10, 9, 0, 0), 24 }), 3,
+	    "ipam_leased counts the IPv4 leases in a subnet");
+	root_rmdir(root, ID_A);
+	ok_int(ipam_leased(root, &(struct subnet){ IP4(10, 9, 0, 0), 24 }), 0,
+	    "ipam_leased counts no lease of sandboxes that do not exist");
 }
 
 static void
@@ -1692,6 +2039,424 @@ test_list(int root)
 		root_rmdir(root, ids[i]);
 }
 
+/* ---- IPv6 text forms, subnets, ULAs and the IPv6 pick ---- */
+
+static void
+test_ip6(void)
+{
+	static const struct { const char *in, *canon; } good[] = {
+		{ "::", "::" }, { "::1", "::1" }, { "1::", "1::" },
+		{ "fd00::2", "fd00::2" }, { "FD00:0:0:0:0:0:0:2", "fd00::2" },
+		{ "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1" },
+		{ "2001:0db8:0000:0000:0000:ff00:0042:8329",
+		    "2001:db8::ff00:42:8329" },
+		{ "1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0" },
+		{ "1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:0" },
+		{ "::2:3:4:5:6:7:8", "0:2:3:4:5:6:7:8" },
+		{ "1:0:0:2:0:0:0:3", "1:0:0:2::3" },
+		{ "1:0:0:2:3:0:0:4", "1::2:3:0:0:4" },
+		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+	};
+	static const char *const bad[] = {
+		"", ":", ":::", "1:2", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9",
+		"1:2:3:4:5:6:7", ":1::", "1::2:", "g::", "::1 ", " ::1",
+		"1.2.3.4", "::ffff:1.2.3.4", "fe80::1%eth0", "1:::2",
+		"1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "-1::",
+	};
+	unsigned char a[16], b[16];
+	char s[40];
+	size_t i;
+	int all = 1, r;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		r = ipam_parse_ip6(good[i].in, NULL, a);
+		ipam_format_ip6(a, s);
+		set_detail("returned %d, formats as '%s'", r, s);
+		ok(r == 0 && !strcmp(s, good[i].canon),
+		    "ipam_parse_ip6 '%s' formats as '%s'", good[i].in,
+		    good[i].canon);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		r = ipam_parse_ip6(bad[i], NULL, a);
+		set_detail("returned %d, errno %d", r, errno);
+		ok(r == -1 && errno == EINVAL,
+		    "ipam_parse_ip6 rejects '%s' with EINVAL", bad[i]);
+	}
+	lcg_state = 7;
+	for (i = 0; i < 2000 && all; i++) {
+		size_t k;
+
+		for (k = 0; k < 16; k++)
+			a[k] = (unsigned char)(lcg() % 3 ? 0 : lcg());
+		ipam_format_ip6(a, s);
+		if (ipam_parse_ip6(s, NULL, b) < 0 || memcmp(a, b, 16)) {
+			set_detail("'%s' does not parse back", s);
+			all = 0;
+		}
+	}
+	ok(all, "ipam_format_ip6/ipam_parse_ip6 round trip 2000 addresses");
+	ok(ipam_parse_ip6("fd00::2/64", strchr("fd00::2/64", '/'), a) == 0 &&
+	    a[0] == 0xfd && a[15] == 2, "ipam_parse_ip6 stops at end");
+}
+
+static void
+test_subnet6(void)
+{
+	static const char *const good[] = {
+		"fd00::/64", "fd00:1:2::/48", "fd00:1:2:3:4:5:6:0/112",
+		"fd00::100/120", "2001:db8::/56",
+	};
+	static const char *const bad[] = {
+		"fd00::/47", "fd00::/121", "fd00::/0", "fd00::1/64",
+		"fd00::/64x", "fd00::", "fd00::/", "/64", "fd00::/064",
+		"fd00::1:0/108", "10.0.0.0/24", "fd00::/+64",
+	};
+	static const unsigned char used[][16] = {
+		{ 0xfd, [15] = 2 }, { 0xfd, [15] = 3 }, { 0xfd, [15] = 5 },
+		{ 0xfd, [13] = 1, [15] = 4 }, { 0xfe, [15] = 4 },
+	};
+	struct subnet6 sn, sn2;
+	unsigned char ip[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok_sys(ipam_parse_subnet6(good[i], &sn) == 0,
+		    good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		set_detail("errno %d", errno);
+		ok(ipam_parse_subnet6(bad[i], &sn) == -1 && errno == EINVAL,
+		    "ipam_parse_subnet6 rejects '%s'", bad[i]);
+	}
+	ipam_parse_subnet6("fd00::/64", &sn);
+	ok(ipam_pick6(&sn, used, 2, ip) == 0 && ip[15] == 4 && ip[0] == 0xfd,
+	    "ipam_pick6 gives ::4 after ::2 and ::3 (::1 is the gateway)");
+	ok(ipam_pick6(&sn, used + 2, 3, ip) == 0 && ip[15] == 2,
+	    "ipam_pick6 ignores ::1:0:4 and another subnet's ::4");
+	ipam_parse_subnet6("fd00::/126", &sn);
+	ok(ipam_parse_subnet6("fd00::/126", &sn) == -1,
+	    "a /126 is refused (fewer than 256 addresses)");
+	ipam_parse_subnet6("fd00::/120", &sn);
+	ok(ipam_pick6(&sn, used, 3, ip) == 0 && ip[15] == 4,
+	    "ipam_pick6 in a /120 gives ::4");
+	ipam_ula("web", &sn);
+	ipam_ula("web", &sn2);
+	ok(sn.prefix == 64 && sn.net[0] == 0xfd && !sn.net[6] && !sn.net[7] &&
+	    !memcmp(&sn, &sn2, sizeof(sn)),
+	    "ipam_ula: a /64 in fd00::/8, the same for the same name");
+	ipam_ula("web2", &sn2);
+	ok(memcmp(sn.net, sn2.net, 16) != 0, "ipam_ula differs by name");
+	ok(ipam_in6(used[0], used[1], 127) && !ipam_in6(used[0], used[1], 128) &&
+	    ipam_in6(used[0], used[4], 6) && !ipam_in6(used[0], used[4], 7),
+	    "ipam_in6 compares prefixes bit by bit");
+	memset(ip, 0xff, 16);
+	ipam_mask6(ip, 65);
+	ok(ip[7] == 0xff && ip[8] == 0x80 && !ip[9] && !ip[15],
+	    "ipam_mask6 clears the host bits");
+}
+
+/* ---- network definitions ---- */
+
+static void
+net_def(struct netdef *nd, const char *name, const char *br,
+	const char *sub, const char *sub6, int mtu)
+{
+	memset(nd, 0, sizeof(*nd));
+	strcpy(nd->name, name);
+	strcpy(nd->bridge, br);
+	ipam_parse_subnet(sub, &nd->sn);
+	nd->gateway = nd->sn.net + 1;
+	if (sub6)
+		ipam_parse_subnet6(sub6, &nd->sn6);
+	nd->mtu = mtu;
+}
+
+static void
+expect_clash(int root, const struct netdef *def, const struct netdef *nd,
+	const char *word, const char *desc)
+{
+	struct pelagos_err e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	errno = 0;
+	r = netdef_create(root, nd, def, &e);
+	set_detail("returned %d, errno %d, '%s'", r, errno, e.what);
+	ok(r == -1 && strstr(e.what, word) != NULL, "netdef_create refuses %s",
+	    desc);
+}
+
+static const char net_text[] =
+	"pelagos-network 1\n"
+	"name n1\n"
+	"bridge br-n1\n"
+	"subnet 10.210.0.0/24\n"
+	"gateway 10.210.0.1\n"
+	"subnet6 fd00:210::/64\n"
+	"mtu 9000\n";
+
+static void
+test_netdefs(int root)
+{
+	static const char *const subst[][2] = {
+		{ "mtu 9000\n", "mtu 1279\n" }, { "mtu 9000\n", "mtu 65536\n" },
+		{ "mtu 9000\n", "mtu -\n" }, { "name n1\n", "name n2\n" },
+		{ "name n1\n", "name -\n" }, { "subnet 10.210.0.0/24\n",
+		    "subnet 10.210.0.1/24\n" }, { "subnet 10.210.0.0/24\n",
+		    "subnet 10.210.0.0/8\n" }, { "gateway 10.210.0.1\n",
+		    "gateway 10.211.0.1\n" }, { "gateway 10.210.0.1\n",
+		    "gateway 10.210.0.0\n" }, { "gateway 10.210.0.1\n",
+		    "gateway 10.210.0.255\n" }, { "subnet6 fd00:210::/64\n",
+		    "subnet6 FD00:210::/64\n" }, { "subnet6 fd00:210::/64\n",
+		    "subnet6 fd00:210::1/64\n" }, { "bridge br-n1\n",
+		    "bridge a/b\n" }, { "pelagos-network 1\n",
+		    "pelagos-network 2\n" }, { "mtu 9000\n", "mtu 9000\nx 1\n" },
+		{ "bridge br-n1\n", "" },
+	};
+	struct netdef def, nd, out, l2;
+	struct netdefs l;
+	struct pelagos_err e;
+	struct text t;
+	char buf[1024], bad[NAME_MAX_LEN + 1];
+	int n, fd;
+	size_t i;
+
+	ok_sys(netdef_default(NULL, NULL, &def, &e) == 0 &&
+	    !strcmp(def.name, DEF_NETWORK) && !strcmp(def.bridge, DEF_BRIDGE) &&
+	    def.gateway == def.sn.net + 1 && !def.sn6.prefix,
+	    "netdef_default: the compiled-in default network");
+	ok(netdef_default("x/y", NULL, &def, &e) < 0 && strstr(e.what, "x/y"),
+	    "netdef_default refuses a bad bridge");
+	ok(netdef_default(NULL, "10.0.0.1/24", &def, &e) < 0,
+	    "netdef_default refuses a bad subnet");
+	ok_sys(netdef_default("br-def", "10.200.0.0/16", &def, &e) == 0,
+	    "netdef_default with PELAGOS_BRIDGE and PELAGOS_SUBNET");
+	net_def(&nd, "n1", "br-n1", "10.210.0.0/24", "fd00:210::/64", 9000);
+	ok_sys(netdef_create(root, &nd, &def, &e) == 0, "netdef_create");
+	fd = openat(root, "networks/n1", O_RDONLY);
+	n = fd < 0 ? -1 : (int)read(fd, buf, sizeof(buf));
+	if (fd >= 0)
+		close(fd);
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, net_text, strlen(net_text),
+	    "a definition's exact text");
+	ok_int(file_mode(root, "networks/n1"), 0600, "a definition is 0600");
+	ok(!exists(root, "networks/.n1"), "no temporary file is left");
+	memset(&out, 0x5a, sizeof(out));
+	ok_sys(netdef_load(root, "n1", &def, &out) == 0 &&
+	    !memcmp(&out.sn6, &nd.sn6, sizeof(nd.sn6)) && out.mtu == 9000 &&
+	    !strcmp(out.bridge, "br-n1") && out.gateway == nd.gateway,
+	    "netdef_load gives what was created");
+	ok_sys(netdef_load(root, DEF_NETWORK, &def, &out) == 0 &&
+	    !strcmp(out.bridge, "br-def"), "netdef_load of the default network");
+	errno = 0;
+	ok(netdef_load(root, "nosuch", &def, &out) == -1 && errno == ENOENT,
+	    "netdef_load of a missing network is ENOENT");
+	errno = 0;
+	ok(netdef_load(root, "../n1", &def, &out) == -1 && errno == ENOENT,
+	    "netdef_load of a name that is none is ENOENT");
+
+	expect_clash(root, &def, &nd, "name", "an existing name");
+	net_def(&nd, DEF_NETWORK, "br-x", "10.220.0.0/24", NULL, 0);
+	expect_clash(root, &def, &nd, "name", "the default network's name");
+	net_def(&nd, "n2", "br-n1", "10.220.0.0/24", NULL, 0);
+	expect_clash(root, &def, &nd, "bridge", "a bridge taken");
+	net_def(&nd, "n2", "br-def", "10.220.0.0/24", NULL, 0);
+	expect_clash(root, &def, &nd, "bridge", "the default bridge");
+	net_def(&nd, "n2", "br-n2", "10.210.0.128/25", NULL, 0);
+	expect_clash(root, &def, &nd, "subnet", "a subnet inside another");
+	net_def(&nd, "n2", "br-n2", "10.200.128.0/24", NULL, 0);
+	expect_clash(root, &def, &nd, "subnet", "a subnet inside the default");
+	net_def(&nd, "n2", "br-n2", "10.220.0.0/24", "fd00:210::/48", 0);
+	expect_clash(root, &def, &nd, "subnet6", "an IPv6 subnet around another");
+	net_def(&nd, "n2", "br-n2", "10.220.0.0/24", "fd00:210::/64", 0);
+	nd.mtu = 1200;
+	expect_clash(root, &def, &nd, "MTU", "an MTU IPv6 cannot run on");
+	net_def(&nd, "n2", "br-n2", "10.220.0.0/24", NULL, 0);
+	nd.gateway = nd.sn.net;
+	expect_clash(root, &def, &nd, "gateway", "the network address as gateway");
+	net_def(&nd, "n2", "br-n2", "10.220.0.0/24", "fd00:211::/64", 1280);
+	nd.gateway = nd.sn.net + 254;
+	ok_sys(netdef_create(root, &nd, &def, &e) == 0,
+	    "netdef_create of a second network, gateway .254");
+	ok_sys(netdef_list(root, &def, &l, bad) == 0 && l.n == 3 &&
+	    !strcmp(l.v[0].name, DEF_NETWORK) && !strcmp(l.v[1].name, "n1") &&
+	    !strcmp(l.v[2].name, "n2") && !bad[0],
+	    "netdef_list: the default, then by name");
+	memset(&l2, 0, sizeof(l2));
+	if (l.n == 3)
+		l2 = l.v[2];
+	netdef_list_free(&l);
+	ok(l2.gateway == nd.gateway && l2.mtu == 1280,
+	    "netdef_list reads each definition");
+
+	/* Hand-made files: only exactly the format is a definition. */
+	for (i = 0; i < sizeof(subst) / sizeof(subst[0]); i++) {
+		text_set(&t, net_text);
+		text_subst(&t, subst[i][0], subst[i][1], strlen(subst[i][1]));
+		write_file(root, "networks/n1", t.b, t.len);
+		errno = 0;
+		set_detail("errno %d", errno);
+		ok(netdef_load(root, "n1", &def, &out) == -1 && errno == EBADMSG,
+		    "netdef_load rejects '%s' as '%.*s'", strtok(strcpy(buf,
+		    subst[i][0]), "\n"), (int)strcspn(subst[i][1], "\n"),
+		    subst[i][1]);
+	}
+	ok(netdef_list(root, &def, &l, bad) == 0 && l.n == 2 &&
+	    !strcmp(bad, "n1"), "netdef_list names an unreadable definition");
+	netdef_list_free(&l);
+	net_def(&nd, "n3", "br-n3", "10.230.0.0/24", NULL, 0);
+	expect_clash(root, &def, &nd, "unreadable",
+	    "any network while a definition is unreadable");
+
+	/* In use: a lease in its subnet whose sandbox exists. */
+	write_file(root, "networks/n1", net_text, strlen(net_text));
+	symlinkat(ID_A, root, "leases/10.210.0.7");
+	mkclaim(root, ID_A);
+	ok(netdef_remove(root, "n1", &def, &e) == -1 && errno == EBUSY &&
+	    strstr(e.what, "1 sandbox"), "netdef_remove refuses a network in use");
+	ok(exists(root, "networks/n1"), "a refused remove keeps the file");
+	root_rmdir(root, ID_A);
+	ok_sys(netdef_remove(root, "n1", &def, &e) == 0,
+	    "netdef_remove once its sandbox is gone");
+	ok(!exists(root, "networks/n1"), "the definition is gone");
+	unlinkat(root, "leases/10.210.0.7", 0);
+	ok(netdef_remove(root, "n1", &def, &e) == -1 && errno == ENOENT,
+	    "netdef_remove of a missing network is ENOENT");
+	ok(netdef_remove(root, DEF_NETWORK, &def, &e) == -1,
+	    "netdef_remove refuses the default network");
+	write_file(root, "networks/n2", "junk", 4);
+	ok_sys(netdef_remove(root, "n2", &def, &e) == 0,
+	    "netdef_remove removes an unreadable definition");
+}
+
+/* ---- the pod's files and sysctls ---- */
+
+static void
+expect_file(int dfd, const char *name, const char *want, const char *desc)
+{
+	char buf[1024];
+	int fd = openat(dfd, name, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+
+	if (fd >= 0)
+		close(fd);
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, want, strlen(want), desc);
+}
+
+static void
+test_podfiles(int root)
+{
+	static const char host[] =
+		"# made by hand\n"
+		"nameserver 127.0.0.53\n"
+		"nameserver\t10.1.2.3\n"
+		"search example.org\n"
+		"nameserver ::1\n"
+		"options edns0";
+	struct pelagos_err e;
+	struct pod_opts o;
+	struct sandbox sb;
+	char path[128];
+	int dfd;
+
+	fill_two(&sb);
+	memset(&o, 0, sizeof(o));
+	snprintf(path, sizeof(path), "%s/resolv", tmpdir);
+	write_file(AT_FDCWD, path, host, strlen(host));
+	o.resolv = path;
+	mkclaim(root, ID_A);
+	dfd = root_sbdir(root, ID_A);
+	ok_sys(podfiles_write(dfd, &sb, &o, &e) == 0, "podfiles_write");
+	expect_file(dfd, "resolv.conf", "# made by hand\nnameserver\t10.1.2.3\n"
+	    "search example.org\noptions edns0\n",
+	    "resolv.conf: the host's without loopback nameservers");
+	ok(!o.no_dns, "a nameserver left: no warning");
+	expect_file(dfd, "hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost "
+	    "ip6-localhost ip6-loopback\n10.210.0.2\tweb-1\n"
+	    "fd12:3456:789a::2\tweb-1\n10.211.7.254\tweb-1\n",
+	    "hosts: localhost and every address of the pod");
+	expect_file(dfd, "hostname", "web-1\n", "hostname");
+	ok_int(file_mode(dfd, "hosts"), 0644, "the files are 0644");
+	ok(podfiles_write(dfd, &sb, &o, &e) == -1,
+	    "podfiles_write never overwrites");
+	root_rmdir(root, ID_A);
+
+	write_file(AT_FDCWD, path, "nameserver 127.0.0.1\n", 21);
+	mkclaim(root, ID_A);
+	dfd = root_sbdir(root, ID_A);
+	o.dns[o.ndns++] = "10.0.0.53";
+	o.dns[o.ndns++] = "fd00::53";
+	o.search[o.nsearch++] = "a.example";
+	o.search[o.nsearch++] = "b.example";
+	o.dnsopt[o.ndnsopt++] = "ndots:2";
+	o.hosts[o.nhosts++] = "db:10.0.0.9";
+	o.hosts[o.nhosts++] = "v6:fd00::9";
+	fill_hostnet(&sb);
+	ok_sys(podfiles_write(dfd, &sb, &o, &e) == 0,
+	    "podfiles_write with --dns, --dns-search, --dns-option, --add-host");
+	expect_file(dfd, "resolv.conf", "nameserver 10.0.0.53\nnameserver "
+	    "fd00::53\nsearch a.example b.example\noptions ndots:2\n",
+	    "resolv.conf from the options only");
+	expect_file(dfd, "hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost "
+	    "ip6-localhost ip6-loopback\n127.0.1.1\tfedcba98\n"
+	    "10.0.0.9\tdb\nfd00::9\tv6\n",
+	    "hosts of a host-network pod, with --add-host");
+	root_rmdir(root, ID_A);
+
+	memset(&o, 0, sizeof(o));
+	o.resolv = path;
+	mkclaim(root, ID_A);
+	dfd = root_sbdir(root, ID_A);
+	ok_sys(podfiles_write(dfd, &sb, &o, &e) == 0 && o.no_dns,
+	    "only loopback nameservers: the caller is told");
+	expect_file(dfd, "resolv.conf", "", "resolv.conf without them is empty");
+	root_rmdir(root, ID_A);
+	unlink(path);
+	o.no_dns = 0;
+	mkclaim(root, ID_A);
+	dfd = root_sbdir(root, ID_A);
+	ok_sys(podfiles_write(dfd, &sb, &o, &e) == 0 && !o.no_dns,
+	    "a host without resolv.conf gives an empty one, no warning");
+	root_rmdir(root, ID_A);
+}
+
+static void
+test_sysctl(void)
+{
+	static const struct { const char *kv; int ns; } cases[] = {
+		{ "net.ipv4.ip_forward=1", NSK_NET },
+		{ "net.ipv4.conf.eth0.rp_filter=2", NSK_NET },
+		{ "net.ipv4.ping_group_range=0 2147483647", NSK_NET },
+		{ "kernel.shmmax=68719476736", NSK_IPC },
+		{ "kernel.shm_rmid_forced=1", NSK_IPC },
+		{ "kernel.msgmax=65536", NSK_IPC },
+		{ "kernel.sem=250\t32000 100 128", NSK_IPC },
+		{ "fs.mqueue.msg_max=100", NSK_IPC },
+		{ "kernel.hostname=x", -1 }, { "kernel.pid_max=1", -1 },
+		{ "vm.swappiness=1", -1 }, { "fs.file-max=1", -1 },
+		{ "kernel.semx=1", -1 }, { "fs.mqueue=1", -1 },
+		{ "net.ipv4.ip_forward", -1 }, { "net.ipv4.ip_forward=", -1 },
+		{ "=1", -1 }, { "net..ipv4=1", -1 }, { ".net.x=1", -1 },
+		{ "net.x.=1", -1 }, { "net/../../etc/passwd=x", -1 },
+		{ "net.a b=1", -1 }, { "net.x=a\x1f", -1 }, { "net.x=\x01", -1 },
+	};
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = proc_sysctl_ns(cases[i].kv);
+		set_detail("got %d, want %d", r, cases[i].ns);
+		ok(r == cases[i].ns, "proc_sysctl_ns '%s'", cases[i].kv);
+	}
+	check_valid(valid_dns_option, "valid_dns_option", "ndots:2", 1);
+	check_valid(valid_dns_option, "valid_dns_option", "edns0", 1);
+	check_valid(valid_dns_option, "valid_dns_option", "", 0);
+	check_valid(valid_dns_option, "valid_dns_option", "a b", 0);
+	check_valid(valid_dns_option, "valid_dns_option", "a\nb", 0);
+}
+
 static void
 test_root(void)
 {
@@ -1718,6 +2483,7 @@ test_root(void)
 		    "sandboxes/ is 0700");
 		ok_int(file_mode(root, "leases"), 0700, "leases/ is 0700");
 		ok_int(file_mode(root, "names"), 0700, "names/ is 0700");
+		ok_int(file_mode(root, "networks"), 0700, "networks/ is 0700");
 		lock = root_lock(root);
 		ok(lock >= 0 && exists(root, "lock"), "root_lock");
 		if (lock >= 0)
@@ -1726,6 +2492,8 @@ test_root(void)
 		test_leases(root);
 		test_names(root);
 		test_list(root);
+		test_netdefs(root);
+		test_podfiles(root);
 		close(root);
 		root = root_open(path, 1);
 		ok(root >= 0, "root_open of an existing root");
@@ -1936,7 +2704,10 @@ main(void)
 	test_ip();
 	test_subnet();
 	test_ipam();
+	test_ip6();
+	test_subnet6();
 	test_valid();
+	test_sysctl();
 	test_netlink();
 	test_netlink_socket();
 	test_root();

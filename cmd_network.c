@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The network commands: create, ls, inspect and rm, and what they print;
+ * the definitions themselves are netdef.c's. */
+#include <errno.h>
+#include <stdlib.h>	/* getenv */
+#include <string.h>
+#include <unistd.h>
+
+#include "pelagos.h"
+
+const char cmd_network_usage[] =
+"usage: pelagos network create|ls|inspect|rm [args...]\n";
+
+const char cmd_net_create_usage[] =
+"usage: pelagos network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
+"                              [--bridge BR] [--gateway IP] [--mtu N]\n"
+"\n"
+"Defines a network (/16../30; /48../120 or a ULA /64 from NAME), prints\n"
+"NAME.  Bridge: NAME; gateways: the first hosts; MTU: the kernel's.\n";
+
+const char cmd_net_ls_usage[] =
+"usage: pelagos network ls [-q|--json]\n";
+
+const char cmd_net_inspect_usage[] =
+"usage: pelagos network inspect NAME\n";
+
+const char cmd_net_rm_usage[] =
+"usage: pelagos network rm NAME...\n"
+"\n"
+"Removes networks that no sandbox uses; their bridges stay.\n";
+
+/* The default network, and the root (-1 when it does not exist, unless
+ * create). */
+static int
+setup(const struct cmd *c, struct netdef *def, int create, int *rootfd)
+{
+	struct pelagos_err e;
+
+	*rootfd = -1;
+	if (netdef_default(getenv("PELAGOS_BRIDGE"), getenv("PELAGOS_SUBNET"),
+	    def, &e) < 0)
+		return pelagos_fail(c, &e);
+	return pelagos_open_root(c, create, rootfd) < 0;
+}
+
+static int
+bad(const struct cmd *c, const char *opt, const char *v)
+{
+	pelagos_warn(c, "invalid %s '%s'", opt, v);
+	return 1;
+}
+
+int
+cmd_net_create(const struct cmd *c, int argc, char **argv)
+{
+	static const struct opt opts[] = {
+		{ "--subnet", 0, 1 }, { "--subnet6", 0, 1 },
+		{ "--bridge", 0, 1 }, { "--gateway", 0, 1 },
+		{ "--mtu", 0, 1 }, { "--ipv6", 0, 0 }, { NULL, 0, 0 } };
+	const char *v, *a[6] = { NULL }, *name = NULL, *end;
+	struct pelagos_err e;
+	struct netdef nd, def;
+	struct opt_state st;
+	unsigned long long u = 0;
+	int rootfd, ret = 1, k;
+
+	memset(&nd, 0, sizeof(nd));
+	opt_init(&st, c, argc, argv, 0);
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
+		if (k == OPT_BAD)
+			return 2;
+		if (k == OPT_HELP)
+			return pelagos_help(c);
+		if (k == OPT_ARG && name)
+			return pelagos_usage(c, "unexpected argument '%s'", v);
+		if (k == OPT_ARG)
+			name = v;
+		else
+			a[k] = k == 5 ? "" : v;
+	}
+	if (!name || !a[0])
+		return pelagos_usage(c, "%s", "missing NAME or --subnet");
+	if (a[1] && a[5])
+		return pelagos_usage(c, "%s", "--ipv6 and --subnet6 exclude "
+		    "each other");
+	if (!valid_name(name))
+		return bad(c, "network name", name);
+	if (!valid_ifname(a[2] ? a[2] : name))
+		return bad(c, "bridge name", a[2] ? a[2] : name);
+	if (ipam_parse_subnet(a[0], &nd.sn) < 0)
+		return bad(c, "--subnet", a[0]);
+	if (a[1] && ipam_parse_subnet6(a[1], &nd.sn6) < 0)
+		return bad(c, "--subnet6", a[1]);
+	nd.gateway = nd.sn.net + 1;
+	if (a[3] && ipam_parse_ip(a[3], NULL, &nd.gateway) < 0)
+		return bad(c, "--gateway", a[3]);
+	if (a[4] && (util_parse_ull(a[4], &end, 65535, &u) < 0 || *end))
+		return bad(c, "--mtu", a[4]);
+	strcpy(nd.name, name);
+	strcpy(nd.bridge, a[2] ? a[2] : name);
+	if (a[5])
+		ipam_ula(name, &nd.sn6);
+	nd.mtu = (int)u;
+	if (setup(c, &def, 1, &rootfd))
+		goto out;
+	if (netdef_create(rootfd, &nd, &def, &e) < 0) {
+		pelagos_fail(c, &e);
+		goto out;
+	}
+	util_out("%s\n", nd.name);
+	ret = 0;
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	return ret;
+}
+
+static void
+cidr(char *out, size_t len, uint32_t ip, const unsigned char *ip6,
+	int prefix)
+{
+	char a[40];
+
+	if (ip6)
+		ipam_format_ip6(ip6, a);
+	else
+		ipam_format_ip(ip, a);
+	util_fmt(out, len, prefix ? "%s/%d" : "", a, prefix);
+}
+
+/* One network as a table row (fmt) or a JSON object (fmt NULL). */
+static void
+show(const struct netdef *nd, const char *fmt, int is_default)
+{
+	unsigned char gw6[16];
+	char sub[20], sub6[44], gw[16], g6[40] = "", mtu[8];
+
+	cidr(sub, sizeof(sub), nd->sn.net, NULL, nd->sn.prefix);
+	cidr(sub6, sizeof(sub6), 0, nd->sn6.net, nd->sn6.prefix);
+	ipam_format_ip(nd->gateway, gw);
+	memcpy(gw6, nd->sn6.net, 16);
+	gw6[15] |= 1;
+	if (nd->sn6.prefix)
+		ipam_format_ip6(gw6, g6);
+	util_fmt(mtu, sizeof(mtu), "%d", nd->mtu);
+	if (fmt) {
+		util_out(fmt, nd->name, nd->bridge, sub, sub6[0] ? sub6 : "-",
+		    nd->mtu ? mtu : "-");
+		return;
+	}
+	util_out("{\"name\":");
+	pelagos_json_str(nd->name);
+	util_out(",\"bridge\":");
+	pelagos_json_str(nd->bridge);
+	util_out(",\"subnet\":\"%s\",\"gateway\":\"%s\",\"subnet6\":\"%s\","
+	    "\"gateway6\":\"%s\",\"mtu\":%s,\"default\":%s}", sub, gw, sub6,
+	    g6, mtu, is_default ? "true" : "false");
+}
+
+/* ls, and inspect: the one network named. */
+static int
+list_nets(const struct cmd *c, int json, int quiet, const char *name)
+{
+	static const char fmt[] = "%-20s %-16s %-18s %-24s %s\n";
+	struct netdefs l = { NULL, 0, 0 };
+	char unreadable[NAME_MAX_LEN + 1];
+	struct netdef def;
+	size_t i;
+	int rootfd, ret = 1, shown = 0;
+
+	if (setup(c, &def, 0, &rootfd))
+		return 1;
+	if (netdef_list(rootfd, &def, &l, unreadable) < 0) {
+		pelagos_warn(c, "list %s/networks:", pelagos_root);
+		goto out;
+	}
+	if (!quiet && !json)
+		util_out(fmt, "NAME", "BRIDGE", "SUBNET", "SUBNET6", "MTU");
+	for (i = 0; i < l.n; i++) {
+		if (name && strcmp(name, l.v[i].name))
+			continue;
+		if (quiet)
+			util_out("%s\n", l.v[i].name);
+		else
+			util_out("%s", json && !name ? shown ? ",\n" : "[" : "");
+		if (!quiet)
+			show(&l.v[i], json ? NULL : fmt, i == 0);
+		shown++;
+	}
+	if (name && !shown) {
+		pelagos_warn(c, "no such network '%s'", name);
+		goto out;
+	}
+	if (json)
+		util_out("%s\n", name ? "" : shown ? "]" : "[]");
+	ret = 0;
+	if (unreadable[0] && !name) {
+		pelagos_warn(c, "network %s: definition unreadable", unreadable);
+		ret = 1;
+	}
+out:
+	netdef_list_free(&l);
+	if (rootfd >= 0)
+		close(rootfd);
+	return ret;
+}
+
+int
+cmd_net_ls(const struct cmd *c, int argc, char **argv)
+{
+	static const struct opt opts[] = {
+		{ "--json", 0, 0 }, { "--quiet", 'q', 0 }, { NULL, 0, 0 } };
+	struct opt_state st;
+	const char *v;
+	int f[2] = { 0, 0 }, k;
+
+	opt_init(&st, c, argc, argv, 0);
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
+		if (k == OPT_BAD)
+			return 2;
+		if (k == OPT_HELP)
+			return pelagos_help(c);
+		if (k == OPT_ARG)
+			return pelagos_usage(c, "unexpected argument '%s'", v);
+		f[k] = 1;
+	}
+	if (f[0] && f[1])
+		return pelagos_usage(c, "%s", "-q and --json exclude each other");
+	return list_nets(c, f[0], f[1], NULL);
+}
+
+/* The NAME operands of inspect (one) and rm, each checked; 0 when there
+ * are some, -1 for --help, else the usage error's status. */
+static int
+names(const struct cmd *c, int argc, char **argv, int one,
+	const char **first)
+{
+	struct opt_state st;
+	const char *v;
+	int k, n = 0;
+
+	opt_init(&st, c, argc, argv, 0);
+	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
+		if (k == OPT_BAD)
+			return 2;
+		if (k == OPT_HELP)
+			return -1;
+		if (one && n)
+			return pelagos_usage(c, "unexpected argument '%s'", v);
+		if (!valid_name(v))
+			return pelagos_usage(c, "invalid network name '%s'", v);
+		if (!n++)
+			*first = v;
+	}
+	return n ? 0 : pelagos_usage(c, "%s", "missing NAME");
+}
+
+int
+cmd_net_inspect(const struct cmd *c, int argc, char **argv)
+{
+	const char *name;
+	int r;
+
+	if ((r = names(c, argc, argv, 1, &name)) != 0)
+		return r < 0 ? pelagos_help(c) : r;
+	return list_nets(c, 1, 0, name);
+}
+
+int
+cmd_net_rm(const struct cmd *c, int argc, char **argv)
+{
+	struct pelagos_err e;
+	struct netdef def;
+	const char *name;
+	int rootfd, ret = 0, i;
+
+	if ((i = names(c, argc, argv, 0, &name)) != 0)
+		return i < 0 ? pelagos_help(c) : i;
+	if (setup(c, &def, 0, &rootfd))
+		return 1;
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--") &&
+		    netdef_remove(rootfd, argv[i], &def, &e) < 0)
+			ret = pelagos_fail(c, &e);
+	if (rootfd >= 0)
+		close(rootfd);
+	return ret;
+}
