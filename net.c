@@ -128,6 +128,10 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	 * it, none that can be avoided.  Only the default is changed, so lo
 	 * (made with the namespace) keeps ::1. */
 	ipv6_conf("default", ipv6);
+	/* One report per group change, not three: each is flooded to
+	 * every port of the bridge. */
+	if (ipv6)
+		sysctl_set("/proc/sys/net/ipv6/mld_qrv", "1");
 	if (nl_open(podnl, NETLINK_ROUTE) < 0)
 		err_os(e, "netlink socket in %s", name);
 	else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
@@ -183,17 +187,19 @@ int
 net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 	struct pelagos_err *e)
 {
-	unsigned char gw6[16];
+	unsigned char gw6[16], mac[6] = { 0x02, 0x50 };
 	struct nl_link l;
 	struct nl_buf b;
 	char ip[40];
-	int step;
+	int step, fresh = 0;
 
 	if (nl_getlink(nl, nd->bridge, &l) < 0) {
 		if (errno != ENODEV)
 			return err_os(e, "bridge %s", nd->bridge);
+		for (step = 0; step < 4; step++)
+			mac[2 + step] = (unsigned char)(nd->gateway >> (24 - 8 * step));
 		nl_buf_init(&b, 1);
-		nl_req_newbridge(&b, nd->bridge, nd->sn6.prefix != 0);
+		nl_req_newbridge(&b, nd->bridge, mac);
 		if (nl_talk(nl, &b) < 0 && errno != EEXIST)
 			return err_os(e, "create bridge %s", nd->bridge);
 		/* Before it has a port, and so a carrier, and so a link-local
@@ -209,11 +215,14 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 	*index = l.index;
 	memcpy(gw6, nd->sn6.net, 16);
 	gw6[15] |= 1;
+	/* Asking to add an IPv6 address the bridge has makes it report its
+	 * groups again, to every port: the IPv6 gateway is added along with
+	 * the IPv4 one, to a bridge that lacked that. */
 	for (step = 0; step < 4; step++) {
 		nl_buf_init(&b, 1);
 		if (step == 0)
 			nl_req_newaddr(&b, l.index, nd->gateway, nd->sn.prefix);
-		else if (step == 1 && nd->sn6.prefix)
+		else if (step == 1 && nd->sn6.prefix && fresh)
 			nl_req_newaddr6(&b, l.index, gw6, nd->sn6.prefix);
 		else if (step == 2 && nd->mtu && l.mtu != nd->mtu)
 			nl_req_setmtu(&b, nd->bridge, nd->mtu);
@@ -221,7 +230,11 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 			nl_req_linkup(&b, nd->bridge);
 		else
 			continue;
-		if (nl_talk(nl, &b) == 0 || (step < 2 && errno == EEXIST))
+		if (nl_talk(nl, &b) == 0) {
+			fresh |= step == 0;
+			continue;
+		}
+		if (step < 2 && errno == EEXIST)
 			continue;
 		if (step == 0)
 			ipam_format_ip(nd->gateway, ip);
@@ -315,12 +328,14 @@ net_pod_config(struct nl_sock *podnl, const char *ifname,
 
 	if (nl_getlink(podnl, ifname, &l) < 0)
 		return err_os(e, "find %s", ifname);
+	/* The addresses before the link is up: it reports all its IPv6
+	 * groups once it is, in one message. */
 	nl_buf_init(&b, 1);
-	nl_req_linkup(&b, "lo");
-	nl_req_linkup(&b, ifname);
 	nl_req_newaddr(&b, l.index, pi->ip, pi->prefix);
 	if (pi->prefix6)
 		nl_req_newaddr6(&b, l.index, pi->ip6, pi->prefix6);
+	nl_req_linkup(&b, "lo");
+	nl_req_linkup(&b, ifname);
 	if (defroute) {
 		nl_req_defroute(&b, pi->gateway);
 		if (pi->prefix6)

@@ -114,27 +114,23 @@ nl_nest_end(struct nl_buf *b, size_t off)
 		((struct nlattr *)(b->data + off))->nla_len = b->len - off;
 }
 
-/* With querier, the bridge answers for MLD (and IGMP) itself: once a
- * querier exists, a snooping bridge sends group reports to the router
- * ports only, instead of flooding each new pod's reports to every port,
- * which slows every create down as ports add up. */
+/* With a MAC of its own the bridge keeps its address when ports come
+ * and go (it would take the lowest port's): the pods' neighbour entries
+ * for the gateway stay right, and its IPv6 does not report its groups
+ * again, to every port, at each new pod. */
 void
-nl_req_newbridge(struct nl_buf *b, const char *name, int querier)
+nl_req_newbridge(struct nl_buf *b, const char *name, const unsigned char *mac)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
 		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
-	unsigned char one = 1;
-	size_t info, data;
+	size_t info;
 
 	nl_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
 	nl_put_str(b, IFLA_IFNAME, name);
+	if (mac)
+		nl_put(b, IFLA_ADDRESS, mac, 6);
 	info = nl_nest(b, IFLA_LINKINFO);
 	nl_put_str(b, IFLA_INFO_KIND, "bridge");
-	if (querier) {
-		data = nl_nest(b, IFLA_INFO_DATA);
-		nl_put(b, IFLA_BR_MCAST_QUERIER, &one, 1);
-		nl_nest_end(b, data);
-	}
 	nl_nest_end(b, info);
 }
 

@@ -146,7 +146,8 @@ void nl_put_str(struct nl_buf *b, uint16_t type, const char *s);
 void nl_put_u32(struct nl_buf *b, uint16_t type, uint32_t v);
 size_t nl_nest(struct nl_buf *b, uint16_t type);
 void nl_nest_end(struct nl_buf *b, size_t off);
-void nl_req_newbridge(struct nl_buf *b, const char *name, int querier);
+void nl_req_newbridge(struct nl_buf *b, const char *name,
+	const unsigned char *mac);
 void nl_req_linkup(struct nl_buf *b, const char *name);
 void nl_req_linkdown(struct nl_buf *b, const char *name);
 void nl_req_setmtu(struct nl_buf *b, const char *name, int mtu);

@@ -1343,18 +1343,17 @@ static const unsigned char exp_defroute6[] = {
 	0x08, 0x00, 0x04, 0x00, 0x07, 0x00, 0x00, 0x00,
 };
 
-/* exp_newbridge with IFLA_INFO_DATA (2, nested) { IFLA_BR_MCAST_QUERIER
- * u8 1 } in IFLA_LINKINFO. */
-static const unsigned char exp_newbridge_q[] = {
+/* exp_newbridge with IFLA_ADDRESS (1) 02:50:0a:00:00:01 (len 10, two
+ * pad bytes) after IFLA_IFNAME. */
+static const unsigned char exp_newbridge_mac[] = {
 	0x44, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
 	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
 	0x08, 0x00, 0x03, 0x00, 'b', 'r', '0', 0x00,
-	0x1c, 0x00, 0x12, 0x80,
+	0x0a, 0x00, 0x01, 0x00, 0x02, 0x50, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x00,
+	0x10, 0x00, 0x12, 0x80,
 	0x0b, 0x00, 0x01, 0x00, 'b', 'r', 'i', 'd', 'g', 'e', 0x00, 0x00,
-	0x0c, 0x00, 0x02, 0x80,
-	0x05, 0x00, IFLA_BR_MCAST_QUERIER, 0x00, 0x01, 0x00, 0x00, 0x00,
 };
 
 /* RTM_NEWLINK, REQUEST|ACK; zero ifinfomsg; IFLA_IFNAME "br0"; IFLA_MTU
@@ -1498,13 +1497,17 @@ test_netlink(void)
 	    b.data[0] == 0, "nl_buf_init clears the buffer");
 
 	dirty_init(&b);
-	nl_req_newbridge(&b, "br0", 0);
+	nl_req_newbridge(&b, "br0", NULL);
 	expect_req(&b, exp_newbridge, sizeof(exp_newbridge),
 	    "nl_req_newbridge(br0)");
-	dirty_init(&b);
-	nl_req_newbridge(&b, "br0", 1);
-	expect_req(&b, exp_newbridge_q, sizeof(exp_newbridge_q),
-	    "nl_req_newbridge(br0, querier)");
+	{
+		static const unsigned char m[6] = { 0x02, 0x50, 0x0a, 0, 0, 1 };
+
+		dirty_init(&b);
+		nl_req_newbridge(&b, "br0", m);
+		expect_req(&b, exp_newbridge_mac, sizeof(exp_newbridge_mac),
+		    "nl_req_newbridge(br0, 02:50:0a:00:00:01)");
+	}
 	dirty_init(&b);
 	nl_req_setmtu(&b, "br0", 9000);
 	expect_req(&b, exp_setmtu, sizeof(exp_setmtu),
