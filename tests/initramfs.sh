@@ -52,6 +52,11 @@ t_rm_removes_all t_pause_signals'
 
 # Loaded in this order by /init; bridge needs stp, which needs llc.
 MODULES='llc stp bridge veth'
+# Loaded first where the kernel has them as modules, not built in: the
+# suite's IPv6 tests need ipv6.  Fetched by their directory, which holds
+# other modules either way (tar fails on a pattern that matches nothing).
+OPT_MODULES='ipv6'
+OPT_PATS='*/net/ipv6/*'
 
 die() {
 	echo "initramfs: $*" >&2
@@ -213,6 +218,7 @@ if [ ! -f "$kdir/.complete" ]; then
 	echo "initramfs: fetching $kpkg $kver"
 	rm -rf "$kdir"
 	pats="./boot/vmlinuz-* ./boot/config-*"
+	pats="$pats $OPT_PATS"
 	for m in $MODULES; do pats="$pats */$m.ko*"; done
 	# shellcheck disable=SC2086
 	fetch "$kpkg" "$kver" "$kdir/x" $pats
@@ -220,8 +226,9 @@ if [ ! -f "$kdir/.complete" ]; then
 	mv "$kdir"/x/boot/config-* "$kdir/config"
 	# Some kernel builds ship compressed modules; busybox insmod takes
 	# plain ones only.
-	for m in $MODULES; do
+	for m in $OPT_MODULES $MODULES; do
 		f=$(find "$kdir/x/lib/modules" -name "$m.ko*" | head -n 1)
+		case " $OPT_MODULES " in *" $m "*) [ -n "$f" ] || continue ;; esac
 		[ -n "$f" ] || die "$kpkg has no module $m (built in? then drop it from MODULES)"
 		case $f in
 		*.ko) cp "$f" "$kdir/$m.ko" ;;
@@ -271,6 +278,9 @@ done
 cp "$binary" bin/pelagos
 chmod 755 bin/pelagos
 for m in $MODULES; do cp "$kdir/$m.ko" lib/modules/; done
+for m in $OPT_MODULES; do
+	[ -f "$kdir/$m.ko" ] && cp "$kdir/$m.ko" lib/modules/
+done
 cp "$root/tests/initramfs-init.sh" init
 chmod 755 init
 cp "$root/examples/init-sandbox.sh" examples/

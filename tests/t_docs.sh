@@ -37,6 +37,12 @@ t_docs_examples() {
 	d_has "$(d_norm <"$OUT")"
 	run 0 pel sandbox inspect web
 	d_has "$(d_norm <"$OUT")"
+	run 0 pel network ls
+	d_has "$(head -n 1 "$OUT")"
+	d_has "$(sed -n 2p "$OUT" | d_norm | awk -v br="$BR" '{ if ($2 == br) $2 = "pelagos0"
+	    printf "%-20s %-16s %-18s %-24s %s\n", $1, $2, $3, $4, $5 }')"
+	run 0 pel network inspect pelagos0
+	d_has "$(d_norm <"$OUT")"
 	run 1 pel sandbox create --name web
 	d_has "$(d_norm <"$ERR")"
 	printf 'not a program\n' >"$T_DIR/notes.txt"
