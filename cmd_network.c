@@ -43,13 +43,6 @@ setup(const struct cmd *c, struct netdef *def, int create, int *rootfd)
 	return pelagos_open_root(c, create, rootfd) < 0;
 }
 
-static int
-bad(const struct cmd *c, const char *opt, const char *v)
-{
-	pelagos_warn(c, "invalid %s '%s'", opt, v);
-	return 1;
-}
-
 int
 cmd_net_create(const struct cmd *c, int argc, char **argv)
 {
@@ -84,18 +77,18 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		return pelagos_usage(c, "%s", "--ipv6 and --subnet6 exclude "
 		    "each other");
 	if (!valid_name(name))
-		return bad(c, "network name", name);
+		return pelagos_invalid(c, "network name", name);
 	if (!valid_ifname(a[2] ? a[2] : name))
-		return bad(c, "bridge name", a[2] ? a[2] : name);
+		return pelagos_invalid(c, "bridge name", a[2] ? a[2] : name);
 	if (ipam_parse_subnet(a[0], &nd.sn) < 0)
-		return bad(c, "--subnet", a[0]);
+		return pelagos_invalid(c, "--subnet", a[0]);
 	if (a[1] && ipam_parse_subnet6(a[1], &nd.sn6) < 0)
-		return bad(c, "--subnet6", a[1]);
+		return pelagos_invalid(c, "--subnet6", a[1]);
 	nd.gateway = nd.sn.net + 1;
 	if (a[3] && ipam_parse_ip(a[3], NULL, &nd.gateway) < 0)
-		return bad(c, "--gateway", a[3]);
+		return pelagos_invalid(c, "--gateway", a[3]);
 	if (a[4] && (util_parse_ull(a[4], &end, 65535, &u) < 0 || *end))
-		return bad(c, "--mtu", a[4]);
+		return pelagos_invalid(c, "--mtu", a[4]);
 	strcpy(nd.name, name);
 	strcpy(nd.bridge, a[2] ? a[2] : name);
 	if (a[5])

@@ -81,13 +81,6 @@ check_ref(const struct cmd *c, const char *arg)
 	return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name", arg);
 }
 
-static int
-bad(const struct cmd *c, const char *opt, const char *v)
-{
-	pelagos_warn(c, "invalid %s '%s'", opt, v);
-	return -1;
-}
-
 /* One IPv4 or IPv6 address. */
 static int
 any_ip(const char *s)
@@ -144,14 +137,16 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 	for (i = 0; i < sb->nifs; i++) {
 		for (j = 0; j < i; j++)
 			if (!strcmp(nets[i], nets[j]))
-				return bad(c, "--network (given twice)", nets[i]);
+				return -pelagos_invalid(c,
+				    "--network (given twice)", nets[i]);
 		if (netdef_load(rootfd, nets[i], def, &o->nets[i]) < 0) {
 			pelagos_warn(c, errno == ENOENT ? "no such network '%s'" :
 			    "network %s:", nets[i]);
 			return -1;
 		}
 		if (o->mtu && o->mtu < 1280 && o->nets[i].sn6.prefix)
-			return bad(c, "--mtu (IPv6 needs 1280)", mtu);
+			return -pelagos_invalid(c, "--mtu (IPv6 needs 1280)",
+			    mtu);
 	}
 	for (j = 0; j < nip[0] + nip[1]; j++) {
 		arg = j < nip[0] ? ips[0][j] : ips[1][j - nip[0]];
@@ -166,7 +161,8 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 		    ipam_parse_ip(eq, NULL, &pi->ip) < 0 || !pi->ip :
 		    !o->nets[i].sn6.prefix || pi->prefix6 ||
 		    ipam_parse_ip6(eq, NULL, pi->ip6) < 0))
-			return bad(c, j < nip[0] ? "--ip" : "--ip6", arg);
+			return -pelagos_invalid(c, j < nip[0] ? "--ip" :
+			    "--ip6", arg);
 		/* Given once only; create sets the prefix. */
 		pi->prefix6 |= j >= nip[0];
 	}
@@ -243,7 +239,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 8:
 			if (util_parse_ull(v, &end, 65535, &u) < 0 || *end ||
 			    u < 68)
-				return -bad(c, "--mtu", v);
+				return pelagos_invalid(c, "--mtu", v);
 			mtu = v;
 			o.mtu = (int)u;
 			break;
@@ -279,7 +275,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	for (k = 0; k < 5; k++)
 		for (i = 0; i < *count[k]; i++)
 			if (!pod_value_ok(k, list[k][i], &sb))
-				return -bad(c, opts[k + 9].name, list[k][i]);
+				return pelagos_invalid(c, opts[k + 9].name,
+				    list[k][i]);
 	if (name)
 		strcpy(sb.name, name);
 	if (hostname)

@@ -197,7 +197,8 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 		if (errno != ENODEV)
 			return err_os(e, "bridge %s", nd->bridge);
 		for (step = 0; step < 4; step++)
-			mac[2 + step] = (unsigned char)(nd->gateway >> (24 - 8 * step));
+			mac[2 + step] = (unsigned char)(nd->gateway >>
+			    (24 - 8 * step));
 		nl_buf_init(&b, 1);
 		nl_req_newbridge(&b, nd->bridge, mac);
 		if (nl_talk(nl, &b) < 0 && errno != EEXIST)

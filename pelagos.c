@@ -130,6 +130,14 @@ pelagos_json_str(const char *s)
 	util_out("%c", '"');
 }
 
+/* A value that is no good: "invalid --mtu '12'"; returns 1. */
+int
+pelagos_invalid(const struct cmd *c, const char *what, const char *v)
+{
+	pelagos_warn(c, "invalid %s '%s'", what, v);
+	return 1;
+}
+
 int
 pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 {

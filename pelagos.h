@@ -415,6 +415,7 @@ int pelagos_help(const struct cmd *c);
 void pelagos_warn(const struct cmd *c, const char *fmt, ...);
 int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
 void pelagos_json_str(const char *s);
+int pelagos_invalid(const struct cmd *c, const char *what, const char *v);
 int pelagos_open_root(const struct cmd *c, int create, int *fd);
 int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1]);

@@ -238,14 +238,16 @@ f_check_whole() {
 #                 pause handshake wait for its 10 s timeout)
 F_EXCLUDE=" execve arch_prctl set_tid_address exit_group exit close "
 
-# One traced create, the bridge absent so that its creation is on the
-# path: $T_DIR/counts gets "syscall max-count-per-process" lines, and
-# $T_DIR/points one "syscall N" line per injection point.
+# One traced create (with ARGS, default --name fz), the bridge absent so
+# that its creation is on the path: $T_DIR/counts gets "syscall
+# max-count-per-process" lines, and $T_DIR/points one "syscall N" line per
+# injection point.
 f_discover() {
+	[ $# -gt 0 ] || set -- --name fz
 	F_LOG=$T_DIR/strace
 	F_STRACE="-e signal=none"
 	link_exists "$BR" && ip link del "$BR"
-	f_traced --name fz
+	f_traced "$@"
 	f_traced_wait || fail "untraced create hung"
 	[ "$F_RC" = 0 ] || fail "plain traced create exited $F_RC: $(cat "$ERR")"
 	echo "$F_ID" >>"$T_DIR/ids"

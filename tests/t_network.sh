@@ -501,24 +501,7 @@ n_fault_setup() {
 
 t_net_fault_inject() {
 	n_fault_setup
-	F_LOG=$T_DIR/strace
-	F_STRACE="-e signal=none"
-	f_traced $N_ARGS
-	f_traced_wait || fail "traced create hung"
-	[ "$F_RC" = 0 ] || fail "traced create exited $F_RC: $(cat "$ERR")"
-	echo "$F_ID" >>"$T_DIR/ids"
-	f_check_whole >"$T_DIR/why" || fail "traced create: $(cat "$T_DIR/why")"
-	run 0 pel sandbox rm "$F_ID"
-	f_strace_done || fail "pause outlived rm under strace"
-	f_syscall_counts "$F_LOG" >"$T_DIR/counts"
-	while read -r _sys _max; do
-		case $F_EXCLUDE in *" $_sys "*) continue ;; esac
-		_n=1
-		while [ "$_n" -le "$_max" ]; do
-			echo "$_sys $_n"
-			_n=$((_n + 1))
-		done
-	done <"$T_DIR/counts" >"$T_DIR/points"
+	f_discover $N_ARGS
 	points=0 failed=0 tolerated=0 bad=0 killed=0 interrupted=0
 	tol_list="" bad_list=""
 	while read -r sys n; do
@@ -544,22 +527,7 @@ t_net_fault_inject() {
 # nothing of any interface is left.
 t_net_random_kill() {
 	n_fault_setup
-	F_LOG=$T_DIR/strace
-	F_STRACE="-e signal=none"
-	f_traced $N_ARGS
-	f_traced_wait || fail "traced create hung"
-	[ "$F_RC" = 0 ] || fail "traced create exited $F_RC: $(cat "$ERR")"
-	echo "$F_ID" >>"$T_DIR/ids"
-	run 0 pel sandbox rm "$F_ID"
-	f_strace_done || fail "pause outlived rm under strace"
-	f_syscall_counts "$F_LOG" | while read -r _sys _max; do
-		case $F_EXCLUDE in *" $_sys "*) continue ;; esac
-		_n=1
-		while [ "$_n" -le "$_max" ]; do
-			echo "$_sys $_n"
-			_n=$((_n + 1))
-		done
-	done >"$T_DIR/points"
+	f_discover $N_ARGS
 	total=$(wc -l <"$T_DIR/points")
 	i=0 ids="" spids=""
 	while [ "$i" -lt 25 ]; do
