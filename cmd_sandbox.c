@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 
 #include "pelagos.h"
@@ -85,8 +86,12 @@ config_net(const struct cmd *c, struct sandbox *sb, struct subnet *sn)
 		return -1;
 	}
 	if (ipam_parse_subnet(net, sn) < 0) {
-		pelagos_warn(c, "subnet '%s' is not an IPv4 network "
-		    "a.b.c.d/16..30 with the host bits clear", net);
+		if (errno == EADDRNOTAVAIL)
+			pelagos_warn(c, "subnet '%s' lies in %s", net,
+			    ipam_reserved(sn));
+		else
+			pelagos_warn(c, "subnet '%s' is not an IPv4 network "
+			    "a.b.c.d/16..30 with the host bits clear", net);
 		return -1;
 	}
 	strcpy(sb->bridge, br);
@@ -163,6 +168,9 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	/* A reader that went away makes the ID's write fail with EPIPE,
+	 * which undoes the create, instead of killing it half-reported. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pelagos_open_root(c, 1, &rootfd) < 0)
 		goto out;
 	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
@@ -251,6 +259,27 @@ table_row(int *shown, const char *id, const char *name, const char *status,
 	util_out(fmt, id, name, status, ip, ns);
 }
 
+/* A directory without state and without its lock is a create that died,
+ * or one that has made the directory but not yet locked it: the claim is
+ * made under the root's lock, so the answer waits for it. */
+static const char *
+stateless_status(int rootfd, const char *id)
+{
+	struct sandbox sb;
+	const char *st;
+	int lock;
+
+	if (root_busy(rootfd, id))
+		return "creating";
+	lock = root_lock(rootfd, LOCK_SH);
+	st = sandbox_load(rootfd, id, &sb) == 0 ? sandbox_status(&sb) :
+	    errno != ENOENT ? "broken" : root_busy(rootfd, id) ? "creating" :
+	    "dead";
+	if (lock >= 0)
+		close(lock);
+	return st;
+}
+
 int
 cmd_ls(const struct cmd *c, int argc, char **argv)
 {
@@ -289,7 +318,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			/* No state yet: a create under way holds its
 			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    root_busy(rootfd, ids.id[i]) ? "creating" : "dead";
+			    stateless_status(rootfd, ids.id[i]);
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
 			else if (!json)
@@ -399,22 +428,6 @@ out:
 	return ret;
 }
 
-/* The sandbox to remove: its state, or what can be derived from its ID
- * when the state is missing or unreadable.  Returns the teardown flags,
- * or -1 with EBUSY for a create still under way. */
-static int
-load_or_derive(int rootfd, const char *id, struct sandbox *sb)
-{
-	if (sandbox_load(rootfd, id, sb) == 0)
-		return 0;
-	if (errno == ENOENT && root_busy(rootfd, id)) {
-		errno = EBUSY;
-		return -1;
-	}
-	sandbox_derive(id, sb);
-	return TD_DERIVED;
-}
-
 int
 cmd_rm(const struct cmd *c, int argc, char **argv)
 {
@@ -423,9 +436,8 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 	struct pelagos_err e;
 	struct opt_state st;
 	char id[ID_LEN + 1];
-	struct sandbox sb;
 	const char *v;
-	int rootfd = -1, ret = 0, force = 0, nargs = 0, flags, k;
+	int rootfd = -1, ret = 0, force = 0, nargs = 0, k;
 
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
@@ -456,32 +468,26 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 			}
 			continue;
 		}
-		if ((flags = load_or_derive(rootfd, id, &sb)) < 0) {
-			pelagos_warn(c, "sandbox %s is still being created", id);
-			ret = 1;
-		} else if (sandbox_teardown(rootfd, &sb, flags |
-		    (force ? TD_FORCE : 0), &e) < 0) {
+		if (sandbox_remove(rootfd, id, force ? TD_FORCE : 0, &e) < 0 &&
+		    !(force && errno == ENOENT))
 			ret = pelagos_fail(c, &e);
-		}
 	}
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
 }
 
-/* Under the root's lock, so that no create is between making a sandbox's
- * directory and locking it: an unlocked directory without a state file is
- * then a create that died. */
+/* Under the root's lock throughout, so that no create is between making
+ * a sandbox's directory and locking it (see sandbox_remove). */
 int
 cmd_prune(const struct cmd *c, int argc, char **argv)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct pelagos_err e;
 	struct opt_state st;
-	struct sandbox sb;
 	const char *v;
 	size_t i;
-	int rootfd = -1, lock = -1, ret = 1, flags, k;
+	int rootfd = -1, lock = -1, ret = 1, k, r;
 
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
@@ -495,7 +501,7 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 		return 1;
 	if (rootfd < 0)
 		return 0;
-	if ((lock = root_lock(rootfd)) < 0) {
+	if ((lock = root_lock(rootfd, LOCK_EX)) < 0) {
 		pelagos_warn(c, "lock %s:", pelagos_root);
 		goto out;
 	}
@@ -505,35 +511,18 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
-		if (sandbox_load(rootfd, ids.id[i], &sb) == 0) {
-			if (!strcmp(sandbox_status(&sb), "running"))
-				continue;
-			flags = 0;
-		} else if (errno == ENOENT) {
-			/* No state: a create under way holds the directory's
-			 * lock; without it the create died, and whatever it
-			 * made, a running pause included, goes. */
-			if (root_busy(rootfd, ids.id[i]))
-				continue;
-			sandbox_derive(ids.id[i], &sb);
-			flags = TD_DERIVED;
-		} else {
-			/* Unreadable state: only a pause can tell it lives. */
-			sandbox_derive(ids.id[i], &sb);
-			if (sandbox_has_pause(&sb))
-				continue;
-			flags = TD_DERIVED;
-		}
-		if (sandbox_teardown(rootfd, &sb, flags, &e) < 0) {
+		if ((r = sandbox_remove(rootfd, ids.id[i], TD_LOCKED | TD_PRUNE,
+		    &e)) < 0 && errno != ENOENT)
 			ret = pelagos_fail(c, &e);
-			continue;
-		}
-		util_out("%s\n", ids.id[i]);
+		else if (r == 1)
+			util_out("%s\n", ids.id[i]);
 	}
-	if (root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
-	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0) {
-		pelagos_warn(c, "prune leases and names in %s:", pelagos_root);
+	root_ids_free(&ids);
+	if (root_list(rootfd, &ids) < 0) {
+		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
 		ret = 1;
+	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
+		ret = pelagos_fail(c, &e);
 	}
 	if (util_flush() != 0)
 		ret = 1;

@@ -46,6 +46,30 @@ ipam_mask(int prefix)
 	return prefix ? ~0u << (32 - prefix) : 0;
 }
 
+/* The special-purpose ranges no sandbox subnet may lie in (RFC 6890):
+ * their addresses are never routed as a pod's would be. */
+const char *
+ipam_reserved(const struct subnet *sn)
+{
+	static const struct {
+		uint32_t net;
+		int prefix;
+		const char *what;
+	} r[] = {
+		{ 0x00000000, 8, "0.0.0.0/8 (this network)" },
+		{ 0x7f000000, 8, "127.0.0.0/8 (loopback)" },
+		{ 0xa9fe0000, 16, "169.254.0.0/16 (link-local)" },
+		{ 0xe0000000, 4, "224.0.0.0/4 (multicast)" },
+		{ 0xf0000000, 4, "240.0.0.0/4 (reserved)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if ((sn->net & ipam_mask(r[i].prefix)) == r[i].net)
+			return r[i].what;
+	return NULL;
+}
+
 /* /16 keeps the lease bitmap at 8 KiB; /30 is the smallest subnet with a
  * gateway and one sandbox. */
 int
@@ -61,6 +85,10 @@ ipam_parse_subnet(const char *s, struct subnet *sn)
 		return -1;
 	}
 	sn->prefix = (int)p;
+	if (ipam_reserved(sn)) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -90,18 +118,11 @@ ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 			*ip = sn->net + i;
 			return 0;
 		}
-	errno = ENOSPC;
+	/* Not ENOSPC, which a full file system gives the lease's link. */
+	errno = EADDRNOTAVAIL;
 	return -1;
 }
 
-static void
-lease_path(char p[32], uint32_t ip)
-{
-	char s[16];
-
-	ipam_format_ip(ip, s);
-	util_fmt(p, 32, "leases/%s", s);
-}
 
 /* Call with the root locked. */
 int
@@ -112,7 +133,7 @@ ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	size_t n = 0, cap = 0;
 	struct util_dir d = { .fd = -1 };
 	const char *name;
-	char p[32];
+	char p[16];
 	int ret = -1, r;
 
 	if (util_dir_open(&d, rootfd, "leases") < 0)
@@ -127,8 +148,8 @@ ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	}
 	if (r < 0 || ipam_pick(sn, used, n, ip) < 0)
 		goto out;
-	lease_path(p, *ip);
-	ret = symlinkat(id, rootfd, p);
+	ipam_format_ip(*ip, p);
+	ret = root_link_make(rootfd, "leases", p, id);
 out:
 	util_dir_close(&d);
 	util_release(used, cap * sizeof(*used));
@@ -138,8 +159,8 @@ out:
 int
 ipam_lease_free(int rootfd, uint32_t ip, const char *id)
 {
-	char p[32];
+	char p[16];
 
-	lease_path(p, ip);
-	return root_link_free(rootfd, p, id);
+	ipam_format_ip(ip, p);
+	return root_link_free(rootfd, "leases", p, id);
 }

@@ -150,12 +150,32 @@ net_ns_ino(const char *name)
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
+/* The gateway's hardware address, fixed for the bridge's name (as docker
+ * and the CNI bridge fix one): left to the kernel, a bridge takes the
+ * lowest address among its ports, so removing the sandbox whose veth
+ * gave it changed the gateway's MAC under every other pod, whose cached
+ * neighbour entry then sent their routed traffic nowhere for seconds.
+ * Locally administered, unicast, and the same across reboots. */
+void
+net_bridge_mac(const char *bridge, unsigned char mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int i;
+
+	for (; *bridge; bridge++)
+		h = (h ^ (unsigned char)*bridge) * 0x100000001b3ull;
+	mac[0] = 0x02;
+	for (i = 1; i < 6; i++)
+		mac[i] = (unsigned char)(h >> (8 * i));
+}
+
 /* The bridge, created on first use and given the gateway address when it
  * lacks it.  A link of that name that is no bridge is never touched. */
 int
 net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	int prefix, int *index, struct pelagos_err *e)
 {
+	unsigned char mac[6];
 	struct nl_link l;
 	struct nl_buf b;
 	char ip[16];
@@ -163,8 +183,9 @@ net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	if (nl_getlink(nl, bridge, &l) < 0) {
 		if (errno != ENODEV)
 			return err_os(e, "bridge %s", bridge);
+		net_bridge_mac(bridge, mac);
 		nl_buf_init(&b, 1);
-		nl_req_newbridge(&b, bridge);
+		nl_req_newbridge(&b, bridge, mac);
 		if (nl_talk(nl, &b) < 0 && errno != EEXIST)
 			return err_os(e, "create bridge %s", bridge);
 		if (nl_getlink(nl, bridge, &l) < 0)

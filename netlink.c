@@ -114,8 +114,11 @@ nl_nest_end(struct nl_buf *b, size_t off)
 		((struct nlattr *)(b->data + off))->nla_len = b->len - off;
 }
 
+/* A bridge with a hardware address of its own: without one it takes
+ * the lowest of its ports', and changes when that port goes. */
 void
-nl_req_newbridge(struct nl_buf *b, const char *name)
+nl_req_newbridge(struct nl_buf *b, const char *name,
+	const unsigned char mac[6])
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
 		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
@@ -123,6 +126,7 @@ nl_req_newbridge(struct nl_buf *b, const char *name)
 
 	nl_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
 	nl_put_str(b, IFLA_IFNAME, name);
+	nl_put(b, IFLA_ADDRESS, mac, 6);
 	info = nl_nest(b, IFLA_LINKINFO);
 	nl_put_str(b, IFLA_INFO_KIND, "bridge");
 	nl_nest_end(b, info);

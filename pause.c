@@ -570,6 +570,7 @@ spawn_child(int ready, const char *const *argv)
 	 * children behind its back.  The rest stay blocked and are taken
 	 * with sigwaitinfo whatever their disposition. */
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve("/proc/self/exe", (char *const *)argv, environ);

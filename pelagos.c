@@ -295,8 +295,15 @@ dispatch(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	int ret;
+	int ret, fd;
 
+	/* Started with stdin, stdout or stderr closed, the first descriptor
+	 * opened (a signalfd, a netlink socket) would take its number, and
+	 * output meant for the terminal would go there. */
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			return 1;
 	pelagos_umask = umask(077);
 	ret = dispatch(argc, argv);
 	/* Output is buffered by util_out: a write error on it is a failure. */

@@ -20,6 +20,7 @@
 #define NS_PREFIX	"psb-"
 #define VETH_PREFIX	"vh-"
 #define PEER_IFNAME	"eth0"
+#define BOOT_ID_LEN	36	/* /proc/sys/kernel/random/boot_id */
 
 /* Namespace sharing, named as the Rust pelagos and the CRI name them. */
 enum ns_mode { NS_POD, NS_CONTAINER, NS_NODE };
@@ -44,6 +45,7 @@ struct sandbox {
 	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
 	unsigned long long netns_ino;
 	long long created;		/* seconds since the epoch */
+	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
 };
 
 /* err.c: the error record.  Below the command layer a failure returns -1
@@ -85,6 +87,7 @@ int valid_id(const char *s);
 int valid_name(const char *s);
 int valid_hostname(const char *s);
 int valid_ifname(const char *s);
+int valid_boot_id(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
@@ -116,7 +119,8 @@ void nl_put_str(struct nl_buf *b, uint16_t type, const char *s);
 void nl_put_u32(struct nl_buf *b, uint16_t type, uint32_t v);
 size_t nl_nest(struct nl_buf *b, uint16_t type);
 void nl_nest_end(struct nl_buf *b, size_t off);
-void nl_req_newbridge(struct nl_buf *b, const char *name);
+void nl_req_newbridge(struct nl_buf *b, const char *name,
+	const unsigned char mac[6]);
 void nl_req_linkup(struct nl_buf *b, const char *name);
 void nl_req_linkdown(struct nl_buf *b, const char *name);
 void nl_req_newveth(struct nl_buf *b, const char *host, int master,
@@ -136,21 +140,30 @@ struct root_ids {
 	char (*id)[ID_LEN + 1];
 	size_t n, cap;
 };
+int root_dir(int rootfd, const char *name);
+int root_sync(int fd);
 int root_open(const char *path, int create);
-int root_lock(int rootfd);
+int root_lock(int rootfd, int how);
 int root_sbdir(int rootfd, const char *id);
 int root_claim(int rootfd, const char *id);
 int root_busy(int rootfd, const char *id);
 int root_exists(int rootfd, const char *id);
 int root_rmdir(int rootfd, const char *id);
 int root_link_read(int dirfd, const char *path, char id[ID_LEN + 1]);
-int root_link_free(int dirfd, const char *path, const char *id);
+int root_link_make(int rootfd, const char *dir, const char *name,
+	const char *id);
+int root_link_free(int rootfd, const char *dir, const char *name,
+	const char *id);
 int root_links_sweep(int rootfd, const char *dir,
-	int (*drop)(int rootfd, const char *id, const void *arg),
+	int (*drop)(int rootfd, const char *name, const char *id,
+	const void *arg),
 	const void *arg);
-int root_is_id(int rootfd, const char *id, const void *want);
-int root_is_orphan(int rootfd, const char *id, const void *arg);
-int root_name_take(int rootfd, const char *name, const char *id);
+int root_is_id(int rootfd, const char *name, const char *id,
+	const void *want);
+int root_is_orphan(int rootfd, const char *name, const char *id,
+	const void *arg);
+int root_name_take(int rootfd, const char *name, const char *id,
+	char owner[ID_LEN + 1]);
 int root_name_free(int rootfd, const char *name, const char *id);
 int root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
 int root_list(int rootfd, struct root_ids *ids);
@@ -160,6 +173,7 @@ void root_ids_free(struct root_ids *ids);
 int ipam_parse_ip(const char *s, const char *end, uint32_t *ip);
 void ipam_format_ip(uint32_t ip, char out[16]);
 uint32_t ipam_mask(int prefix);
+const char *ipam_reserved(const struct subnet *sn);
 int ipam_parse_subnet(const char *s, struct subnet *sn);
 int ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	uint32_t *ip);
@@ -223,6 +237,7 @@ int net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl,
 	int *made, struct pelagos_err *e);
 int net_ns_remove(const char *name, int *unmounted, struct pelagos_err *e);
 unsigned long long net_ns_ino(const char *name);
+void net_bridge_mac(const char *bridge, unsigned char mac[6]);
 int net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	int prefix, int *index, struct pelagos_err *e);
 int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
@@ -236,13 +251,20 @@ int net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
 #define TD_DERIVED	0x2	/* state was lost: find leases and names by ID */
 #define TD_NOSCAN	0x4	/* rollback: only the recorded pause to stop */
+#define TD_LOCKED	0x8	/* the caller holds the root's lock */
+#define TD_PRUNE	0x10	/* remove only what is dead or half-made */
+const char *sandbox_boot_id(void);
 int sandbox_shares(const struct sandbox *sb, enum ns_kind k);
 int sandbox_pause_alive(const struct sandbox *sb);
 const char *sandbox_status(const struct sandbox *sb);
+int sandbox_load_at(int dfd, const char *id, struct sandbox *sb);
 int sandbox_load(int rootfd, const char *id, struct sandbox *sb);
 void sandbox_derive(const char *id, struct sandbox *sb);
-int sandbox_has_pause(const struct sandbox *sb);
 int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
+	struct pelagos_err *e);
+int sandbox_remove(int rootfd, const char *id, int flags,
+	struct pelagos_err *e);
+int sandbox_reconcile(int rootfd, const struct root_ids *ids,
 	struct pelagos_err *e);
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd, struct pelagos_err *e);
@@ -257,7 +279,7 @@ struct run_opts {
 	char **argv;		/* CMD and its arguments */
 	mode_t umask;		/* the caller's, for CMD */
 };
-int run_workload(const struct sandbox *sb, const struct run_opts *o,
+int run_workload(int rootfd, const char *id, const struct run_opts *o,
 	int *status, pid_t *pid, struct pelagos_err *e);
 
 /* pelagos.c: main, the command table, the option parser, the root, and

@@ -69,9 +69,9 @@ skey() {
 
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
 # previous release wrote it (version 1: a phase after the name, the
-# creator's PID and start time before created).
+# creator's PID and start time before created, no boot ID).
 state_v1() {
-	sed -e 's/^pelagos-state 2$/pelagos-state 1/' \
+	sed -e 's/^pelagos-state 2$/pelagos-state 1/' -e '/^boot_id /d' \
 	    -e "s/^name .*/&\\
 phase $1/" \
 	    -e 's/^created .*/creator_pid 1\
@@ -151,6 +151,11 @@ sweep() {
 cleanup_test() {
 	_rc=$?
 	trap - EXIT
+	# File systems a test mounted ($T_DIR/mounts) come back writable for
+	# the sweep, and go after it.
+	[ -f "$T_DIR/mounts" ] && while read -r _m; do
+		mount -o remount,rw "$_m" 2>/dev/null
+	done <"$T_DIR/mounts"
 	_left=$(sweep)
 	if [ -n "$_left" ] && [ "$_rc" -eq 0 ]; then
 		echo "FAIL: left behind:$_left" >&2
@@ -158,5 +163,8 @@ cleanup_test() {
 	fi
 	link_exists "$BR" && ip link del "$BR" 2>/dev/null
 	rm -rf "$ROOT"
+	[ -f "$T_DIR/mounts" ] && while read -r _m; do
+		umount "$_m" 2>/dev/null || umount -l "$_m"
+	done <"$T_DIR/mounts"
 	exit "$_rc"
 }

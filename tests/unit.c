@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -156,7 +157,8 @@ static const char named_text[] =
 	"pause_pid 4242\n"
 	"pause_start 123456789\n"
 	"netns_ino 4026532000\n"
-	"created 1732870000\n";
+	"created 1732870000\n"
+	"boot_id -\n";
 
 /* The same sandbox as the previous release wrote it. */
 static const char named_v1_text[] =
@@ -209,7 +211,8 @@ static const char hostnet_text[] =
 	"pause_pid 0\n"
 	"pause_start 0\n"
 	"netns_ino 0\n"
-	"created 0\n";
+	"created 0\n"
+	"boot_id -\n";
 
 /* A version 1 create that had not finished: its pause is not trusted,
  * whatever the file says of it. */
@@ -246,7 +249,7 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 	STRF(id) STRF(name) STRF(ns_name) STRF(veth_host)
 	STRF(bridge) NUMF(ip) NUMF(prefix) NUMF(gateway) NUMF(net) NUMF(ipc)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
-	NUMF(netns_ino) NUMF(created)
+	NUMF(netns_ino) NUMF(created) STRF(boot_id)
 #undef STRF
 #undef NUMF
 	return 1;
@@ -316,6 +319,10 @@ test_state_format(void)
 	sb.netns_ino = ULLONG_MAX;
 	sb.created = LLONG_MAX;
 	roundtrip(&sb, "sandbox with maximal fields");
+
+	fill_named(&sb);
+	strcpy(sb.boot_id, "5b1a7c1e-0f3d-4c2a-9e8b-7d6c5b4a3f21");
+	roundtrip(&sb, "sandbox with a boot ID");
 
 	fill_named(&sb);
 	sb.pid = NS_POD;
@@ -565,6 +572,13 @@ test_state_reject(void)
 		    "created LLONG_MAX + 1" },
 		{ "created 1732870000\n", "created -1\n", "created -1" },
 		{ "created 1732870000\n", "created 0x10\n", "created 0x10" },
+		{ "boot_id -\n", "boot_id 5b1a7c1e-0f3d-4c2a-9e8b-7d6c5b4a3f2\n",
+		    "a boot ID one digit short" },
+		{ "boot_id -\n", "boot_id 5B1A7C1E-0F3D-4C2A-9E8B-7D6C5B4A3F21\n",
+		    "an uppercase boot ID" },
+		{ "boot_id -\n", "boot_id 5b1a7c1e0f3d-4c2a-9e8b-7d6c5b4a3f21-\n",
+		    "a boot ID with a misplaced dash" },
+		{ "boot_id -\n", "", "a missing boot_id" },
 	};
 	struct text t;
 	char line[300], junk[512];
@@ -890,7 +904,7 @@ expect_full(const char *subnet, const uint32_t *used, size_t n,
 	r = ipam_pick(&sn, used, n, &ip);
 	ipam_format_ip(ip, g);
 	set_detail("returned %d (%s), errno %d", r, g, errno);
-	ok(r == -1 && errno == ENOSPC, "%s", desc);
+	ok(r == -1 && errno == EADDRNOTAVAIL, "%s", desc);
 }
 
 static void
@@ -926,7 +940,7 @@ test_ipam(void)
 	    "IPAM: a /30 has the one host .2");
 	used[0] = IP4(10, 0, 0, 2);
 	expect_full("10.0.0.0/30", used, 1,
-	    "IPAM: a /30 with .2 used is full (ENOSPC)");
+	    "IPAM: a /30 with .2 used is full (EADDRNOTAVAIL)");
 	expect_pick("10.0.0.4/30", NULL, 0, IP4(10, 0, 0, 6),
 	    "IPAM: 10.0.0.4/30 gives .6");
 	used[0] = IP4(10, 0, 0, 6);
@@ -943,7 +957,7 @@ test_ipam(void)
 	used[n + 2] = IP4(172, 19, 0, 255);
 	expect_full("172.19.0.0/24", used, n + 3,
 	    "IPAM: a full /24 with network, gateway and broadcast listed is "
-	    "ENOSPC");
+	    "full");
 	expect_pick("172.19.0.0/24", used, n - 1, IP4(172, 19, 0, 254),
 	    "IPAM: the last host .254 is given when only it is free");
 
@@ -960,7 +974,7 @@ test_ipam(void)
 	for (n = 0, i = 2; i < 65535; i++)
 		used[n++] = IP4(10, 200, 0, 0) + (uint32_t)i;
 	expect_full("10.200.0.0/16", used, n,
-	    "IPAM: a full /16 is ENOSPC; .255.255 is never given");
+	    "IPAM: a full /16 is full; .255.255 is never given");
 	expect_pick("10.200.0.0/16", used, n - 1, IP4(10, 200, 255, 254),
 	    "IPAM: a /16 gives .255.254 when only it is free");
 }
@@ -1073,14 +1087,15 @@ test_valid(void)
  * CREATE 0x400.  nl_nest() marks every nest with NLA_F_NESTED (0x8000). */
 
 /* RTM_NEWLINK (16), REQUEST|ACK|CREATE|EXCL, seq 100; ifinfomsg up/up;
- * IFLA_IFNAME (3) "br0"; IFLA_LINKINFO (18) { IFLA_INFO_KIND (1)
- * "bridge" }. */
+ * IFLA_IFNAME (3) "br0"; IFLA_ADDRESS (1) 02:11:22:33:44:55 (len 10, two
+ * pad bytes); IFLA_LINKINFO (18) { IFLA_INFO_KIND (1) "bridge" }. */
 static const unsigned char exp_newbridge[] = {
-	0x38, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
+	0x44, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
 	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
 	0x08, 0x00, 0x03, 0x00, 'b', 'r', '0', 0x00,
+	0x0a, 0x00, 0x01, 0x00, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x00, 0x00,
 	0x10, 0x00, 0x12, 0x80,
 	0x0b, 0x00, 0x01, 0x00, 'b', 'r', 'i', 'd', 'g', 'e', 0x00, 0x00,
 };
@@ -1254,6 +1269,8 @@ test_netlink(void)
 		unsigned char guard[256];
 	} g;
 	struct nl_buf b;
+	static const unsigned char mac[6] = { 2, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	unsigned char m1[6], m2[6], m3[6];
 	unsigned char zero[4000];
 	size_t i, before;
 	int guard_ok, msgs;
@@ -1268,9 +1285,15 @@ test_netlink(void)
 	    b.data[0] == 0, "nl_buf_init clears the buffer");
 
 	dirty_init(&b);
-	nl_req_newbridge(&b, "br0");
+	nl_req_newbridge(&b, "br0", mac);
 	expect_req(&b, exp_newbridge, sizeof(exp_newbridge),
-	    "nl_req_newbridge(br0)");
+	    "nl_req_newbridge(br0, 02:11:22:33:44:55)");
+	net_bridge_mac("pelagos0", m1);
+	net_bridge_mac("pelagos0", m2);
+	net_bridge_mac("pelagos1", m3);
+	ok(!memcmp(m1, m2, 6) && memcmp(m1, m3, 6) && (m1[0] & 3) == 2 &&
+	    (m3[0] & 3) == 2, "net_bridge_mac: fixed per name, differs "
+	    "between names, locally administered unicast");
 	dirty_init(&b);
 	nl_req_linkup(&b, "lo");
 	expect_req(&b, exp_linkup, sizeof(exp_linkup), "nl_req_linkup(lo)");
@@ -1586,8 +1609,9 @@ test_leases(int root)
 	errno = 0;
 	r = ipam_lease_take(root, &sn, ID_A, &ip);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == ENOSPC,
-	    "ipam_lease_take in a full subnet is ENOSPC");
+	ok(r == -1 && errno == EADDRNOTAVAIL,
+	    "ipam_lease_take in a full subnet is EADDRNOTAVAIL (not the file "
+	    "system's ENOSPC)");
 	ok(exists(root, "leases/notes") && exists(root, "leases/172.19.0"),
 	    "entries that are not addresses are left alone");
 }
@@ -1595,17 +1619,18 @@ test_leases(int root)
 static void
 test_names(int root)
 {
-	char id[ID_LEN + 1], target[64];
+	char id[ID_LEN + 1], target[64], owner[ID_LEN + 1];
 	int r;
 
 	mkclaim(root, ID_A);
 	mkclaim(root, ID_B);
-	ok_int(root_name_take(root, "web", ID_A), 0, "root_name_take");
+	ok_int(root_name_take(root, "web", ID_A, owner), 0, "root_name_take");
 	errno = 0;
-	r = root_name_take(root, "web", ID_B);
+	r = root_name_take(root, "web", ID_B, owner);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == EEXIST,
-	    "root_name_take of a live sandbox's name is EEXIST");
+	ok(r == -1 && errno == EEXIST && !strcmp(owner, ID_A),
+	    "root_name_take of a live sandbox's name is EEXIST, and names "
+	    "the owner");
 	link_target(root, "names/web", target, sizeof(target));
 	ok_str(target, ID_A, "a refused root_name_take keeps the owner");
 	memset(id, 0, sizeof(id));
@@ -1615,7 +1640,7 @@ test_names(int root)
 
 	/* A name left by a create that died: its directory is missing. */
 	symlinkat(ID_X, root, "names/db");
-	ok_int(root_name_take(root, "db", ID_B), 0,
+	ok_int(root_name_take(root, "db", ID_B, owner), 0,
 	    "root_name_take takes over a stale name");
 	memset(id, 0, sizeof(id));
 	root_name_lookup(root, "db", id);
@@ -1631,7 +1656,7 @@ test_names(int root)
 	r = root_name_lookup(root, "web", id);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == ENOENT, "a freed name is not found (ENOENT)");
-	ok_int(root_name_take(root, "web", ID_B), 0,
+	ok_int(root_name_take(root, "web", ID_B, owner), 0,
 	    "a freed name can be taken again");
 
 	symlinkat("not-an-id", root, "names/junk");
@@ -1718,7 +1743,7 @@ test_root(void)
 		    "sandboxes/ is 0700");
 		ok_int(file_mode(root, "leases"), 0700, "leases/ is 0700");
 		ok_int(file_mode(root, "names"), 0700, "names/ is 0700");
-		lock = root_lock(root);
+		lock = root_lock(root, LOCK_EX);
 		ok(lock >= 0 && exists(root, "lock"), "root_lock");
 		if (lock >= 0)
 			close(lock);
