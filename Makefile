@@ -4,7 +4,7 @@ include config.mk
 # The command layer, then the library below it (pelagos.h lists both).
 CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c
 LIB_SRC = sandbox.c net.c run.c pause.c proc.c state.c ipam.c root.c \
-	netlink.c valid.c err.c util.c
+	netlink.c json.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 
@@ -14,7 +14,7 @@ DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
 # Only musl-gcc needs to be shown the kernel headers; a native or cross gcc
 # finds its own.
 UAPI = $(if $(findstring musl,$(CC)),$(MUSL_UAPI))
-CPPFLAGS_ALL = $(DEFS) $(UAPI) $(CPPFLAGS)
+CPPFLAGS_ALL = $(DEFS) $(UAPI) $(JSMN) $(CPPFLAGS)
 
 all: pelagos
 
@@ -59,7 +59,7 @@ test-asan: asan
 
 # New inputs go to build/fuzz-corpus, the seeds stay in tests/fuzz-corpus.
 tests/fuzz_state: tests/fuzz_state.c $(LIB_SRC) pelagos.h config.mk
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I. -o $@ tests/fuzz_state.c \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(JSMN) -I. -o $@ tests/fuzz_state.c \
 	    $(LIB_SRC)
 
 fuzz: tests/fuzz_state

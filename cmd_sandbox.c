@@ -190,23 +190,6 @@ out:
 	return ret;
 }
 
-static void
-json_str(const char *s)
-{
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
-}
-
 static const char *
 mode_json(enum ns_mode m)
 {
@@ -222,18 +205,18 @@ json_fields(const struct sandbox *sb)
 	if (sb->ip)
 		ipam_format_ip(sb->ip, ip);
 	util_out("\"id\":");
-	json_str(sb->id);
+	json_put(sb->id);
 	util_out(",\"name\":");
 	if (sb->name[0])
-		json_str(sb->name);
+		json_put(sb->name);
 	else
 		util_out("null");
 	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
-	json_str(sb->ns_name);
+	json_put(sb->ns_name);
 	util_out(",\"veth_host\":");
-	json_str(sb->veth_host);
+	json_put(sb->veth_host);
 	util_out(",\"container_ip\":");
-	json_str(ip);
+	json_put(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
 	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
@@ -386,11 +369,11 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	util_out("%c", '{');
 	json_fields(&sb);
 	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	json_str(sb.hostname);
+	json_put(sb.hostname);
 	util_out(",\"created\":%lld,\"bridge\":", sb.created);
-	json_str(sb.bridge);
+	json_put(sb.bridge);
 	util_out(",\"gateway\":");
-	json_str(gw);
+	json_put(gw);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
 out:

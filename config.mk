@@ -29,6 +29,11 @@ LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -s
 KERNEL_HEADERS = /usr/include
 UAPI_ARCH = $(shell $(CC) -dumpmachine 2>/dev/null)
 MUSL_UAPI = -idirafter $(KERNEL_HEADERS) -idirafter $(KERNEL_HEADERS)/$(UAPI_ARCH)
+# jsmn.h (Debian's libjsmn-dev: header-only, architecture-independent) is
+# searched last, so a cross build whose KERNEL_HEADERS point elsewhere
+# still finds it and nothing else there.
+JSMN_DIR = /usr/include
+JSMN = -idirafter $(JSMN_DIR)
 
 # make asan / test-asan: the suite against a clang ASan+UBSan build,
 # dynamically linked (the sanitizer runtimes need the system libc).

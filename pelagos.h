@@ -86,6 +86,33 @@ int valid_name(const char *s);
 int valid_hostname(const char *s);
 int valid_ifname(const char *s);
 
+/* json.c: JSON text checked strictly and split into tokens (jsmn), read
+ * by key; strings written escaped. */
+#define JSON_MAX_BYTES	65536
+#define JSON_MAX_TOKENS	1024
+#define JSON_MAX_DEPTH	16
+enum { JSON_OBJECT = 1, JSON_ARRAY, JSON_STRING, JSON_PRIMITIVE };
+struct json_tok {
+	int type, start, end;
+	int size;		/* children; a key's is 1 */
+	int parent;		/* token index, -1 for the top object */
+};
+struct json {
+	const char *js;
+	int n;
+	struct json_tok tok[JSON_MAX_TOKENS];
+};
+int json_parse(struct json *j, const char *js, size_t len);
+int json_type(const struct json *j, int t);
+int json_next(const struct json *j, int parent, int prev);
+int json_get(const struct json *j, int obj, const char *key);
+int json_string(const struct json *j, int t, char *buf, size_t len);
+int json_bool(const struct json *j, int t, int *v);
+int json_uint(const struct json *j, int t, unsigned long long max,
+	unsigned long long *v);
+const char *json_raw(const struct json *j, int t, size_t *n);
+void json_put(const char *s);
+
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
 struct nl_buf {

@@ -1923,6 +1923,107 @@ test_util(void)
 	test_util_dir();
 }
 
+/* ---- JSON and the CNI documents ---- */
+
+static struct json tj;
+
+static int
+jparse(const char *s)
+{
+	return json_parse(&tj, s, strlen(s));
+}
+
+static void
+test_json(void)
+{
+	static const char *const good[] = {
+		"{}", " {\n}\t", "{\"a\":1}", "{\"a\" : [ ] , \"b\" : { } }",
+		"{\"a\":[1,-0,0.5,1e3,-1.25E-2,true,false,null,\"x\"]}",
+		"{\"a\":{\"b\":{\"c\":[[],[{}]]}}}", "{\"\\u0041\\n\\\"\":\"\\\\/\"}",
+		"{\"a\":\"caf\xc3\xa9\"}", NULL };
+	static const char *const bad[] = {
+		"", " ", "[]", "1", "\"a\"", "{", "}", "{\"a\":1,}", "{,}",
+		"{\"a\":1 \"b\":2}", "{\"a\"}", "{\"a\":}", "{\"a\"::1}",
+		"{\"a\",:1}", "{\"a\":[1,,2]}", "{\"a\":[,1]}", "{\"a\":[1 2]}",
+		"{\"a\":[1,]}", "{\"a\":1:2}", "{1:2}", "{a:1}", "{\"a\":b}",
+		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}",
+		"{\"a\":1e}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":+1}",
+		"{\"a\":\"x\x01\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+		"{} {}", "{}x", "x{}", "{},", "{}:", "{\"a\":{\"b\":1}:2}",
+		"{\"a\":[1]]}", "{\"a\":\"unterminated}", "{\"a\":1}\x01",
+		NULL };
+	char deep[64], big[JSON_MAX_TOKENS * 3 + 16], buf[8];
+	unsigned long long v;
+	int i, t, b;
+
+	/* Described by index: some of the texts hold control characters. */
+	for (i = 0; good[i]; i++)
+		ok(jparse(good[i]) == 0, "json_parse accepts good[%d]", i);
+	for (i = 0; bad[i]; i++) {
+		errno = 0;
+		ok(jparse(bad[i]) < 0 && errno == EBADMSG && tj.n == 0,
+		    "json_parse refuses bad[%d] (EBADMSG)", i);
+	}
+	ok(json_parse(&tj, "{\"a\":1}\0{}", 10) < 0,
+	    "json_parse refuses a NUL and what follows");
+	/* 16 levels nest, 17 do not. */
+	for (b = 16; b <= 17; b++) {
+		strcpy(deep, "{\"a\":");
+		for (i = 0; i < b; i++)
+			strcat(deep, "[");
+		for (i = 0; i < b; i++)
+			strcat(deep, "]");
+		strcat(deep, "}");
+		errno = 0;
+		ok(b == 16 ? jparse(deep) == 0 : jparse(deep) < 0 &&
+		    errno == ELOOP, "json_parse %s %d levels", b == 16 ?
+		    "takes" : "refuses (ELOOP)", b);
+	}
+	strcpy(big, "{\"a\":[");
+	for (i = 0; i < JSON_MAX_TOKENS; i++)
+		strcat(big, i ? ",0" : "0");
+	strcat(big, "]}");
+	errno = 0;
+	ok(jparse(big) < 0 && errno == E2BIG, "json_parse refuses more than "
+	    "%d tokens (E2BIG)", JSON_MAX_TOKENS);
+	errno = 0;
+	ok(json_parse(&tj, big, JSON_MAX_BYTES + 1) < 0 && errno == EFBIG,
+	    "json_parse refuses more than %d bytes (EFBIG)", JSON_MAX_BYTES);
+
+	jparse("{\"k\":\"v1\",\"n\":42,\"b\":true,\"k\":\"v2\",\"e\":"
+	    "\"a\\u0041\\t\",\"u\":\"\\u00e9\",\"z\":\"\\u0000\",\"l\":[1,{\"m\":2}]}");
+	t = json_get(&tj, 0, "k");
+	ok(json_string(&tj, t, buf, sizeof(buf)) == 0 && !strcmp(buf, "v2"),
+	    "json_get: of a key given twice, the last counts");
+	ok(json_uint(&tj, json_get(&tj, 0, "n"), 100, &v) == 0 && v == 42,
+	    "json_uint");
+	ok(json_uint(&tj, json_get(&tj, 0, "n"), 41, &v) < 0,
+	    "json_uint refuses a value over its maximum");
+	ok(json_bool(&tj, json_get(&tj, 0, "b"), &b) == 0 && b == 1,
+	    "json_bool");
+	ok(json_bool(&tj, json_get(&tj, 0, "n"), &b) < 0, "json_bool refuses "
+	    "a number");
+	ok(json_string(&tj, json_get(&tj, 0, "e"), buf, sizeof(buf)) == 0 &&
+	    !strcmp(buf, "aA\t"), "json_string unescapes");
+	errno = 0;
+	ok(json_string(&tj, json_get(&tj, 0, "u"), buf, sizeof(buf)) < 0 &&
+	    errno == EINVAL, "json_string refuses an escape beyond ASCII");
+	ok(json_string(&tj, json_get(&tj, 0, "z"), buf, sizeof(buf)) < 0,
+	    "json_string refuses an escaped NUL");
+	errno = 0;
+	ok(json_string(&tj, json_get(&tj, 0, "e"), buf, 3) < 0 &&
+	    errno == ENAMETOOLONG, "json_string refuses what does not fit");
+	ok(json_get(&tj, 0, "m") < 0, "json_get looks at one object's keys");
+	t = json_get(&tj, 0, "l");
+	i = json_next(&tj, t, -1);
+	b = json_next(&tj, t, i);
+	ok(json_type(&tj, i) == JSON_PRIMITIVE && json_type(&tj, b) ==
+	    JSON_OBJECT && json_next(&tj, t, b) < 0 &&
+	    json_get(&tj, b, "m") == b + 2, "json_next walks an array");
+	ok(json_get(&tj, -1, "k") < 0 && json_next(&tj, -1, -1) < 0,
+	    "json_get and json_next of no token find nothing");
+}
+
 int
 main(void)
 {
@@ -1941,6 +2042,7 @@ main(void)
 	test_netlink_socket();
 	test_root();
 	test_util();
+	test_json();
 	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
