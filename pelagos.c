@@ -298,6 +298,10 @@ main(int argc, char **argv)
 	int ret;
 
 	pelagos_umask = umask(077);
+	/* A CNI runtime runs plugins by the name in its configuration, with
+	 * the request in the environment: the command line is then not ours. */
+	if (getenv("CNI_COMMAND"))
+		return cni_main();
 	ret = dispatch(argc, argv);
 	/* Output is buffered by util_out: a write error on it is a failure. */
 	if (util_flush() < 0 && ret == 0)

@@ -112,6 +112,14 @@ kill_recorded() {
 	return 0
 }
 
+# kill_all_recorded FILE: kill_recorded for each "pid start" line of FILE.
+kill_all_recorded() {
+	[ -f "$1" ] && while read -r _p _s; do
+		kill_recorded "$_p" "$_s"
+	done <"$1"
+	return 0
+}
+
 # Checks, for every sandbox the test created, that none of its objects
 # remains, and removes any that does.  Prints what it found.
 sweep() {

@@ -27,10 +27,7 @@ f_trap() {
 # Kills what a test started itself (recorded in $T_DIR/kill as
 # "pid start"), only while the start time still matches.
 f_cleanup() {
-	[ -f "$T_DIR/kill" ] && while read -r _p _s; do
-		kill_recorded "$_p" "$_s"
-	done <"$T_DIR/kill"
-	return 0
+	kill_all_recorded "$T_DIR/kill"
 }
 
 f_start() {
