@@ -25,7 +25,7 @@ static const char main_usage[] =
 "  sandbox create [--name NAME] [--hostname NAME]\n"
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
 "  sandbox ls [-q|--json]\n"
-"  sandbox inspect ID|NAME\n"
+"  sandbox inspect [--oci] ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"

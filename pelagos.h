@@ -221,6 +221,7 @@ enum ns_kind { NSK_IPC, NSK_UTS, NSK_NET, NSK_PID, NSK_COUNT };
 struct ns_info {
 	const char *name;	/* as in /proc/<pid>/ns/<name> */
 	int flag;		/* CLONE_NEW* */
+	const char *oci;	/* as an OCI bundle's linux.namespaces names it */
 };
 extern const struct ns_info proc_ns[NSK_COUNT];	/* in the order run joins */
 #define PROC_MAX_PAUSES	4	/* a --pod-pid pause is two processes */

@@ -120,6 +120,18 @@ kill_all_recorded() {
 	return 0
 }
 
+# cgroup_sweep NAME: removes, deepest first, the cgroup trees named NAME
+# at each hierarchy's top (engines a test starts make them, under a parent
+# of the test's own); prints those that could not go.
+cgroup_sweep() {
+	for _h in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+		[ -d "$_h" ] || continue
+		find "$_h" -depth -type d -exec rmdir {} \; 2>/dev/null
+		[ -d "$_h" ] && printf ' cgroup:%s' "$_h"
+	done
+	return 0
+}
+
 # Checks, for every sandbox the test created, that none of its objects
 # remains, and removes any that does.  Prints what it found.
 sweep() {
