@@ -5,7 +5,7 @@
 # /proc/<pid>/ns/net is CNI_NETNS, as `ctr run --cni` passes it).
 TESTS="$TESTS t_cni_add_del t_cni_versions t_cni_errors t_cni_check"
 TESTS="$TESTS t_cni_gc t_cni_status t_cni_chain t_cni_parallel t_cni_mtu"
-TESTS="$TESTS t_cni_fault_inject t_cni_signals t_cni_examples"
+TESTS="$TESTS t_cni_fault_inject t_cni_signals t_cni_examples t_cni_docs"
 
 # Helpers are c_-prefixed: every t_*.sh is sourced into one shell.
 
@@ -595,4 +595,29 @@ t_cni_examples() {
 		note "$(basename "$f"): ADD, CHECK, DEL in $v"
 	done
 	c_clean || fail "left:$(c_leaks)"
+}
+
+# The README's ADD result and error object are what the plugin prints,
+# with this run's bridge, addresses, MACs and namespace put in the
+# README's spelling.
+t_cni_docs() {
+	readme=$TESTS_DIR/../README.md
+	[ -f "$readme" ] || skip "no README.md beside the tests"
+	c_trap
+	p=$(c_ns)
+	c_conf 1.0.0
+	c_cni 0 ADD c "$p"
+	set -- $(grep -o '"mac":"[0-9a-f:]*"' "$OUT" | cut -d'"' -f4)
+	h=$(printf 'pc-%02x%02x%02x%02x' $(echo "$NET.2" | tr . ' '))
+	line=$(sed -e "s/$1/86:cc:fa:4a:49:ff/" -e "s/$2/62:98:bd:c7:68:22/" \
+	    -e "s/$3/1a:0a:95:e4:3d:94/" -e "s/\"$BR\"/\"pcni0\"/" \
+	    -e "s/$h/pc-0af40002/" -e "s#/proc/$p/ns/net#/var/run/netns/cni-1234#" \
+	    -e "s/$(echo "$NET" | sed 's/\./\\./g')\./10.244.0./g" "$OUT")
+	grep -qxF "      $line" "$readme" ||
+	    fail "README lacks the ADD result: $line"
+	c_cni 0 DEL c "$p"
+	c_conf 1.1.0 ',"ipMasq":true'
+	c_cni 1 ADD c "$p"
+	grep -qxF "    $(cat "$OUT")" "$readme" ||
+	    fail "README lacks the error object: $(cat "$OUT")"
 }
