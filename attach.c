@@ -10,8 +10,8 @@
  * found from its lease, and DEL, GC and ADD's own rollback are one
  * operation: delete the veth a lease names, then free the lease.  The
  * default dataDir is on /run: leases describe veths and namespaces that
- * no reboot keeps, so a reboot frees them all with the tmpfs, which is
- * when leaked host-local leases pile up. */
+ * no reboot keeps, so a reboot frees them all with the tmpfs (host-local
+ * keeps its leases on disk, and a reboot leaks them). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -101,9 +101,9 @@ names(const struct cni_req *r, struct cni_att *a)
 	strcpy(a->link[2].name, r->ifname);
 }
 
-/* The directory is made with its parents when create is set (parents
- * 0755, as other plugins share /run/cni; ours 0700); without create, one
- * that does not exist leaves dirfd -1 and is no error. */
+/* The directory is made with its parents when create is set (0700 under
+ * pelagos's umask; plugins run as root); without create, one that does
+ * not exist leaves dirfd -1 and is no error. */
 static int
 ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	struct pelagos_err *e)
@@ -117,7 +117,7 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	for (i = 1; create && path[i]; i++)
 		if (path[i] == '/') {
 			path[i] = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
 				return sys(e, "create", path);
 			path[i] = '/';
 		}
