@@ -79,3 +79,11 @@ valid_boot_id(const char *s)
 			return 0;
 	return s[i] == '\0';
 }
+
+/* A CNI container ID, as the specification spells it; it becomes part of
+ * a lease's target, never a path component. */
+int
+valid_cni_id(const char *s)
+{
+	return valid_word(s, CNI_ID_MAX);
+}

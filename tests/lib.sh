@@ -112,6 +112,26 @@ kill_recorded() {
 	return 0
 }
 
+# kill_all_recorded FILE: kill_recorded for each "pid start" line of FILE.
+kill_all_recorded() {
+	[ -f "$1" ] && while read -r _p _s; do
+		kill_recorded "$_p" "$_s"
+	done <"$1"
+	return 0
+}
+
+# cgroup_sweep NAME: removes, deepest first, the cgroup trees named NAME
+# at each hierarchy's top (engines a test starts make them, under a parent
+# of the test's own); prints those that could not go.
+cgroup_sweep() {
+	for _h in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+		[ -d "$_h" ] || continue
+		find "$_h" -depth -type d -exec rmdir {} \; 2>/dev/null
+		[ -d "$_h" ] && printf ' cgroup:%s' "$_h"
+	done
+	return 0
+}
+
 # Checks, for every sandbox the test created, that none of its objects
 # remains, and removes any that does.  Prints what it found.
 sweep() {
