@@ -13,10 +13,7 @@ const char cmd_network_usage[] =
 
 const char cmd_net_create_usage[] =
 "usage: pelagos network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
-"                              [--bridge BR] [--gateway IP] [--mtu N]\n"
-"\n"
-"Defines a network (/16../30; /48../120 or a ULA /64 from NAME), prints\n"
-"NAME.  Bridge: NAME; gateways: the first hosts; MTU: the kernel's.\n";
+"    [--bridge BR] [--gateway IP] [--mtu N]\n";
 
 const char cmd_net_ls_usage[] =
 "usage: pelagos network ls [-q|--json]\n";
@@ -25,9 +22,7 @@ const char cmd_net_inspect_usage[] =
 "usage: pelagos network inspect NAME\n";
 
 const char cmd_net_rm_usage[] =
-"usage: pelagos network rm NAME...\n"
-"\n"
-"Removes networks that no sandbox uses; their bridges stay.\n";
+"usage: pelagos network rm NAME...\n";
 
 /* The default network, and the root (-1 when it does not exist, unless
  * create). */
@@ -131,8 +126,7 @@ show(const struct netdef *nd, const char *fmt, int is_default)
 	cidr(sub, sizeof(sub), nd->sn.net, NULL, nd->sn.prefix);
 	cidr(sub6, sizeof(sub6), 0, nd->sn6.net, nd->sn6.prefix);
 	ipam_format_ip(nd->gateway, gw);
-	memcpy(gw6, nd->sn6.net, 16);
-	gw6[15] |= 1;
+	ipam_gateway6(&nd->sn6, gw6);
 	if (nd->sn6.prefix)
 		ipam_format_ip6(gw6, g6);
 	util_fmt(mtu, sizeof(mtu), "%d", nd->mtu);
@@ -142,9 +136,9 @@ show(const struct netdef *nd, const char *fmt, int is_default)
 		return;
 	}
 	util_out("{\"name\":");
-	pelagos_json_str(nd->name);
+	json_put(nd->name);
 	util_out(",\"bridge\":");
-	pelagos_json_str(nd->bridge);
+	json_put(nd->bridge);
 	util_out(",\"subnet\":\"%s\",\"gateway\":\"%s\",\"subnet6\":\"%s\","
 	    "\"gateway6\":\"%s\",\"mtu\":%s,\"default\":%s}", sub, gw, sub6,
 	    g6, mtu, is_default ? "true" : "false");

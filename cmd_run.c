@@ -42,14 +42,12 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	struct pelagos_err e;
 	struct opt_state st;
 	struct run_opts o;
-	struct sandbox sb;
 	char id[ID_LEN + 1];
 	const char *v;
 	pid_t pid;
 	int rootfd = -1, ret = 1, k, status;
 
 	memset(&o, 0, sizeof(o));
-	o.sbdir = -1;
 	o.umask = pelagos_umask;
 	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
 		pelagos_warn(c, "environment:");
@@ -106,14 +104,9 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "no such sandbox '%s'", o.label);
 		goto out;
 	}
-	if (sandbox_load(rootfd, id, &sb) < 0) {
-		pelagos_warn(c, "state of sandbox %s:", id);
-		goto out;
-	}
-	o.sbdir = root_sbdir(rootfd, id);
-	close(rootfd);
+	k = run_workload(rootfd, id, &o, &status, &pid, &e);
 	rootfd = -1;
-	if (run_workload(&sb, &o, &status, &pid, &e) < 0) {
+	if (k < 0) {
 		pelagos_fail(c, &e);
 		ret = status;
 		goto out;
@@ -126,8 +119,6 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 out:
 	if (rootfd >= 0)
 		close(rootfd);
-	if (o.sbdir >= 0)
-		close(o.sbdir);
 	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 
 #include "pelagos.h"
@@ -16,13 +17,10 @@ const char cmd_sandbox_usage[] =
 "'pelagos sandbox CMD --help' describes each command.\n";
 
 const char cmd_create_usage[] =
-"usage: pelagos sandbox create [--name NAME] [--hostname NAME]\n"
-"                              [--host-net] [--host-ipc] [--pod-pid]\n"
-"                              [--network NET]... [--ip [NET=]ADDR]...\n"
-"                              [--ip6 [NET=]ADDR]... [--mtu N]\n"
-"                              [--dns IP]... [--dns-search DOMAIN]...\n"
-"                              [--dns-option OPT]... [--add-host NAME:IP]...\n"
-"                              [--sysctl KEY=VALUE]...\n"
+"usage: pelagos sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
+"    [--host-ipc] [--pod-pid] [--network NET]... [--ip|--ip6 [NET=]ADDR]...\n"
+"    [--mtu N] [--dns IP]... [--dns-search DOM]... [--dns-option OPT]...\n"
+"    [--add-host NAME:IP]... [--sysctl KEY=VALUE]...\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -32,13 +30,10 @@ const char cmd_create_usage[] =
 "  --host-net       stay in the host network namespace (no veth, no IP)\n"
 "  --host-ipc       share the host IPC namespace\n"
 "  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
-"  --network NET    eth0 (default route), eth1, ... on NET (" DEF_NETWORK ")\n"
-"  --ip, --ip6 [NET=]ADDR  the interface's address (default: lowest free)\n"
-"  --mtu N          every interface's MTU (default: the network's)\n"
-"  --dns, --dns-search, --dns-option  the pod's resolv.conf (default: the\n"
-"                   host's, without loopback nameservers)\n"
-"  --add-host NAME:IP  a line of its hosts file\n"
-"  --sysctl K=V     net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*\n";
+"  --network NET    eth0, eth1, ... on NET (default " DEF_NETWORK ")\n"
+"  --dns...         the pod's resolv.conf (default: the host's, less\n"
+"                   loopback nameservers); --add-host: a hosts line\n"
+"  --sysctl K=V     net.*, kernel.shm*|msg*|sem*, fs.mqueue.*\n";
 
 const char cmd_ls_usage[] =
 "usage: pelagos sandbox ls [-q|--json]\n"
@@ -49,11 +44,15 @@ const char cmd_ls_usage[] =
 "  --json       print the running sandboxes as a JSON array\n";
 
 const char cmd_inspect_usage[] =
-"usage: pelagos sandbox inspect ID|NAME\n"
+"usage: pelagos sandbox inspect [--oci] ID|NAME\n"
 "\n"
 "Prints the sandbox as one JSON object: the fields of ls --json (its\n"
 "interfaces among them), and status, hostname, created (seconds since\n"
-"the epoch), and eth0's bridge and gateway.\n";
+"the epoch), and eth0's bridge and gateway.\n"
+"\n"
+"  --oci  print the pod's namespaces as an OCI bundle's linux.namespaces\n"
+"         array, for a runtime (runc, crun) to join; refused unless the\n"
+"         sandbox is running\n";
 
 const char cmd_rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -102,13 +101,13 @@ pod_value_ok(int k, const char *v, const struct sandbox *sb)
 	int ns;
 
 	switch (k) {
-	case 0:
+	case POD_DNS:
 		return any_ip(v);
-	case 1:
+	case POD_SEARCH:
 		return valid_hostname(v);
-	case 2:
+	case POD_DNSOPT:
 		return valid_dns_option(v);
-	case 3:
+	case POD_HOSTS:
 		util_fmt(name, sizeof(name), "%.*s", colon ? (int)(colon - v) :
 		    0, v);
 		return colon && colon - v <= HOST_MAX_LEN &&
@@ -181,8 +180,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		{ "--dns-option", 0, 1 }, { "--add-host", 0, 1 },
 		{ "--sysctl", 0, 1 }, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *mtu = NULL, *v, *end,
-	    *nets[MAX_IFS], *ips[2][MAX_IFS + 1], **list[5];
-	size_t *count[5], i;
+	    *nets[MAX_IFS], *ips[2][MAX_IFS + 1];
+	size_t i;
 	struct pelagos_err e;
 	struct opt_state st;
 	struct sandbox sb;
@@ -195,11 +194,6 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	memset(&sb, 0, sizeof(sb));
 	memset(&o, 0, sizeof(o));
 	sb.pid = NS_CONTAINER;
-	count[0] = &o.ndns, list[0] = o.dns;
-	count[1] = &o.nsearch, list[1] = o.search;
-	count[2] = &o.ndnsopt, list[2] = o.dnsopt;
-	count[3] = &o.nhosts, list[3] = o.hosts;
-	count[4] = &o.nsysctl, list[4] = o.sysctl;
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
@@ -244,10 +238,10 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			o.mtu = (int)u;
 			break;
 		default:
-			if (*count[k - 9] == MAX_POD_OPTS)
+			if (o.n[k - 9] == MAX_POD_OPTS)
 				return pelagos_usage(c, "at most 16 of each "
 				    "option, not '%s' too", v);
-			list[k - 9][(*count[k - 9])++] = v;
+			o.v[k - 9][o.n[k - 9]++] = v;
 		}
 	}
 	if (name && !valid_name(name)) {
@@ -272,11 +266,11 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	for (k = 0; k < sb.nifs; k++)
 		if (!def_ok && !strcmp(nets[k], def.name))
 			return pelagos_fail(c, &e);
-	for (k = 0; k < 5; k++)
-		for (i = 0; i < *count[k]; i++)
-			if (!pod_value_ok(k, list[k][i], &sb))
+	for (k = 0; k < POD_NLISTS; k++)
+		for (i = 0; i < o.n[k]; i++)
+			if (!pod_value_ok(k, o.v[k][i], &sb))
 				return pelagos_invalid(c, opts[k + 9].name,
-				    list[k][i]);
+				    o.v[k][i]);
 	if (name)
 		strcpy(sb.name, name);
 	if (hostname)
@@ -292,6 +286,9 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	/* A reader that went away makes the ID's write fail with EPIPE,
+	 * which undoes the create, instead of killing it half-reported. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pelagos_open_root(c, 1, &rootfd) < 0 ||
 	    resolve_nets(c, rootfd, &sb, &o, nets,
 	    (const char *const (*)[MAX_IFS + 1])ips, nip, mtu, &def) < 0)
@@ -339,13 +336,12 @@ json_if(const struct pod_if *pi, int i)
 
 	if (memcmp(pi->mac, none, 6))
 		ipam_format_mac(pi->mac, mac);
-	util_out("%s{\"name\":\"" PEER_PREFIX "%d\",\"network\":",
-	    i ? "," : "", i);
-	pelagos_json_str(pi->network);
-	util_out(",\"veth_host\":");
-	pelagos_json_str(pi->veth_host);
+	/* A network's name needs no escaping (valid_name). */
+	util_out("%s{\"name\":\"" PEER_PREFIX "%d\",\"network\":\"%s\","
+	    "\"veth_host\":", i ? "," : "", i, pi->network);
+	json_put(pi->veth_host);
 	util_out(",\"bridge\":");
-	pelagos_json_str(pi->bridge);
+	json_put(pi->bridge);
 	ipam_format_ip(pi->ip, a);
 	util_out(",\"mac\":\"%s\",\"mtu\":%d,\"addresses\":[\"%s/%d\"", mac,
 	    pi->mtu, a, pi->prefix);
@@ -372,18 +368,18 @@ json_fields(const struct sandbox *sb)
 	if (sb->nifs)
 		ipam_format_ip(sb->ifs[0].ip, ip);
 	util_out("\"id\":");
-	pelagos_json_str(sb->id);
+	json_put(sb->id);
 	util_out(",\"name\":");
 	if (sb->name[0])
-		pelagos_json_str(sb->name);
+		json_put(sb->name);
 	else
 		util_out("null");
 	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
-	pelagos_json_str(sb->ns_name);
+	json_put(sb->ns_name);
 	util_out(",\"veth_host\":");
-	pelagos_json_str(sb->nifs ? sb->ifs[0].veth_host : "");
+	json_put(sb->nifs ? sb->ifs[0].veth_host : "");
 	util_out(",\"container_ip\":");
-	pelagos_json_str(ip);
+	json_put(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
 	    "\"ipc\":\"%s\"},\"interfaces\":[", mode_json(sb->net),
 	    mode_json(sb->pid), mode_json(sb->ipc));
@@ -402,6 +398,27 @@ table_row(int *shown, const char *id, const char *name, const char *status,
 	if (!(*shown)++)
 		util_out(fmt, "ID", "NAME", "STATUS", "IP", "NS_NAME");
 	util_out(fmt, id, name, status, ip, ns);
+}
+
+/* A directory without state and without its lock is a create that died,
+ * or one that has made the directory but not yet locked it: the claim is
+ * made under the root's lock, so the answer waits for it. */
+static const char *
+stateless_status(int rootfd, const char *id)
+{
+	struct sandbox sb;
+	const char *st;
+	int lock;
+
+	if (root_busy(rootfd, id))
+		return "creating";
+	lock = root_lock(rootfd, LOCK_SH);
+	st = sandbox_load(rootfd, id, &sb) == 0 ? sandbox_status(&sb) :
+	    errno != ENOENT ? "broken" : root_busy(rootfd, id) ? "creating" :
+	    "dead";
+	if (lock >= 0)
+		close(lock);
+	return st;
 }
 
 int
@@ -442,7 +459,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			/* No state yet: a create under way holds its
 			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    root_busy(rootfd, ids.id[i]) ? "creating" : "dead";
+			    stateless_status(rootfd, ids.id[i]);
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
 			else if (!json)
@@ -496,9 +513,11 @@ load_arg(const struct cmd *c, int rootfd, const char *arg, struct sandbox *sb)
 	return 0;
 }
 
-/* The single ID|NAME operand of a command without options of its own. */
+/* The single ID|NAME operand of a command whose options are flags; *set
+ * gets a bit per flag given. */
 static int
-one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
+one_ref(const struct cmd *c, int argc, char **argv, const struct opt *opts,
+	int *set, const char **ref)
 {
 	struct opt_state st;
 	const char *v;
@@ -506,11 +525,15 @@ one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
 
 	*ref = NULL;
 	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		if (k == OPT_BAD)
 			return 2;
 		if (k == OPT_HELP)
 			return -1;
+		if (k >= 0) {
+			*set |= 1 << k;
+			continue;
+		}
 		if (*ref)
 			return pelagos_usage(c, "unexpected argument '%s'", v);
 		*ref = v;
@@ -520,52 +543,68 @@ one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
 	return check_ref(c, *ref);
 }
 
+/* The pod's namespaces as /proc/<pause>/ns/<kind> paths.  A path names
+ * the pause by PID, and a runtime opens it later: the sandbox must be
+ * running now (the recorded pause, by start time and network namespace),
+ * and the window until the runtime's open is the caller's to keep short
+ * (README, "OCI runtimes"). */
+static int
+print_oci(const struct cmd *c, const struct sandbox *sb)
+{
+	char path[48];
+	int k, n = 0;
+
+	if (strcmp(sandbox_status(sb), "running")) {
+		pelagos_warn(c, "sandbox %s is not running", sb->id);
+		return 1;
+	}
+	util_out("%c", '[');
+	for (k = 0; k < NSK_COUNT; k++) {
+		if (!sandbox_shares(sb, (enum ns_kind)k))
+			continue;
+		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)k);
+		util_out("%s{\"type\":\"%s\",\"path\":\"%s\"}", n++ ? "," : "",
+		    proc_ns[k].oci, path);
+	}
+	util_out("]\n");
+	return util_flush() == 0 ? 0 : 1;
+}
+
 int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
+	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
 	struct sandbox sb;
 	const char *ref;
 	char gw[16] = "";
-	int rootfd = -1, ret = 1, r;
+	int rootfd = -1, ret = 1, oci = 0, r;
 
-	if ((r = one_ref(c, argc, argv, &ref)) != 0)
+	if ((r = one_ref(c, argc, argv, opts, &oci, &ref)) != 0)
 		return r < 0 ? pelagos_help(c) : r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (load_arg(c, rootfd, ref, &sb) < 0)
 		goto out;
+	if (oci) {
+		ret = print_oci(c, &sb);
+		goto out;
+	}
 	if (sb.nifs)
 		ipam_format_ip(sb.ifs[0].gateway, gw);
 	util_out("%c", '{');
 	json_fields(&sb);
 	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	pelagos_json_str(sb.hostname);
+	json_put(sb.hostname);
 	util_out(",\"created\":%lld,\"bridge\":", sb.created);
-	pelagos_json_str(sb.nifs ? sb.ifs[0].bridge : "");
+	json_put(sb.nifs ? sb.ifs[0].bridge : "");
 	util_out(",\"gateway\":");
-	pelagos_json_str(gw);
+	json_put(gw);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
-}
-
-/* The sandbox to remove: its state, or what can be derived from its ID
- * when the state is missing or unreadable.  Returns the teardown flags,
- * or -1 with EBUSY for a create still under way. */
-static int
-load_or_derive(int rootfd, const char *id, struct sandbox *sb)
-{
-	if (sandbox_load(rootfd, id, sb) == 0)
-		return 0;
-	if (errno == ENOENT && root_busy(rootfd, id)) {
-		errno = EBUSY;
-		return -1;
-	}
-	sandbox_derive(id, sb);
-	return TD_DERIVED;
 }
 
 int
@@ -576,9 +615,8 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 	struct pelagos_err e;
 	struct opt_state st;
 	char id[ID_LEN + 1];
-	struct sandbox sb;
 	const char *v;
-	int rootfd = -1, ret = 0, force = 0, nargs = 0, flags, k;
+	int rootfd = -1, ret = 0, force = 0, nargs = 0, k;
 
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
@@ -609,32 +647,26 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 			}
 			continue;
 		}
-		if ((flags = load_or_derive(rootfd, id, &sb)) < 0) {
-			pelagos_warn(c, "sandbox %s is still being created", id);
-			ret = 1;
-		} else if (sandbox_teardown(rootfd, &sb, flags |
-		    (force ? TD_FORCE : 0), &e) < 0) {
+		if (sandbox_remove(rootfd, id, force ? TD_FORCE : 0, &e) < 0 &&
+		    !(force && errno == ENOENT))
 			ret = pelagos_fail(c, &e);
-		}
 	}
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
 }
 
-/* Under the root's lock, so that no create is between making a sandbox's
- * directory and locking it: an unlocked directory without a state file is
- * then a create that died. */
+/* Under the root's lock throughout, so that no create is between making
+ * a sandbox's directory and locking it (see sandbox_remove). */
 int
 cmd_prune(const struct cmd *c, int argc, char **argv)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct pelagos_err e;
 	struct opt_state st;
-	struct sandbox sb;
 	const char *v;
 	size_t i;
-	int rootfd = -1, lock = -1, ret = 1, flags, k;
+	int rootfd = -1, lock = -1, ret = 1, k, r;
 
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
@@ -648,7 +680,7 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 		return 1;
 	if (rootfd < 0)
 		return 0;
-	if ((lock = root_lock(rootfd)) < 0) {
+	if ((lock = root_lock(rootfd, LOCK_EX)) < 0) {
 		pelagos_warn(c, "lock %s:", pelagos_root);
 		goto out;
 	}
@@ -658,35 +690,18 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
-		if (sandbox_load(rootfd, ids.id[i], &sb) == 0) {
-			if (!strcmp(sandbox_status(&sb), "running"))
-				continue;
-			flags = 0;
-		} else if (errno == ENOENT) {
-			/* No state: a create under way holds the directory's
-			 * lock; without it the create died, and whatever it
-			 * made, a running pause included, goes. */
-			if (root_busy(rootfd, ids.id[i]))
-				continue;
-			sandbox_derive(ids.id[i], &sb);
-			flags = TD_DERIVED;
-		} else {
-			/* Unreadable state: only a pause can tell it lives. */
-			sandbox_derive(ids.id[i], &sb);
-			if (sandbox_has_pause(&sb))
-				continue;
-			flags = TD_DERIVED;
-		}
-		if (sandbox_teardown(rootfd, &sb, flags, &e) < 0) {
+		if ((r = sandbox_remove(rootfd, ids.id[i], TD_LOCKED | TD_PRUNE,
+		    &e)) < 0 && errno != ENOENT)
 			ret = pelagos_fail(c, &e);
-			continue;
-		}
-		util_out("%s\n", ids.id[i]);
+		else if (r == 1)
+			util_out("%s\n", ids.id[i]);
 	}
-	if (root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
-	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0) {
-		pelagos_warn(c, "prune leases and names in %s:", pelagos_root);
+	root_ids_free(&ids);
+	if (root_list(rootfd, &ids) < 0) {
+		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
 		ret = 1;
+	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
+		ret = pelagos_fail(c, &e);
 	}
 	if (util_flush() != 0)
 		ret = 1;

@@ -48,6 +48,30 @@ ipam_mask(int prefix)
 	return prefix ? ~0u << (32 - prefix) : 0;
 }
 
+/* The special-purpose ranges no sandbox subnet may lie in (RFC 6890):
+ * their addresses are never routed as a pod's would be. */
+const char *
+ipam_reserved(const struct subnet *sn)
+{
+	static const struct {
+		uint32_t net;
+		int prefix;
+		const char *what;
+	} r[] = {
+		{ 0x00000000, 8, "0.0.0.0/8 (this network)" },
+		{ 0x7f000000, 8, "127.0.0.0/8 (loopback)" },
+		{ 0xa9fe0000, 16, "169.254.0.0/16 (link-local)" },
+		{ 0xe0000000, 4, "224.0.0.0/4 (multicast)" },
+		{ 0xf0000000, 4, "240.0.0.0/4 (reserved)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if ((sn->net & ipam_mask(r[i].prefix)) == r[i].net)
+			return r[i].what;
+	return NULL;
+}
+
 static int
 hexval(char c)
 {
@@ -134,6 +158,20 @@ ipam_format_ip6(const unsigned char a[16], char out[40])
 	}
 }
 
+/* The MAC create gives an interface: 02:50 and its IPv4 address, as
+ * stable as the address, so a neighbour that still holds the old entry
+ * is right; it is never recorded. */
+void
+ipam_mac(uint32_t ip, unsigned char mac[6])
+{
+	int i;
+
+	mac[0] = 0x02;
+	mac[1] = 0x50;
+	for (i = 0; i < 4; i++)
+		mac[2 + i] = (unsigned char)(ip >> (24 - 8 * i));
+}
+
 void
 ipam_format_mac(const unsigned char m[6], char out[18])
 {
@@ -181,6 +219,10 @@ ipam_parse_subnet(const char *s, struct subnet *sn)
 	if (!(sn->prefix = parse_cidr(s, &sn->net, NULL, 16, 30)) ||
 	    (sn->net & ~ipam_mask(sn->prefix))) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (ipam_reserved(sn)) {
+		errno = EADDRNOTAVAIL;
 		return -1;
 	}
 	return 0;
@@ -231,20 +273,22 @@ ipam_ula(const char *name, struct subnet6 *sn)
 	sn->prefix = 64;
 }
 
-/* The lowest offset in [1, size - 1) whose bit is clear.  Offset 0 is
- * the network (or the subnet-router anycast) address; the last one, in
- * an IPv4 subnet, the broadcast. */
+/* The lowest offset in [2, size - 1) whose bit is clear.  Offset 0 is
+ * the network (or the subnet-router anycast) address, 1 the gateway
+ * (or, where the gateway is elsewhere, kept as if it were); the last
+ * one, in an IPv4 subnet, the broadcast. */
 static int
 lowest(const unsigned char *bits, uint32_t size, uint32_t *off)
 {
 	uint32_t i;
 
-	for (i = 1; i < size - 1; i++)
+	for (i = 2; i < size - 1; i++)
 		if (!(bits[i / 8] & 1u << i % 8)) {
 			*off = i;
 			return 0;
 		}
-	errno = ENOSPC;
+	/* Not ENOSPC, which a full file system gives the lease's link. */
+	errno = EADDRNOTAVAIL;
 	return -1;
 }
 
@@ -254,8 +298,8 @@ mark(unsigned char *bits, uint32_t i)
 	bits[i / 8] |= (unsigned char)(1u << i % 8);
 }
 
-/* Lowest free host address, skipping the network address, the gateway
- * and the broadcast address. */
+/* Lowest free host address, skipping the network address, the first
+ * host, the gateway and the broadcast address. */
 int
 ipam_pick(const struct subnet *sn, uint32_t gw, const uint32_t *used,
 	size_t n, uint32_t *ip)
@@ -282,8 +326,16 @@ ipam_pick(const struct subnet *sn, uint32_t gw, const uint32_t *used,
 	return 0;
 }
 
-/* The same for IPv6 over the subnet's first 65536 addresses; the gateway
- * is the first host (::1). */
+/* An IPv6 subnet's gateway: always its first host (::1). */
+void
+ipam_gateway6(const struct subnet6 *sn, unsigned char gw[16])
+{
+	memcpy(gw, sn->net, 16);
+	gw[15] |= 1;
+}
+
+/* The lowest free address as ipam_pick's, over the subnet's first 65536
+ * addresses. */
 int
 ipam_pick6(const struct subnet6 *sn, const unsigned char (*used)[16],
 	size_t n, unsigned char ip[16])
@@ -294,7 +346,6 @@ ipam_pick6(const struct subnet6 *sn, const unsigned char (*used)[16],
 	size_t k;
 
 	memset(bits, 0, sizeof(bits));
-	mark(bits, 1);
 	for (k = 0; k < n; k++)
 		if (ipam_in6(used[k], sn->net, sn->prefix < 112 ? 112 :
 		    sn->prefix))
@@ -310,17 +361,14 @@ ipam_pick6(const struct subnet6 *sn, const unsigned char (*used)[16],
 	return 0;
 }
 
-/* leases/<address>; an IPv6 address when ip6, else ip. */
+/* A lease's name: an IPv6 address when ip6, else ip. */
 static void
-lease_path(char p[48], uint32_t ip, const unsigned char *ip6)
+lease_name(char s[40], uint32_t ip, const unsigned char *ip6)
 {
-	char s[40];
-
 	if (ip6)
 		ipam_format_ip6(ip6, s);
 	else
 		ipam_format_ip(ip, s);
-	util_fmt(p, 48, "leases/%s", s);
 }
 
 /* Every leased address of the root, in one pass over leases/. */
@@ -367,18 +415,20 @@ ipam_used_free(struct ipam_used *u)
 /* Leases the interface's addresses, in its subnets: each one given, or
  * the lowest free.  Call with the root locked and u read under that
  * lock.  A given address outside the subnet is EDOM, one reserved
- * (network, gateway, broadcast) EADDRNOTAVAIL, a taken one EADDRINUSE;
- * *which then tells which family failed (4 or 6). */
+ * (network, gateway, broadcast) EPERM, a taken one EADDRINUSE (with
+ * owner the sandbox that holds it), a full subnet EADDRNOTAVAIL; *which
+ * then tells which family failed (4 or 6). */
 int
 ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
-	const char *id, int *which)
+	const char *id, int *which, char owner[ID_LEN + 1])
 {
 	struct subnet sn = { pi->gateway & ipam_mask(pi->prefix), pi->prefix };
 	struct subnet6 sn6;
-	char p[48];
+	char a[40];
 	int i;
 
 	*which = 4;
+	owner[0] = '\0';
 	if (!pi->ip) {
 		if (ipam_pick(&sn, pi->gateway, u->v4, u->n4, &pi->ip) < 0)
 			return -1;
@@ -387,11 +437,11 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		return -1;
 	} else if (pi->ip == sn.net || pi->ip == pi->gateway ||
 	    pi->ip == (sn.net | ~ipam_mask(sn.prefix))) {
-		errno = EADDRNOTAVAIL;
+		errno = EPERM;
 		return -1;
 	}
-	lease_path(p, pi->ip, NULL);
-	if (root_link_take(rootfd, p, id) < 0)
+	lease_name(a, pi->ip, NULL);
+	if (root_link_take(rootfd, "leases", a, id, owner) < 0)
 		goto taken;
 	if (!pi->prefix6)
 		return 0;
@@ -410,11 +460,11 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		goto undo;
 	} else if (!memcmp(pi->ip6, sn6.net, 16) ||
 	    !memcmp(pi->ip6, pi->gateway6, 16)) {
-		errno = EADDRNOTAVAIL;
+		errno = EPERM;
 		goto undo;
 	}
-	lease_path(p, 0, pi->ip6);
-	if (root_link_take(rootfd, p, id) == 0)
+	lease_name(a, 0, pi->ip6);
+	if (root_link_take(rootfd, "leases", a, id, owner) == 0)
 		return 0;
 taken:
 	if (errno == EEXIST)
@@ -427,34 +477,95 @@ undo:
 	return -1;
 }
 
+/* The lowest free address but except (a gateway that is not the first
+ * host), leased to holder: a CNI attachment.  Call with the directory
+ * locked. */
+int
+ipam_lease_take_except(int rootfd, const struct subnet *sn, uint32_t except,
+	const char *holder, uint32_t *ip)
+{
+	struct ipam_used u;
+	char a[16];
+	int ret = -1;
+
+	if (ipam_used_read(rootfd, &u) < 0)
+		return -1;
+	if (ipam_pick(sn, except, u.v4, u.n4, ip) == 0) {
+		ipam_format_ip(*ip, a);
+		ret = root_link_make(rootfd, "leases", a, holder);
+	}
+	ipam_used_free(&u);
+	return ret;
+}
+
 /* Frees an IPv4 lease (ip6 NULL) or an IPv6 one, while it is id's. */
 int
 ipam_lease_free(int rootfd, uint32_t ip, const unsigned char *ip6,
 	const char *id)
 {
-	char p[48];
+	char a[40];
 
-	lease_path(p, ip, ip6);
-	return root_link_free(rootfd, p, id);
+	lease_name(a, ip, ip6);
+	return root_link_free(rootfd, "leases", a, id);
 }
 
-/* How many sandboxes that exist hold leases in sn; -1 on error. */
+/* Visits every IPv4 lease as its address and what it points at, and
+ * frees those for which fn returns 1.  Call with the root locked. */
+int
+ipam_lease_each(int rootfd,
+	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg)
+{
+	struct util_dir d;
+	const char *name;
+	char holder[320];
+	uint32_t ip;
+	ssize_t n;
+	int ret = 0, r, k, freed = 0;
+
+	if (util_dir_open(&d, rootfd, "leases") < 0)
+		return errno == ENOENT ? 0 : -1;
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (ipam_parse_ip(name, NULL, &ip) < 0 ||
+		    (n = readlinkat(d.fd, name, holder, sizeof(holder))) < 0 ||
+		    n == sizeof(holder))
+			continue;
+		holder[n] = '\0';
+		if ((k = fn(ip, holder, arg)) < 0)
+			ret = -1;
+		else if (k > 0 && unlinkat(d.fd, name, 0) < 0 &&
+		    errno != ENOENT)
+			ret = -1;
+		else if (k > 0)
+			freed = 1;
+	}
+	if (r < 0 || (freed && root_sync(d.fd) < 0))
+		ret = -1;
+	util_dir_close(&d);
+	return ret;
+}
+
+struct leased {
+	int rootfd, n;
+	const struct subnet *sn;
+};
+
+static int
+leased(uint32_t ip, const char *holder, void *arg)
+{
+	struct leased *l = arg;
+
+	if ((ip & ipam_mask(l->sn->prefix)) == l->sn->net && valid_id(holder) &&
+	    root_exists(l->rootfd, holder))
+		l->n++;
+	return 0;
+}
+
+/* How many sandboxes that exist hold leases in sn (each holds one
+ * IPv4 address of a network it is on); -1 on error. */
 int
 ipam_leased(int rootfd, const struct subnet *sn)
 {
-	struct ipam_used u;
-	char p[48], id[ID_LEN + 1];
-	size_t i;
-	int n = 0;
+	struct leased l = { rootfd, 0, sn };
 
-	if (ipam_used_read(rootfd, &u) < 0)
-		return -1;
-	for (i = 0; i < u.n4; i++) {
-		lease_path(p, u.v4[i], NULL);
-		if ((u.v4[i] & ipam_mask(sn->prefix)) == sn->net &&
-		    root_link_read(rootfd, p, id) == 0 && root_exists(rootfd, id))
-			n++;
-	}
-	ipam_used_free(&u);
-	return n;
+	return ipam_lease_each(rootfd, leased, &l) < 0 ? -1 : l.n;
 }

@@ -3,7 +3,7 @@
  * subnet given by the caller, from PELAGOS_BRIDGE and PELAGOS_SUBNET),
  * and the definitions of `network create`, one fixed-format file each:
  *
- *	<root>/networks/<name>		written as .<name> and renamed
+ *	<root>/networks/<name>		written as .<name>, renamed, synced
  *
  *	pelagos-network 1
  *	name NAME
@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include "pelagos.h"
 
@@ -76,7 +77,9 @@ netdef_default(const char *bridge, const char *subnet, struct netdef *nd,
 		return err_msg(e, EINVAL, "bridge name '%s' is not a valid "
 		    "interface name", bridge);
 	if (ipam_parse_subnet(subnet, &nd->sn) < 0)
-		return err_msg(e, EINVAL, "subnet '%s' is not an IPv4 network "
+		return errno == EADDRNOTAVAIL ? err_msg(e, EINVAL, "subnet "
+		    "'%s' lies in %s", subnet, ipam_reserved(&nd->sn)) :
+		    err_msg(e, EINVAL, "subnet '%s' is not an IPv4 network "
 		    "a.b.c.d/16..30 with the host bits clear", subnet);
 	strcpy(nd->bridge, bridge);
 	nd->gateway = nd->sn.net + 1;
@@ -90,17 +93,22 @@ netdef_load(int rootfd, const char *name, const struct netdef *def,
 	struct netdef *nd)
 {
 	struct pelagos_err ignored;
-	char buf[NETDEF_MAX + 1], path[80];
-	int n, v;
+	char buf[NETDEF_MAX + 1];
+	int n, v, dfd, e;
 
 	if (!strcmp(name, def->name)) {
 		*nd = *def;
 		return 0;
 	}
 	errno = ENOENT;
-	util_fmt(path, sizeof(path), "networks/%s", name);
 	if (!valid_name(name) || rootfd < 0 ||
-	    (n = state_kv_load(rootfd, path, buf, NETDEF_MAX)) < 0)
+	    (dfd = root_dir(rootfd, "networks")) < 0)
+		return -1;
+	n = state_kv_load(dfd, name, buf, NETDEF_MAX);
+	e = errno;
+	close(dfd);
+	errno = e;
+	if (n < 0)
 		return -1;
 	memset(nd, 0, sizeof(*nd));
 	if (state_kv_parse(&net_file, buf, (size_t)n, nd, &v) < 0 ||
@@ -184,13 +192,13 @@ netdef_create(int rootfd, const struct netdef *nd, const struct netdef *def,
 	struct pelagos_err *e)
 {
 	struct netdefs l = { NULL, 0, 0 };
-	char buf[NETDEF_MAX], path[80], tmp[80], bad[NAME_MAX_LEN + 1];
-	int lock, ret = -1, n;
+	char buf[NETDEF_MAX], tmp[80], bad[NAME_MAX_LEN + 1];
+	int lock, ret = -1, n, dfd = -1;
 	size_t i;
 
 	if (netdef_check(nd, e) < 0)
 		return -1;
-	if ((lock = root_lock(rootfd)) < 0)
+	if ((lock = root_lock(rootfd, LOCK_EX)) < 0)
 		return err_os(e, "lock the root");
 	if (netdef_list(rootfd, def, &l, bad) < 0) {
 		err_os(e, "list networks");
@@ -205,15 +213,17 @@ netdef_create(int rootfd, const struct netdef *nd, const struct netdef *def,
 		    bad);
 		goto out;
 	}
-	util_fmt(path, sizeof(path), "networks/%s", nd->name);
-	util_fmt(tmp, sizeof(tmp), "networks/.%s", nd->name);
+	util_fmt(tmp, sizeof(tmp), ".%s", nd->name);
 	if ((n = state_kv_format(&net_file, nd, buf, sizeof(buf))) < 0 ||
-	    state_kv_save(rootfd, path, tmp, buf, (size_t)n) < 0) {
+	    (dfd = root_dir(rootfd, "networks")) < 0 ||
+	    state_kv_save(dfd, nd->name, tmp, buf, (size_t)n, 0600) < 0) {
 		err_os(e, "write definition of network %s", nd->name);
 		goto out;
 	}
 	ret = 0;
 out:
+	if (dfd >= 0)
+		close(dfd);
 	netdef_list_free(&l);
 	close(lock);
 	return ret;
@@ -226,13 +236,12 @@ netdef_remove(int rootfd, const char *name, const struct netdef *def,
 	struct pelagos_err *e)
 {
 	struct netdef nd;
-	char path[80];
-	int lock = -1, ret = -1, n, r;
+	int lock = -1, ret = -1, n, r, dfd = -1;
 
 	if (!strcmp(name, def->name))
 		return err_msg(e, EPERM, "network %s is the default network",
 		    name);
-	if (rootfd >= 0 && (lock = root_lock(rootfd)) < 0)
+	if (rootfd >= 0 && (lock = root_lock(rootfd, LOCK_EX)) < 0)
 		return err_os(e, "lock the root");
 	if ((r = netdef_load(rootfd, name, def, &nd)) < 0 && errno != EBADMSG) {
 		if (errno == ENOENT)
@@ -250,12 +259,14 @@ netdef_remove(int rootfd, const char *name, const struct netdef *def,
 			    "sandbox%s", name, n, n == 1 ? "" : "es");
 		goto out;
 	}
-	util_fmt(path, sizeof(path), "networks/%s", name);
-	if (unlinkat(rootfd, path, 0) < 0)
+	if ((dfd = root_dir(rootfd, "networks")) < 0 ||
+	    unlinkat(dfd, name, 0) < 0 || root_sync(dfd) < 0)
 		err_os(e, "remove network %s", name);
 	else
 		ret = 0;
 out:
+	if (dfd >= 0)
+		close(dfd);
 	if (lock >= 0)
 		close(lock);
 	return ret;

@@ -109,7 +109,8 @@ tag_ok(const char *s)
 
 /* KEY=VALUE into /proc/sys/KEY (dots for slashes), which shows the
  * namespaces of the writer: the pod's, for the keys create lets through
- * (proc_sysctl_ns), checked again here against a hand-made argv. */
+ * (proc_sysctl_ns).  A key with a '/' could leave /proc/sys; with dots
+ * for slashes, none can. */
 static int
 sysctl_write(const char *kv, char *what)
 {
@@ -118,12 +119,13 @@ sysctl_write(const char *kv, char *what)
 	size_t i;
 	int fd, ret = -1;
 
-	strcpy(what, "sysctl ");
-	strncat(what, kv, eq && eq - kv < 100 ? (size_t)(eq - kv) : 100);
-	if (proc_sysctl_ns(kv) < 0) {
+	if (!eq || eq - kv > 100 || memchr(kv, '/', (size_t)(eq - kv))) {
 		errno = EINVAL;
 		return -1;
 	}
+	memcpy(what, "sysctl ", 7);
+	memcpy(what + 7, kv, (size_t)(eq - kv));
+	what[7 + (eq - kv)] = '\0';
 	strcpy(path, "/proc/sys/");
 	for (i = 0; kv + i < eq; i++)
 		path[10 + i] = kv[i] == '.' ? '/' : kv[i];
@@ -318,9 +320,9 @@ ro_segments(struct span *sp)
  * to 64 KiB around each fault ("fault-around"), so a pause that went on
  * calling into libc would keep nearly the whole binary resident, and
  * every feature of pelagos would grow every pod's pause.  Hence inline
- * system calls, no switch (a jump table would be in .rodata), no
- * globals, and no return: the loop ends in exit_group. */
-static _Noreturn __attribute__((noinline)) void
+ * system calls, no switch (a jump table would be in .rodata) and no
+ * globals; what it returns, on its way out, the pause exits with. */
+static __attribute__((noinline)) int
 wait_loop(pid_t child, const struct span *sp, int nsp)
 {
 	unsigned long long all = ~0ull;
@@ -346,15 +348,15 @@ wait_loop(pid_t child, const struct span *sp, int nsp)
 			continue;
 		if (si.si_signo == SIGTERM || si.si_signo == SIGINT) {
 			if (child <= 0)
-				raw(SYS_exit_group, 0, 0, 0, 0);
+				return 0;
 			raw(SYS_kill, child, SIGTERM, 0, 0);
 		} else if (si.si_signo == SIGCHLD) {
 			while ((r = raw(SYS_wait4, child > 0 ? child : -1,
 			    (long)&status, WNOHANG, 0)) > 0)
 				if (r == child)
-					raw(SYS_exit_group, WIFSIGNALED(status) ?
+					return WIFSIGNALED(status) ?
 					    128 + WTERMSIG(status) :
-					    WEXITSTATUS(status), 0, 0, 0);
+					    WEXITSTATUS(status);
 		}
 	}
 }
@@ -488,7 +490,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 				return setup_failed(sync[1], e, what, errno);
 			say(sync[1], "+", 0);
 			close(sync[1]);
-			wait_loop(0, spans, nspans);
+			return wait_loop(0, spans, nspans);
 		}
 		/* Ready only once PID 1 is hardened too; its error, if any,
 		 * is passed on. */
@@ -523,7 +525,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	say(ready, ok, 0);
 	if (ready >= 0)
 		close(ready);
-	wait_loop(child, spans, nspans);
+	return wait_loop(child, spans, nspans);
 usage:
 	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
 	    "[--sysctl KEY=VALUE]... [--hostname NAME]", 0);
@@ -608,6 +610,7 @@ spawn_child(int ready, const char *const *argv)
 	 * children behind its back.  The rest stay blocked and are taken
 	 * with sigwaitinfo whatever their disposition. */
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve("/proc/self/exe", (char *const *)argv, environ);

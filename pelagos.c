@@ -23,17 +23,14 @@ static const char main_usage[] =
 "\n"
 "commands:\n"
 "  sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
-"                 [--host-ipc] [--pod-pid] [--network NET]... [...]\n"
+"                 [--host-ipc] [--pod-pid] [--network NET]...\n"
 "  sandbox ls [-q|--json]\n"
-"  sandbox inspect ID|NAME\n"
+"  sandbox inspect [--oci] ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
 "      [-d|--detach] [--] CMD [ARG...]\n"
-"  network create NAME --subnet CIDR [...]\n"
-"  network ls [-q|--json]\n"
-"  network inspect NAME\n"
-"  network rm NAME...\n"
+"  network create|ls|inspect|rm ...\n"
 "\n"
 "options:\n"
 "  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
@@ -110,24 +107,6 @@ pelagos_warn(const struct cmd *c, const char *fmt, ...)
 	} else {
 		put_line(c, msg, 0);
 	}
-}
-
-/* A JSON string of s, whatever bytes it holds. */
-void
-pelagos_json_str(const char *s)
-{
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
 }
 
 /* A value that is no good: "invalid --mtu '12'"; returns 1. */
@@ -331,9 +310,20 @@ dispatch(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	int ret;
+	int ret, fd;
 
+	/* Started with stdin, stdout or stderr closed, the first descriptor
+	 * opened (a signalfd, a netlink socket) would take its number, and
+	 * output meant for the terminal would go there. */
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			return 1;
 	pelagos_umask = umask(077);
+	/* A CNI runtime runs plugins by the name in its configuration, with
+	 * the request in the environment: the command line is then not ours. */
+	if (getenv("CNI_COMMAND"))
+		return cni_main();
 	ret = dispatch(argc, argv);
 	/* Output is buffered by util_out: a write error on it is a failure. */
 	if (util_flush() < 0 && ret == 0)

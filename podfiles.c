@@ -36,26 +36,19 @@ put(struct file *f, const char *fmt, const char *a, const char *b)
 	f->n += util_fmt(f->buf + at, sizeof(f->buf) - at, fmt, a, b);
 }
 
-/* Readable by every user of the pod (umask 022 while they are made): a
- * workload that drops root still resolves names. */
+/* Durably, as every file of the root, and readable by every user of the
+ * pod (umask 022 while they are made): a workload that drops root still
+ * resolves names. */
 static int
 save(int dirfd, const char *name, struct file *f, struct pelagos_err *e)
 {
-	int fd, ret = -1;
-
 	if (f->n >= sizeof(f->buf))
 		return err_msg(e, EFBIG, "%s would be over %d bytes", name,
 		    FILE_MAX);
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644);
-	if (fd < 0 || util_write_all(fd, f->buf, f->n) < 0)
-		err_os(e, "write %s", name);
-	else
-		ret = 0;
-	if (fd >= 0 && close(fd) < 0 && ret == 0)
-		ret = err_os(e, "write %s", name);
+	if (state_kv_save(dirfd, name, "podfile.tmp", f->buf, f->n, 0644) < 0)
+		return err_os(e, "write %s", name);
 	f->n = 0;
-	return ret;
+	return 0;
 }
 
 /* The host's file line by line, but "nameserver" lines whose address is
@@ -120,10 +113,10 @@ write_files(int dirfd, const struct sandbox *sb, struct pod_opts *o,
 	size_t i;
 	int r;
 
-	if (o->ndns || o->nsearch || o->ndnsopt) {
-		list(f, "nameserver", o->dns, o->ndns, 1);
-		list(f, "search", o->search, o->nsearch, 0);
-		list(f, "options", o->dnsopt, o->ndnsopt, 0);
+	if (o->n[POD_DNS] || o->n[POD_SEARCH] || o->n[POD_DNSOPT]) {
+		list(f, "nameserver", o->v[POD_DNS], o->n[POD_DNS], 1);
+		list(f, "search", o->v[POD_SEARCH], o->n[POD_SEARCH], 0);
+		list(f, "options", o->v[POD_DNSOPT], o->n[POD_DNSOPT], 0);
 	} else if ((r = from_host(o->resolv, f, e)) < 0) {
 		return -1;
 	} else {
@@ -144,11 +137,11 @@ write_files(int dirfd, const struct sandbox *sb, struct pod_opts *o,
 			put(f, "%s\t%s\n", a, sb->hostname);
 		}
 	}
-	for (i = 0; i < o->nhosts; i++) {
+	for (i = 0; i < o->n[POD_HOSTS]; i++) {
 		/* NAME:IP, checked by the caller; the IP may hold colons. */
-		c = strchr(o->hosts[i], ':');
-		util_fmt(name, sizeof(name), "%.*s", (int)(c - o->hosts[i]),
-		    o->hosts[i]);
+		c = strchr(o->v[POD_HOSTS][i], ':');
+		util_fmt(name, sizeof(name), "%.*s",
+		    (int)(c - o->v[POD_HOSTS][i]), o->v[POD_HOSTS][i]);
 		put(f, "%s\t%s\n", c + 1, name);
 	}
 	if (save(dirfd, "hosts", f, e) < 0)

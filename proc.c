@@ -25,10 +25,10 @@
 /* The namespaces a pod can own, in the order a workload joins them:
  * every user of a namespace kind goes through this table. */
 const struct ns_info proc_ns[NSK_COUNT] = {
-	[NSK_IPC] = { "ipc", CLONE_NEWIPC },
-	[NSK_UTS] = { "uts", CLONE_NEWUTS },
-	[NSK_NET] = { "net", CLONE_NEWNET },
-	[NSK_PID] = { "pid", CLONE_NEWPID },
+	[NSK_IPC] = { "ipc", CLONE_NEWIPC, "ipc" },
+	[NSK_UTS] = { "uts", CLONE_NEWUTS, "uts" },
+	[NSK_NET] = { "net", CLONE_NEWNET, "network" },
+	[NSK_PID] = { "pid", CLONE_NEWPID, "pid" },
 };
 
 void
@@ -214,12 +214,12 @@ proc_scan_free(struct proc_scan *s)
 int
 proc_sysctl_ns(const char *kv)
 {
-	static const char *const ipc[] = {
-		"kernel.shmmax", "kernel.shmall", "kernel.shmmni",
-		"kernel.shm_rmid_forced", "kernel.msgmax", "kernel.msgmnb",
-		"kernel.msgmni", "kernel.sem", "fs.mqueue.",
-	};
-	size_t n = strcspn(kv, "="), i, l;
+	/* Every key under these is the IPC namespace's (shmmax, msgmni,
+	 * sem, the *_next_id ones, ...). */
+	static const char ipc[] = "kernel.shm\0kernel.msg\0kernel.sem\0"
+	    "fs.mqueue.\0";
+	const char *p;
+	size_t n = strcspn(kv, "="), i;
 	char c;
 
 	if (!n || n > 100 || kv[n] != '=' || !kv[n + 1] ||
@@ -237,10 +237,8 @@ proc_sysctl_ns(const char *kv)
 			return -1;
 	if (!strncmp(kv, "net.", 4))
 		return NSK_NET;
-	for (i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++) {
-		l = strlen(ipc[i]);
-		if (!strncmp(kv, ipc[i], l) && (ipc[i][l - 1] == '.' || l == n))
+	for (p = ipc; *p; p += strlen(p) + 1)
+		if (!strncmp(kv, p, strlen(p)))
 			return NSK_IPC;
-	}
 	return -1;
 }

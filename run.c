@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -173,7 +174,7 @@ mount_at(const char *src, const char *dir, const char *type,
 static int
 mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 {
-	static const char *const names[] = { "resolv.conf", "hosts",
+	static const char names[3][12] = { "resolv.conf", "hosts",
 		"hostname" };
 	char src[PATH_MAX + 16], dst[32], rel[20];
 	struct stat st;
@@ -228,7 +229,7 @@ out:
  * the pod's namespaces are joined because proc shows the PID namespace
  * and sysfs the network namespace of whoever mounts them. */
 static int
-enter_rootfs(const char *dir, int sbdir, struct pelagos_err *e)
+enter_rootfs(const char *dir, const char *sb, struct pelagos_err *e)
 {
 	static const struct {
 		const char *name;
@@ -245,19 +246,10 @@ enter_rootfs(const char *dir, int sbdir, struct pelagos_err *e)
 		{ "/proc/self/fd/2", "dev/stderr" },
 	};
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	char sb[PATH_MAX], link[32];
-	ssize_t n;
 	size_t i;
 
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_os(e, "unshare mount namespace for %s", dir);
-	/* The sandbox's directory by name, looked up again in this mount
-	 * namespace: a bind mount's source must be in the caller's, which
-	 * the descriptor opened before is not. */
-	util_fmt(link, sizeof(link), "/proc/self/fd/%d", sbdir);
-	if ((n = readlink(link, sb, sizeof(sb) - 1)) < 0)
-		return err_os(e, "directory of the sandbox");
-	sb[n] = '\0';
 	/* Slave, not private: the host's later mounts still reach us, ours
 	 * never reach the host, and pivot_root refuses shared mounts. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -307,7 +299,7 @@ workload(const struct run_opts *o, char **envp, int chan,
 
 	memset(&m, 0, sizeof(m));
 	umask(0);
-	if (o->rootfs && enter_rootfs(o->rootfs, o->sbdir, &m.err) < 0)
+	if (o->rootfs && enter_rootfs(o->rootfs, o->sbpath, &m.err) < 0)
 		goto fail;
 	umask(o->umask);
 	if (o->workdir && chdir(o->workdir) < 0) {
@@ -464,22 +456,63 @@ wait_child(pid_t child, int sigfd)
 	}
 }
 
-/* Runs CMD: returns 0 once it ran, with *status its exit status (or, with
- * o->detach, 0 and *pid its PID once it was executed); -1 when it did not
- * start or could not be waited for, with *status what pelagos run exits
- * with (1, 126 or 127). */
+/* The sandbox's state, read with its lock held shared: rm takes it
+ * exclusively before it stops anything, so until the lock is released
+ * the sandbox is not torn down under us. */
+static int
+lock_sandbox(int rootfd, const char *id, const char *label,
+	struct sandbox *sb, struct pelagos_err *e)
+{
+	struct stat st;
+	int dfd;
+
+	if ((dfd = root_sbdir(rootfd, id)) < 0)
+		return errno == ENOENT ? err_msg(e, ENOENT, "no such sandbox "
+		    "'%s'", label) : err_os(e, "sandbox %s", label);
+	while (flock(dfd, LOCK_SH) < 0)
+		if (errno != EINTR) {
+			err_os(e, "lock sandbox %s", label);
+			goto fail;
+		}
+	if ((fstat(dfd, &st) == 0 && st.st_nlink == 0) ||
+	    sandbox_load_at(dfd, id, sb) < 0) {
+		if (errno == ENOENT || st.st_nlink == 0)
+			err_msg(e, ENOENT, "no such sandbox '%s'", label);
+		else
+			err_os(e, "state of sandbox %s", id);
+		goto fail;
+	}
+	return dfd;
+fail:
+	close(dfd);
+	return -1;
+}
+
+/* Runs CMD in sandbox id: returns 0 once it ran, with *status its exit
+ * status (or, with o->detach, 0 and *pid its PID once it was executed);
+ * -1 when it did not start or could not be waited for, with *status what
+ * pelagos run exits with (1, 126 or 127).  rootfd is closed once the
+ * sandbox is locked: nothing of the root stays open while CMD runs. */
 int
-run_workload(const struct sandbox *sb, const struct run_opts *o,
+run_workload(int rootfd, const char *id, const struct run_opts *o,
 	int *status, pid_t *pid, struct pelagos_err *e)
 {
 	struct run_msg fail;
+	struct sandbox sbuf, *sb = &sbuf;
+	struct run_opts oc = *o;
+	char sbpath[PATH_MAX], link[32];
+	ssize_t n;
 	sigset_t sigs, old;
 	char **envp = NULL;
 	size_t envbytes = 0;
 	pid_t child;
-	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1;
+	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
 
 	*status = 1;
+	dfd = lock_sandbox(rootfd, id, o->label, sb, e);
+	close(rootfd);
+	if (dfd < 0)
+		return -1;
 	if (!(envp = make_env(o, &envbytes))) {
 		err_os(e, "environment for %s", o->argv[0]);
 		goto out;
@@ -496,8 +529,22 @@ run_workload(const struct sandbox *sb, const struct run_opts *o,
 		err_os(e, "signalfd");
 		goto out;
 	}
+	/* The sandbox's directory by name, for --rootfs to look up again in
+	 * its own mount namespace: a bind mount's source must be in the
+	 * caller's, which a descriptor opened here is not. */
+	util_fmt(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	if ((n = readlink(link, sbpath, sizeof(sbpath) - 1)) < 0) {
+		err_os(e, "directory of sandbox %s", o->label);
+		goto out;
+	}
+	sbpath[n] = '\0';
+	oc.sbpath = sbpath;
 	if (join_pod(sb, o->label, e) < 0)
 		goto out;
+	/* In the pod's namespaces now, where rm's scan finds this process
+	 * and its children; the lock must not be inherited by them. */
+	close(dfd);
+	dfd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
 	    setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one,
 	    sizeof(one)) < 0) {
@@ -513,7 +560,7 @@ run_workload(const struct sandbox *sb, const struct run_opts *o,
 		goto out;
 	}
 	if (child == 0)
-		_exit(child_main(o, envp, chan[1], sb->pid != NS_POD, &old));
+		_exit(child_main(&oc, envp, chan[1], sb->pid != NS_POD, &old));
 	close(chan[1]);
 	chan[1] = -1;
 	if (await_exec(chan[0], pid, &fail) < 0) {
@@ -544,6 +591,8 @@ run_workload(const struct sandbox *sb, const struct run_opts *o,
 	}
 	ret = 0;
 out:
+	if (dfd >= 0)
+		close(dfd);
 	if (sigfd >= 0)
 		close(sigfd);
 	if (chan[0] >= 0)

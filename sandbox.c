@@ -9,10 +9,12 @@
  * create, rm or prune can always be finished by running rm or prune
  * again. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <linux/netlink.h>
@@ -37,12 +39,47 @@ sandbox_shares(const struct sandbox *sb, enum ns_kind k)
 	}
 }
 
-/* A pause counts as alive only while it is the recorded process and
- * still sits in the recorded network namespace. */
+/* The kernel's boot ID, read once; "" where /proc cannot tell. */
+const char *
+sandbox_boot_id(void)
+{
+	static char id[BOOT_ID_LEN + 2];
+	static int done;
+	ssize_t n;
+	int fd;
+
+	if (done)
+		return id;
+	done = 1;
+	if ((fd = open("/proc/sys/kernel/random/boot_id",
+	    O_RDONLY | O_CLOEXEC)) < 0)
+		return id;
+	n = read(fd, id, sizeof(id) - 1);
+	close(fd);
+	id[n == BOOT_ID_LEN + 1 && id[BOOT_ID_LEN] == '\n' ? BOOT_ID_LEN : 0] =
+	    '\0';
+	if (!valid_boot_id(id))
+		id[0] = '\0';
+	return id;
+}
+
+/* A sandbox of an earlier boot is dead whatever its records say: a
+ * deterministic boot can give a new process the very PID, start time and
+ * namespace inode that were recorded.  A state without a boot ID (the
+ * previous release's) is taken to be of this boot. */
+static int
+this_boot(const struct sandbox *sb)
+{
+	return !sb->boot_id[0] || !sandbox_boot_id()[0] ||
+	    !strcmp(sb->boot_id, sandbox_boot_id());
+}
+
+/* A pause counts as alive only while it is the recorded process of this
+ * boot and still sits in the recorded network namespace. */
 int
 sandbox_pause_alive(const struct sandbox *sb)
 {
-	return proc_same(sb->pause_pid, sb->pause_start) &&
+	return this_boot(sb) && proc_same(sb->pause_pid, sb->pause_start) &&
 	    proc_ns_ino(sb->pause_pid, NSK_NET) == sb->netns_ino;
 }
 
@@ -58,21 +95,31 @@ sandbox_status(const struct sandbox *sb)
 	return "running";
 }
 
-/* The state of sandboxes/<id>; EBADMSG also for a state that names
- * another ID. */
+/* The state in a sandbox's directory; EBADMSG also for a state that
+ * names another ID. */
+int
+sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
+{
+	if (state_load(dfd, sb) < 0)
+		return -1;
+	if (strcmp(sb->id, id)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
 int
 sandbox_load(int rootfd, const char *id, struct sandbox *sb)
 {
-	int dfd, ret;
+	int dfd, ret, saved;
 
 	if ((dfd = root_sbdir(rootfd, id)) < 0)
 		return -1;
-	ret = state_load(dfd, sb);
+	ret = sandbox_load_at(dfd, id, sb);
+	saved = errno;
 	close(dfd);
-	if (ret == 0 && strcmp(sb->id, id)) {
-		errno = EBADMSG;
-		ret = -1;
-	}
+	errno = saved;
 	return ret;
 }
 
@@ -120,6 +167,8 @@ owned_ns(const struct sandbox *sb, int flags, enum ns_kind *kind)
 	unsigned long long mounted;
 
 	*kind = NSK_NET;
+	if (!this_boot(sb))
+		return 0;
 	if (sb->net == NS_NODE) {
 		*kind = NSK_UTS;
 		return sandbox_pause_alive(sb) ?
@@ -159,6 +208,38 @@ keep_first(struct pelagos_err *first, int *ret, const struct pelagos_err *e)
 	*ret = -1;
 }
 
+/* The records: lease, name and directory, freed under the root's lock
+ * (TD_LOCKED: the caller holds it), so that no create can take an address
+ * or a name between the check that it is still ours and its removal. */
+static int
+free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
+	struct pelagos_err *e)
+{
+	int lock = -1, ret = 0;
+
+	if (!(flags & TD_LOCKED) && (lock = root_lock(rootfd, LOCK_EX)) < 0)
+		return err_os(e, "lock the root");
+	if (flags & TD_DERIVED) {
+		if (root_links_sweep(rootfd, "leases", root_is_id, sb->id) < 0 ||
+		    root_links_sweep(rootfd, "names", root_is_id, sb->id) < 0)
+			ret = err_os(e, "free addresses and name of sandbox %s",
+			    sb->id);
+	} else {
+		if (leases_free(rootfd, sb) < 0)
+			ret = err_os(e, "free addresses of sandbox %s", sb->id);
+		else if (sb->name[0] &&
+		    root_name_free(rootfd, sb->name, sb->id) < 0)
+			ret = err_os(e, "free name %s", sb->name);
+	}
+	/* The state goes last, and only when all else went: whatever is
+	 * left is then still traced from it. */
+	if (ret == 0 && !kept && root_rmdir(rootfd, sb->id) < 0)
+		ret = err_os(e, "remove state of sandbox %s", sb->id);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
 /* Removes whatever of the sandbox exists; every step tolerates an object
  * already gone, and the first failure is the one reported.  Other
  * processes in the sandbox make it fail with EBUSY unless TD_FORCE is
@@ -171,10 +252,13 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	struct pelagos_err step;
 	struct proc_scan s;
 	size_t i;
+	pid_t pid;
 	int ret = -1, unmounted = 0;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(sb->id, s.tag);
+	/* The recorded pause of an earlier boot is nobody's now. */
+	pid = this_boot(sb) ? sb->pause_pid : 0;
 	if (!(flags & TD_NOSCAN)) {
 		s.ino = owned_ns(sb, flags, &s.ns);
 		if (proc_scan(&s) < 0) {
@@ -189,7 +273,7 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		goto out;
 	}
 	ret = 0;
-	if (proc_stop(sb->pause_pid, sb->pause_start, SIGTERM, s.tag) < 0) {
+	if (proc_stop(pid, sb->pause_start, SIGTERM, s.tag) < 0) {
 		err_os(&step, "stop pause %d of sandbox %s",
 		    (int)sb->pause_pid, sb->id);
 		keep_first(e, &ret, &step);
@@ -216,34 +300,16 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		if (net_veth_release(sb->ifs[i].veth_host, unmounted &&
 		    ret == 0 && !(flags & TD_DERIVED), &step) < 0)
 			keep_first(e, &ret, &step);
-	if (flags & TD_DERIVED) {
-		if (root_links_sweep(rootfd, "leases", root_is_id, sb->id) < 0 ||
-		    root_links_sweep(rootfd, "names", root_is_id, sb->id) < 0) {
-			err_os(&step, "free addresses and name of sandbox %s",
-			    sb->id);
-			keep_first(e, &ret, &step);
-		}
-	} else {
-		if (leases_free(rootfd, sb) < 0) {
-			err_os(&step, "free addresses of sandbox %s", sb->id);
-			keep_first(e, &ret, &step);
-		}
-		if (sb->name[0] &&
-		    root_name_free(rootfd, sb->name, sb->id) < 0) {
-			err_os(&step, "free name %s", sb->name);
-			keep_first(e, &ret, &step);
-		}
-	}
-	if (ret == 0 && root_rmdir(rootfd, sb->id) < 0)
-		ret = err_os(e, "remove state of sandbox %s", sb->id);
+	if (free_records(rootfd, sb, flags, ret, &step) < 0)
+		keep_first(e, &ret, &step);
 out:
 	proc_scan_free(&s);
 	return ret;
 }
 
 /* A pause of this sandbox that runs although its state cannot say so. */
-int
-sandbox_has_pause(const struct sandbox *sb)
+static int
+has_pause(const struct sandbox *sb)
 {
 	struct proc_scan s;
 
@@ -254,6 +320,187 @@ sandbox_has_pause(const struct sandbox *sb)
 		return 1;
 	proc_scan_free(&s);
 	return s.npause > 0;
+}
+
+/* rm and prune.  What to remove is decided under the root's lock, where
+ * no create is between making a sandbox's directory and locking it, so a
+ * directory without a state file and without a lock is a create that
+ * died.  Then the sandbox's own lock is taken exclusively before anything
+ * is stopped: a run joining the sandbox holds it shared until it sits in
+ * the sandbox's namespaces, so it has either joined, and is found there,
+ * or finds the sandbox gone.  With TD_PRUNE only what is dead, broken or
+ * half-made goes.  Returns 1 when removed, 0 when pruning leaves it, -1
+ * on error (ENOENT: no such sandbox, EBUSY: being created or in use). */
+int
+sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
+{
+	struct sandbox sb;
+	struct stat st;
+	int lock = -1, dfd = -1, ret = -1, r;
+
+	if (!(flags & TD_LOCKED) && (lock = root_lock(rootfd, LOCK_EX)) < 0)
+		return err_os(e, "lock the root");
+	if ((dfd = root_sbdir(rootfd, id)) < 0 && errno != ELOOP &&
+	    errno != ENOTDIR) {
+		if (errno == ENOENT)
+			err_msg(e, ENOENT, "no such sandbox %s", id);
+		else
+			err_os(e, "sandbox %s", id);
+		goto out;
+	}
+	r = dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1;
+	if (r < 0 && errno == ENOENT) {
+		if (flock(dfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+			ret = flags & TD_PRUNE ? 0 : err_msg(e, EBUSY,
+			    "sandbox %s is still being created", id);
+			goto out;
+		}
+		sandbox_derive(id, &sb);
+		flags |= TD_DERIVED;
+	} else if (r < 0) {
+		/* Unreadable state: only a pause can tell it lives. */
+		sandbox_derive(id, &sb);
+		if ((flags & TD_PRUNE) && has_pause(&sb)) {
+			ret = 0;
+			goto out;
+		}
+		flags |= TD_DERIVED;
+	} else if ((flags & TD_PRUNE) &&
+	    !strcmp(sandbox_status(&sb), "running")) {
+		ret = 0;
+		goto out;
+	}
+	/* The root need not stay locked while pauses stop: the records are
+	 * freed under it again, and the directory is ours now. */
+	if (lock >= 0) {
+		close(lock);
+		lock = -1;
+	}
+	/* Locks are taken root first, then a sandbox's, only without
+	 * waiting (claim, and here under TD_LOCKED), or a sandbox's first,
+	 * then the root's (here, and a create's rollback): a prune that
+	 * holds the root never waits for a sandbox, whose holder may be
+	 * waiting for the root.  It leaves a sandbox in use to the next. */
+	if (dfd >= 0) {
+		while (flock(dfd, LOCK_EX | (flags & TD_LOCKED ? LOCK_NB : 0)) < 0)
+			if (errno != EINTR) {
+				if (errno == EWOULDBLOCK) {
+					ret = 0;
+					goto out;
+				}
+				err_os(e, "lock sandbox %s", id);
+				goto out;
+			}
+		if (fstat(dfd, &st) == 0 && st.st_nlink == 0) {
+			err_msg(e, ENOENT, "no such sandbox %s", id);
+			goto out;
+		}
+	}
+	ret = sandbox_teardown(rootfd, &sb, flags, e) < 0 ? -1 : 1;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
+/* The text form of the address lease k of sb is named by: interface k / 2,
+ * IPv4 for an even k, IPv6 for an odd one; "" when it has none. */
+static const char *
+lease_name(const struct sandbox *sb, int k, char a[40])
+{
+	const struct pod_if *pi = &sb->ifs[k / 2];
+
+	a[0] = '\0';
+	if (k % 2 == 0 && pi->ip)
+		ipam_format_ip(pi->ip, a);
+	else if (k % 2 && pi->prefix6)
+		ipam_format_ip6(pi->ip6, a);
+	return a;
+}
+
+/* A link whose sandbox's state records another address or name than
+ * the link's: it points at the wrong sandbox. */
+static int
+wrong_link(int rootfd, const char *name, const char *id, const void *dir)
+{
+	struct sandbox sb;
+	unsigned char a6[16];
+	char a[40];
+	uint32_t ip;
+	int k;
+
+	if (sandbox_load(rootfd, id, &sb) < 0)
+		return 0;
+	if (!strcmp(dir, "names"))
+		return strcmp(sb.name, name) != 0;
+	if (ipam_parse_ip(name, NULL, &ip) < 0 &&
+	    ipam_parse_ip6(name, NULL, a6) < 0)
+		return 0;
+	for (k = 0; k < 2 * sb.nifs; k++)
+		if (!strcmp(lease_name(&sb, k, a), name))
+			return 0;
+	return 1;
+}
+
+/* One record of a sandbox made to point at it: missing, or pointing at a
+ * sandbox that does not record it, it is (re)made. */
+static int
+relink(int rootfd, const char *dir, const char *name, const char *id)
+{
+	char cur[ID_LEN + 1];
+	int dfd, r, e;
+
+	if ((dfd = root_dir(rootfd, dir)) < 0)
+		return -1;
+	r = root_link_read(dfd, name, cur);
+	e = errno;
+	if (r == 0 && !strcmp(cur, id)) {
+		close(dfd);
+		return 0;
+	}
+	if ((r == 0 && !wrong_link(rootfd, name, cur, dir)) ||
+	    (r < 0 && e != ENOENT && e != EBADMSG && e != EINVAL)) {
+		close(dfd);
+		return 0;
+	}
+	if (r == 0 || e != ENOENT)
+		unlinkat(dfd, name, 0);
+	close(dfd);
+	return root_link_make(rootfd, dir, name, id);
+}
+
+/* prune, under the root's lock: the leases and names agree with the state
+ * files.  Links pointing at a sandbox that does not record them go; a
+ * sandbox whose link is missing or was pointed elsewhere gets it back,
+ * so that no create hands out an address or a name still recorded. */
+int
+sandbox_reconcile(int rootfd, const struct root_ids *ids,
+	struct pelagos_err *e)
+{
+	struct sandbox sb;
+	char a[40];
+	size_t i;
+	int k;
+
+	if (root_links_sweep(rootfd, "leases", wrong_link, "leases") < 0 ||
+	    root_links_sweep(rootfd, "names", wrong_link, "names") < 0 ||
+	    root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
+	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0)
+		return err_os(e, "prune leases and names");
+	for (i = 0; i < ids->n; i++) {
+		if (sandbox_load(rootfd, ids->id[i], &sb) < 0)
+			continue;
+		for (k = 0; k <= 2 * sb.nifs; k++)
+			if (k < 2 * sb.nifs ? lease_name(&sb, k, a)[0] &&
+			    relink(rootfd, "leases", a, sb.id) < 0 :
+			    sb.name[0] && relink(rootfd, "names", sb.name,
+			    sb.id) < 0)
+				return err_os(e, "repair the links of sandbox "
+				    "%s", sb.id);
+	}
+	return 0;
 }
 
 static int
@@ -289,6 +536,34 @@ names_free(const char *id, int nifs)
 	return 1;
 }
 
+/* A name or a static address that a sandbox of an earlier boot holds is
+ * taken over: that one is dead whatever its records say, and is removed
+ * as prune would, so that a boot script's create --name or --ip works
+ * without a prune before it.  EEXIST when the owner is of this boot. */
+static int
+reclaim(int rootfd, const char *owner, struct pelagos_err *e)
+{
+	struct sandbox old;
+
+	if (sandbox_load(rootfd, owner, &old) < 0 || this_boot(&old)) {
+		errno = EEXIST;
+		return -1;
+	}
+	return sandbox_teardown(rootfd, &old, TD_LOCKED, e);
+}
+
+static int
+take_name(int rootfd, struct sandbox *sb, struct pelagos_err *e)
+{
+	char owner[ID_LEN + 1];
+
+	if (root_name_take(rootfd, sb->name, sb->id, owner) == 0)
+		return 0;
+	if (errno != EEXIST || reclaim(rootfd, owner, e) < 0)
+		return -1;
+	return root_name_take(rootfd, sb->name, sb->id, owner);
+}
+
 /* Why an interface got no lease, as the user should read it. */
 static int
 lease_error(const struct pod_if *pi, int which, struct pelagos_err *e)
@@ -306,10 +581,10 @@ lease_error(const struct pod_if *pi, int which, struct pelagos_err *e)
 		ipam_format_ip6(pi->ip6, a);
 		ipam_format_ip6(n6, sn);
 	}
-	if (en == ENOSPC)
+	if (en == EADDRNOTAVAIL)
 		return err_msg(e, en, "no free address in %s/%d", sn,
 		    which == 4 ? pi->prefix : pi->prefix6);
-	if (en == EDOM || en == EADDRNOTAVAIL || en == EADDRINUSE)
+	if (en == EDOM || en == EPERM || en == EADDRINUSE)
 		return err_msg(e, en, "address %s is %s network %s", a,
 		    en == EDOM ? "outside" : en == EADDRINUSE ?
 		    "already in use in" : "reserved in", pi->network);
@@ -328,10 +603,11 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 	struct pelagos_err *e)
 {
 	struct ipam_used u = { NULL, 0, 0, NULL, 0, 0 };
+	char owner[ID_LEN + 1];
 	struct pod_if *pi;
-	int lock, ret = -1, tries, dirfd = -1, i, which;
+	int lock, ret = -1, tries, dirfd = -1, i, which, r;
 
-	if ((lock = root_lock(rootfd)) < 0)
+	if ((lock = root_lock(rootfd, LOCK_EX)) < 0)
 		return err_os(e, "lock %s", root);
 	for (tries = 0;; tries++) {
 		if (new_id(sb->id) < 0) {
@@ -354,7 +630,7 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
 		    sb->name[0] ? sb->name : sb->id);
-	if (sb->name[0] && root_name_take(rootfd, sb->name, sb->id) < 0) {
+	if (sb->name[0] && take_name(rootfd, sb, e) < 0) {
 		if (errno == EEXIST)
 			err_msg(e, EEXIST, "name '%s' is already in use",
 			    sb->name);
@@ -369,7 +645,14 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 	}
 	for (i = 0; i < sb->nifs; i++) {
 		pi = &sb->ifs[i];
-		if (ipam_lease_take(rootfd, &u, pi, sb->id, &which) < 0) {
+		r = ipam_lease_take(rootfd, &u, pi, sb->id, &which, owner);
+		if (r < 0 && errno == EADDRINUSE && owner[0] &&
+		    (r = reclaim(rootfd, owner, e)) == 0)
+			r = ipam_lease_take(rootfd, &u, pi, sb->id, &which,
+			    owner);
+		if (r < 0) {
+			if (errno == EEXIST)
+				errno = EADDRINUSE;
 			lease_error(pi, which, e);
 			/* Not ours to free: what was asked for. */
 			pi->ip = which == 4 ? 0 : pi->ip;
@@ -377,14 +660,7 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 			sb->nifs = i + 1;
 			goto undo;
 		}
-		/* A MAC of its own per address, as stable as the address:
-		 * a neighbour that still holds the old entry is right. */
-		pi->mac[0] = 0x02;
-		pi->mac[1] = 0x50;
-		pi->mac[2] = (unsigned char)(pi->ip >> 24);
-		pi->mac[3] = (unsigned char)(pi->ip >> 16);
-		pi->mac[4] = (unsigned char)(pi->ip >> 8);
-		pi->mac[5] = (unsigned char)pi->ip;
+		ipam_mac(pi->ip, pi->mac);
 	}
 	ret = dirfd;
 	goto out;
@@ -463,7 +739,8 @@ build(struct sandbox *sb, const struct pod_opts *o, int sigfd, int *made,
 	flags |= sb->ipc == NS_NODE ? PAUSE_HOST_IPC : 0;
 	flags |= sb->pid == NS_POD ? PAUSE_POD_PID : 0;
 	pause_tag(sb->id, tag);
-	if (pause_spawn(tag, flags, sb->hostname, o->sysctl, o->nsysctl, sigfd,
+	if (pause_spawn(tag, flags, sb->hostname, o->v[POD_SYSCTL],
+	    o->n[POD_SYSCTL], sigfd,
 	    &sb->pause_pid, &sb->pause_start, e) < 0)
 		goto out;
 	if (interrupted(sigfd, e))
@@ -487,10 +764,8 @@ if_from(struct pod_if *pi, const struct netdef *nd, int mtu)
 	pi->gateway = nd->gateway;
 	pi->prefix = nd->sn.prefix;
 	pi->mtu = mtu ? mtu : nd->mtu;
-	if ((pi->prefix6 = nd->sn6.prefix)) {
-		memcpy(pi->gateway6, nd->sn6.net, 16);
-		pi->gateway6[15] |= 1;
-	}
+	if ((pi->prefix6 = nd->sn6.prefix))
+		ipam_gateway6(&nd->sn6, pi->gateway6);
 }
 
 /* Claims, builds and records a sandbox described by sb (modes, name,
@@ -505,6 +780,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	struct pelagos_err ignored;
 	int made = 0, dirfd, ret = -1, saved, i;
 
+	strcpy(sb->boot_id, sandbox_boot_id());
 	for (i = 0; i < sb->nifs; i++)
 		if_from(&sb->ifs[i], &o->nets[i], o->mtu);
 	if ((dirfd = claim(rootfd, sb, root, e)) < 0)

@@ -47,6 +47,7 @@ static const struct kv_key keys[] = {
 	{ "creator_pid", T_SKIP, 0, 2 },
 	{ "creator_start", T_SKIP, 0, 2 },
 	{ "created", T_LL, F(created), 6 },
+	{ "boot_id", T_BOOT, F(boot_id), 4 },
 };
 #undef F
 
@@ -56,7 +57,6 @@ static const struct kv_key if_keys[] = {
 	{ "network", T_NETNAME, P(network), 4 },
 	{ "bridge", T_IFNAME, P(bridge), 4 },
 	{ "veth", T_IFNAME, P(veth_host), 4 },
-	{ "mac", T_MAC, P(mac), 4 },
 	{ "mtu", T_INT, P(mtu), 4 },
 	{ "ip", T_ADDR, 0, 4 },
 	{ "gateway", T_IP, P(gateway), 4 },
@@ -131,12 +131,6 @@ add_value(struct text *t, const void *base, const struct kv_key *k)
 		add(t, k->type == T_IP6 ? "%s" : "%s/%d", ip,
 		    k->type == T_ADDR6 ? pi->prefix6 : sn6->prefix);
 		return;
-	case T_MAC:
-		if (!memcmp(b, zero, 6))
-			break;
-		ipam_format_mac(b, ip);
-		add(t, "%s", ip);
-		return;
 	case T_INT:
 	case T_IFS:
 	case T_PID:
@@ -209,15 +203,10 @@ parse_num(const char *v, unsigned long long max, unsigned long long *out)
 	return util_parse_ull(v, &end, max, out) < 0 || *end ? -1 : 0;
 }
 
-/* "-" for none, else a value that must pass valid(). */
+/* A value that must pass valid(). */
 static int
-parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len,
-	int optional)
+parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len)
 {
-	if (optional && !strcmp(v, "-")) {
-		dst[0] = '\0';
-		return 0;
-	}
 	if (strlen(v) >= len || !valid(v))
 		return -1;
 	strcpy(dst, v);
@@ -246,21 +235,6 @@ parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
 	    !memcmp(back, v, strlen(back)) ? 0 : -1;
 }
 
-/* Two lowercase hex digits: their value + 1, or 0. */
-static int
-hexpair(const char *s)
-{
-	int v = 0, i;
-
-	for (i = 0; i < 2; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
-			return 0;
-		v = v * 16 + (s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
-	}
-	return v + 1;
-}
-
 static int
 parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 {
@@ -281,8 +255,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		case T_ADDR6:
 		case T_IP:
 		case T_IP6:
-		case T_MAC:
 		case T_NET6:
+		case T_BOOT:
 			return 0;
 		default:
 			return -1;
@@ -290,16 +264,15 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	}
 	switch (k->type) {
 	case T_ID:
-		return parse_word(v, valid_id, at(base, k), ID_LEN + 1, 0);
+		return parse_word(v, valid_id, at(base, k), ID_LEN + 1);
 	case T_NAME:
 	case T_NETNAME:
-		return parse_word(v, valid_name, at(base, k), NAME_MAX_LEN + 1,
-		    0);
+		return parse_word(v, valid_name, at(base, k), NAME_MAX_LEN + 1);
 	case T_HOST:
 		return parse_word(v, valid_hostname, at(base, k),
-		    HOST_MAX_LEN + 1, 0);
+		    HOST_MAX_LEN + 1);
 	case T_IFNAME:
-		return parse_word(v, valid_ifname, at(base, k), IFNAME_LEN, 0);
+		return parse_word(v, valid_ifname, at(base, k), IFNAME_LEN);
 	case T_MODE:
 	case T_PIDMODE:
 		/* The network and IPC are the pod's or the node's; the PID
@@ -326,14 +299,6 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	case T_NET6:
 		return ipam_parse_subnet6(v, at(base, k)) < 0 ||
 		    parse_addr(v, NULL, a, 128, &p) < 0 ? -1 : 0;
-	case T_MAC:
-		for (m = 0; m < 6; m++) {
-			if (!(p = hexpair(v + 3 * m)) ||
-			    v[3 * m + 2] != (m < 5 ? ':' : '\0'))
-				return -1;
-			b[m] = (unsigned char)(p - 1);
-		}
-		return memcmp(b, zero, 6) ? 0 : -1;
 	case T_INT:
 	case T_IFS:
 	case T_PID:
@@ -356,6 +321,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		return strcmp(v, "ready") && strcmp(v, "creating") ? -1 : 0;
 	case T_SKIP:
 		return parse_num(v, ULLONG_MAX, &u);
+	case T_BOOT:
+		return parse_word(v, valid_boot_id, at(base, k), BOOT_ID_LEN + 1);
 	}
 	return -1;
 }
@@ -469,9 +436,13 @@ state_parse(const char *buf, size_t len, struct sandbox *sb)
 	}
 	if ((sb->net == NS_NODE) != !sb->nifs)
 		goto bad;
-	for (i = 0; i < sb->nifs; i++)
+	for (i = 0; i < sb->nifs; i++) {
 		if (!if_ok(&sb->ifs[i], version))
 			goto bad;
+		/* Version 1 recorded none, and its create made none. */
+		if (version > 1)
+			ipam_mac(sb->ifs[i].ip, sb->ifs[i].mac);
+	}
 	if (creating) {
 		sb->pause_pid = 0;
 		sb->pause_start = 0;
@@ -482,25 +453,28 @@ bad:
 	return -1;
 }
 
-/* Writes buf to tmp in dirfd and renames it to name. */
+/* Durable before it returns: the data reaches the disk before the name
+ * does, and the name before the caller goes on, so that after a power cut
+ * the state is the old one or the new one, whole. */
 int
 state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
-	size_t n)
+	size_t n, mode_t mode)
 {
 	int fd, ret = -1, e;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
+	    O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, n) < 0)
+	if (util_write_all(fd, buf, n) < 0 || root_sync(fd) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	ret = renameat(dirfd, tmp, dirfd, name);
+	if (renameat(dirfd, tmp, dirfd, name) == 0)
+		ret = root_sync(dirfd);
 out:
 	e = errno;
 	if (fd >= 0)
@@ -511,18 +485,34 @@ out:
 	return ret;
 }
 
-/* Reads a whole file of at most max bytes into buf (of max + 1): its
- * length, or -1; EBADMSG when it is larger. */
+/* Reads a whole regular file of at most max bytes into buf (of max + 1):
+ * its length, or -1; EBADMSG when it is larger or no regular file.  What
+ * sits at name may be anything (a FIFO, a device node, a directory): it
+ * is looked at before it is opened, and opened without blocking, so that
+ * no reader ever hangs on it. */
 int
 state_kv_load(int dirfd, const char *name, char *buf, size_t max)
 {
-	ssize_t n;
+	struct stat st;
+	ssize_t n = 0;
 	size_t len = 0;
 	int fd, e;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EBADMSG;
+		return -1;
+	}
 	while (len <= max) {
 		n = read(fd, buf + len, max + 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -548,10 +538,12 @@ state_save(int dirfd, const struct sandbox *sb)
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	return state_kv_save(dirfd, "state", "state.tmp", buf, (size_t)n);
+	return state_kv_save(dirfd, "state", "state.tmp", buf, (size_t)n,
+	    0600);
 }
 
-/* The sandbox's state; EBADMSG for anything but a well-formed file. */
+/* The sandbox's state; EBADMSG for anything but a well-formed regular
+ * file. */
 int
 state_load(int dirfd, struct sandbox *sb)
 {

@@ -72,7 +72,7 @@ skey() {
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
 # previous release wrote it (version 1: a phase after the name, eth0 as
 # veth_host, bridge, ip and gateway, the creator's PID and start time
-# before created).
+# before created, no boot ID).
 state_v1() {
 	awk -v phase="$1" '
 	$1 == "pelagos-state" { print "pelagos-state 1"; next }
@@ -91,6 +91,7 @@ state_v1() {
 		next
 	}
 	$1 == "created" { print "creator_pid 1\ncreator_start 1" }
+	$1 == "boot_id" { next }
 	{ print }'
 }
 
@@ -147,6 +148,26 @@ kill_recorded() {
 	return 0
 }
 
+# kill_all_recorded FILE: kill_recorded for each "pid start" line of FILE.
+kill_all_recorded() {
+	[ -f "$1" ] && while read -r _p _s; do
+		kill_recorded "$_p" "$_s"
+	done <"$1"
+	return 0
+}
+
+# cgroup_sweep NAME: removes, deepest first, the cgroup trees named NAME
+# at each hierarchy's top (engines a test starts make them, under a parent
+# of the test's own); prints those that could not go.
+cgroup_sweep() {
+	for _h in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+		[ -d "$_h" ] || continue
+		find "$_h" -depth -type d -exec rmdir {} \; 2>/dev/null
+		[ -d "$_h" ] && printf ' cgroup:%s' "$_h"
+	done
+	return 0
+}
+
 # Checks, for every sandbox the test created, that none of its objects
 # remains, and removes any that does.  Prints what it found.
 sweep() {
@@ -188,6 +209,11 @@ sweep() {
 cleanup_test() {
 	_rc=$?
 	trap - EXIT
+	# File systems a test mounted ($T_DIR/mounts) come back writable for
+	# the sweep, and go after it.
+	[ -f "$T_DIR/mounts" ] && while read -r _m; do
+		mount -o remount,rw "$_m" 2>/dev/null
+	done <"$T_DIR/mounts"
 	_left=$(sweep)
 	if [ -n "$_left" ] && [ "$_rc" -eq 0 ]; then
 		echo "FAIL: left behind:$_left" >&2
@@ -198,5 +224,8 @@ cleanup_test() {
 		link_exists "$_b" && ip link del "$_b" 2>/dev/null
 	done <"$T_DIR/bridges"
 	rm -rf "$ROOT"
+	[ -f "$T_DIR/mounts" ] && while read -r _m; do
+		umount "$_m" 2>/dev/null || umount -l "$_m"
+	done <"$T_DIR/mounts"
 	exit "$_rc"
 }
