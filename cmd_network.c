@@ -195,24 +195,10 @@ out:
 int
 cmd_net_ls(const struct cmd *c, int argc, char **argv)
 {
-	static const struct opt opts[] = {
-		{ "--json", 0, 0 }, { "--quiet", 'q', 0 }, { NULL, 0, 0 } };
-	struct opt_state st;
-	const char *v;
-	int f[2] = { 0, 0 }, k;
+	int f[2], r;
 
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		if (k == OPT_ARG)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		f[k] = 1;
-	}
-	if (f[0] && f[1])
-		return pelagos_usage(c, "%s", "-q and --json exclude each other");
+	if ((r = pelagos_ls_opts(c, argc, argv, f)) != 0)
+		return r < 0 ? pelagos_help(c) : r;
 	return list_nets(c, f[0], f[1], NULL);
 }
 

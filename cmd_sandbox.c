@@ -424,27 +424,16 @@ stateless_status(int rootfd, const char *id)
 int
 cmd_ls(const struct cmd *c, int argc, char **argv)
 {
-	static const struct opt opts[] = {
-		{ "--json", 0, 0 }, { "--quiet", 'q', 0 }, { NULL, 0, 0 } };
 	struct root_ids ids = { NULL, 0, 0 };
-	struct opt_state st;
 	struct sandbox sb;
-	const char *v;
 	size_t i;
-	int json = 0, quiet = 0, rootfd = -1, shown = 0, ret = 1, k;
+	int f[2], rootfd = -1, shown = 0, ret = 1, json, quiet;
 
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		if (k == OPT_ARG)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		*(k == 0 ? &json : &quiet) = 1;
-	}
-	if (json && quiet)
-		return pelagos_usage(c, "%s", "-q and --json exclude each other");
+	if ((ret = pelagos_ls_opts(c, argc, argv, f)) != 0)
+		return ret < 0 ? pelagos_help(c) : ret;
+	ret = 1;
+	json = f[0];
+	quiet = f[1];
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (rootfd >= 0 && root_list(rootfd, &ids) < 0) {

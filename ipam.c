@@ -256,16 +256,26 @@ ipam_parse_subnet6(const char *s, struct subnet6 *sn)
 	return 0;
 }
 
-/* A ULA /64 (RFC 4193) whose 40-bit global ID is an FNV-1a hash of the
- * network's name: the same name gives the same subnet on every device. */
+/* FNV-1a of a name: what a ULA's global ID and a bridge's MAC are made
+ * of, the same for the same name on every device and across reboots. */
+uint64_t
+ipam_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A ULA /64 (RFC 4193) whose 40-bit global ID is the hash of the
+ * network's name. */
 void
 ipam_ula(const char *name, struct subnet6 *sn)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = ipam_hash(name);
 	int i;
 
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
 	memset(sn, 0, sizeof(*sn));
 	sn->net[0] = 0xfd;
 	for (i = 1; i < 6; i++)

@@ -198,11 +198,9 @@ net_ns_ino(const char *name)
 void
 net_bridge_mac(const char *bridge, unsigned char mac[6])
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = ipam_hash(bridge);
 	int i;
 
-	for (; *bridge; bridge++)
-		h = (h ^ (unsigned char)*bridge) * 0x100000001b3ull;
 	mac[0] = 0x02;
 	for (i = 1; i < 6; i++)
 		mac[i] = (unsigned char)(h >> (8 * i));

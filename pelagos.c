@@ -109,6 +109,32 @@ pelagos_warn(const struct cmd *c, const char *fmt, ...)
 	}
 }
 
+/* The options of sandbox ls and network ls: f[0] for --json, f[1] for
+ * -q; 0, -1 for --help, or the usage error's status. */
+int
+pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2])
+{
+	static const struct opt opts[] = {
+		{ "--json", 0, 0 }, { "--quiet", 'q', 0 }, { NULL, 0, 0 } };
+	struct opt_state st;
+	const char *v;
+	int k;
+
+	f[0] = f[1] = 0;
+	opt_init(&st, c, argc, argv, 0);
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
+		if (k == OPT_BAD)
+			return 2;
+		if (k == OPT_HELP)
+			return -1;
+		if (k == OPT_ARG)
+			return pelagos_usage(c, "unexpected argument '%s'", v);
+		f[k] = 1;
+	}
+	return f[0] && f[1] ? pelagos_usage(c, "%s", "-q and --json exclude "
+	    "each other") : 0;
+}
+
 /* A value that is no good: "invalid --mtu '12'"; returns 1. */
 int
 pelagos_invalid(const struct cmd *c, const char *what, const char *v)

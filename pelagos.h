@@ -261,6 +261,7 @@ int ipam_in6(const unsigned char *a, const unsigned char *b, int prefix);
 void ipam_mask6(unsigned char a[16], int prefix);
 int ipam_parse_subnet(const char *s, struct subnet *sn);
 int ipam_parse_subnet6(const char *s, struct subnet6 *sn);
+uint64_t ipam_hash(const char *s);
 void ipam_ula(const char *name, struct subnet6 *sn);
 void ipam_gateway6(const struct subnet6 *sn, unsigned char gw[16]);
 int ipam_pick(const struct subnet *sn, uint32_t gw, const uint32_t *used,
@@ -304,7 +305,7 @@ int state_kv_format(const struct kv_file *f, const void *base, char *buf,
 int state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	void *base, int *version);
 int state_kv_save(int dirfd, const char *name, const char *tmp,
-	const char *buf, size_t n, mode_t mode);
+	const char *buf, size_t n);
 int state_kv_load(int dirfd, const char *name, char *buf, size_t max);
 int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
@@ -553,6 +554,7 @@ int pelagos_usage(const struct cmd *c, const char *fmt, const char *arg);
 int pelagos_help(const struct cmd *c);
 void pelagos_warn(const struct cmd *c, const char *fmt, ...);
 int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
+int pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2]);
 int pelagos_invalid(const struct cmd *c, const char *what, const char *v);
 int pelagos_open_root(const struct cmd *c, int create, int *fd);
 int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,

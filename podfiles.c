@@ -36,19 +36,30 @@ put(struct file *f, const char *fmt, const char *a, const char *b)
 	f->n += util_fmt(f->buf + at, sizeof(f->buf) - at, fmt, a, b);
 }
 
-/* Durably, as every file of the root, and readable by every user of the
- * pod (umask 022 while they are made): a workload that drops root still
- * resolves names. */
+/* Readable by every user of the pod (umask 022 while they are made): a
+ * workload that drops root still resolves names.  Written once, into the
+ * new directory, before the state: a create cut short leaves them to the
+ * rollback or prune, which remove the directory whole.  Not synced, as
+ * the state is: after a power cut the sandbox is of an earlier boot, and
+ * its files nobody's (an fsync on disk costs a create milliseconds). */
 static int
 save(int dirfd, const char *name, struct file *f, struct pelagos_err *e)
 {
+	int fd, ret = -1;
+
 	if (f->n >= sizeof(f->buf))
 		return err_msg(e, EFBIG, "%s would be over %d bytes", name,
 		    FILE_MAX);
-	if (state_kv_save(dirfd, name, "podfile.tmp", f->buf, f->n, 0644) < 0)
-		return err_os(e, "write %s", name);
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
+	if (fd < 0 || util_write_all(fd, f->buf, f->n) < 0)
+		err_os(e, "write %s", name);
+	else
+		ret = 0;
+	if (fd >= 0 && close(fd) < 0 && ret == 0)
+		ret = err_os(e, "write %s", name);
 	f->n = 0;
-	return 0;
+	return ret;
 }
 
 /* The host's file line by line, but "nameserver" lines whose address is

@@ -458,12 +458,12 @@ bad:
  * the state is the old one or the new one, whole. */
 int
 state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
-	size_t n, mode_t mode)
+	size_t n)
 {
 	int fd, ret = -1, e;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, mode);
+	    O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	if (util_write_all(fd, buf, n) < 0 || root_sync(fd) < 0)
@@ -538,8 +538,7 @@ state_save(int dirfd, const struct sandbox *sb)
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	return state_kv_save(dirfd, "state", "state.tmp", buf, (size_t)n,
-	    0600);
+	return state_kv_save(dirfd, "state", "state.tmp", buf, (size_t)n);
 }
 
 /* The sandbox's state; EBADMSG for anything but a well-formed regular

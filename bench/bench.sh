@@ -73,7 +73,9 @@ fi
 
 # --- names, cleanup ---------------------------------------------------------
 
-tmp=$(mktemp -d /tmp/pbench.XXXXXX) || die "mktemp failed"
+# The roots and the peers' state: under $TMPDIR when set (a tmpfs, as /run is
+# on a device), else /tmp.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pbench.XXXXXX") || die "mktemp failed"
 net_i= net_c=
 tag=$(cut -c1-4 /proc/sys/kernel/random/uuid)
 br_p=pb${tag}p

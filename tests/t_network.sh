@@ -334,7 +334,18 @@ t_net_static_ip() {
 	# Picked addresses go around those asked for.
 	c=$(create --network na)
 	expect_eq "$(skey "$c" eth0.ip)" "$NET.67/26" "the lowest free address"
-	run 0 pel sandbox rm "$a" "$b" "$c"
+	# An address a sandbox of an earlier boot holds is taken over, that
+	# sandbox removed as prune would (a boot script's create --ip).
+	d=$(create --network na --ip "$NET.90")
+	pd=$(skey "$d" pause_pid)
+	sed 's/^boot_id .*/boot_id 00000000-0000-4000-8000-000000000000/' \
+	    "$ROOT/sandboxes/$d/state" >"$T_DIR/st" &&
+	    cat "$T_DIR/st" >"$ROOT/sandboxes/$d/state"
+	e=$(create --network na --ip "$NET.90")
+	[ -e "$ROOT/sandboxes/$d" ] && fail "the earlier boot's sandbox is still there"
+	poll 5 gone "$pd" || fail "its pause still runs"
+	expect_eq "$(readlink "$ROOT/leases/$NET.90")" "$e" "the address taken over"
+	run 0 pel sandbox rm "$a" "$b" "$c" "$e"
 	run 0 pel network rm na nb
 }
 
@@ -468,7 +479,7 @@ t_net_sysctl() {
 	expect_eq "$(cat /proc/sys/kernel/shmmni)" "$host_shm" "host shmmni"
 	run 0 pel sandbox rm "$id"
 	for kv in kernel.hostname=x vm.swappiness=10 fs.file-max=100 \
-	    kernel.pid_max=40000 kernel.semaphore=1 net.ipv4.ip_forward; do
+	    kernel.pid_max=40000 kernel.sched_child_runs_first=1 net.ipv4.ip_forward; do
 		run 1 pel sandbox create --sysctl "$kv"
 		one_error "invalid --sysctl '$kv'"
 	done

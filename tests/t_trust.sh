@@ -107,7 +107,7 @@ t_trust_boot_id() {
 t_trust_boot_reclaim() {
 	old=$(create --name web)
 	pold=$(skey "$old" pause_pid)
-	ipold=$(skey "$old" ip | cut -d/ -f1)
+	ipold=$(skey "$old" eth0.ip | cut -d/ -f1)
 	tr_set "$old" boot_id 00000000-0000-4000-8000-000000000000
 	run 0 pel sandbox create --name web
 	new=$(cat "$OUT")
@@ -116,7 +116,7 @@ t_trust_boot_reclaim() {
 	[ -e "$ROOT/sandboxes/$old" ] && fail "the earlier boot's sandbox is still there"
 	poll 5 gone "$pold" || fail "its pause (found by its tag) still runs"
 	expect_eq "$(readlink "$ROOT/names/web")" "$new" "name link"
-	expect_eq "$(skey "$new" ip | cut -d/ -f1)" "$ipold" "the freed address reused"
+	expect_eq "$(skey "$new" eth0.ip | cut -d/ -f1)" "$ipold" "the freed address reused"
 	run 0 pel sandbox ls
 	expect_eq "$(grep -c ' running ' "$OUT")" 1 "running sandboxes"
 	run 0 pel sandbox rm web
@@ -162,7 +162,7 @@ t_trust_run_vs_rm() {
 t_trust_rm_rm_create() {
 	tr_need_strace
 	a=$(create)
-	ipa=$(skey "$a" ip | cut -d/ -f1)
+	ipa=$(skey "$a" eth0.ip | cut -d/ -f1)
 	strace -q -o "$T_DIR/rm1.trace" -e trace=readlinkat,unlinkat \
 	    -e inject=unlinkat:delay_enter=2000000:when=1 \
 	    "$PELAGOS" --root "$ROOT" sandbox rm "$a" >/dev/null 2>&1 &
@@ -175,12 +175,12 @@ t_trust_rm_rm_create() {
 	c=$(create)
 	wait "$rm1"
 	d=$(create)
-	ipc=$(skey "$c" ip | cut -d/ -f1)
-	ipd=$(skey "$d" ip | cut -d/ -f1)
+	ipc=$(skey "$c" eth0.ip | cut -d/ -f1)
+	ipd=$(skey "$d" eth0.ip | cut -d/ -f1)
 	[ "$ipc" != "$ipd" ] || fail "two sandboxes got $ipc"
 	for l in "$ROOT"/leases/*; do
 		o=$(readlink "$l")
-		expect_eq "$(skey "$o" ip | cut -d/ -f1)" "${l##*/}" "lease ${l##*/} -> $o"
+		expect_eq "$(skey "$o" eth0.ip | cut -d/ -f1)" "${l##*/}" "lease ${l##*/} -> $o"
 	done
 	[ -e "$ROOT/sandboxes/$a" ] && fail "the removed sandbox is back"
 	run 0 pel sandbox rm "$c" "$d"
@@ -327,8 +327,8 @@ t_trust_symlinked_dirs() {
 t_trust_wrong_links() {
 	a=$(create --name na)
 	b=$(create --name nb)
-	ipa=$(skey "$a" ip | cut -d/ -f1)
-	ipb=$(skey "$b" ip | cut -d/ -f1)
+	ipa=$(skey "$a" eth0.ip | cut -d/ -f1)
+	ipb=$(skey "$b" eth0.ip | cut -d/ -f1)
 	ln -sfn "$b" "$ROOT/leases/$ipa"
 	ln -sfn "$a" "$ROOT/names/nb"
 	run 0 pel sandbox prune
@@ -341,7 +341,7 @@ t_trust_wrong_links() {
 	expect_eq "$(readlink "$ROOT/leases/$ipa")" "$a" "restored lease"
 	expect_eq "$(readlink "$ROOT/names/na")" "$a" "restored name"
 	c=$(create)
-	ipc=$(skey "$c" ip | cut -d/ -f1)
+	ipc=$(skey "$c" eth0.ip | cut -d/ -f1)
 	[ "$ipc" != "$ipa" ] && [ "$ipc" != "$ipb" ] ||
 	    fail "create handed out a recorded address $ipc"
 	run 0 pel sandbox rm na nb "$c"

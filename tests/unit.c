@@ -2361,8 +2361,8 @@ test_podfiles(int root)
 	    "hosts: localhost and every address of the pod");
 	expect_file(dfd, "hostname", "web-1\n", "hostname");
 	ok_int(file_mode(dfd, "hosts"), 0644, "the files are 0644");
-	ok(!exists(dfd, "podfile.tmp"), "podfiles_write leaves no temporary "
-	    "file");
+	ok(podfiles_write(dfd, &sb, &o, &e) == -1,
+	    "podfiles_write never overwrites");
 	root_rmdir(root, ID_A);
 
 	write_file(AT_FDCWD, path, "nameserver 127.0.0.1\n", 21);
