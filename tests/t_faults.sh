@@ -346,12 +346,12 @@ t_fault_inject() {
 # finished (exit 0, whole), or killed before the signals were blocked
 # with nothing made; never anything left.
 #
-# The pause's own wait (rt_sigtimedwait, which only the pause calls, and
-# only once it has said ready) gets each of the three signals: the
-# contract there is that create reports the sandbox it made, and a
-# signal that ends the pause after that (SIGINT, SIGTERM; SIGHUP does
-# not) leaves a sandbox that ls shows dead and rm removes, as any later
-# kill of the pause would.
+# The pause's own calls once ready (rt_sigtimedwait and madvise, which
+# only the pause makes, and only once it has said ready) get each of the
+# three signals: the contract there is that create reports the sandbox
+# it made, and a signal that ends the pause after that (SIGINT, SIGTERM;
+# SIGHUP does not) leaves a sandbox that ls shows dead and rm removes, as
+# any later kill of the pause would.
 t_fault_signals() {
 	f_need_strace
 	f_discover
@@ -360,7 +360,8 @@ t_fault_signals() {
 	set -- INT TERM HUP
 	while read -r sys max; do
 		case $F_EXCLUDE in *" $sys "*) continue ;; esac
-		if [ "$sys" = rt_sigtimedwait ]; then
+		# The pause's own, once it has said ready.
+		if [ "$sys" = rt_sigtimedwait ] || [ "$sys" = madvise ]; then
 			for sig in INT TERM HUP; do
 				F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve"
 				F_STRACE="$F_STRACE -e inject=$sys:signal=SIG$sig:when=1"
@@ -393,7 +394,7 @@ t_fault_signals() {
 	    "$tolerated finished, $killed killed before blocking," \
 	    "$after in the ready pause, $bad bad"
 	echo "signal points covered: $points"
-	[ "$after" = 3 ] || fail "the pause's wait was never signalled"
+	[ "$after" -ge 3 ] || fail "the pause's wait was never signalled"
 	[ "$interrupted" -gt 0 ] || fail "no create ever reported 'interrupted'"
 	[ "$bad" -eq 0 ] || fail "$bad of $points signal points misbehaved:$bad_list"
 }
