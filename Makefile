@@ -3,8 +3,8 @@ include config.mk
 
 # The command layer, then the library below it (pelagos.h lists both).
 CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c
-LIB_SRC = sandbox.c net.c run.c pause.c proc.c state.c ipam.c root.c \
-	netlink.c valid.c err.c util.c
+LIB_SRC = sandbox.c net.c run.c pause.c confine.c cgroup.c proc.c state.c \
+	ipam.c root.c netlink.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 

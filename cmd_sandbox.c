@@ -18,6 +18,7 @@ const char cmd_sandbox_usage[] =
 const char cmd_create_usage[] =
 "usage: pelagos sandbox create [--name NAME] [--hostname NAME]\n"
 "                              [--host-net] [--host-ipc] [--pod-pid]\n"
+"                              [LIMITS]\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -26,7 +27,9 @@ const char cmd_create_usage[] =
 "                   first 8 characters)\n"
 "  --host-net       stay in the host network namespace (no veth, no IP)\n"
 "  --host-ipc       share the host IPC namespace\n"
-"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n";
+"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
+"LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
+"(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
 
 const char cmd_ls_usage[] =
 "usage: pelagos sandbox ls [-q|--json]\n"
@@ -40,7 +43,8 @@ const char cmd_inspect_usage[] =
 "usage: pelagos sandbox inspect ID|NAME\n"
 "\n"
 "Prints the sandbox as one JSON object: the fields of ls --json, and\n"
-"status, hostname, created (seconds since the epoch), bridge, gateway.\n";
+"status, hostname, created (seconds since the epoch), bridge, gateway,\n"
+"cgroup, limits, usage.\n";
 
 const char cmd_rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -101,7 +105,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--name", 0, 1 }, { "--hostname", 0, 1 },
 		{ "--host-net", 0, 0 }, { "--host-ipc", 0, 0 },
-		{ "--pod-pid", 0, 0 }, { NULL, 0, 0 } };
+		{ "--pod-pid", 0, 0 }, LIMIT_OPTS, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *v;
 	struct pelagos_err e;
 	struct opt_state st;
@@ -136,6 +140,9 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 4:
 			sb.pid = NS_POD;
 			break;
+		default:
+			if (cgroup_limit(k - LIMIT_AT, v, &sb.lim) < 0)
+				return pelagos_bad_value(c, opts[k].name, v);
 		}
 	}
 	if (name && !valid_name(name)) {
@@ -367,6 +374,36 @@ one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
 	return check_ref(c, *ref);
 }
 
+/* The pod's cgroup, its limits as the state records them (0 for none)
+ * and its usage as the kernel counts it (null where a controller is
+ * missing). */
+static void
+json_cgroup(const struct sandbox *sb)
+{
+	static const char *const use[][3] = {
+		{ "memory", "memory.current", NULL },
+		{ "cpu_usec", "cpu.stat", "usage_usec" },
+		{ "pids", "pids.current", NULL } };
+	const unsigned long long *l = sb->lim.v;
+	unsigned long long v = 0;
+	size_t i;
+	int bad;
+
+	util_out(",\"cgroup\":");
+	json_str(sb->cgroup);
+	util_out(",\"limits\":{\"memory\":%llu,\"memory_swap\":%llu,"
+	    "\"cpu_quota\":%llu,\"pids_max\":%llu,\"cpu_weight\":%llu},"
+	    "\"usage\":%s", l[0], l[1], l[2], l[3], l[4],
+	    sb->cgroup[0] ? "{" : "null");
+	for (i = 0; sb->cgroup[0] && i < 3; i++) {
+		bad = cgroup_stat(sb->cgroup, use[i][1], use[i][2], &v);
+		util_out(bad ? "%s\"%s\":null" : "%s\"%s\":%llu",
+		    i ? "," : "", use[i][0], v);
+	}
+	if (sb->cgroup[0])
+		util_out("}");
+}
+
 int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
@@ -391,6 +428,7 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	json_str(sb.bridge);
 	util_out(",\"gateway\":");
 	json_str(gw);
+	json_cgroup(&sb);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
@@ -535,6 +573,7 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "prune leases and names in %s:", pelagos_root);
 		ret = 1;
 	}
+	cgroup_prune(rootfd);
 	if (util_flush() != 0)
 		ret = 1;
 out:

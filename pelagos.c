@@ -114,6 +114,16 @@ pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 	return 2;
 }
 
+/* A value its option does not take. */
+int
+pelagos_bad_value(const struct cmd *c, const char *opt, const char *v)
+{
+	char fmt[64];
+
+	util_fmt(fmt, sizeof(fmt), "invalid %s '%%s'", opt);
+	return pelagos_usage(c, fmt, v);
+}
+
 int
 pelagos_help(const struct cmd *c)
 {
