@@ -69,9 +69,9 @@ skey() {
 
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
 # previous release wrote it (version 1: a phase after the name, the
-# creator's PID and start time before created).
+# creator's PID and start time before created, nothing after it).
 state_v1() {
-	sed -e 's/^pelagos-state 2$/pelagos-state 1/' \
+	sed -e 's/^pelagos-state 2$/pelagos-state 1/' -e '/^cgroup /,$d' \
 	    -e "s/^name .*/&\\
 phase $1/" \
 	    -e 's/^created .*/creator_pid 1\
@@ -144,8 +144,23 @@ sweep() {
 			_left="$_left veth:vh-$_s8"
 			ip link del "vh-$_s8" 2>/dev/null
 		fi
+		if [ -d "$PELAGOS_CGROUP_PARENT/$_id" ]; then
+			_left="$_left cgroup:$_id"
+			cg_remove "$PELAGOS_CGROUP_PARENT/$_id"
+		fi
 	done <"$T_DIR/ids"
 	echo "$_left"
+}
+
+cg_empty() {
+	grep -q '^populated 0$' "$1/cgroup.events"
+}
+
+# cg_remove DIR: kills what is in a cgroup of ours and removes it.
+cg_remove() {
+	echo 1 >"$1/cgroup.kill" 2>/dev/null
+	poll 5 cg_empty "$1"
+	find "$1" -depth -type d -exec rmdir {} \; 2>/dev/null
 }
 
 cleanup_test() {
