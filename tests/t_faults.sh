@@ -234,7 +234,7 @@ f_check_whole() {
 #   close         Linux frees the descriptor even when close fails, but an
 #                 injected failure skips the call and leaves it open: a
 #                 state no kernel produces (a pipe end kept open makes the
-#                 pause handshake wait for its 10 s timeout)
+#                 pause handshake wait for its 20 s timeout)
 F_EXCLUDE=" execve arch_prctl set_tid_address exit_group exit close "
 
 # One traced create, the bridge absent so that its creation is on the
