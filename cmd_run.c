@@ -49,7 +49,6 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	struct pelagos_err e;
 	struct opt_state st;
 	struct run_opts o;
-	struct sandbox sb;
 	char id[ID_LEN + 1];
 	const char *v = NULL;
 	unsigned long long oom;
@@ -120,13 +119,9 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "no such sandbox '%s'", o.label);
 		goto out;
 	}
-	if (sandbox_load(rootfd, id, &sb) < 0) {
-		pelagos_warn(c, "state of sandbox %s:", id);
-		goto out;
-	}
-	close(rootfd);
+	k = run_workload(rootfd, id, &o, &status, &pid, &oom, &e);
 	rootfd = -1;
-	if (run_workload(&sb, &o, &status, &pid, &oom, &e) < 0) {
+	if (k < 0) {
 		pelagos_fail(c, &e);
 		ret = status;
 		goto out;

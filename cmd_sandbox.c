@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 
 #include "pelagos.h"
@@ -40,11 +41,15 @@ const char cmd_ls_usage[] =
 "  --json       print the running sandboxes as a JSON array\n";
 
 const char cmd_inspect_usage[] =
-"usage: pelagos sandbox inspect ID|NAME\n"
+"usage: pelagos sandbox inspect [--oci] ID|NAME\n"
 "\n"
 "Prints the sandbox as one JSON object: the fields of ls --json, and\n"
 "status, hostname, created (seconds since the epoch), bridge, gateway,\n"
-"cgroup, limits, usage.\n";
+"cgroup, limits, usage.\n"
+"\n"
+"  --oci  print the pod's namespaces as an OCI bundle's linux.namespaces\n"
+"         array, for a runtime (runc, crun) to join; refused unless the\n"
+"         sandbox is running\n";
 
 const char cmd_rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -89,8 +94,12 @@ config_net(const struct cmd *c, struct sandbox *sb, struct subnet *sn)
 		return -1;
 	}
 	if (ipam_parse_subnet(net, sn) < 0) {
-		pelagos_warn(c, "subnet '%s' is not an IPv4 network "
-		    "a.b.c.d/16..30 with the host bits clear", net);
+		if (errno == EADDRNOTAVAIL)
+			pelagos_warn(c, "subnet '%s' lies in %s", net,
+			    ipam_reserved(sn));
+		else
+			pelagos_warn(c, "subnet '%s' is not an IPv4 network "
+			    "a.b.c.d/16..30 with the host bits clear", net);
 		return -1;
 	}
 	strcpy(sb->bridge, br);
@@ -170,6 +179,9 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	/* A reader that went away makes the ID's write fail with EPIPE,
+	 * which undoes the create, instead of killing it half-reported. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pelagos_open_root(c, 1, &rootfd) < 0)
 		goto out;
 	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
@@ -197,23 +209,6 @@ out:
 	return ret;
 }
 
-static void
-json_str(const char *s)
-{
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
-}
-
 static const char *
 mode_json(enum ns_mode m)
 {
@@ -229,18 +224,18 @@ json_fields(const struct sandbox *sb)
 	if (sb->ip)
 		ipam_format_ip(sb->ip, ip);
 	util_out("\"id\":");
-	json_str(sb->id);
+	json_put(sb->id);
 	util_out(",\"name\":");
 	if (sb->name[0])
-		json_str(sb->name);
+		json_put(sb->name);
 	else
 		util_out("null");
 	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
-	json_str(sb->ns_name);
+	json_put(sb->ns_name);
 	util_out(",\"veth_host\":");
-	json_str(sb->veth_host);
+	json_put(sb->veth_host);
 	util_out(",\"container_ip\":");
-	json_str(ip);
+	json_put(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
 	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
@@ -256,6 +251,27 @@ table_row(int *shown, const char *id, const char *name, const char *status,
 	if (!(*shown)++)
 		util_out(fmt, "ID", "NAME", "STATUS", "IP", "NS_NAME");
 	util_out(fmt, id, name, status, ip, ns);
+}
+
+/* A directory without state and without its lock is a create that died,
+ * or one that has made the directory but not yet locked it: the claim is
+ * made under the root's lock, so the answer waits for it. */
+static const char *
+stateless_status(int rootfd, const char *id)
+{
+	struct sandbox sb;
+	const char *st;
+	int lock;
+
+	if (root_busy(rootfd, id))
+		return "creating";
+	lock = root_lock(rootfd, LOCK_SH);
+	st = sandbox_load(rootfd, id, &sb) == 0 ? sandbox_status(&sb) :
+	    errno != ENOENT ? "broken" : root_busy(rootfd, id) ? "creating" :
+	    "dead";
+	if (lock >= 0)
+		close(lock);
+	return st;
 }
 
 int
@@ -296,7 +312,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			/* No state yet: a create under way holds its
 			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    root_busy(rootfd, ids.id[i]) ? "creating" : "dead";
+			    stateless_status(rootfd, ids.id[i]);
 			if (quiet)
 				util_out("%s\n", ids.id[i]);
 			else if (!json)
@@ -350,9 +366,11 @@ load_arg(const struct cmd *c, int rootfd, const char *arg, struct sandbox *sb)
 	return 0;
 }
 
-/* The single ID|NAME operand of a command without options of its own. */
+/* The single ID|NAME operand of a command whose options are flags; *set
+ * gets a bit per flag given. */
 static int
-one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
+one_ref(const struct cmd *c, int argc, char **argv, const struct opt *opts,
+	int *set, const char **ref)
 {
 	struct opt_state st;
 	const char *v;
@@ -360,11 +378,15 @@ one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
 
 	*ref = NULL;
 	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		if (k == OPT_BAD)
 			return 2;
 		if (k == OPT_HELP)
 			return -1;
+		if (k >= 0) {
+			*set |= 1 << k;
+			continue;
+		}
 		if (*ref)
 			return pelagos_usage(c, "unexpected argument '%s'", v);
 		*ref = v;
@@ -390,7 +412,7 @@ json_cgroup(const struct sandbox *sb)
 	int bad;
 
 	util_out(",\"cgroup\":");
-	json_str(sb->cgroup);
+	json_put(sb->cgroup);
 	util_out(",\"limits\":{\"memory\":%llu,\"memory_swap\":%llu,"
 	    "\"cpu_quota\":%llu,\"pids_max\":%llu,\"cpu_weight\":%llu},"
 	    "\"usage\":%s", l[0], l[1], l[2], l[3], l[4],
@@ -404,30 +426,62 @@ json_cgroup(const struct sandbox *sb)
 		util_out("}");
 }
 
+/* The pod's namespaces as /proc/<pause>/ns/<kind> paths.  A path names
+ * the pause by PID, and a runtime opens it later: the sandbox must be
+ * running now (the recorded pause, by start time and network namespace),
+ * and the window until the runtime's open is the caller's to keep short
+ * (README, "OCI runtimes"). */
+static int
+print_oci(const struct cmd *c, const struct sandbox *sb)
+{
+	char path[48];
+	int k, n = 0;
+
+	if (strcmp(sandbox_status(sb), "running")) {
+		pelagos_warn(c, "sandbox %s is not running", sb->id);
+		return 1;
+	}
+	util_out("%c", '[');
+	for (k = 0; k < NSK_COUNT; k++) {
+		if (!sandbox_shares(sb, (enum ns_kind)k))
+			continue;
+		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)k);
+		util_out("%s{\"type\":\"%s\",\"path\":\"%s\"}", n++ ? "," : "",
+		    proc_ns[k].oci, path);
+	}
+	util_out("]\n");
+	return util_flush() == 0 ? 0 : 1;
+}
+
 int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
+	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
 	struct sandbox sb;
 	const char *ref;
 	char gw[16] = "";
-	int rootfd = -1, ret = 1, r;
+	int rootfd = -1, ret = 1, oci = 0, r;
 
-	if ((r = one_ref(c, argc, argv, &ref)) != 0)
+	if ((r = one_ref(c, argc, argv, opts, &oci, &ref)) != 0)
 		return r < 0 ? pelagos_help(c) : r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (load_arg(c, rootfd, ref, &sb) < 0)
 		goto out;
+	if (oci) {
+		ret = print_oci(c, &sb);
+		goto out;
+	}
 	if (sb.gateway)
 		ipam_format_ip(sb.gateway, gw);
 	util_out("%c", '{');
 	json_fields(&sb);
 	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	json_str(sb.hostname);
+	json_put(sb.hostname);
 	util_out(",\"created\":%lld,\"bridge\":", sb.created);
-	json_str(sb.bridge);
+	json_put(sb.bridge);
 	util_out(",\"gateway\":");
-	json_str(gw);
+	json_put(gw);
 	json_cgroup(&sb);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
@@ -435,22 +489,6 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
-}
-
-/* The sandbox to remove: its state, or what can be derived from its ID
- * when the state is missing or unreadable.  Returns the teardown flags,
- * or -1 with EBUSY for a create still under way. */
-static int
-load_or_derive(int rootfd, const char *id, struct sandbox *sb)
-{
-	if (sandbox_load(rootfd, id, sb) == 0)
-		return 0;
-	if (errno == ENOENT && root_busy(rootfd, id)) {
-		errno = EBUSY;
-		return -1;
-	}
-	sandbox_derive(id, sb);
-	return TD_DERIVED;
 }
 
 int
@@ -461,9 +499,8 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 	struct pelagos_err e;
 	struct opt_state st;
 	char id[ID_LEN + 1];
-	struct sandbox sb;
 	const char *v;
-	int rootfd = -1, ret = 0, force = 0, nargs = 0, flags, k;
+	int rootfd = -1, ret = 0, force = 0, nargs = 0, k;
 
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
@@ -494,32 +531,26 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 			}
 			continue;
 		}
-		if ((flags = load_or_derive(rootfd, id, &sb)) < 0) {
-			pelagos_warn(c, "sandbox %s is still being created", id);
-			ret = 1;
-		} else if (sandbox_teardown(rootfd, &sb, flags |
-		    (force ? TD_FORCE : 0), &e) < 0) {
+		if (sandbox_remove(rootfd, id, force ? TD_FORCE : 0, &e) < 0 &&
+		    !(force && errno == ENOENT))
 			ret = pelagos_fail(c, &e);
-		}
 	}
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;
 }
 
-/* Under the root's lock, so that no create is between making a sandbox's
- * directory and locking it: an unlocked directory without a state file is
- * then a create that died. */
+/* Under the root's lock throughout, so that no create is between making
+ * a sandbox's directory and locking it (see sandbox_remove). */
 int
 cmd_prune(const struct cmd *c, int argc, char **argv)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct pelagos_err e;
 	struct opt_state st;
-	struct sandbox sb;
 	const char *v;
 	size_t i;
-	int rootfd = -1, lock = -1, ret = 1, flags, k;
+	int rootfd = -1, lock = -1, ret = 1, k, r;
 
 	opt_init(&st, c, argc, argv, 0);
 	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
@@ -533,7 +564,7 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 		return 1;
 	if (rootfd < 0)
 		return 0;
-	if ((lock = root_lock(rootfd)) < 0) {
+	if ((lock = root_lock(rootfd, LOCK_EX)) < 0) {
 		pelagos_warn(c, "lock %s:", pelagos_root);
 		goto out;
 	}
@@ -543,35 +574,18 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
-		if (sandbox_load(rootfd, ids.id[i], &sb) == 0) {
-			if (!strcmp(sandbox_status(&sb), "running"))
-				continue;
-			flags = 0;
-		} else if (errno == ENOENT) {
-			/* No state: a create under way holds the directory's
-			 * lock; without it the create died, and whatever it
-			 * made, a running pause included, goes. */
-			if (root_busy(rootfd, ids.id[i]))
-				continue;
-			sandbox_derive(ids.id[i], &sb);
-			flags = TD_DERIVED;
-		} else {
-			/* Unreadable state: only a pause can tell it lives. */
-			sandbox_derive(ids.id[i], &sb);
-			if (sandbox_has_pause(&sb))
-				continue;
-			flags = TD_DERIVED;
-		}
-		if (sandbox_teardown(rootfd, &sb, flags, &e) < 0) {
+		if ((r = sandbox_remove(rootfd, ids.id[i], TD_LOCKED | TD_PRUNE,
+		    &e)) < 0 && errno != ENOENT)
 			ret = pelagos_fail(c, &e);
-			continue;
-		}
-		util_out("%s\n", ids.id[i]);
+		else if (r == 1)
+			util_out("%s\n", ids.id[i]);
 	}
-	if (root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
-	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0) {
-		pelagos_warn(c, "prune leases and names in %s:", pelagos_root);
+	root_ids_free(&ids);
+	if (root_list(rootfd, &ids) < 0) {
+		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
 		ret = 1;
+	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
+		ret = pelagos_fail(c, &e);
 	}
 	cgroup_prune(rootfd);
 	if (util_flush() != 0)

@@ -46,6 +46,30 @@ ipam_mask(int prefix)
 	return prefix ? ~0u << (32 - prefix) : 0;
 }
 
+/* The special-purpose ranges no sandbox subnet may lie in (RFC 6890):
+ * their addresses are never routed as a pod's would be. */
+const char *
+ipam_reserved(const struct subnet *sn)
+{
+	static const struct {
+		uint32_t net;
+		int prefix;
+		const char *what;
+	} r[] = {
+		{ 0x00000000, 8, "0.0.0.0/8 (this network)" },
+		{ 0x7f000000, 8, "127.0.0.0/8 (loopback)" },
+		{ 0xa9fe0000, 16, "169.254.0.0/16 (link-local)" },
+		{ 0xe0000000, 4, "224.0.0.0/4 (multicast)" },
+		{ 0xf0000000, 4, "240.0.0.0/4 (reserved)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if ((sn->net & ipam_mask(r[i].prefix)) == r[i].net)
+			return r[i].what;
+	return NULL;
+}
+
 /* /16 keeps the lease bitmap at 8 KiB; /30 is the smallest subnet with a
  * gateway and one sandbox. */
 int
@@ -61,6 +85,10 @@ ipam_parse_subnet(const char *s, struct subnet *sn)
 		return -1;
 	}
 	sn->prefix = (int)p;
+	if (ipam_reserved(sn)) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -90,36 +118,42 @@ ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 			*ip = sn->net + i;
 			return 0;
 		}
-	errno = ENOSPC;
+	/* Not ENOSPC, which a full file system gives the lease's link. */
+	errno = EADDRNOTAVAIL;
 	return -1;
 }
 
-static void
-lease_path(char p[32], uint32_t ip)
-{
-	char s[16];
-
-	ipam_format_ip(ip, s);
-	util_fmt(p, 32, "leases/%s", s);
-}
 
 /* Call with the root locked. */
 int
 ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	uint32_t *ip)
 {
+	return ipam_lease_take_except(rootfd, sn, 0, id, ip);
+}
+
+/* The lowest free address but except (a gateway that is not the first
+ * host), leased to holder: a sandbox's ID, or a CNI attachment. */
+int
+ipam_lease_take_except(int rootfd, const struct subnet *sn, uint32_t except,
+	const char *holder, uint32_t *ip)
+{
 	uint32_t *used = NULL, a;
 	size_t n = 0, cap = 0;
 	struct util_dir d = { .fd = -1 };
 	const char *name;
-	char p[32];
+	char p[16];
 	int ret = -1, r;
 
 	if (util_dir_open(&d, rootfd, "leases") < 0)
 		goto out;
-	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (ipam_parse_ip(name, NULL, &a) < 0)
+	while ((r = util_dir_next(&d, &name)) > 0 || (r == 0 && except)) {
+		if (r > 0 && ipam_parse_ip(name, NULL, &a) < 0)
 			continue;
+		if (r == 0) {
+			a = except;
+			except = 0;
+		}
 		if (n == cap && util_grow((void **)&used, &cap,
 		    sizeof(*used)) < 0)
 			goto out;
@@ -127,8 +161,8 @@ ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	}
 	if (r < 0 || ipam_pick(sn, used, n, ip) < 0)
 		goto out;
-	lease_path(p, *ip);
-	ret = symlinkat(id, rootfd, p);
+	ipam_format_ip(*ip, p);
+	ret = root_link_make(rootfd, "leases", p, holder);
 out:
 	util_dir_close(&d);
 	util_release(used, cap * sizeof(*used));
@@ -138,8 +172,43 @@ out:
 int
 ipam_lease_free(int rootfd, uint32_t ip, const char *id)
 {
-	char p[32];
+	char p[16];
 
-	lease_path(p, ip);
-	return root_link_free(rootfd, p, id);
+	ipam_format_ip(ip, p);
+	return root_link_free(rootfd, "leases", p, id);
+}
+
+/* Visits every lease as its address and what it points at, and frees
+ * those for which fn returns 1.  Call with the root locked. */
+int
+ipam_lease_each(int rootfd,
+	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg)
+{
+	struct util_dir d;
+	const char *name;
+	char holder[320];
+	uint32_t ip;
+	ssize_t n;
+	int ret = 0, r, k, freed = 0;
+
+	if (util_dir_open(&d, rootfd, "leases") < 0)
+		return errno == ENOENT ? 0 : -1;
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (ipam_parse_ip(name, NULL, &ip) < 0 ||
+		    (n = readlinkat(d.fd, name, holder, sizeof(holder))) < 0 ||
+		    n == sizeof(holder))
+			continue;
+		holder[n] = '\0';
+		if ((k = fn(ip, holder, arg)) < 0)
+			ret = -1;
+		else if (k > 0 && unlinkat(d.fd, name, 0) < 0 &&
+		    errno != ENOENT)
+			ret = -1;
+		else if (k > 0)
+			freed = 1;
+	}
+	if (r < 0 || (freed && root_sync(d.fd) < 0))
+		ret = -1;
+	util_dir_close(&d);
+	return ret;
 }

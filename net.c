@@ -69,6 +69,19 @@ out:
 	return ret;
 }
 
+/* Back in the host's network namespace (host is its fd) after a step in
+ * another; the step's errno survives unless the way back fails. */
+static int
+ns_return(int host, int ret, struct pelagos_err *e)
+{
+	int saved = errno;
+
+	if (setns(host, CLONE_NEWNET) < 0)
+		return err_os(e, "return to the host network namespace");
+	errno = saved;
+	return ret;
+}
+
 /* A fresh network namespace, bind-mounted at /run/netns/NAME the way
  * `ip netns add` does it.  This process enters it only long enough to
  * mount it and to open a netlink socket that stays bound to it.  *made is
@@ -110,11 +123,7 @@ net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl, int *made,
 		err_os(e, "open %s", path);
 	else
 		ret = 0;
-	saved = errno;
-	if (setns(host, CLONE_NEWNET) < 0)
-		ret = err_os(e, "return to the host network namespace");
-	else
-		errno = saved;
+	ret = ns_return(host, ret, e);
 out:
 	saved = errno;
 	close(host);
@@ -150,12 +159,32 @@ net_ns_ino(const char *name)
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
+/* The gateway's hardware address, fixed for the bridge's name (as docker
+ * and the CNI bridge fix one): left to the kernel, a bridge takes the
+ * lowest address among its ports, so removing the sandbox whose veth
+ * gave it changed the gateway's MAC under every other pod, whose cached
+ * neighbour entry then sent their routed traffic nowhere for seconds.
+ * Locally administered, unicast, and the same across reboots. */
+void
+net_bridge_mac(const char *bridge, unsigned char mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int i;
+
+	for (; *bridge; bridge++)
+		h = (h ^ (unsigned char)*bridge) * 0x100000001b3ull;
+	mac[0] = 0x02;
+	for (i = 1; i < 6; i++)
+		mac[i] = (unsigned char)(h >> (8 * i));
+}
+
 /* The bridge, created on first use and given the gateway address when it
  * lacks it.  A link of that name that is no bridge is never touched. */
 int
 net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	int prefix, int *index, struct pelagos_err *e)
 {
+	unsigned char mac[6];
 	struct nl_link l;
 	struct nl_buf b;
 	char ip[16];
@@ -163,8 +192,9 @@ net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	if (nl_getlink(nl, bridge, &l) < 0) {
 		if (errno != ENODEV)
 			return err_os(e, "bridge %s", bridge);
+		net_bridge_mac(bridge, mac);
 		nl_buf_init(&b, 1);
-		nl_req_newbridge(&b, bridge);
+		nl_req_newbridge(&b, bridge, mac);
 		if (nl_talk(nl, &b) < 0 && errno != EEXIST)
 			return err_os(e, "create bridge %s", bridge);
 		if (nl_getlink(nl, bridge, &l) < 0)
@@ -260,5 +290,55 @@ net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
 		nl_req_defroute(&b, gw);
 	if (nl_talk(podnl, &b) < 0)
 		return err_os(e, "configure %s", ifname);
+	return 0;
+}
+
+/* A namespace somebody else made, such as a CNI runtime's: its netns file
+ * opened, and entered only long enough to open a netlink socket that
+ * stays bound to it.  EINVAL when path is no network namespace. */
+int
+net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
+	struct pelagos_err *e)
+{
+	int host = -1, ret = -1, saved;
+
+	if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_os(e, "open %s", path);
+	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+		err_os(e, "open /proc/self/ns/net");
+		goto out;
+	}
+	if (setns(*nsfd, CLONE_NEWNET) < 0) {
+		err_os(e, "enter network namespace %s", path);
+		goto out;
+	}
+	if (nl_open(podnl, NETLINK_ROUTE) < 0)
+		err_os(e, "netlink socket in %s", path);
+	else
+		ret = 0;
+	ret = ns_return(host, ret, e);
+out:
+	saved = errno;
+	if (host >= 0)
+		close(host);
+	if (ret < 0) {
+		nl_close(podnl);
+		close(*nsfd);
+		*nsfd = -1;
+	}
+	errno = saved;
+	return ret;
+}
+
+int
+net_link_mtu(struct nl_sock *nl, const char *name, unsigned int mtu,
+	struct pelagos_err *e)
+{
+	struct nl_buf b;
+
+	nl_buf_init(&b, 1);
+	nl_req_linkmtu(&b, name, mtu);
+	if (nl_talk(nl, &b) < 0)
+		return err_os(e, "set MTU %u on %s", mtu, name);
 	return 0;
 }

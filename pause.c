@@ -296,9 +296,9 @@ ro_segments(struct span *sp)
  * to 64 KiB around each fault ("fault-around"), so a pause that went on
  * calling into libc would keep nearly the whole binary resident, and
  * every feature of pelagos would grow every pod's pause.  Hence inline
- * system calls, no switch (a jump table would be in .rodata), no
- * globals, and no return: the loop ends in exit_group. */
-static _Noreturn __attribute__((noinline)) void
+ * system calls, no switch (a jump table would be in .rodata) and no
+ * globals; what it returns, on its way out, the pause exits with. */
+static __attribute__((noinline)) int
 wait_loop(pid_t child, const struct span *sp, int nsp)
 {
 	unsigned long long all = ~0ull;
@@ -324,15 +324,15 @@ wait_loop(pid_t child, const struct span *sp, int nsp)
 			continue;
 		if (si.si_signo == SIGTERM || si.si_signo == SIGINT) {
 			if (child <= 0)
-				raw(SYS_exit_group, 0, 0, 0, 0);
+				return 0;
 			raw(SYS_kill, child, SIGTERM, 0, 0);
 		} else if (si.si_signo == SIGCHLD) {
 			while ((r = raw(SYS_wait4, child > 0 ? child : -1,
 			    (long)&status, WNOHANG, 0)) > 0)
 				if (r == child)
-					raw(SYS_exit_group, WIFSIGNALED(status) ?
+					return WIFSIGNALED(status) ?
 					    128 + WTERMSIG(status) :
-					    WEXITSTATUS(status), 0, 0, 0);
+					    WEXITSTATUS(status);
 		}
 	}
 }
@@ -462,7 +462,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 				return setup_failed(sync[1], e, what, errno);
 			say(sync[1], "+", 0);
 			close(sync[1]);
-			wait_loop(0, spans, nspans);
+			return wait_loop(0, spans, nspans);
 		}
 		/* Ready only once PID 1 is hardened too; its error, if any,
 		 * is passed on. */
@@ -497,7 +497,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	say(ready, ok, 0);
 	if (ready >= 0)
 		close(ready);
-	wait_loop(child, spans, nspans);
+	return wait_loop(child, spans, nspans);
 usage:
 	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
 	    "[--hostname NAME]", 0);
@@ -582,6 +582,7 @@ spawn_child(int ready, const char *const *argv)
 	 * children behind its back.  The rest stay blocked and are taken
 	 * with sigwaitinfo whatever their disposition. */
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve("/proc/self/exe", (char *const *)argv, environ);

@@ -25,7 +25,7 @@ static const char main_usage[] =
 "  sandbox create [--name NAME] [--hostname NAME]\n"
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
 "  sandbox ls [-q|--json]\n"
-"  sandbox inspect ID|NAME\n"
+"  sandbox inspect [--oci] ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
@@ -305,9 +305,20 @@ dispatch(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	int ret;
+	int ret, fd;
 
+	/* Started with stdin, stdout or stderr closed, the first descriptor
+	 * opened (a signalfd, a netlink socket) would take its number, and
+	 * output meant for the terminal would go there. */
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			return 1;
 	pelagos_umask = umask(077);
+	/* A CNI runtime runs plugins by the name in its configuration, with
+	 * the request in the environment: the command line is then not ours. */
+	if (getenv("CNI_COMMAND"))
+		return cni_main();
 	ret = dispatch(argc, argv);
 	/* Output is buffered by util_out: a write error on it is a failure. */
 	if (util_flush() < 0 && ret == 0)

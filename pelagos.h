@@ -20,6 +20,7 @@
 #define NS_PREFIX	"psb-"
 #define VETH_PREFIX	"vh-"
 #define PEER_IFNAME	"eth0"
+#define BOOT_ID_LEN	36	/* /proc/sys/kernel/random/boot_id */
 
 /* Namespace sharing, named as the Rust pelagos and the CRI name them. */
 enum ns_mode { NS_POD, NS_CONTAINER, NS_NODE };
@@ -53,6 +54,7 @@ struct sandbox {
 	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
 	unsigned long long netns_ino;
 	long long created;		/* seconds since the epoch */
+	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
 	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
 	struct limits lim;
 };
@@ -99,6 +101,35 @@ int valid_name(const char *s);
 int valid_hostname(const char *s);
 int valid_ifname(const char *s);
 int valid_path(const char *s);
+int valid_boot_id(const char *s);
+int valid_cni_id(const char *s);
+
+/* json.c: JSON text checked strictly and split into tokens (jsmn), read
+ * by key; strings written escaped. */
+#define JSON_MAX_BYTES	65536
+#define JSON_MAX_TOKENS	1024
+#define JSON_MAX_DEPTH	16
+enum { JSON_OBJECT = 1, JSON_ARRAY, JSON_STRING, JSON_PRIMITIVE };
+struct json_tok {
+	int type, start, end;
+	int size;		/* children; a key's is 1 */
+	int parent;		/* token index, -1 for the top object */
+};
+struct json {
+	const char *js;
+	int n;
+	struct json_tok tok[JSON_MAX_TOKENS];
+};
+int json_parse(struct json *j, const char *js, size_t len);
+int json_type(const struct json *j, int t);
+int json_next(const struct json *j, int parent, int prev);
+int json_get(const struct json *j, int obj, const char *key);
+int json_string(const struct json *j, int t, char *buf, size_t len);
+int json_bool(const struct json *j, int t, int *v);
+int json_uint(const struct json *j, int t, unsigned long long max,
+	unsigned long long *v);
+const char *json_raw(const struct json *j, int t, size_t *n);
+void json_put(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
@@ -121,6 +152,12 @@ struct nl_link {
 	unsigned int flags;
 	int is_bridge;
 	int master;
+	unsigned char mac[6];
+};
+struct nl_route {
+	int type;		/* RTN_*: RTN_LOCAL for an address of our own */
+	int oif;
+	uint32_t gw;		/* 0: on-link */
 };
 void nl_buf_init(struct nl_buf *b, uint32_t seq);
 void nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags,
@@ -130,7 +167,8 @@ void nl_put_str(struct nl_buf *b, uint16_t type, const char *s);
 void nl_put_u32(struct nl_buf *b, uint16_t type, uint32_t v);
 size_t nl_nest(struct nl_buf *b, uint16_t type);
 void nl_nest_end(struct nl_buf *b, size_t off);
-void nl_req_newbridge(struct nl_buf *b, const char *name);
+void nl_req_newbridge(struct nl_buf *b, const char *name,
+	const unsigned char mac[6]);
 void nl_req_linkup(struct nl_buf *b, const char *name);
 void nl_req_linkdown(struct nl_buf *b, const char *name);
 void nl_req_newveth(struct nl_buf *b, const char *host, int master,
@@ -139,10 +177,13 @@ void nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix);
 void nl_req_defroute(struct nl_buf *b, uint32_t gw);
 void nl_req_dellink(struct nl_buf *b, const char *name);
 void nl_req_getlink(struct nl_buf *b, const char *name);
+void nl_req_linkmtu(struct nl_buf *b, const char *name, unsigned int mtu);
+void nl_req_getroute(struct nl_buf *b, uint32_t dst);
 int nl_open(struct nl_sock *s, int protocol);
 void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_buf *b);
 int nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out);
+int nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out);
 
 /* root.c: the root directory: sandbox directories, names, locks, links
  * and listing. */
@@ -150,21 +191,30 @@ struct root_ids {
 	char (*id)[ID_LEN + 1];
 	size_t n, cap;
 };
+int root_dir(int rootfd, const char *name);
+int root_sync(int fd);
 int root_open(const char *path, int create);
-int root_lock(int rootfd);
+int root_lock(int rootfd, int how);
 int root_sbdir(int rootfd, const char *id);
 int root_claim(int rootfd, const char *id);
 int root_busy(int rootfd, const char *id);
 int root_exists(int rootfd, const char *id);
 int root_rmdir(int rootfd, const char *id);
 int root_link_read(int dirfd, const char *path, char id[ID_LEN + 1]);
-int root_link_free(int dirfd, const char *path, const char *id);
+int root_link_make(int rootfd, const char *dir, const char *name,
+	const char *id);
+int root_link_free(int rootfd, const char *dir, const char *name,
+	const char *id);
 int root_links_sweep(int rootfd, const char *dir,
-	int (*drop)(int rootfd, const char *id, const void *arg),
+	int (*drop)(int rootfd, const char *name, const char *id,
+	const void *arg),
 	const void *arg);
-int root_is_id(int rootfd, const char *id, const void *want);
-int root_is_orphan(int rootfd, const char *id, const void *arg);
-int root_name_take(int rootfd, const char *name, const char *id);
+int root_is_id(int rootfd, const char *name, const char *id,
+	const void *want);
+int root_is_orphan(int rootfd, const char *name, const char *id,
+	const void *arg);
+int root_name_take(int rootfd, const char *name, const char *id,
+	char owner[ID_LEN + 1]);
 int root_name_free(int rootfd, const char *name, const char *id);
 int root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1]);
 int root_list(int rootfd, struct root_ids *ids);
@@ -174,12 +224,17 @@ void root_ids_free(struct root_ids *ids);
 int ipam_parse_ip(const char *s, const char *end, uint32_t *ip);
 void ipam_format_ip(uint32_t ip, char out[16]);
 uint32_t ipam_mask(int prefix);
+const char *ipam_reserved(const struct subnet *sn);
 int ipam_parse_subnet(const char *s, struct subnet *sn);
 int ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 	uint32_t *ip);
 int ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	uint32_t *ip);
 int ipam_lease_free(int rootfd, uint32_t ip, const char *id);
+int ipam_lease_take_except(int rootfd, const struct subnet *sn,
+	uint32_t except, const char *holder, uint32_t *ip);
+int ipam_lease_each(int rootfd,
+	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg);
 
 /* state.c: the state file's format, and reading and writing it whole
  * in a sandbox's directory. */
@@ -194,6 +249,7 @@ enum ns_kind { NSK_IPC, NSK_UTS, NSK_NET, NSK_PID, NSK_COUNT };
 struct ns_info {
 	const char *name;	/* as in /proc/<pid>/ns/<name> */
 	int flag;		/* CLONE_NEW* */
+	const char *oci;	/* as an OCI bundle's linux.namespaces names it */
 };
 extern const struct ns_info proc_ns[NSK_COUNT];	/* in the order run joins */
 #define PROC_MAX_PAUSES	4	/* a --pod-pid pause is two processes */
@@ -296,6 +352,7 @@ int net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl,
 	int *made, struct pelagos_err *e);
 int net_ns_remove(const char *name, int *unmounted, struct pelagos_err *e);
 unsigned long long net_ns_ino(const char *name);
+void net_bridge_mac(const char *bridge, unsigned char mac[6]);
 int net_bridge_ready(struct nl_sock *nl, const char *bridge, uint32_t gw,
 	int prefix, int *index, struct pelagos_err *e);
 int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
@@ -304,21 +361,102 @@ int net_veth_release(const char *host, int down_only,
 	struct pelagos_err *e);
 int net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
 	int prefix, uint32_t gw, struct pelagos_err *e);
+int net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
+	struct pelagos_err *e);
+int net_link_mtu(struct nl_sock *nl, const char *name, unsigned int mtu,
+	struct pelagos_err *e);
 
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
 #define TD_DERIVED	0x2	/* state was lost: find leases and names by ID */
 #define TD_NOSCAN	0x4	/* rollback: only the recorded pause to stop */
+#define TD_LOCKED	0x8	/* the caller holds the root's lock */
+#define TD_PRUNE	0x10	/* remove only what is dead or half-made */
+const char *sandbox_boot_id(void);
 int sandbox_shares(const struct sandbox *sb, enum ns_kind k);
 int sandbox_pause_alive(const struct sandbox *sb);
 const char *sandbox_status(const struct sandbox *sb);
+int sandbox_load_at(int dfd, const char *id, struct sandbox *sb);
 int sandbox_load(int rootfd, const char *id, struct sandbox *sb);
 void sandbox_derive(const char *id, struct sandbox *sb);
-int sandbox_has_pause(const struct sandbox *sb);
 int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
+	struct pelagos_err *e);
+int sandbox_remove(int rootfd, const char *id, int flags,
+	struct pelagos_err *e);
+int sandbox_reconcile(int rootfd, const struct root_ids *ids,
 	struct pelagos_err *e);
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd, struct pelagos_err *e);
+
+/* cnispec.c: the CNI specification's documents: a request (the CNI_*
+ * variables and the configuration on stdin, prevResult included) read and
+ * checked, and the result and error objects written.  The CNI layer's
+ * functions return 0 or the specification's error code, with e filled. */
+enum cni_cmd { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_GC, CNI_STATUS,
+	CNI_VERSION };
+enum {
+	CNI_E_VERSION = 1, CNI_E_FIELD = 2, CNI_E_UNKNOWN = 3, CNI_E_ENV = 4,
+	CNI_E_IO = 5, CNI_E_DECODE = 6, CNI_E_CONFIG = 7,
+	CNI_E_UNAVAILABLE = 50,
+	CNI_E_SYSTEM = 100,	/* an OS call failed; details say which */
+	CNI_E_DRIFT = 101	/* CHECK: the attachment is not as added */
+};
+#define CNI_ID_MAX	256
+#define CNI_KEY_LEN	(CNI_ID_MAX + IFNAME_LEN + 1)	/* "<id>/<ifname>" */
+enum { PREV_IFS, PREV_IPS, PREV_ROUTES };
+struct cni_req {
+	enum cni_cmd cmd;
+	const char *netns;		/* CNI_NETNS, "" if not given */
+	char ifname[IFNAME_LEN];
+	char key[CNI_KEY_LEN];		/* the attachment, as leases hold it */
+	const struct json *j;		/* the configuration */
+	char version[16];
+	int ver;			/* 30, 31, 40, 100, 110; 0: unknown */
+	char name[NAME_MAX_LEN + 1];
+	char bridge[IFNAME_LEN];
+	struct subnet sn;
+	uint32_t gw;
+	unsigned int mtu;		/* 0: the kernel's */
+	int defroute;			/* isDefaultGateway */
+	char dir[320];			/* <dataDir>/<name> */
+	int dns;			/* tokens, -1 if absent: dns, */
+	int prev;			/* prevResult and its */
+	int prev_list[3];		/* interfaces, ips and routes, */
+	int valid;			/* cni.dev/valid-attachments */
+	int nprev_ifs;
+	char want_mac[18];		/* prevResult's record of CNI_IFNAME */
+	uint32_t want_ip;
+	int want_prefix;
+};
+struct cni_link {
+	char name[IFNAME_LEN];
+	unsigned char mac[6];
+};
+struct cni_att {
+	struct cni_link link[3];	/* bridge, host end, CNI_IFNAME */
+	uint32_t ip;
+};
+extern const char *const cni_versions[];
+int cni_req_env(struct cni_req *r, const char *cmd, const char *id,
+	const char *netns, const char *ifname, struct pelagos_err *e);
+int cni_req_conf(struct cni_req *r, struct json *j, const char *js,
+	size_t len, struct pelagos_err *e);
+int cni_valid(const struct cni_req *r, const char *key);
+void cni_result(const struct cni_req *r, const struct cni_att *a);
+void cni_error(const struct cni_req *r, int code,
+	const struct pelagos_err *e);
+void cni_version_result(const struct cni_req *r);
+
+/* attach.c: a CNI attachment's kernel objects and lease: a veth whose
+ * host end, named after the address, is on the network's bridge and whose
+ * peer is CNI_IFNAME in CNI_NETNS, and <dir>/leases/<a.b.c.d> pointing at
+ * "<containerID>/<ifname>". */
+#define CNI_VETH_PREFIX	"pc-"
+int attach_add(const struct cni_req *r, struct cni_att *a,
+	struct pelagos_err *e);
+int attach_del(const struct cni_req *r, struct pelagos_err *e);
+int attach_check(const struct cni_req *r, struct pelagos_err *e);
+int attach_status(const struct cni_req *r, struct pelagos_err *e);
 
 /* run.c: a workload in a sandbox's namespaces. */
 struct run_opts {
@@ -332,7 +470,7 @@ struct run_opts {
 	struct limits lim;	/* of the workload's own cgroup leaf */
 	struct confine cf;
 };
-int run_workload(const struct sandbox *sb, const struct run_opts *o,
+int run_workload(int rootfd, const char *id, const struct run_opts *o,
 	int *status, pid_t *pid, unsigned long long *oom,
 	struct pelagos_err *e);
 
@@ -387,5 +525,8 @@ int cmd_pause(const struct cmd *c, int argc, char **argv);
 /* cmd_run.c: pelagos run's command line. */
 extern const char cmd_run_usage[];
 int cmd_run(const struct cmd *c, int argc, char **argv);
+
+/* cni.c: the CNI plugin: main() runs it when CNI_COMMAND is set. */
+int cni_main(void);
 
 #endif

@@ -8,7 +8,13 @@
  *				claimed, and by prune
  *
  * Leases and names are symlinks because symlinkat() creates them whole and
- * exclusively in one call, and a shell reads them with readlink. */
+ * exclusively in one call, and a shell reads them with readlink.
+ *
+ * No component below the root is ever followed through a symlink: one
+ * planted at sandboxes/, leases/ or names/ would lead into another root.
+ * Every change of a directory is fsynced before the call returns, so that
+ * after a power cut a sandbox is wholly there, wholly gone, or half-made
+ * in a way prune recognises (a directory without a state file). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -18,37 +24,71 @@
 
 #include "pelagos.h"
 
+/* A directory of the root, never through a symlink. */
+int
+root_dir(int rootfd, const char *name)
+{
+	return openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+/* fsync, which a file system without it (EINVAL) does not need. */
+int
+root_sync(int fd)
+{
+	return fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
+}
+
+/* The root, with (create) its three directories made and made durable.
+ * An existing one is checked the same way: a symlink or a file in the
+ * place of one of them is refused (ELOOP or ENOTDIR). */
 int
 root_open(const char *path, int create)
 {
 	static const char *const sub[] = { "sandboxes", "leases", "names" };
-	int fd = -1, e;
+	int fd = -1, d, e, made = 0;
 	size_t i;
 
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (create && mkdir(path, 0700) == 0)
+		made = 1;
+	else if (create && errno != EEXIST)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	for (i = 0; create && i < sizeof(sub) / sizeof(sub[0]); i++)
-		if (mkdirat(fd, sub[i], 0700) < 0 && errno != EEXIST) {
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		if (create && mkdirat(fd, sub[i], 0700) == 0)
+			made = 1;
+		else if (create && errno != EEXIST)
+			goto fail;
+		if ((d = root_dir(fd, sub[i])) >= 0)
+			close(d);
+		else if (errno != ENOENT)
+			goto fail;
+	}
+	if (made && root_sync(fd) < 0)
+		goto fail;
 	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
+/* The root's lock: exclusive for whoever claims or removes records, or
+ * shared (opened read-only, so it works on a read-only root too) for a
+ * reader that must not see a claim half-done; a root without a lock file
+ * has nobody claiming (ENOENT). */
 int
-root_lock(int rootfd)
+root_lock(int rootfd, int how)
 {
 	int fd, e;
 
-	fd = openat(rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	fd = openat(rootfd, "lock", how == LOCK_EX ? O_RDWR | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW : O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
+	while (flock(fd, how) < 0) {
 		if (errno != EINTR) {
 			e = errno;
 			close(fd);
@@ -62,8 +102,7 @@ root_lock(int rootfd)
 static int
 sandboxes_dir(int rootfd)
 {
-	return openat(rootfd, "sandboxes", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC);
+	return root_dir(rootfd, "sandboxes");
 }
 
 /* <root>/sandboxes/<id>, never through a symlink at either step: whatever
@@ -94,7 +133,8 @@ root_claim(int rootfd, const char *id)
 	if (mkdirat(sfd, id, 0700) < 0)
 		goto out;
 	if ((fd = openat(sfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+	    O_CLOEXEC)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+	    root_sync(sfd) == 0)
 		goto out;
 	e = errno;
 	if (fd >= 0)
@@ -122,45 +162,66 @@ root_busy(int rootfd, const char *id)
 	return busy;
 }
 
-/* Whether anything, directory or not, sits at sandboxes/<id>. */
+/* Whether anything, directory or not, sits at sandboxes/<id> (when in
+ * doubt, something does). */
 int
 root_exists(int rootfd, const char *id)
 {
-	char p[64];
 	struct stat st;
+	int sfd, r;
 
-	util_fmt(p, sizeof(p), "sandboxes/%s", id);
-	return fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	    errno != ENOENT;
+	if ((sfd = sandboxes_dir(rootfd)) < 0)
+		return errno != ENOENT;
+	r = fstatat(sfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+	close(sfd);
+	return r;
 }
 
-/* Removes the directory and the files in it (state and perhaps the
- * temporary file of a write that was cut short); nothing recursive.  A
- * symlink or file put in the directory's place is removed, never
- * followed. */
+/* Removes name in dirfd whatever it is: a file, a link, a FIFO, a device
+ * node or a directory tree a few levels deep, never following a link.
+ * What a sandbox directory holds is ours, also what was planted there. */
+static int
+remove_any(int dirfd, const char *name, int depth)
+{
+	struct util_dir d = { .fd = -1 };
+	const char *sub;
+	int ret = -1, r;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	if (depth == 0) {
+		errno = ENOTEMPTY;
+		return -1;
+	}
+	if (util_dir_open(&d, dirfd, name) < 0)
+		return -1;
+	while ((r = util_dir_next(&d, &sub)) > 0)
+		if (remove_any(d.fd, sub, depth - 1) < 0)
+			goto out;
+	if (r == 0 && (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 ||
+	    errno == ENOENT))
+		ret = 0;
+out:
+	util_dir_close(&d);
+	return ret;
+}
+
+/* Removes the sandbox's directory and whatever is in it (the state, the
+ * temporary file of a write cut short, or anything planted in their
+ * place), durably.  A symlink or file put in the directory's place is
+ * removed, never followed. */
 int
 root_rmdir(int rootfd, const char *id)
 {
-	struct util_dir d = { .fd = -1 };
-	const char *name;
-	int sfd, ret = -1, r;
+	int sfd, ret;
 
 	if ((sfd = sandboxes_dir(rootfd)) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (util_dir_open(&d, sfd, id) < 0) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			ret = unlinkat(sfd, id, 0);
-		goto out;
-	}
-	while ((r = util_dir_next(&d, &name)) > 0)
-		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
-			goto out;
-	if (r == 0)
-		ret = unlinkat(sfd, id, AT_REMOVEDIR);
-out:
-	if (ret < 0 && errno == ENOENT)
-		ret = 0;
-	util_dir_close(&d);
+	ret = remove_any(sfd, id, 4);
+	if (ret == 0)
+		ret = root_sync(sfd);
 	close(sfd);
 	return ret;
 }
@@ -181,103 +242,147 @@ root_link_read(int dirfd, const char *path, char id[ID_LEN + 1])
 	return 0;
 }
 
-/* Unlinks a lease or name only while it still belongs to id. */
+/* Makes a lease or name link in the directory dir, durably. */
 int
-root_link_free(int dirfd, const char *path, const char *id)
+root_link_make(int rootfd, const char *dir, const char *name, const char *id)
 {
-	char cur[ID_LEN + 1];
+	int dfd, ret = -1, e;
 
-	if (root_link_read(dirfd, path, cur) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (strcmp(cur, id))
-		return 0;
-	if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT)
+	if ((dfd = root_dir(rootfd, dir)) < 0)
 		return -1;
-	return 0;
+	/* A link that could not be made durable is not reported made, so
+	 * it must not stay behind either. */
+	if (symlinkat(id, dfd, name) == 0 && (ret = root_sync(dfd)) < 0) {
+		e = errno;
+		unlinkat(dfd, name, 0);
+		errno = e;
+	}
+	e = errno;
+	close(dfd);
+	errno = e;
+	return ret;
 }
 
-/* Visits the links in dir, unlinking those for which drop(root, the ID
- * the link points at, arg) says so.  A link that does not hold an ID is
+/* Unlinks a lease or name in dir only while it still belongs to id;
+ * call with the root locked, or another create may have taken it. */
+int
+root_link_free(int rootfd, const char *dir, const char *name, const char *id)
+{
+	char cur[ID_LEN + 1];
+	int dfd, ret = 0, e;
+
+	if ((dfd = root_dir(rootfd, dir)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (root_link_read(dfd, name, cur) < 0)
+		ret = errno == ENOENT ? 0 : -1;
+	else if (!strcmp(cur, id) && unlinkat(dfd, name, 0) < 0 &&
+	    errno != ENOENT)
+		ret = -1;
+	else if (!strcmp(cur, id))
+		ret = root_sync(dfd);
+	e = errno;
+	close(dfd);
+	errno = e;
+	return ret;
+}
+
+/* Visits the links in dir, unlinking those for which drop(root, the
+ * link's name, the ID it points at, arg) says so.  A link that does not hold an ID is
  * left alone: it is not ours to judge. */
 int
 root_links_sweep(int rootfd, const char *dir,
-	int (*drop)(int rootfd, const char *id, const void *arg),
+	int (*drop)(int rootfd, const char *name, const char *id,
+	const void *arg),
 	const void *arg)
 {
 	char id[ID_LEN + 1];
 	struct util_dir d;
 	const char *name;
-	int ret = 0, r;
+	int ret = 0, r, dropped = 0;
 
 	if (util_dir_open(&d, rootfd, dir) < 0)
 		return errno == ENOENT ? 0 : -1;
 	while ((r = util_dir_next(&d, &name)) > 0) {
 		if (root_link_read(d.fd, name, id) < 0 ||
-		    !drop(rootfd, id, arg))
+		    !drop(rootfd, name, id, arg))
 			continue;
 		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 			ret = -1;
+		dropped = 1;
 	}
-	if (r < 0)
+	if (r < 0 || (dropped && root_sync(d.fd) < 0))
 		ret = -1;
 	util_dir_close(&d);
 	return ret;
 }
 
 int
-root_is_id(int rootfd, const char *id, const void *want)
+root_is_id(int rootfd, const char *name, const char *id, const void *want)
 {
 	(void)rootfd;
+	(void)name;
 	return !strcmp(id, want);
 }
 
 /* A link whose sandbox directory is gone: call with the root locked, so
  * that no create is between its links and its directory. */
 int
-root_is_orphan(int rootfd, const char *id, const void *arg)
+root_is_orphan(int rootfd, const char *name, const char *id,
+	const void *arg)
 {
+	(void)name;
 	(void)arg;
 	return !root_exists(rootfd, id);
 }
 
 /* A name whose sandbox directory is gone was left by a create that died;
- * it is taken over.  Call with the root locked. */
+ * it is taken over.  EEXIST with *owner set when a sandbox holds it.
+ * Call with the root locked. */
 int
-root_name_take(int rootfd, const char *name, const char *id)
+root_name_take(int rootfd, const char *name, const char *id,
+	char owner[ID_LEN + 1])
 {
-	char p[80], other[ID_LEN + 1];
+	int nfd, ret = -1, e;
 
-	util_fmt(p, sizeof(p), "names/%s", name);
-	if (symlinkat(id, rootfd, p) == 0)
+	owner[0] = '\0';
+	if (root_link_make(rootfd, "names", name, id) == 0)
 		return 0;
-	if (errno != EEXIST)
+	if (errno != EEXIST || (nfd = root_dir(rootfd, "names")) < 0)
 		return -1;
-	if (root_link_read(rootfd, p, other) == 0 &&
-	    root_exists(rootfd, other)) {
+	if (root_link_read(nfd, name, owner) == 0 &&
+	    root_exists(rootfd, owner)) {
 		errno = EEXIST;
-		return -1;
+		goto out;
 	}
-	if (unlinkat(rootfd, p, 0) < 0 && errno != ENOENT)
-		return -1;
-	return symlinkat(id, rootfd, p);
+	owner[0] = '\0';
+	if (unlinkat(nfd, name, 0) < 0 && errno != ENOENT)
+		goto out;
+	ret = root_link_make(rootfd, "names", name, id);
+out:
+	e = errno;
+	close(nfd);
+	errno = e;
+	return ret;
 }
 
 int
 root_name_free(int rootfd, const char *name, const char *id)
 {
-	char p[80];
-
-	util_fmt(p, sizeof(p), "names/%s", name);
-	return root_link_free(rootfd, p, id);
+	return root_link_free(rootfd, "names", name, id);
 }
 
 int
 root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
 {
-	char p[80];
+	int nfd, ret, e;
 
-	util_fmt(p, sizeof(p), "names/%s", name);
-	return root_link_read(rootfd, p, id);
+	if ((nfd = root_dir(rootfd, "names")) < 0)
+		return -1;
+	ret = root_link_read(nfd, name, id);
+	e = errno;
+	close(nfd);
+	errno = e;
+	return ret;
 }
 
 static int

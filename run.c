@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -411,25 +412,65 @@ wait_child(pid_t child, int sigfd)
 	}
 }
 
-/* Runs CMD: returns 0 once it ran, with *status its exit status (or, with
- * o->detach, 0 and *pid its PID once it was executed) and *oom the number
- * of its processes the OOM killer took; -1 when it did not start or could
- * not be waited for, with *status what pelagos run exits with (1, 126 or
- * 127).  A workload's cgroup leaf goes when it ends, unless detached. */
+/* The sandbox's state, read with its lock held shared: rm takes it
+ * exclusively before it stops anything, so until the lock is released
+ * the sandbox is not torn down under us. */
+static int
+lock_sandbox(int rootfd, const char *id, const char *label,
+	struct sandbox *sb, struct pelagos_err *e)
+{
+	struct stat st;
+	int dfd;
+
+	if ((dfd = root_sbdir(rootfd, id)) < 0)
+		return errno == ENOENT ? err_msg(e, ENOENT, "no such sandbox "
+		    "'%s'", label) : err_os(e, "sandbox %s", label);
+	while (flock(dfd, LOCK_SH) < 0)
+		if (errno != EINTR) {
+			err_os(e, "lock sandbox %s", label);
+			goto fail;
+		}
+	if ((fstat(dfd, &st) == 0 && st.st_nlink == 0) ||
+	    sandbox_load_at(dfd, id, sb) < 0) {
+		if (errno == ENOENT || st.st_nlink == 0)
+			err_msg(e, ENOENT, "no such sandbox '%s'", label);
+		else
+			err_os(e, "state of sandbox %s", id);
+		goto fail;
+	}
+	return dfd;
+fail:
+	close(dfd);
+	return -1;
+}
+
+/* Runs CMD in sandbox id: returns 0 once it ran, with *status its exit
+ * status (or, with o->detach, 0 and *pid its PID once it was executed)
+ * and *oom the number of its processes the OOM killer took; -1 when it
+ * did not start or could not be waited for, with *status what pelagos
+ * run exits with (1, 126 or 127).  rootfd is closed once the sandbox is
+ * locked: nothing of the root stays open while CMD runs.  A workload's
+ * cgroup leaf goes when it ends, unless detached. */
 int
-run_workload(const struct sandbox *sb, const struct run_opts *o,
+run_workload(int rootfd, const char *id, const struct run_opts *o,
 	int *status, pid_t *pid, unsigned long long *oom,
 	struct pelagos_err *e)
 {
 	struct run_msg fail;
+	struct sandbox sbuf, *sb = &sbuf;
 	sigset_t sigs, old;
 	char **envp = NULL, leaf[CG_PATH_LEN + 16] = "";
 	size_t envbytes = 0;
 	pid_t child;
-	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, cgleaf = -1;
+	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
+	int cgleaf = -1;
 
 	*status = 1;
 	*oom = 0;
+	dfd = lock_sandbox(rootfd, id, o->label, sb, e);
+	close(rootfd);
+	if (dfd < 0)
+		return -1;
 	if (!(envp = make_env(o, &envbytes))) {
 		err_os(e, "environment for %s", o->argv[0]);
 		goto out;
@@ -449,6 +490,10 @@ run_workload(const struct sandbox *sb, const struct run_opts *o,
 	if (join_pod(sb, o->label, e) < 0 ||
 	    cgroup_leaf(sb, NULL, &o->lim, leaf, &cgleaf, e) < 0)
 		goto out;
+	/* In the pod's namespaces now, where rm's scan finds this process
+	 * and its children; the lock must not be inherited by them. */
+	close(dfd);
+	dfd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
 	    setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one,
 	    sizeof(one)) < 0) {
@@ -497,6 +542,8 @@ run_workload(const struct sandbox *sb, const struct run_opts *o,
 out:
 	if (leaf[0] && !(o->detach && ret == 0))
 		*oom = cgroup_leaf_done(leaf);
+	if (dfd >= 0)
+		close(dfd);
 	if (sigfd >= 0)
 		close(sigfd);
 	if (chan[0] >= 0)

@@ -9,10 +9,12 @@
  * create, rm or prune can always be finished by running rm or prune
  * again. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <linux/netlink.h>
@@ -37,12 +39,47 @@ sandbox_shares(const struct sandbox *sb, enum ns_kind k)
 	}
 }
 
-/* A pause counts as alive only while it is the recorded process and
- * still sits in the recorded network namespace. */
+/* The kernel's boot ID, read once; "" where /proc cannot tell. */
+const char *
+sandbox_boot_id(void)
+{
+	static char id[BOOT_ID_LEN + 2];
+	static int done;
+	ssize_t n;
+	int fd;
+
+	if (done)
+		return id;
+	done = 1;
+	if ((fd = open("/proc/sys/kernel/random/boot_id",
+	    O_RDONLY | O_CLOEXEC)) < 0)
+		return id;
+	n = read(fd, id, sizeof(id) - 1);
+	close(fd);
+	id[n == BOOT_ID_LEN + 1 && id[BOOT_ID_LEN] == '\n' ? BOOT_ID_LEN : 0] =
+	    '\0';
+	if (!valid_boot_id(id))
+		id[0] = '\0';
+	return id;
+}
+
+/* A sandbox of an earlier boot is dead whatever its records say: a
+ * deterministic boot can give a new process the very PID, start time and
+ * namespace inode that were recorded.  A state without a boot ID (the
+ * previous release's) is taken to be of this boot. */
+static int
+this_boot(const struct sandbox *sb)
+{
+	return !sb->boot_id[0] || !sandbox_boot_id()[0] ||
+	    !strcmp(sb->boot_id, sandbox_boot_id());
+}
+
+/* A pause counts as alive only while it is the recorded process of this
+ * boot and still sits in the recorded network namespace. */
 int
 sandbox_pause_alive(const struct sandbox *sb)
 {
-	return proc_same(sb->pause_pid, sb->pause_start) &&
+	return this_boot(sb) && proc_same(sb->pause_pid, sb->pause_start) &&
 	    proc_ns_ino(sb->pause_pid, NSK_NET) == sb->netns_ino;
 }
 
@@ -58,21 +95,31 @@ sandbox_status(const struct sandbox *sb)
 	return "running";
 }
 
-/* The state of sandboxes/<id>; EBADMSG also for a state that names
- * another ID. */
+/* The state in a sandbox's directory; EBADMSG also for a state that
+ * names another ID. */
+int
+sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
+{
+	if (state_load(dfd, sb) < 0)
+		return -1;
+	if (strcmp(sb->id, id)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
 int
 sandbox_load(int rootfd, const char *id, struct sandbox *sb)
 {
-	int dfd, ret;
+	int dfd, ret, saved;
 
 	if ((dfd = root_sbdir(rootfd, id)) < 0)
 		return -1;
-	ret = state_load(dfd, sb);
+	ret = sandbox_load_at(dfd, id, sb);
+	saved = errno;
 	close(dfd);
-	if (ret == 0 && strcmp(sb->id, id)) {
-		errno = EBADMSG;
-		ret = -1;
-	}
+	errno = saved;
 	return ret;
 }
 
@@ -112,6 +159,8 @@ owned_ns(const struct sandbox *sb, int flags, enum ns_kind *kind)
 	unsigned long long mounted;
 
 	*kind = NSK_NET;
+	if (!this_boot(sb))
+		return 0;
 	if (sb->net == NS_NODE) {
 		*kind = NSK_UTS;
 		return sandbox_pause_alive(sb) ?
@@ -133,6 +182,38 @@ keep_first(struct pelagos_err *first, int *ret, const struct pelagos_err *e)
 	*ret = -1;
 }
 
+/* The records: lease, name and directory, freed under the root's lock
+ * (TD_LOCKED: the caller holds it), so that no create can take an address
+ * or a name between the check that it is still ours and its removal. */
+static int
+free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
+	struct pelagos_err *e)
+{
+	int lock = -1, ret = 0;
+
+	if (!(flags & TD_LOCKED) && (lock = root_lock(rootfd, LOCK_EX)) < 0)
+		return err_os(e, "lock the root");
+	if (flags & TD_DERIVED) {
+		if (root_links_sweep(rootfd, "leases", root_is_id, sb->id) < 0 ||
+		    root_links_sweep(rootfd, "names", root_is_id, sb->id) < 0)
+			ret = err_os(e, "free address and name of sandbox %s",
+			    sb->id);
+	} else {
+		if (sb->ip && ipam_lease_free(rootfd, sb->ip, sb->id) < 0)
+			ret = err_os(e, "free address of sandbox %s", sb->id);
+		else if (sb->name[0] &&
+		    root_name_free(rootfd, sb->name, sb->id) < 0)
+			ret = err_os(e, "free name %s", sb->name);
+	}
+	/* The state goes last, and only when all else went: whatever is
+	 * left is then still traced from it. */
+	if (ret == 0 && !kept && root_rmdir(rootfd, sb->id) < 0)
+		ret = err_os(e, "remove state of sandbox %s", sb->id);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
 /* Removes whatever of the sandbox exists; every step tolerates an object
  * already gone, and the first failure is the one reported.  Other
  * processes in the sandbox make it fail with EBUSY unless TD_FORCE is
@@ -147,10 +228,13 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	struct proc_scan s;
 	size_t i, busy;
 	long n = 0;
+	pid_t pid;
 	int ret = -1, unmounted = 0;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(sb->id, s.tag);
+	/* The recorded pause of an earlier boot is nobody's now. */
+	pid = this_boot(sb) ? sb->pause_pid : 0;
 	if (sb->cgroup[0] && !(flags & (TD_NOSCAN | TD_FORCE)) &&
 	    (n = cgroup_busy(sb->cgroup)) < 0 && errno != ENOENT) {
 		err_os(e, "processes in cgroup %s", sb->cgroup);
@@ -171,13 +255,13 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		goto out;
 	}
 	ret = 0;
-	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, sb->pause_pid, &step) < 0)
+	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, pid, &step) < 0)
 		keep_first(e, &ret, &step);
 	/* Killed with its cgroup, the pause may still be on its way out: as
 	 * PID 1 of a --pod-pid sandbox it waits for every process of its PID
 	 * namespace to be reaped, and, on its way, no longer shows the tag. */
-	if (proc_stop(sb->pause_pid, sb->pause_start, sb->cgroup[0] ? 0 :
-	    SIGTERM, sb->cgroup[0] ? NULL : s.tag) < 0) {
+	if (proc_stop(pid, sb->pause_start, sb->cgroup[0] ? 0 : SIGTERM,
+	    sb->cgroup[0] ? NULL : s.tag) < 0) {
 		err_os(&step, "stop pause %d of sandbox %s",
 		    (int)sb->pause_pid, sb->id);
 		keep_first(e, &ret, &step);
@@ -203,34 +287,16 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	if (sb->veth_host[0] && net_veth_release(sb->veth_host,
 	    unmounted && ret == 0 && !(flags & TD_DERIVED), &step) < 0)
 		keep_first(e, &ret, &step);
-	if (flags & TD_DERIVED) {
-		if (root_links_sweep(rootfd, "leases", root_is_id, sb->id) < 0 ||
-		    root_links_sweep(rootfd, "names", root_is_id, sb->id) < 0) {
-			err_os(&step, "free address and name of sandbox %s",
-			    sb->id);
-			keep_first(e, &ret, &step);
-		}
-	} else {
-		if (sb->ip && ipam_lease_free(rootfd, sb->ip, sb->id) < 0) {
-			err_os(&step, "free address of sandbox %s", sb->id);
-			keep_first(e, &ret, &step);
-		}
-		if (sb->name[0] &&
-		    root_name_free(rootfd, sb->name, sb->id) < 0) {
-			err_os(&step, "free name %s", sb->name);
-			keep_first(e, &ret, &step);
-		}
-	}
-	if (ret == 0 && root_rmdir(rootfd, sb->id) < 0)
-		ret = err_os(e, "remove state of sandbox %s", sb->id);
+	if (free_records(rootfd, sb, flags, ret, &step) < 0)
+		keep_first(e, &ret, &step);
 out:
 	proc_scan_free(&s);
 	return ret;
 }
 
 /* A pause of this sandbox that runs although its state cannot say so. */
-int
-sandbox_has_pause(const struct sandbox *sb)
+static int
+has_pause(const struct sandbox *sb)
 {
 	struct proc_scan s;
 
@@ -241,6 +307,160 @@ sandbox_has_pause(const struct sandbox *sb)
 		return 1;
 	proc_scan_free(&s);
 	return s.npause > 0;
+}
+
+/* rm and prune.  What to remove is decided under the root's lock, where
+ * no create is between making a sandbox's directory and locking it, so a
+ * directory without a state file and without a lock is a create that
+ * died.  Then the sandbox's own lock is taken exclusively before anything
+ * is stopped: a run joining the sandbox holds it shared until it sits in
+ * the sandbox's namespaces, so it has either joined, and is found there,
+ * or finds the sandbox gone.  With TD_PRUNE only what is dead, broken or
+ * half-made goes.  Returns 1 when removed, 0 when pruning leaves it, -1
+ * on error (ENOENT: no such sandbox, EBUSY: being created or in use). */
+int
+sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
+{
+	struct sandbox sb;
+	struct stat st;
+	int lock = -1, dfd = -1, ret = -1, r;
+
+	if (!(flags & TD_LOCKED) && (lock = root_lock(rootfd, LOCK_EX)) < 0)
+		return err_os(e, "lock the root");
+	if ((dfd = root_sbdir(rootfd, id)) < 0 && errno != ELOOP &&
+	    errno != ENOTDIR) {
+		if (errno == ENOENT)
+			err_msg(e, ENOENT, "no such sandbox %s", id);
+		else
+			err_os(e, "sandbox %s", id);
+		goto out;
+	}
+	r = dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1;
+	if (r < 0 && errno == ENOENT) {
+		if (flock(dfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+			ret = flags & TD_PRUNE ? 0 : err_msg(e, EBUSY,
+			    "sandbox %s is still being created", id);
+			goto out;
+		}
+		sandbox_derive(id, &sb);
+		flags |= TD_DERIVED;
+	} else if (r < 0) {
+		/* Unreadable state: only a pause can tell it lives. */
+		sandbox_derive(id, &sb);
+		if ((flags & TD_PRUNE) && has_pause(&sb)) {
+			ret = 0;
+			goto out;
+		}
+		flags |= TD_DERIVED;
+	} else if ((flags & TD_PRUNE) &&
+	    !strcmp(sandbox_status(&sb), "running")) {
+		ret = 0;
+		goto out;
+	}
+	/* The root need not stay locked while pauses stop: the records are
+	 * freed under it again, and the directory is ours now. */
+	if (lock >= 0) {
+		close(lock);
+		lock = -1;
+	}
+	/* Locks are taken root first, then a sandbox's, only without
+	 * waiting (claim, and here under TD_LOCKED), or a sandbox's first,
+	 * then the root's (here, and a create's rollback): a prune that
+	 * holds the root never waits for a sandbox, whose holder may be
+	 * waiting for the root.  It leaves a sandbox in use to the next. */
+	if (dfd >= 0) {
+		while (flock(dfd, LOCK_EX | (flags & TD_LOCKED ? LOCK_NB : 0)) < 0)
+			if (errno != EINTR) {
+				if (errno == EWOULDBLOCK) {
+					ret = 0;
+					goto out;
+				}
+				err_os(e, "lock sandbox %s", id);
+				goto out;
+			}
+		if (fstat(dfd, &st) == 0 && st.st_nlink == 0) {
+			err_msg(e, ENOENT, "no such sandbox %s", id);
+			goto out;
+		}
+	}
+	ret = sandbox_teardown(rootfd, &sb, flags, e) < 0 ? -1 : 1;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
+/* A link whose sandbox's state records another address or name than
+ * the link's: it points at the wrong sandbox. */
+static int
+wrong_link(int rootfd, const char *name, const char *id, const void *dir)
+{
+	struct sandbox sb;
+	uint32_t ip;
+
+	if (sandbox_load(rootfd, id, &sb) < 0)
+		return 0;
+	if (!strcmp(dir, "names"))
+		return strcmp(sb.name, name) != 0;
+	return ipam_parse_ip(name, NULL, &ip) == 0 && sb.ip != ip;
+}
+
+/* One record of a sandbox made to point at it: missing, or pointing at a
+ * sandbox that does not record it, it is (re)made. */
+static int
+relink(int rootfd, const char *dir, const char *name, const char *id)
+{
+	char cur[ID_LEN + 1];
+	int dfd, r, e;
+
+	if ((dfd = root_dir(rootfd, dir)) < 0)
+		return -1;
+	r = root_link_read(dfd, name, cur);
+	e = errno;
+	if (r == 0 && !strcmp(cur, id)) {
+		close(dfd);
+		return 0;
+	}
+	if ((r == 0 && !wrong_link(rootfd, name, cur, dir)) ||
+	    (r < 0 && e != ENOENT && e != EBADMSG && e != EINVAL)) {
+		close(dfd);
+		return 0;
+	}
+	if (r == 0 || e != ENOENT)
+		unlinkat(dfd, name, 0);
+	close(dfd);
+	return root_link_make(rootfd, dir, name, id);
+}
+
+/* prune, under the root's lock: the leases and names agree with the state
+ * files.  Links pointing at a sandbox that does not record them go; a
+ * sandbox whose link is missing or was pointed elsewhere gets it back,
+ * so that no create hands out an address or a name still recorded. */
+int
+sandbox_reconcile(int rootfd, const struct root_ids *ids,
+	struct pelagos_err *e)
+{
+	struct sandbox sb;
+	char ip[16];
+	size_t i;
+
+	if (root_links_sweep(rootfd, "leases", wrong_link, "leases") < 0 ||
+	    root_links_sweep(rootfd, "names", wrong_link, "names") < 0 ||
+	    root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
+	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0)
+		return err_os(e, "prune leases and names");
+	for (i = 0; i < ids->n; i++) {
+		if (sandbox_load(rootfd, ids->id[i], &sb) < 0)
+			continue;
+		ipam_format_ip(sb.ip, ip);
+		if ((sb.ip && relink(rootfd, "leases", ip, sb.id) < 0) ||
+		    (sb.name[0] && relink(rootfd, "names", sb.name, sb.id) < 0))
+			return err_os(e, "repair the links of sandbox %s",
+			    sb.id);
+	}
+	return 0;
 }
 
 static int
@@ -271,6 +491,28 @@ names_free(const char *id)
 	return access(p, F_OK) != 0;
 }
 
+/* The name, also when a sandbox of an earlier boot holds it: that one is
+ * dead whatever its records say, and is removed as prune would, so that
+ * a boot script's create --name works without a prune before it. */
+static int
+take_name(int rootfd, struct sandbox *sb, struct pelagos_err *e)
+{
+	char owner[ID_LEN + 1];
+	struct sandbox old;
+
+	if (root_name_take(rootfd, sb->name, sb->id, owner) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (sandbox_load(rootfd, owner, &old) < 0 || this_boot(&old)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (sandbox_teardown(rootfd, &old, TD_LOCKED, e) < 0)
+		return -1;
+	return root_name_take(rootfd, sb->name, sb->id, owner);
+}
+
 /* Under the root's lock: claim an ID, the name and an address, so that
  * whatever a killed create leaves behind can be traced from the root: its
  * directory is the ID, and the name and lease links point at it.  Returns
@@ -284,7 +526,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	int lock, ret = -1, tries, dirfd = -1;
 	char ip[16];
 
-	if ((lock = root_lock(rootfd)) < 0)
+	if ((lock = root_lock(rootfd, LOCK_EX)) < 0)
 		return err_os(e, "lock %s", root);
 	for (tries = 0;; tries++) {
 		if (new_id(sb->id) < 0) {
@@ -305,7 +547,7 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
 		    sb->name[0] ? sb->name : sb->id);
-	if (sb->name[0] && root_name_take(rootfd, sb->name, sb->id) < 0) {
+	if (sb->name[0] && take_name(rootfd, sb, e) < 0) {
 		if (errno == EEXIST)
 			err_msg(e, EEXIST, "name '%s' is already in use",
 			    sb->name);
@@ -317,9 +559,9 @@ claim(int rootfd, struct sandbox *sb, const struct subnet *sn,
 	if (sb->net != NS_NODE &&
 	    ipam_lease_take(rootfd, sn, sb->id, &sb->ip) < 0) {
 		ipam_format_ip(sn->net, ip);
-		if (errno == ENOSPC)
-			err_msg(e, ENOSPC, "no free address in %s/%d", ip,
-			    sn->prefix);
+		if (errno == EADDRNOTAVAIL)
+			err_msg(e, EADDRNOTAVAIL, "no free address in %s/%d",
+			    ip, sn->prefix);
 		else
 			err_os(e, "lease address in %s/%d", ip, sn->prefix);
 		goto undo;
@@ -418,6 +660,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	struct pelagos_err ignored;
 	int made = 0, dirfd, ret = -1, saved;
 
+	strcpy(sb->boot_id, sandbox_boot_id());
 	if ((dirfd = claim(rootfd, sb, sn, root, e)) < 0)
 		return -1;
 	if (build(sb, sigfd, &made, e) == 0) {

@@ -23,7 +23,7 @@
 
 enum type {
 	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_CIDR, T_IP, T_HOST,
-	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_CGROUP, T_LIMIT
+	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_BOOT, T_CGROUP, T_LIMIT
 };
 
 #define F(m) offsetof(struct sandbox, m)
@@ -51,6 +51,7 @@ static const struct key {
 	{ "creator_pid", T_SKIP, 0, 2 },
 	{ "creator_start", T_SKIP, 0, 2 },
 	{ "created", T_LL, F(created), 6 },
+	{ "boot_id", T_BOOT, F(boot_id), 4 },
 	{ "cgroup", T_CGROUP, F(cgroup), 4 },
 	{ "memory", T_LIMIT, F(lim.v[LIM_MEMORY]), 4 },
 	{ "memory_swap", T_LIMIT, F(lim.v[LIM_SWAP]), 4 },
@@ -215,6 +216,9 @@ parse_value(const struct key *k, const char *v, struct sandbox *sb,
 		return strcmp(v, "ready") && strcmp(v, "creating") ? -1 : 0;
 	case T_SKIP:
 		return parse_num(v, ULLONG_MAX, &u);
+	case T_BOOT:
+		return parse_word(v, valid_boot_id, at(sb, k), BOOT_ID_LEN + 1,
+		    1);
 	case T_LIMIT:
 		if (!strcmp(v, "-"))
 			return 0;
@@ -284,6 +288,9 @@ bad:
 	return -1;
 }
 
+/* Durable before it returns: the data reaches the disk before the name
+ * does, and the name before the caller goes on, so that after a power cut
+ * the state is the old one or the new one, whole. */
 int
 state_save(int dirfd, const struct sandbox *sb)
 {
@@ -296,14 +303,15 @@ state_save(int dirfd, const struct sandbox *sb)
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, (size_t)n) < 0)
+	if (util_write_all(fd, buf, (size_t)n) < 0 || root_sync(fd) < 0)
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	ret = renameat(dirfd, "state.tmp", dirfd, "state");
+	if (renameat(dirfd, "state.tmp", dirfd, "state") == 0)
+		ret = root_sync(dirfd);
 out:
 	e = errno;
 	if (fd >= 0)
@@ -314,18 +322,33 @@ out:
 	return ret;
 }
 
-/* The sandbox's state; EBADMSG for anything but a well-formed file. */
+/* The sandbox's state; EBADMSG for anything but a well-formed regular
+ * file.  What sits at "state" may be anything (a FIFO, a device node, a
+ * directory): it is looked at before it is opened, and opened without
+ * blocking, so that no reader ever hangs on it. */
 int
 state_load(int dirfd, struct sandbox *sb)
 {
 	char buf[STATE_MAX + 1];
+	struct stat st;
 	ssize_t n;
 	size_t len = 0;
 	int fd, ret = -1;
 
-	fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fstatat(dirfd, "state", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		errno = EBADMSG;
+		goto out;
+	}
 	while (len < sizeof(buf)) {
 		n = read(fd, buf + len, sizeof(buf) - len);
 		if (n < 0 && errno == EINTR)

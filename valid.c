@@ -67,6 +67,27 @@ valid_ifname(const char *s)
 	return 1;
 }
 
+/* As the kernel writes it: 8-4-4-4-12 lowercase hex digits. */
+int
+valid_boot_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < BOOT_ID_LEN; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+/* A CNI container ID, as the specification spells it; it becomes part of
+ * a lease's target, never a path component. */
+int
+valid_cni_id(const char *s)
+{
+	return valid_word(s, CNI_ID_MAX);
+}
+
 /* An absolute path of single words as names are made of, for a cgroup:
  * no "." or ".." component, no empty one, no trailing slash. */
 int

@@ -21,6 +21,12 @@ if [ $# -eq 0 ]; then
 	set -- httpd -f -p 8080 -h /srv/www
 fi
 
+# A root that survives reboots (PELAGOS_ROOT or --root on a disk) still
+# holds the sandboxes of the earlier boot, all dead now: prune removes
+# them and prints their IDs.  create --name would reclaim the name of one
+# anyway, but only prune frees the rest.
+"$PELAGOS" sandbox prune >/dev/null
+
 "$PELAGOS" sandbox create --name "$name"
 
 "$PELAGOS" run --sandbox "$name" -d -- "$@"

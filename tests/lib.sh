@@ -69,9 +69,10 @@ skey() {
 
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
 # previous release wrote it (version 1: a phase after the name, the
-# creator's PID and start time before created, nothing after it).
+# creator's PID and start time before created, no boot ID nor anything
+# after it).
 state_v1() {
-	sed -e 's/^pelagos-state 2$/pelagos-state 1/' -e '/^cgroup /,$d' \
+	sed -e 's/^pelagos-state 2$/pelagos-state 1/' -e '/^boot_id /,$d' \
 	    -e "s/^name .*/&\\
 phase $1/" \
 	    -e 's/^created .*/creator_pid 1\
@@ -109,6 +110,26 @@ kill_recorded() {
 	[ -n "$1" ] && [ "$1" != 0 ] && [ -r "/proc/$1/stat" ] || return 0
 	_start=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20)
 	[ "$_start" = "$2" ] && kill -9 "$1" 2>/dev/null
+	return 0
+}
+
+# kill_all_recorded FILE: kill_recorded for each "pid start" line of FILE.
+kill_all_recorded() {
+	[ -f "$1" ] && while read -r _p _s; do
+		kill_recorded "$_p" "$_s"
+	done <"$1"
+	return 0
+}
+
+# cgroup_sweep NAME: removes, deepest first, the cgroup trees named NAME
+# at each hierarchy's top (engines a test starts make them, under a parent
+# of the test's own); prints those that could not go.
+cgroup_sweep() {
+	for _h in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+		[ -d "$_h" ] || continue
+		find "$_h" -depth -type d -exec rmdir {} \; 2>/dev/null
+		[ -d "$_h" ] && printf ' cgroup:%s' "$_h"
+	done
 	return 0
 }
 
@@ -166,6 +187,11 @@ cg_remove() {
 cleanup_test() {
 	_rc=$?
 	trap - EXIT
+	# File systems a test mounted ($T_DIR/mounts) come back writable for
+	# the sweep, and go after it.
+	[ -f "$T_DIR/mounts" ] && while read -r _m; do
+		mount -o remount,rw "$_m" 2>/dev/null
+	done <"$T_DIR/mounts"
 	_left=$(sweep)
 	if [ -n "$_left" ] && [ "$_rc" -eq 0 ]; then
 		echo "FAIL: left behind:$_left" >&2
@@ -173,5 +199,8 @@ cleanup_test() {
 	fi
 	link_exists "$BR" && ip link del "$BR" 2>/dev/null
 	rm -rf "$ROOT"
+	[ -f "$T_DIR/mounts" ] && while read -r _m; do
+		umount "$_m" 2>/dev/null || umount -l "$_m"
+	done <"$T_DIR/mounts"
 	exit "$_rc"
 }

@@ -111,6 +111,11 @@ t_bad_env() {
 		PELAGOS_SUBNET=$s run 1 pel sandbox create
 		one_error "subnet '$s'"
 	done
+	for s in 127.0.0.0/24 169.254.1.0/24 224.0.0.0/24 240.1.0.0/16 \
+	    0.0.0.0/16; do
+		PELAGOS_SUBNET=$s run 1 pel sandbox create
+		one_error "subnet '$s' lies in"
+	done
 	PELAGOS_BRIDGE=waytoolongbridgename run 1 pel sandbox create
 	one_error "bridge name"
 	PELAGOS_BRIDGE=a/b run 1 pel sandbox create

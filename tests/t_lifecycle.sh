@@ -76,7 +76,7 @@ t_state_file() {
 	expect_eq "$(stat -c %a "$ROOT/sandboxes/$id")" 700 "state dir mode"
 	expect_eq "$(stat -c %a "$f")" 600 "state file mode"
 	expect_eq "$(cut -d' ' -f1 "$f" | tr '\n' ' ')" \
-	    "pelagos-state id name net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino created cgroup memory memory_swap cpu_quota pids_max cpu_weight " \
+	    "pelagos-state id name net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino created boot_id cgroup memory memory_swap cpu_quota pids_max cpu_weight " \
 	    "state keys"
 	# Read the way the README tells a shell script to.
 	while read -r key value; do

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -157,6 +158,7 @@ static const char named_text[] =
 	"pause_start 123456789\n"
 	"netns_ino 4026532000\n"
 	"created 1732870000\n"
+	"boot_id -\n"
 	"cgroup -\n"
 	"memory -\n"
 	"memory_swap -\n"
@@ -226,6 +228,7 @@ static const char hostnet_text[] =
 	"pause_start 0\n"
 	"netns_ino 0\n"
 	"created 0\n"
+	"boot_id -\n"
 	"cgroup -\n"
 	"memory -\n"
 	"memory_swap -\n"
@@ -268,9 +271,9 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 	STRF(id) STRF(name) STRF(ns_name) STRF(veth_host)
 	STRF(bridge) NUMF(ip) NUMF(prefix) NUMF(gateway) NUMF(net) NUMF(ipc)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
-	NUMF(netns_ino) NUMF(created) STRF(cgroup) NUMF(lim.v[LIM_MEMORY])
-	NUMF(lim.v[LIM_SWAP]) NUMF(lim.v[LIM_QUOTA]) NUMF(lim.v[LIM_PIDS])
-	NUMF(lim.v[LIM_WEIGHT])
+	NUMF(netns_ino) NUMF(created) STRF(boot_id) STRF(cgroup)
+	NUMF(lim.v[LIM_MEMORY]) NUMF(lim.v[LIM_SWAP]) NUMF(lim.v[LIM_QUOTA])
+	NUMF(lim.v[LIM_PIDS]) NUMF(lim.v[LIM_WEIGHT])
 #undef STRF
 #undef NUMF
 	return 1;
@@ -355,6 +358,10 @@ test_state_format(void)
 	sb.netns_ino = ULLONG_MAX;
 	sb.created = LLONG_MAX;
 	roundtrip(&sb, "sandbox with maximal fields");
+
+	fill_named(&sb);
+	strcpy(sb.boot_id, "5b1a7c1e-0f3d-4c2a-9e8b-7d6c5b4a3f21");
+	roundtrip(&sb, "sandbox with a boot ID");
 
 	fill_named(&sb);
 	sb.pid = NS_POD;
@@ -604,6 +611,13 @@ test_state_reject(void)
 		    "created LLONG_MAX + 1" },
 		{ "created 1732870000\n", "created -1\n", "created -1" },
 		{ "created 1732870000\n", "created 0x10\n", "created 0x10" },
+		{ "boot_id -\n", "boot_id 5b1a7c1e-0f3d-4c2a-9e8b-7d6c5b4a3f2\n",
+		    "a boot ID one digit short" },
+		{ "boot_id -\n", "boot_id 5B1A7C1E-0F3D-4C2A-9E8B-7D6C5B4A3F21\n",
+		    "an uppercase boot ID" },
+		{ "boot_id -\n", "boot_id 5b1a7c1e0f3d-4c2a-9e8b-7d6c5b4a3f21-\n",
+		    "a boot ID with a misplaced dash" },
+		{ "boot_id -\n", "", "a missing boot_id" },
 		{ "cgroup -\n", "cgroup /sys/fs/cgroup/pelagos/fedcba9876543210\n",
 		    "the cgroup of another ID" },
 		{ "cgroup -\n", "cgroup /sys/fs/cgroup/0123456789abcdef/x\n",
@@ -948,7 +962,7 @@ expect_full(const char *subnet, const uint32_t *used, size_t n,
 	r = ipam_pick(&sn, used, n, &ip);
 	ipam_format_ip(ip, g);
 	set_detail("returned %d (%s), errno %d", r, g, errno);
-	ok(r == -1 && errno == ENOSPC, "%s", desc);
+	ok(r == -1 && errno == EADDRNOTAVAIL, "%s", desc);
 }
 
 static void
@@ -984,7 +998,7 @@ test_ipam(void)
 	    "IPAM: a /30 has the one host .2");
 	used[0] = IP4(10, 0, 0, 2);
 	expect_full("10.0.0.0/30", used, 1,
-	    "IPAM: a /30 with .2 used is full (ENOSPC)");
+	    "IPAM: a /30 with .2 used is full (EADDRNOTAVAIL)");
 	expect_pick("10.0.0.4/30", NULL, 0, IP4(10, 0, 0, 6),
 	    "IPAM: 10.0.0.4/30 gives .6");
 	used[0] = IP4(10, 0, 0, 6);
@@ -1001,7 +1015,7 @@ test_ipam(void)
 	used[n + 2] = IP4(172, 19, 0, 255);
 	expect_full("172.19.0.0/24", used, n + 3,
 	    "IPAM: a full /24 with network, gateway and broadcast listed is "
-	    "ENOSPC");
+	    "full");
 	expect_pick("172.19.0.0/24", used, n - 1, IP4(172, 19, 0, 254),
 	    "IPAM: the last host .254 is given when only it is free");
 
@@ -1018,7 +1032,7 @@ test_ipam(void)
 	for (n = 0, i = 2; i < 65535; i++)
 		used[n++] = IP4(10, 200, 0, 0) + (uint32_t)i;
 	expect_full("10.200.0.0/16", used, n,
-	    "IPAM: a full /16 is ENOSPC; .255.255 is never given");
+	    "IPAM: a full /16 is full; .255.255 is never given");
 	expect_pick("10.200.0.0/16", used, n - 1, IP4(10, 200, 255, 254),
 	    "IPAM: a /16 gives .255.254 when only it is free");
 }
@@ -1252,14 +1266,15 @@ test_valid(void)
  * CREATE 0x400.  nl_nest() marks every nest with NLA_F_NESTED (0x8000). */
 
 /* RTM_NEWLINK (16), REQUEST|ACK|CREATE|EXCL, seq 100; ifinfomsg up/up;
- * IFLA_IFNAME (3) "br0"; IFLA_LINKINFO (18) { IFLA_INFO_KIND (1)
- * "bridge" }. */
+ * IFLA_IFNAME (3) "br0"; IFLA_ADDRESS (1) 02:11:22:33:44:55 (len 10, two
+ * pad bytes); IFLA_LINKINFO (18) { IFLA_INFO_KIND (1) "bridge" }. */
 static const unsigned char exp_newbridge[] = {
-	0x38, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
+	0x44, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x06,
 	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
 	0x08, 0x00, 0x03, 0x00, 'b', 'r', '0', 0x00,
+	0x0a, 0x00, 0x01, 0x00, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x00, 0x00,
 	0x10, 0x00, 0x12, 0x80,
 	0x0b, 0x00, 0x01, 0x00, 'b', 'r', 'i', 'd', 'g', 'e', 0x00, 0x00,
 };
@@ -1433,6 +1448,8 @@ test_netlink(void)
 		unsigned char guard[256];
 	} g;
 	struct nl_buf b;
+	static const unsigned char mac[6] = { 2, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	unsigned char m1[6], m2[6], m3[6];
 	unsigned char zero[4000];
 	size_t i, before;
 	int guard_ok, msgs;
@@ -1447,9 +1464,15 @@ test_netlink(void)
 	    b.data[0] == 0, "nl_buf_init clears the buffer");
 
 	dirty_init(&b);
-	nl_req_newbridge(&b, "br0");
+	nl_req_newbridge(&b, "br0", mac);
 	expect_req(&b, exp_newbridge, sizeof(exp_newbridge),
-	    "nl_req_newbridge(br0)");
+	    "nl_req_newbridge(br0, 02:11:22:33:44:55)");
+	net_bridge_mac("pelagos0", m1);
+	net_bridge_mac("pelagos0", m2);
+	net_bridge_mac("pelagos1", m3);
+	ok(!memcmp(m1, m2, 6) && memcmp(m1, m3, 6) && (m1[0] & 3) == 2 &&
+	    (m3[0] & 3) == 2, "net_bridge_mac: fixed per name, differs "
+	    "between names, locally administered unicast");
 	dirty_init(&b);
 	nl_req_linkup(&b, "lo");
 	expect_req(&b, exp_linkup, sizeof(exp_linkup), "nl_req_linkup(lo)");
@@ -1765,8 +1788,9 @@ test_leases(int root)
 	errno = 0;
 	r = ipam_lease_take(root, &sn, ID_A, &ip);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == ENOSPC,
-	    "ipam_lease_take in a full subnet is ENOSPC");
+	ok(r == -1 && errno == EADDRNOTAVAIL,
+	    "ipam_lease_take in a full subnet is EADDRNOTAVAIL (not the file "
+	    "system's ENOSPC)");
 	ok(exists(root, "leases/notes") && exists(root, "leases/172.19.0"),
 	    "entries that are not addresses are left alone");
 }
@@ -1774,17 +1798,18 @@ test_leases(int root)
 static void
 test_names(int root)
 {
-	char id[ID_LEN + 1], target[64];
+	char id[ID_LEN + 1], target[64], owner[ID_LEN + 1];
 	int r;
 
 	mkclaim(root, ID_A);
 	mkclaim(root, ID_B);
-	ok_int(root_name_take(root, "web", ID_A), 0, "root_name_take");
+	ok_int(root_name_take(root, "web", ID_A, owner), 0, "root_name_take");
 	errno = 0;
-	r = root_name_take(root, "web", ID_B);
+	r = root_name_take(root, "web", ID_B, owner);
 	set_detail("returned %d, errno %d", r, errno);
-	ok(r == -1 && errno == EEXIST,
-	    "root_name_take of a live sandbox's name is EEXIST");
+	ok(r == -1 && errno == EEXIST && !strcmp(owner, ID_A),
+	    "root_name_take of a live sandbox's name is EEXIST, and names "
+	    "the owner");
 	link_target(root, "names/web", target, sizeof(target));
 	ok_str(target, ID_A, "a refused root_name_take keeps the owner");
 	memset(id, 0, sizeof(id));
@@ -1794,7 +1819,7 @@ test_names(int root)
 
 	/* A name left by a create that died: its directory is missing. */
 	symlinkat(ID_X, root, "names/db");
-	ok_int(root_name_take(root, "db", ID_B), 0,
+	ok_int(root_name_take(root, "db", ID_B, owner), 0,
 	    "root_name_take takes over a stale name");
 	memset(id, 0, sizeof(id));
 	root_name_lookup(root, "db", id);
@@ -1810,7 +1835,7 @@ test_names(int root)
 	r = root_name_lookup(root, "web", id);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == ENOENT, "a freed name is not found (ENOENT)");
-	ok_int(root_name_take(root, "web", ID_B), 0,
+	ok_int(root_name_take(root, "web", ID_B, owner), 0,
 	    "a freed name can be taken again");
 
 	symlinkat("not-an-id", root, "names/junk");
@@ -1897,7 +1922,7 @@ test_root(void)
 		    "sandboxes/ is 0700");
 		ok_int(file_mode(root, "leases"), 0700, "leases/ is 0700");
 		ok_int(file_mode(root, "names"), 0700, "names/ is 0700");
-		lock = root_lock(root);
+		lock = root_lock(root, LOCK_EX);
 		ok(lock >= 0 && exists(root, "lock"), "root_lock");
 		if (lock >= 0)
 			close(lock);
@@ -2102,6 +2127,414 @@ test_util(void)
 	test_util_dir();
 }
 
+
+/* ---- JSON and the CNI documents ---- */
+
+static struct json tj;
+
+static int
+jparse(const char *s)
+{
+	return json_parse(&tj, s, strlen(s));
+}
+
+static void
+test_json(void)
+{
+	static const char *const good[] = {
+		"{}", " {\n}\t", "{\"a\":1}", "{\"a\" : [ ] , \"b\" : { } }",
+		"{\"a\":[1,-0,0.5,1e3,-1.25E-2,true,false,null,\"x\"]}",
+		"{\"a\":{\"b\":{\"c\":[[],[{}]]}}}", "{\"\\u0041\\n\\\"\":\"\\\\/\"}",
+		"{\"a\":\"caf\xc3\xa9\"}", NULL };
+	static const char *const bad[] = {
+		"", " ", "[]", "1", "\"a\"", "{", "}", "{\"a\":1,}", "{,}",
+		"{\"a\":1 \"b\":2}", "{\"a\"}", "{\"a\":}", "{\"a\"::1}",
+		"{\"a\",:1}", "{\"a\":[1,,2]}", "{\"a\":[,1]}", "{\"a\":[1 2]}",
+		"{\"a\":[1,]}", "{\"a\":1:2}", "{1:2}", "{a:1}", "{\"a\":b}",
+		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}",
+		"{\"a\":1e}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":+1}",
+		"{\"a\":\"x\x01\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+		"{} {}", "{}x", "x{}", "{},", "{}:", "{\"a\":{\"b\":1}:2}",
+		"{\"a\":[1]]}", "{\"a\":\"unterminated}", "{\"a\":1}\x01",
+		NULL };
+	char deep[64], big[JSON_MAX_TOKENS * 3 + 16], buf[8];
+	unsigned long long v;
+	int i, t, b;
+
+	/* Described by index: some of the texts hold control characters. */
+	for (i = 0; good[i]; i++)
+		ok(jparse(good[i]) == 0, "json_parse accepts good[%d]", i);
+	for (i = 0; bad[i]; i++) {
+		errno = 0;
+		ok(jparse(bad[i]) < 0 && errno == EBADMSG && tj.n == 0,
+		    "json_parse refuses bad[%d] (EBADMSG)", i);
+	}
+	ok(json_parse(&tj, "{\"a\":1}\0{}", 10) < 0,
+	    "json_parse refuses a NUL and what follows");
+	/* 16 levels nest, 17 do not. */
+	for (b = 16; b <= 17; b++) {
+		strcpy(deep, "{\"a\":");
+		for (i = 0; i < b; i++)
+			strcat(deep, "[");
+		for (i = 0; i < b; i++)
+			strcat(deep, "]");
+		strcat(deep, "}");
+		errno = 0;
+		ok(b == 16 ? jparse(deep) == 0 : jparse(deep) < 0 &&
+		    errno == ELOOP, "json_parse %s %d levels", b == 16 ?
+		    "takes" : "refuses (ELOOP)", b);
+	}
+	strcpy(big, "{\"a\":[");
+	for (i = 0; i < JSON_MAX_TOKENS; i++)
+		strcat(big, i ? ",0" : "0");
+	strcat(big, "]}");
+	errno = 0;
+	ok(jparse(big) < 0 && errno == E2BIG, "json_parse refuses more than "
+	    "%d tokens (E2BIG)", JSON_MAX_TOKENS);
+	errno = 0;
+	ok(json_parse(&tj, big, JSON_MAX_BYTES + 1) < 0 && errno == EFBIG,
+	    "json_parse refuses more than %d bytes (EFBIG)", JSON_MAX_BYTES);
+
+	jparse("{\"k\":\"v1\",\"n\":42,\"b\":true,\"k\":\"v2\",\"e\":"
+	    "\"a\\u0041\\t\",\"u\":\"\\u00e9\",\"z\":\"\\u0000\",\"l\":[1,{\"m\":2}]}");
+	t = json_get(&tj, 0, "k");
+	ok(json_string(&tj, t, buf, sizeof(buf)) == 0 && !strcmp(buf, "v2"),
+	    "json_get: of a key given twice, the last counts");
+	ok(json_uint(&tj, json_get(&tj, 0, "n"), 100, &v) == 0 && v == 42,
+	    "json_uint");
+	ok(json_uint(&tj, json_get(&tj, 0, "n"), 41, &v) < 0,
+	    "json_uint refuses a value over its maximum");
+	ok(json_bool(&tj, json_get(&tj, 0, "b"), &b) == 0 && b == 1,
+	    "json_bool");
+	ok(json_bool(&tj, json_get(&tj, 0, "n"), &b) < 0, "json_bool refuses "
+	    "a number");
+	ok(json_string(&tj, json_get(&tj, 0, "e"), buf, sizeof(buf)) == 0 &&
+	    !strcmp(buf, "aA\t"), "json_string unescapes");
+	errno = 0;
+	ok(json_string(&tj, json_get(&tj, 0, "u"), buf, sizeof(buf)) < 0 &&
+	    errno == EINVAL, "json_string refuses an escape beyond ASCII");
+	ok(json_string(&tj, json_get(&tj, 0, "z"), buf, sizeof(buf)) < 0,
+	    "json_string refuses an escaped NUL");
+	errno = 0;
+	ok(json_string(&tj, json_get(&tj, 0, "e"), buf, 3) < 0 &&
+	    errno == ENAMETOOLONG, "json_string refuses what does not fit");
+	ok(json_get(&tj, 0, "m") < 0, "json_get looks at one object's keys");
+	t = json_get(&tj, 0, "l");
+	i = json_next(&tj, t, -1);
+	b = json_next(&tj, t, i);
+	ok(json_type(&tj, i) == JSON_PRIMITIVE && json_type(&tj, b) ==
+	    JSON_OBJECT && json_next(&tj, t, b) < 0 &&
+	    json_get(&tj, b, "m") == b + 2, "json_next walks an array");
+	ok(json_get(&tj, -1, "k") < 0 && json_next(&tj, -1, -1) < 0,
+	    "json_get and json_next of no token find nothing");
+}
+
+/* What a function printed with util_out, in out (NUL-terminated). */
+static void
+capture(void (*fn)(const void *), const void *arg, char *out, size_t len)
+{
+	char path[] = "/tmp/pelagos-unit-cni.XXXXXX";
+	int fd, saved;
+	ssize_t n = -1;
+
+	fflush(stdout);
+	out[0] = '\0';
+	if ((fd = mkstemp(path)) < 0 || (saved = dup(1)) < 0)
+		return;
+	dup2(fd, 1);
+	fn(arg);
+	util_flush();
+	dup2(saved, 1);
+	close(saved);
+	n = pread(fd, out, len - 1, 0);
+	out[n < 0 ? 0 : n] = '\0';
+	close(fd);
+	unlink(path);
+}
+
+static struct cni_req treq;
+static struct cni_att tatt;
+
+static int
+conf(const char *cmd, const char *js)
+{
+	struct pelagos_err e;
+	int code;
+
+	memset(&e, 0, sizeof(e));
+	code = cni_req_env(&treq, cmd, "ctr-1", "/run/netns/x", "eth0", &e);
+	if (!code)
+		code = cni_req_conf(&treq, &tj, js, strlen(js), &e);
+	set_detail("code %d, %s", code, e.what);
+	return code;
+}
+
+#define CONF(rest) "{\"cniVersion\":\"1.1.0\",\"name\":\"net1\"," \
+	"\"subnet\":\"10.5.0.0/24\"" rest "}"
+
+static void
+print_result(const void *arg)
+{
+	(void)arg;
+	cni_result(&treq, &tatt);
+}
+
+static void
+print_error(const void *arg)
+{
+	cni_error(&treq, CNI_E_FIELD, arg);
+}
+
+static void
+test_cni_req(void)
+{
+	static const struct {
+		const char *js;
+		int code;
+		const char *cmd;
+	} cases[] = {
+		{ CONF(""), 0, "ADD" },
+		{ "{\"name\":\"n\",\"subnet\":\"10.5.0.0/24\"}", CNI_E_VERSION,
+		    "ADD" },
+		{ "{\"cniVersion\":\"0.2.0\",\"name\":\"n\"}", CNI_E_VERSION,
+		    "ADD" },
+		{ "{\"cniVersion\":1,\"name\":\"n\"}", CNI_E_CONFIG, "ADD" },
+		{ "{\"cniVersion\":\"0.3.1\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\",\"prevResult\":{}}", CNI_E_VERSION,
+		    "CHECK" },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", CNI_E_VERSION, "GC" },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", CNI_E_VERSION, "STATUS" },
+		{ "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", 0, "DEL" },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"-n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", CNI_E_CONFIG, "ADD" },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"n\"}", CNI_E_CONFIG,
+		    "ADD" },
+		{ CONF(",\"subnet\":\"10.5.0.1/24\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"subnet\":\"10.5.0.0/31\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"bridge\":\"a/b\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"bridge\":\"0123456789abcdef\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.5.0.0\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.5.0.255\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.6.0.1\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.5.0.254\""), 0, "ADD" },
+		{ CONF(",\"mtu\":67"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"mtu\":1500.0"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"mtu\":65535"), 0, "ADD" },
+		{ CONF(",\"isDefaultGateway\":1"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"dataDir\":\"rel/dir\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"dns\":[]"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"prevResult\":[]"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"prevResult\":{\"ips\":{}}"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"ipMasq\":false"), 0, "ADD" },
+		{ CONF(",\"ipMasq\":true"), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"subnet6\":null"), 0, "ADD" },
+		{ CONF(",\"subnet6\":\"fd00::/64\""), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"ipam\":{\"type\":\"host-local\"}"), CNI_E_FIELD,
+		    "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[]}"), 0, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+		    "8080,\"containerPort\":80}]}"), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"unknownKey\":{\"x\":[1,2]},\"type\":\"whatever\""), 0,
+		    "ADD" },
+		{ CONF(""), CNI_E_CONFIG, "CHECK" },
+		{ CONF(""), CNI_E_CONFIG, "GC" },
+		{ CONF(",\"cni.dev/valid-attachments\":{}"), CNI_E_CONFIG, "GC" },
+		{ CONF(",\"cni.dev/valid-attachments\":[]"), 0, "GC" },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\",}", CNI_E_DECODE, "ADD" },
+	};
+	struct pelagos_err e;
+	char out[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(conf(cases[i].cmd, cases[i].js) == cases[i].code,
+		    "CNI %s %s: code %d", cases[i].cmd, cases[i].js,
+		    cases[i].code);
+	conf("ADD", CONF(",\"ipMasq\":true"));
+	ok(strstr(detail, "ipMasq") && strstr(detail, "true"),
+	    "code 2 names the key and its value");
+	conf("ADD", CONF(",\"gateway\":\"10.6.0.1\""));
+	ok(strstr(detail, "gateway") && strstr(detail, "10.6.0.1"),
+	    "code 7 names the key and its value");
+
+	memset(&e, 0, sizeof(e));
+	ok(cni_req_env(&treq, "ADDX", "c", "/n", "eth0", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_COMMAND"), "an unknown CNI_COMMAND: code 4");
+	ok(cni_req_env(&treq, "ADD", "-c", "/n", "eth0", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_CONTAINERID"), "a bad CNI_CONTAINERID: code 4");
+	ok(cni_req_env(&treq, "ADD", NULL, "/n", "eth0", &e) == CNI_E_ENV,
+	    "no CNI_CONTAINERID: code 4");
+	ok(cni_req_env(&treq, "ADD", "c", "/n", "a/b", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_IFNAME"), "a bad CNI_IFNAME: code 4");
+	ok(cni_req_env(&treq, "ADD", "c", "n", "eth0", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_NETNS"), "a relative CNI_NETNS: code 4");
+	ok(cni_req_env(&treq, "DEL", "c", NULL, "eth0", &e) == 0 &&
+	    !strcmp(treq.netns, ""), "DEL needs no CNI_NETNS");
+	ok(cni_req_env(&treq, "VERSION", NULL, NULL, NULL, &e) == 0,
+	    "VERSION needs no attachment");
+	ok(cni_req_env(&treq, "ADD", "ab.c_d-1", "/n", "net1", &e) == 0 &&
+	    !strcmp(treq.key, "ab.c_d-1/net1"), "the attachment's key is "
+	    "<id>/<ifname>");
+
+	ok(conf("ADD", CONF("")) == 0 && !strcmp(treq.bridge, DEF_CNI_BRIDGE) &&
+	    !strcmp(treq.dir, DEF_CNI_DIR "/net1") && treq.gw == IP4(10, 5,
+	    0, 1) && !treq.mtu && !treq.defroute && treq.ver == 110,
+	    "defaults: bridge, dataDir, gateway, no MTU, no default route");
+	ok(conf("ADD", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+	    "\"10.5.0.0/24\",\"bridge\":\"br9\",\"gateway\":\"10.5.0.9\","
+	    "\"dataDir\":\"/srv/cni\",\"mtu\":1400,\"isDefaultGateway\":"
+	    "true}") == 0 && !strcmp(treq.bridge, "br9") &&
+	    !strcmp(treq.dir, "/srv/cni/n") && treq.gw == IP4(10, 5, 0, 9) &&
+	    treq.mtu == 1400 && treq.defroute && treq.ver == 40,
+	    "every key is read");
+
+	ok(conf("CHECK", CONF(",\"prevResult\":{\"interfaces\":[{\"name\":"
+	    "\"br\"},{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\","
+	    "\"sandbox\":\"/run/netns/x\"}],\"ips\":[{\"interface\":0,"
+	    "\"address\":\"10.9.9.9/8\"},{\"interface\":1,\"address\":"
+	    "\"10.5.0.7/24\"}]}")) == 0 && treq.nprev_ifs == 2 &&
+	    !strcmp(treq.want_mac, "02:00:00:00:00:01") &&
+	    treq.want_ip == IP4(10, 5, 0, 7) && treq.want_prefix == 24,
+	    "CHECK finds its interface, MAC and address in prevResult");
+
+	/* A chained result keeps prevResult's entries first. */
+	conf("ADD", CONF(",\"isDefaultGateway\":true,\"dns\":{\"nameservers\":"
+	    "[\"10.5.0.1\"]},\"prevResult\":{\"interfaces\":[{\"name\":\"x\"}],"
+	    "\"ips\":[{\"interface\":0,\"address\":\"10.9.0.2/16\"}],"
+	    "\"routes\":[{\"dst\":\"10.10.0.0/16\"}],\"dns\":{}}"));
+	memset(&tatt, 0, sizeof(tatt));
+	strcpy(tatt.link[0].name, "br\"0");
+	strcpy(tatt.link[1].name, "pc-0a050002");
+	strcpy(tatt.link[2].name, "eth0");
+	tatt.link[2].mac[0] = 0xab;
+	tatt.ip = IP4(10, 5, 0, 2);
+	capture(print_result, NULL, out, sizeof(out));
+	ok_str(out, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"x\"},"
+	    "{\"name\":\"br\\\"0\",\"mac\":\"00:00:00:00:00:00\"},{\"name\":"
+	    "\"pc-0a050002\",\"mac\":\"00:00:00:00:00:00\"},{\"name\":\"eth0\","
+	    "\"mac\":\"ab:00:00:00:00:00\",\"sandbox\":\"/run/netns/x\"}],"
+	    "\"ips\":[{\"interface\":0,\"address\":\"10.9.0.2/16\"},"
+	    "{\"interface\":3,\"address\":\"10.5.0.2/24\",\"gateway\":"
+	    "\"10.5.0.1\"}],\"routes\":[{\"dst\":\"10.10.0.0/16\"},{\"dst\":"
+	    "\"0.0.0.0/0\",\"gw\":\"10.5.0.1\"}],\"dns\":{\"nameservers\":"
+	    "[\"10.5.0.1\"]}}\n", "the ADD result, chained: prevResult's "
+	    "entries first, indexes past them");
+	ok(json_parse(&tj, out, strlen(out)) == 0, "the result is JSON");
+	conf("ADD", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+	    "\"10.5.0.0/24\"}");
+	capture(print_result, NULL, out, sizeof(out));
+	ok(strstr(out, "\"ips\":[{\"version\":\"4\",\"interface\":2,") &&
+	    strstr(out, "\"routes\":[],\"dns\":{}}"), "a 0.4.0 result has "
+	    "ips' version, no default route unless asked: %s", out);
+	memset(&e, 0, sizeof(e));
+	strcpy(e.what, "ctl\x01 \"q\"");
+	e.os = ENOENT;
+	capture(print_error, &e, out, sizeof(out));
+	ok_str(out, "{\"cniVersion\":\"0.4.0\",\"code\":2,\"msg\":"
+	    "\"unsupported field\",\"details\":\"ctl\\u0001 \\\"q\\\": "
+	    "No such file or directory\"}\n", "the error object");
+
+	conf("GC", CONF(",\"cni.dev/valid-attachments\":[{\"containerID\":"
+	    "\"c1\",\"ifname\":\"eth0\"},{\"containerID\":\"c2\"},{\"ifname\":"
+	    "\"eth1\"},{\"containerID\":\"c3\",\"ifname\":\"net1\"}]"));
+	ok(cni_valid(&treq, "c1/eth0") && cni_valid(&treq, "c3/net1") &&
+	    !cni_valid(&treq, "c1/eth1") && !cni_valid(&treq, "c2/eth0") &&
+	    !cni_valid(&treq, "c2/") && !cni_valid(&treq, "c1"),
+	    "cni_valid matches containerID and ifname both");
+}
+
+static int
+count_holders(uint32_t ip, const char *holder, void *arg)
+{
+	char *seen = arg;
+
+	strcat(seen, holder);
+	strcat(seen, ip == IP4(10, 5, 0, 3) ? "!" : ";");
+	return !strcmp(holder, "drop/eth0");
+}
+
+static void
+test_cni_leases(void)
+{
+	char dir[] = "/tmp/pelagos-unit-cni.XXXXXX", seen[256] = "";
+	struct subnet sn;
+	uint32_t ip;
+	int fd;
+
+	if (!mkdtemp(dir) || (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0 ||
+	    mkdirat(fd, "leases", 0700) < 0) {
+		ok(0, "lease directory");
+		return;
+	}
+	ipam_parse_subnet("10.5.0.0/29", &sn);
+	ok(ipam_lease_take_except(fd, &sn, IP4(10, 5, 0, 2), "keep/eth0",
+	    &ip) == 0 && ip == IP4(10, 5, 0, 3), "the gateway given is skipped");
+	ok(ipam_lease_take_except(fd, &sn, IP4(10, 5, 0, 2), "drop/eth0",
+	    &ip) == 0 && ip == IP4(10, 5, 0, 4), "the next address follows");
+	symlinkat("not-an-address", fd, "leases/junk");
+	ok(ipam_lease_each(fd, count_holders, seen) == 0 &&
+	    strstr(seen, "keep/eth0!") && strstr(seen, "drop/eth0;") &&
+	    !strstr(seen, "not-an"), "ipam_lease_each visits leases only, "
+	    "with their holders");
+	ok(!exists(fd, "leases/10.5.0.4") && exists(fd, "leases/10.5.0.3"),
+	    "ipam_lease_each frees what its visitor says");
+	ok(ipam_lease_take(fd, &sn, "x/y", &ip) == 0 && ip == IP4(10, 5, 0, 2),
+	    "ipam_lease_take skips only the first host");
+	close(fd);
+	rm_rf_at(AT_FDCWD, dir);
+}
+
+/* RTM_NEWLINK (16), REQUEST|ACK; zero ifinfomsg; IFLA_IFNAME "eth0";
+ * IFLA_MTU (4) 1400. */
+static const unsigned char exp_linkmtu[] = {
+	0x34, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x09, 0x00, 0x03, 0x00, 'e', 't', 'h', '0', 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00,
+};
+
+/* RTM_GETROUTE (26), REQUEST|ACK; rtmsg AF_INET, dst_len 32, the rest 0;
+ * RTA_DST (1) 10.0.0.2. */
+static const unsigned char exp_getroute[] = {
+	0x24, 0x00, 0x00, 0x00, 0x1a, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x02, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x02,
+};
+
+static void
+test_netlink_cni(void)
+{
+	struct nl_sock s = NL_SOCK_INIT;
+	struct nl_route rt;
+	struct nl_link l;
+	struct nl_buf b;
+
+	if (!little_endian())
+		return;
+	dirty_init(&b);
+	nl_req_linkmtu(&b, "eth0", 1400);
+	expect_req(&b, exp_linkmtu, sizeof(exp_linkmtu),
+	    "nl_req_linkmtu(eth0, 1400)");
+	dirty_init(&b);
+	nl_req_getroute(&b, IP4(10, 0, 0, 2));
+	expect_req(&b, exp_getroute, sizeof(exp_getroute),
+	    "nl_req_getroute(10.0.0.2)");
+	if (!ok_sys(nl_open(&s, NETLINK_ROUTE) == 0, "nl_open"))
+		return;
+	ok_sys(nl_getroute(&s, IP4(127, 0, 0, 1), &rt) == 0 && rt.type == 2 &&
+	    nl_getlink(&s, "lo", &l) == 0 && rt.oif == l.index,
+	    "nl_getroute 127.0.0.1: a local route on lo");
+	nl_close(&s);
+}
+
 int
 main(void)
 {
@@ -2123,6 +2556,10 @@ main(void)
 	test_netlink_socket();
 	test_root();
 	test_util();
+	test_json();
+	test_cni_req();
+	test_cni_leases();
+	test_netlink_cni();
 	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
