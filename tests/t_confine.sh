@@ -39,6 +39,11 @@ c_own_parent() {
 	export PELAGOS_CGROUP_PARENT
 }
 
+c_own_parent_done() {
+	rmdir "$PELAGOS_CGROUP_PARENT" ||
+	    fail "cgroups left in $PELAGOS_CGROUP_PARENT"
+}
+
 # c_cg ID: the pod's cgroup, as the state records it.
 c_cg() {
 	skey "$1" cgroup
@@ -217,7 +222,7 @@ t_confine_limits() {
 	expect_eq "$(cat "$l/memory.max" "$l/pids.max" "$l/cpu.max" | tr '\n' ' ')" \
 	    "33554432 5 25000 100000 " "a workload's own limits"
 	run 0 pel sandbox rm -f lim
-	rmdir "$PELAGOS_CGROUP_PARENT" || fail "cgroups left in $PELAGOS_CGROUP_PARENT"
+	c_own_parent_done
 }
 
 # A workload that allocates past its pod's memory is OOM-killed inside the
@@ -237,7 +242,7 @@ t_confine_oom() {
 	    fail "memory.events: $(cat "$(c_cg "$id")/memory.events")"
 	run 0 pel run --sandbox oom true
 	run 0 pel sandbox rm oom
-	rmdir "$PELAGOS_CGROUP_PARENT" || fail "cgroups left in $PELAGOS_CGROUP_PARENT"
+	c_own_parent_done
 }
 
 # --pids stops a fork loop at the limit.
@@ -257,7 +262,7 @@ t_confine_pids() {
 	note "pids.events: $(cat "$cg/pids.events" "$leaf/pids.events" | tr '\n' ' '), current $(cat "$cg/pids.current")"
 	run 0 pel sandbox rm -f pl
 	gone "$w" || fail "the fork loop survived rm -f"
-	rmdir "$PELAGOS_CGROUP_PARENT" || fail "cgroups left in $PELAGOS_CGROUP_PARENT"
+	c_own_parent_done
 }
 
 # --cpus 0.2 bounds a busy loop: over an interval bounded by the CPU time
@@ -283,7 +288,7 @@ t_confine_cpu() {
 	    fail "never throttled: $(cat "$cg/cpu.stat")"
 	run 0 pel sandbox rm -f cpu
 	gone "$w" || fail "the loop survived rm -f"
-	rmdir "$PELAGOS_CGROUP_PARENT" || fail "cgroups left in $PELAGOS_CGROUP_PARENT"
+	c_own_parent_done
 }
 
 # c_status: CMD's capability sets, no_new_privs and seccomp mode.
