@@ -3,8 +3,9 @@ include config.mk
 
 # The command layer, then the library below it (pelagos.h lists both).
 CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c cmd_network.c cni.c
-LIB_SRC = attach.c cnispec.c sandbox.c podfiles.c net.c run.c pause.c proc.c \
-	netdef.c state.c ipam.c root.c netlink.c json.c valid.c err.c util.c
+LIB_SRC = attach.c cnispec.c sandbox.c podfiles.c net.c run.c pause.c \
+	confine.c cgroup.c proc.c netdef.c state.c ipam.c root.c netlink.c \
+	json.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 

@@ -72,18 +72,18 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		return pelagos_usage(c, "%s", "--ipv6 and --subnet6 exclude "
 		    "each other");
 	if (!valid_name(name))
-		return pelagos_invalid(c, "network name", name);
+		return pelagos_bad_value(c, "network name", name);
 	if (!valid_ifname(a[2] ? a[2] : name))
-		return pelagos_invalid(c, "bridge name", a[2] ? a[2] : name);
+		return pelagos_bad_value(c, "bridge name", a[2] ? a[2] : name);
 	if (ipam_parse_subnet(a[0], &nd.sn) < 0)
-		return pelagos_invalid(c, "--subnet", a[0]);
+		return pelagos_bad_value(c, "--subnet", a[0]);
 	if (a[1] && ipam_parse_subnet6(a[1], &nd.sn6) < 0)
-		return pelagos_invalid(c, "--subnet6", a[1]);
+		return pelagos_bad_value(c, "--subnet6", a[1]);
 	nd.gateway = nd.sn.net + 1;
 	if (a[3] && ipam_parse_ip(a[3], NULL, &nd.gateway) < 0)
-		return pelagos_invalid(c, "--gateway", a[3]);
+		return pelagos_bad_value(c, "--gateway", a[3]);
 	if (a[4] && (util_parse_ull(a[4], &end, 65535, &u) < 0 || *end))
-		return pelagos_invalid(c, "--mtu", a[4]);
+		return pelagos_bad_value(c, "--mtu", a[4]);
 	strcpy(nd.name, name);
 	strcpy(nd.bridge, a[2] ? a[2] : name);
 	if (a[5])

@@ -18,9 +18,9 @@ const char cmd_sandbox_usage[] =
 
 const char cmd_create_usage[] =
 "usage: pelagos sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
-"    [--host-ipc] [--pod-pid] [--network NET]... [--ip|--ip6 [NET=]ADDR]...\n"
-"    [--mtu N] [--dns IP]... [--dns-search DOM]... [--dns-option OPT]...\n"
-"    [--add-host NAME:IP]... [--sysctl KEY=VALUE]...\n"
+"    [--host-ipc] [--pod-pid] [LIMITS] [--network NET]...\n"
+"    [--ip|--ip6 [NET=]ADDR]... [--mtu N] [--dns IP]... [--dns-search DOM]...\n"
+"    [--dns-option OPT]... [--add-host NAME:IP]... [--sysctl KEY=VALUE]...\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -33,7 +33,9 @@ const char cmd_create_usage[] =
 "  --network NET    eth0, eth1, ... on NET (default " DEF_NETWORK ")\n"
 "  --dns...         the pod's resolv.conf (default: the host's, less\n"
 "                   loopback nameservers); --add-host: a hosts line\n"
-"  --sysctl K=V     net.*, kernel.shm*|msg*|sem*, fs.mqueue.*\n";
+"  --sysctl K=V     net.*, kernel.shm*|msg*|sem*, fs.mqueue.*\n"
+"LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
+"(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
 
 const char cmd_ls_usage[] =
 "usage: pelagos sandbox ls [-q|--json]\n"
@@ -48,7 +50,7 @@ const char cmd_inspect_usage[] =
 "\n"
 "Prints the sandbox as one JSON object: the fields of ls --json (its\n"
 "interfaces among them), and status, hostname, created (seconds since\n"
-"the epoch), and eth0's bridge and gateway.\n"
+"the epoch), eth0's bridge and gateway, cgroup, limits, usage.\n"
 "\n"
 "  --oci  print the pod's namespaces as an OCI bundle's linux.namespaces\n"
 "         array, for a runtime (runc, crun) to join; refused unless the\n"
@@ -79,6 +81,11 @@ check_ref(const struct cmd *c, const char *arg)
 		return 0;
 	return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name", arg);
 }
+
+/* Where create's own options start in its table, after the limits, and
+ * the lists of struct pod_opts among them. */
+#define NET_AT	(LIMIT_AT + LIM_COUNT)
+#define POD_AT	(NET_AT + 4)
 
 /* One IPv4 or IPv6 address. */
 static int
@@ -122,7 +129,8 @@ pod_value_ok(int k, const char *v, const struct sandbox *sb)
 
 /* The networks of the --network names (the default network by its name)
  * and the addresses of --ip (ips[0]) and --ip6 (ips[1]): NET=ADDR for the
- * interface on NET, a bare ADDR for the only one. */
+ * interface on NET, a bare ADDR for the only one.  0, or the exit status
+ * of what was said. */
 static int
 resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 	struct pod_opts *o, const char **nets,
@@ -136,15 +144,15 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 	for (i = 0; i < sb->nifs; i++) {
 		for (j = 0; j < i; j++)
 			if (!strcmp(nets[i], nets[j]))
-				return -pelagos_invalid(c,
+				return pelagos_bad_value(c,
 				    "--network (given twice)", nets[i]);
 		if (netdef_load(rootfd, nets[i], def, &o->nets[i]) < 0) {
 			pelagos_warn(c, errno == ENOENT ? "no such network '%s'" :
 			    "network %s:", nets[i]);
-			return -1;
+			return 1;
 		}
 		if (o->mtu && o->mtu < 1280 && o->nets[i].sn6.prefix)
-			return -pelagos_invalid(c, "--mtu (IPv6 needs 1280)",
+			return pelagos_bad_value(c, "--mtu (IPv6 needs 1280)",
 			    mtu);
 	}
 	for (j = 0; j < nip[0] + nip[1]; j++) {
@@ -160,7 +168,7 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 		    ipam_parse_ip(eq, NULL, &pi->ip) < 0 || !pi->ip :
 		    !o->nets[i].sn6.prefix || pi->prefix6 ||
 		    ipam_parse_ip6(eq, NULL, pi->ip6) < 0))
-			return -pelagos_invalid(c, j < nip[0] ? "--ip" :
+			return pelagos_bad_value(c, j < nip[0] ? "--ip" :
 			    "--ip6", arg);
 		/* Given once only; create sets the prefix. */
 		pi->prefix6 |= j >= nip[0];
@@ -174,7 +182,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--name", 0, 1 }, { "--hostname", 0, 1 },
 		{ "--host-net", 0, 0 }, { "--host-ipc", 0, 0 },
-		{ "--pod-pid", 0, 0 }, { "--network", 0, 1 },
+		{ "--pod-pid", 0, 0 }, LIMIT_OPTS, { "--network", 0, 1 },
 		{ "--ip", 0, 1 }, { "--ip6", 0, 1 }, { "--mtu", 0, 1 },
 		{ "--dns", 0, 1 }, { "--dns-search", 0, 1 },
 		{ "--dns-option", 0, 1 }, { "--add-host", 0, 1 },
@@ -218,30 +226,36 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 4:
 			sb.pid = NS_POD;
 			break;
-		case 5:
+		case NET_AT:
 			if (sb.nifs == MAX_IFS)
 				return pelagos_usage(c, "at most 4 --network, "
 				    "not '%s' too", v);
 			nets[sb.nifs++] = v;
 			break;
-		case 6:
-		case 7:
+		case NET_AT + 1:
+		case NET_AT + 2:
 			/* More than one per interface is an error later. */
-			if (nip[k - 6] < MAX_IFS + 1)
-				ips[k - 6][nip[k - 6]++] = v;
+			if (nip[k - NET_AT - 1] < MAX_IFS + 1)
+				ips[k - NET_AT - 1][nip[k - NET_AT - 1]++] = v;
 			break;
-		case 8:
+		case NET_AT + 3:
 			if (util_parse_ull(v, &end, 65535, &u) < 0 || *end ||
 			    u < 68)
-				return pelagos_invalid(c, "--mtu", v);
+				return pelagos_bad_value(c, "--mtu", v);
 			mtu = v;
 			o.mtu = (int)u;
 			break;
 		default:
-			if (o.n[k - 9] == MAX_POD_OPTS)
+			if (k < NET_AT) {
+				if (cgroup_limit(k - LIMIT_AT, v, &sb.lim) < 0)
+					return pelagos_bad_value(c,
+					    opts[k].name, v);
+				break;
+			}
+			if (o.n[k - POD_AT] == MAX_POD_OPTS)
 				return pelagos_usage(c, "at most 16 of each "
 				    "option, not '%s' too", v);
-			o.v[k - 9][o.n[k - 9]++] = v;
+			o.v[k - POD_AT][o.n[k - POD_AT]++] = v;
 		}
 	}
 	if (name && !valid_name(name)) {
@@ -269,8 +283,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	for (k = 0; k < POD_NLISTS; k++)
 		for (i = 0; i < o.n[k]; i++)
 			if (!pod_value_ok(k, o.v[k][i], &sb))
-				return pelagos_invalid(c, opts[k + 9].name,
-				    o.v[k][i]);
+				return pelagos_bad_value(c,
+				    opts[k + POD_AT].name, o.v[k][i]);
 	if (name)
 		strcpy(sb.name, name);
 	if (hostname)
@@ -289,10 +303,13 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	/* A reader that went away makes the ID's write fail with EPIPE,
 	 * which undoes the create, instead of killing it half-reported. */
 	signal(SIGPIPE, SIG_IGN);
-	if (pelagos_open_root(c, 1, &rootfd) < 0 ||
-	    resolve_nets(c, rootfd, &sb, &o, nets,
-	    (const char *const (*)[MAX_IFS + 1])ips, nip, mtu, &def) < 0)
+	if (pelagos_open_root(c, 1, &rootfd) < 0)
 		goto out;
+	if ((k = resolve_nets(c, rootfd, &sb, &o, nets,
+	    (const char *const (*)[MAX_IFS + 1])ips, nip, mtu, &def)) != 0) {
+		ret = k;
+		goto out;
+	}
 	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		pelagos_warn(c, "signalfd:");
 		goto out;
@@ -532,6 +549,36 @@ one_ref(const struct cmd *c, int argc, char **argv, const struct opt *opts,
 	return check_ref(c, *ref);
 }
 
+/* The pod's cgroup, its limits as the state records them (0 for none)
+ * and its usage as the kernel counts it (null where a controller is
+ * missing). */
+static void
+json_cgroup(const struct sandbox *sb)
+{
+	static const char *const use[][3] = {
+		{ "memory", "memory.current", NULL },
+		{ "cpu_usec", "cpu.stat", "usage_usec" },
+		{ "pids", "pids.current", NULL } };
+	const unsigned long long *l = sb->lim.v;
+	unsigned long long v = 0;
+	size_t i;
+	int bad;
+
+	util_out(",\"cgroup\":");
+	json_put(sb->cgroup);
+	util_out(",\"limits\":{\"memory\":%llu,\"memory_swap\":%llu,"
+	    "\"cpu_quota\":%llu,\"pids_max\":%llu,\"cpu_weight\":%llu},"
+	    "\"usage\":%s", l[0], l[1], l[2], l[3], l[4],
+	    sb->cgroup[0] ? "{" : "null");
+	for (i = 0; sb->cgroup[0] && i < 3; i++) {
+		bad = cgroup_stat(sb->cgroup, use[i][1], use[i][2], &v);
+		util_out(bad ? "%s\"%s\":null" : "%s\"%s\":%llu",
+		    i ? "," : "", use[i][0], v);
+	}
+	if (sb->cgroup[0])
+		util_out("}");
+}
+
 /* The pod's namespaces as /proc/<pause>/ns/<kind> paths.  A path names
  * the pause by PID, and a runtime opens it later: the sandbox must be
  * running now (the recorded pause, by start time and network namespace),
@@ -588,6 +635,7 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	json_put(sb.nifs ? sb.ifs[0].bridge : "");
 	util_out(",\"gateway\":");
 	json_put(gw);
+	json_cgroup(&sb);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
@@ -692,6 +740,7 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
 		ret = pelagos_fail(c, &e);
 	}
+	cgroup_prune(rootfd);
 	if (util_flush() != 0)
 		ret = 1;
 out:

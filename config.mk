@@ -27,7 +27,11 @@ CFLAGS = -std=c99 -Os -Wall -Wextra $(WERROR) -pipe \
 # -z norelro: no dynamic linker runs in a static musl binary, so nothing
 # would ever mprotect the RELRO range; aligning it padded the file by up
 # to a page, and by ~60 KiB where the maximum page size is 64 KiB (arm64).
-LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -s
+# -z common-page-size=64: the data segment then starts right after the
+# text in the file instead of at the next page, which saved up to 4 KiB
+# of padding; in memory the two share the page they meet in, as usual.
+LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro \
+	-Wl,-z,common-page-size=64 -s
 
 # Debian's musl-gcc searches only musl's own headers, so it cannot see the
 # kernel UAPI headers (linux/, asm/) that glibc's tree carries.  They are

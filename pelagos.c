@@ -135,14 +135,6 @@ pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2])
 	    "each other") : 0;
 }
 
-/* A value that is no good: "invalid --mtu '12'"; returns 1. */
-int
-pelagos_invalid(const struct cmd *c, const char *what, const char *v)
-{
-	pelagos_warn(c, "invalid %s '%s'", what, v);
-	return 1;
-}
-
 int
 pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 {
@@ -153,6 +145,16 @@ pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 	    c->name ? c->name : "", c->name ? " " : "");
 	put_line(c, msg, 0);
 	return 2;
+}
+
+/* A value its option does not take. */
+int
+pelagos_bad_value(const struct cmd *c, const char *opt, const char *v)
+{
+	char fmt[64];
+
+	util_fmt(fmt, sizeof(fmt), "invalid %s '%%s'", opt);
+	return pelagos_usage(c, fmt, v);
 }
 
 int

@@ -60,6 +60,14 @@ struct pod_if {
 	unsigned char ip6[16], gateway6[16];	/* ip6 all zero: none yet */
 	int prefix6;			/* 0: no IPv6 */
 };
+/* A pod's or a workload's cgroup limits (cgroup.c), 0 for none. */
+enum { LIM_MEMORY, LIM_SWAP, LIM_QUOTA, LIM_PIDS, LIM_WEIGHT, LIM_COUNT };
+struct limits {
+	unsigned long long v[LIM_COUNT];	/* bytes, memory+swap bytes,
+						 * CPU us per 100 ms, pids,
+						 * cpu.weight */
+};
+#define CG_PATH_LEN	112	/* a pod's cgroup path, with the NUL */
 
 struct sandbox {
 	char id[ID_LEN + 1];
@@ -74,6 +82,8 @@ struct sandbox {
 	unsigned long long netns_ino;
 	long long created;		/* seconds since the epoch */
 	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
+	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
+	struct limits lim;
 };
 
 /* err.c: the error record.  Below the command layer a failure returns -1
@@ -109,6 +119,8 @@ void util_dir_close(struct util_dir *d);
 int util_parse_ull(const char *s, const char **end, unsigned long long max,
 	unsigned long long *v);
 int util_write_all(int fd, const void *p, size_t n);
+int util_dir_isdir(const char *name);
+void util_close_from(int fd);
 
 /* valid.c: the words users and files hand us, checked before use. */
 int valid_id(const char *s);
@@ -116,6 +128,7 @@ int valid_name(const char *s);
 int valid_hostname(const char *s);
 int valid_ifname(const char *s);
 int valid_dns_option(const char *s);
+int valid_path(const char *s);
 int valid_boot_id(const char *s);
 int valid_cni_id(const char *s);
 
@@ -286,7 +299,7 @@ int ipam_leased(int rootfd, const struct subnet *sn);
 enum kv_type {
 	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_ADDR, T_IP, T_HOST,
 	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_IFS, T_NETNAME, T_ADDR6,
-	T_IP6, T_INT, T_NET, T_NET6, T_BOOT
+	T_IP6, T_INT, T_NET, T_NET6, T_BOOT, T_CGROUP, T_LIMIT
 };
 struct kv_key {
 	const char *key;
@@ -364,6 +377,65 @@ int proc_scan(struct proc_scan *s);
 int proc_sysctl_ns(const char *kv);
 void proc_scan_free(struct proc_scan *s);
 
+/* cgroup.c: a pod's cgroup v2, the leaves of its pause and workloads,
+ * their limits and usage. */
+/* The limit options, in LIM_* order, at index LIMIT_AT of the option
+ * tables of create and run; run's confinement options follow them. */
+#define LIMIT_OPTS { "--memory", 0, 1 }, { "--memory-swap", 0, 1 }, \
+	{ "--cpus", 0, 1 }, { "--pids", 0, 1 }, { "--cpu-weight", 0, 1 }
+#define LIMIT_AT	5
+int cgroup_limit(int i, const char *v, struct limits *l);
+int cgroup_parent(char buf[CG_PATH_LEN]);
+int cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e);
+int cgroup_leaf(const struct sandbox *sb, const char *name,
+	const struct limits *l, char path[CG_PATH_LEN + 16], int *fd,
+	struct pelagos_err *e);
+pid_t cgroup_fork(int dirfd);
+unsigned long long cgroup_leaf_done(const char *path);
+long cgroup_busy(const char *path);
+int cgroup_remove(const char *path, pid_t pause, struct pelagos_err *e);
+void cgroup_derive(const char *id, char path[CG_PATH_LEN]);
+void cgroup_prune(int rootfd);
+int cgroup_stat(const char *dir, const char *file, const char *key,
+	unsigned long long *v);
+
+/* confine.c: what a workload may do: capabilities, user, no_new_privs,
+ * the seccomp filter, masked and read-only paths. */
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define SECCOMP_ARCH AUDIT_ARCH_I386
+#elif defined(__arm__)
+#define SECCOMP_ARCH AUDIT_ARCH_ARM
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SECCOMP_ARCH AUDIT_ARCH_RISCV64
+#else
+#error "no seccomp architecture for this target: add its AUDIT_ARCH_*"
+#endif
+#define CF_PRIVILEGED	0x1	/* all capabilities, no filter, no masks */
+#define CF_NEW_PRIVS	0x2	/* --allow-new-privileges */
+#define CF_UNCONFINED	0x4	/* --seccomp=unconfined */
+#define CF_READ_ONLY	0x8	/* --read-only */
+#define CF_USER		0x10	/* --user given */
+#define CF_MAX_GROUPS	32
+/* run's options, in the order confine_opt numbers them. */
+#define CONFINE_OPTS { "--privileged", 0, 0 }, \
+	{ "--allow-new-privileges", 0, 0 }, { "--seccomp", 0, 1 }, \
+	{ "--read-only", 0, 0 }, { "--user", 0, 1 }, { "--cap-add", 0, 1 }, \
+	{ "--cap-drop", 0, 1 }, { "--group-add", 0, 1 }
+struct confine {
+	int flags;
+	unsigned long long add, drop;	/* capability bits */
+	unsigned int uid, gid;
+	unsigned int groups[CF_MAX_GROUPS];
+	size_t ngroups;
+};
+int confine_opt(int i, const char *v, struct confine *c);
+int confine_mounts(const struct confine *c, struct pelagos_err *e);
+int confine_apply(const struct confine *c, int *chan, struct pelagos_err *e);
+
 /* pause.c: the pause process and its protocol: argv, tag, handshake, and
  * how a process is recognised as a pause. */
 #define PAUSE_HOST_IPC	0x1
@@ -372,8 +444,8 @@ void proc_scan_free(struct proc_scan *s);
 void pause_tag(const char *id, char tag[IFNAME_LEN]);
 int pause_is(pid_t pid, const char *tag);
 int pause_spawn(const char *tag, int flags, const char *hostname,
-	const char *const *sysctl, size_t nsysctl, int sigfd, pid_t *pid,
-	unsigned long long *start, struct pelagos_err *e);
+	const char *const *sysctl, size_t nsysctl, int cgleaf, int sigfd,
+	pid_t *pid, unsigned long long *start, struct pelagos_err *e);
 int pause_main(int argc, char **argv, struct pelagos_err *e);
 
 /* net.c: network plumbing: /run/netns, namespaces, bridge, veth, pod
@@ -518,9 +590,12 @@ struct run_opts {
 	int detach;
 	char **argv;		/* CMD and its arguments */
 	mode_t umask;		/* the caller's, for CMD */
+	struct limits lim;	/* of the workload's own cgroup leaf */
+	struct confine cf;
 };
 int run_workload(int rootfd, const char *id, const struct run_opts *o,
-	int *status, pid_t *pid, struct pelagos_err *e);
+	int *status, pid_t *pid, unsigned long long *oom,
+	struct pelagos_err *e);
 
 /* pelagos.c: main, the command table, the option parser, the root, and
  * the only place errors are printed. */
@@ -551,11 +626,11 @@ void opt_init(struct opt_state *st, const struct cmd *c, int argc,
 	char **argv, int stop);
 int opt_next(struct opt_state *st, const struct opt *tab, const char **val);
 int pelagos_usage(const struct cmd *c, const char *fmt, const char *arg);
+int pelagos_bad_value(const struct cmd *c, const char *opt, const char *v);
 int pelagos_help(const struct cmd *c);
 void pelagos_warn(const struct cmd *c, const char *fmt, ...);
 int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
 int pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2]);
-int pelagos_invalid(const struct cmd *c, const char *what, const char *v);
 int pelagos_open_root(const struct cmd *c, int create, int *fd);
 int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1]);

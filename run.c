@@ -23,6 +23,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -225,11 +226,14 @@ out:
 }
 
 /* DIR becomes / in a mount namespace of the workload's own, with /proc,
- * /dev and /sys of its own, and the pod's files in /etc.  It runs after
- * the pod's namespaces are joined because proc shows the PID namespace
- * and sysfs the network namespace of whoever mounts them. */
+ * /dev and /sys of its own, the pod's files (those of sandbox directory
+ * sb) in /etc, masked and read-only paths, and with --read-only a
+ * read-only root but for a tmpfs /tmp.  It runs after the pod's
+ * namespaces are joined because proc shows the PID namespace and sysfs
+ * the network namespace of whoever mounts them. */
 static int
-enter_rootfs(const char *dir, const char *sb, struct pelagos_err *e)
+enter_rootfs(const char *dir, const char *sb, const struct confine *cf,
+	struct pelagos_err *e)
 {
 	static const struct {
 		const char *name;
@@ -246,6 +250,7 @@ enter_rootfs(const char *dir, const char *sb, struct pelagos_err *e)
 		{ "/proc/self/fd/2", "dev/stderr" },
 	};
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct statfs sf;
 	size_t i;
 
 	if (unshare(CLONE_NEWNS) < 0)
@@ -274,6 +279,15 @@ enter_rootfs(const char *dir, const char *sb, struct pelagos_err *e)
 		return err_os(e, "mount sysfs in %s", dir);
 	if (mount_podfiles(sb, dir, e) < 0)
 		return -1;
+	if (confine_mounts(cf, e) < 0)
+		return -1;
+	/* A bind remount replaces the mount's flags: those it had are
+	 * kept. */
+	if ((cf->flags & CF_READ_ONLY) && (mount_at("tmpfs", "tmp", "tmpfs",
+	    MS_NOSUID | MS_NODEV, "mode=1777") < 0 || statfs(".", &sf) < 0 ||
+	    mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
+	    ((unsigned long)sf.f_flags & nodev), NULL) < 0))
+		return err_os(e, "make %s read-only", dir);
 	/* pivot_root(".", ".") stacks the old root on the new one, to be
 	 * detached at once.  An initramfs root cannot be pivoted: there the
 	 * tree is moved over / and chrooted into, as switch_root does. */
@@ -289,7 +303,7 @@ enter_rootfs(const char *dir, const char *sb, struct pelagos_err *e)
 	return 0;
 }
 
-/* CMD's side, never returning: the root, the directory, then exec. */
+/* CMD's side, never returning: the directory, then exec. */
 static _Noreturn void
 workload(const struct run_opts *o, char **envp, int chan,
 	const sigset_t *mask)
@@ -298,9 +312,6 @@ workload(const struct run_opts *o, char **envp, int chan,
 	int st;
 
 	memset(&m, 0, sizeof(m));
-	umask(0);
-	if (o->rootfs && enter_rootfs(o->rootfs, o->sbpath, &m.err) < 0)
-		goto fail;
 	umask(o->umask);
 	if (o->workdir && chdir(o->workdir) < 0) {
 		err_os(&m.err, "working directory %s", o->workdir);
@@ -346,17 +357,18 @@ init_loop(pid_t cmd)
 	}
 }
 
-/* The first child: CMD itself in a --pod-pid sandbox, else the init of a
- * fresh PID namespace that forks CMD. */
+/* The first child, born in the workload's cgroup: CMD itself in a
+ * --pod-pid sandbox, else the init of a fresh PID namespace that forks
+ * CMD.  It enters the root and is confined before the init forks, so
+ * that the init, PID 1 of what CMD sees, is inside all of it too. */
 static int
 child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	const sigset_t *mask)
 {
+	struct run_msg m;
 	sigset_t all;
 	pid_t cmd;
 	int fd;
-
-	struct run_msg m;
 
 	memset(&m, 0, sizeof(m));
 	if (o->detach) {
@@ -364,19 +376,22 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 		    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 		    dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
 			err_os(&m.err, "detach %s", o->argv[0]);
-			tell(chan, &m, 1, 1);
-			return 1;
+			goto fail;
 		}
 		close(fd);
 	}
+	umask(0);
+	if ((o->rootfs && enter_rootfs(o->rootfs, o->sbpath, &o->cf,
+	    &m.err) < 0) ||
+	    confine_apply(&o->cf, &chan, &m.err) < 0)
+		goto fail;
 	if (!own_pid)
 		workload(o, envp, chan, mask);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if ((cmd = fork()) < 0) {
 		err_os(&m.err, "fork %s", o->argv[0]);
-		tell(chan, &m, 1, 1);
-		return 1;
+		goto fail;
 	}
 	if (cmd == 0)
 		workload(o, envp, chan, mask);
@@ -384,6 +399,9 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	/* Nothing of the caller's filesystem stays busy because of us. */
 	(void)!chdir("/");
 	return init_loop(cmd);
+fail:
+	tell(chan, &m, 1, 1);
+	return 1;
 }
 
 /* Reads CMD's side's reports until its end closes, at exec or exit.
@@ -489,13 +507,16 @@ fail:
 }
 
 /* Runs CMD in sandbox id: returns 0 once it ran, with *status its exit
- * status (or, with o->detach, 0 and *pid its PID once it was executed);
- * -1 when it did not start or could not be waited for, with *status what
- * pelagos run exits with (1, 126 or 127).  rootfd is closed once the
- * sandbox is locked: nothing of the root stays open while CMD runs. */
+ * status (or, with o->detach, 0 and *pid its PID once it was executed)
+ * and *oom the number of its processes the OOM killer took; -1 when it
+ * did not start or could not be waited for, with *status what pelagos
+ * run exits with (1, 126 or 127).  rootfd is closed once the sandbox is
+ * locked: nothing of the root stays open while CMD runs.  A workload's
+ * cgroup leaf goes when it ends, unless detached. */
 int
 run_workload(int rootfd, const char *id, const struct run_opts *o,
-	int *status, pid_t *pid, struct pelagos_err *e)
+	int *status, pid_t *pid, unsigned long long *oom,
+	struct pelagos_err *e)
 {
 	struct run_msg fail;
 	struct sandbox sbuf, *sb = &sbuf;
@@ -503,12 +524,14 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	char sbpath[PATH_MAX], link[32];
 	ssize_t n;
 	sigset_t sigs, old;
-	char **envp = NULL;
+	char **envp = NULL, leaf[CG_PATH_LEN + 16] = "";
 	size_t envbytes = 0;
 	pid_t child;
 	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
+	int cgleaf = -1;
 
 	*status = 1;
+	*oom = 0;
 	dfd = lock_sandbox(rootfd, id, o->label, sb, e);
 	close(rootfd);
 	if (dfd < 0)
@@ -539,7 +562,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	}
 	sbpath[n] = '\0';
 	oc.sbpath = sbpath;
-	if (join_pod(sb, o->label, e) < 0)
+	if (join_pod(sb, o->label, e) < 0 ||
+	    cgroup_leaf(sb, NULL, &o->lim, leaf, &cgleaf, e) < 0)
 		goto out;
 	/* In the pod's namespaces now, where rm's scan finds this process
 	 * and its children; the lock must not be inherited by them. */
@@ -555,7 +579,7 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		err_os(e, "unshare pid namespace");
 		goto out;
 	}
-	if ((child = fork()) < 0) {
+	if ((child = cgroup_fork(cgleaf)) < 0) {
 		err_os(e, "fork");
 		goto out;
 	}
@@ -591,6 +615,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	}
 	ret = 0;
 out:
+	if (leaf[0] && !(o->detach && ret == 0))
+		*oom = cgroup_leaf_done(leaf);
 	if (dfd >= 0)
 		close(dfd);
 	if (sigfd >= 0)
@@ -599,6 +625,8 @@ out:
 		close(chan[0]);
 	if (chan[1] >= 0)
 		close(chan[1]);
+	if (cgleaf >= 0)
+		close(cgleaf);
 	util_release(envp, envbytes);
 	return ret;
 }

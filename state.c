@@ -48,6 +48,12 @@ static const struct kv_key keys[] = {
 	{ "creator_start", T_SKIP, 0, 2 },
 	{ "created", T_LL, F(created), 6 },
 	{ "boot_id", T_BOOT, F(boot_id), 4 },
+	{ "cgroup", T_CGROUP, F(cgroup), 4 },
+	{ "memory", T_LIMIT, F(lim.v[LIM_MEMORY]), 4 },
+	{ "memory_swap", T_LIMIT, F(lim.v[LIM_SWAP]), 4 },
+	{ "cpu_quota", T_LIMIT, F(lim.v[LIM_QUOTA]), 4 },
+	{ "pids_max", T_LIMIT, F(lim.v[LIM_PIDS]), 4 },
+	{ "cpu_weight", T_LIMIT, F(lim.v[LIM_WEIGHT]), 4 },
 };
 #undef F
 
@@ -136,6 +142,10 @@ add_value(struct text *t, const void *base, const struct kv_key *k)
 	case T_PID:
 		add(t, "%d", *(int *)b);
 		return;
+	case T_LIMIT:
+		if (!*(unsigned long long *)b)
+			break;
+		/* fall through */
 	case T_ULL:
 		add(t, "%llu", *(unsigned long long *)b);
 		return;
@@ -257,6 +267,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		case T_IP6:
 		case T_NET6:
 		case T_BOOT:
+		case T_CGROUP:
+		case T_LIMIT:
 			return 0;
 		default:
 			return -1;
@@ -323,6 +335,18 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		return parse_num(v, ULLONG_MAX, &u);
 	case T_BOOT:
 		return parse_word(v, valid_boot_id, at(base, k), BOOT_ID_LEN + 1);
+	case T_LIMIT:
+		return parse_num(v, ULLONG_MAX, at(base, k)) < 0 ||
+		    !*(unsigned long long *)b ? -1 : 0;
+	case T_CGROUP:
+		/* rm kills what is in it: only this sandbox's, by name. */
+		m = strlen(v);
+		if (m >= CG_PATH_LEN || m < ID_LEN + 2 || !valid_path(v) ||
+		    v[m - ID_LEN - 1] != '/' ||
+		    strcmp(v + m - ID_LEN, ((struct sandbox *)base)->id))
+			return -1;
+		strcpy(at(base, k), v);
+		return 0;
 	}
 	return -1;
 }

@@ -88,6 +88,8 @@ br_q=pb${tag}q
 proot=$tmp/root
 broot=$tmp/broot
 ids=$tmp/pelagos.ids
+cgmount=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+cgparent=${cgmount:+$cgmount/pelagos-bench-$tag}
 : >"$ids"
 : >"$tmp/sysctl.saved"
 : >"$tmp/peer.names"
@@ -172,6 +174,8 @@ cleanup() {
 		sysctl -qw "$key=$val"
 	done <"$tmp/sysctl.saved"
 	[ -n "${cnidata:-}" ] && rm -rf "$cnidata"
+	# The pods' cgroups went with them; their parent is this run's.
+	[ -d "$cgparent" ] && rmdir "$cgparent"
 	rm -rf "$tmp"
 }
 trap 'st=$?; cleanup; exit $st' EXIT
@@ -349,6 +353,10 @@ impls="iproute2 cni"
 if [ -x "$pelagos" ]; then
 	impls="pelagos dual iproute2 cni"
 	export PELAGOS_BRIDGE=$br_p PELAGOS_SUBNET=$net_p
+	# Pod cgroups under a parent of this run's own on the cgroup2 mount.
+	PELAGOS_CGROUP_PARENT=none
+	[ -n "$cgmount" ] && PELAGOS_CGROUP_PARENT=$cgparent
+	export PELAGOS_CGROUP_PARENT
 	# dual: a create on a dual-stack network, an IPv6 ULA /64 derived
 	# from its name (the bridge's), which must be no route of the host's.
 	"$pelagos" --root "$proot" network create "$br_6" --subnet "$net_6" \
@@ -540,6 +548,48 @@ if strip -o "$tmp/pelagos.stripped" "$pelagos" 2>/dev/null; then
 else
 	echo "pelagos binary: $size bytes as built (strip failed)"
 fi
+
+# --- pod cgroups, run ------------------------------------------------------
+#
+# Creates and removes with a pod cgroup and without one
+# (PELAGOS_CGROUP_PARENT=none), alternating; then run --sandbox X true
+# against nsenter into the same pause's namespaces, alternating.
+
+if [ -n "$cgmount" ]; then
+	i=1
+	while [ $i -le "$n" ]; do
+		for cg in with without; do
+			PELAGOS_CGROUP_PARENT=none
+			[ $cg = with ] && PELAGOS_CGROUP_PARENT=$cgparent
+			pelagos_create "$tmp/cg.$cg.create"
+			pelagos_rm "$tmp/cg.$cg.rm" "$id" "$pid"
+		done
+		i=$((i + 1))
+	done
+	PELAGOS_CGROUP_PARENT=$cgparent
+	set -- $(stats "$tmp/cg.with.create") $(stats "$tmp/cg.without.create") \
+		$(stats "$tmp/cg.with.rm") $(stats "$tmp/cg.without.rm")
+	echo
+	echo "pod cgroup ($n cycles each, alternating, median ms): create $1 with," \
+		"$3 without ($(awk -v a="$1" -v b="$3" 'BEGIN { printf "%+.2f", a - b }'));" \
+		"rm $5 with, $7 without"
+else
+	echo
+	echo "pod cgroup: no cgroup2 mounted, not measured"
+fi
+pelagos_create "$tmp/run.setup"
+j=0
+while [ $j -lt "$n" ]; do
+	"$timeit" -t $limit "$tmp/run.true" "$pelagos" --root "$proot" run \
+		--sandbox "$id" true || die "pelagos run --sandbox $id true failed"
+	"$timeit" -t $limit "$tmp/nsenter.true" nsenter -t "$pid" -n -u -i true ||
+		die "nsenter -t $pid -n -u -i true failed"
+	j=$((j + 1))
+done
+pelagos_rm "$tmp/run.teardown" "$id" "$pid"
+set -- $(stats "$tmp/run.true") $(stats "$tmp/nsenter.true")
+echo "run --sandbox X true: median $1 ms, p99 $2 ms;" \
+	"nsenter -t PAUSE -n -u -i true: median $3 ms, p99 $4 ms ($n each, alternating)"
 
 # --- scale ------------------------------------------------------------------
 

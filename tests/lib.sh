@@ -72,7 +72,7 @@ skey() {
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
 # previous release wrote it (version 1: a phase after the name, eth0 as
 # veth_host, bridge, ip and gateway, the creator's PID and start time
-# before created, no boot ID).
+# before created, no boot ID nor anything after it).
 state_v1() {
 	awk -v phase="$1" '
 	$1 == "pelagos-state" { print "pelagos-state 1"; next }
@@ -91,8 +91,8 @@ state_v1() {
 		next
 	}
 	$1 == "created" { print "creator_pid 1\ncreator_start 1" }
-	$1 == "boot_id" { next }
-	{ print }'
+	$1 == "boot_id" { skip = 1 }
+	!skip { print }'
 }
 
 # mknet NAME SUFFIX SUBNET [OPTION...]: network NAME of the test's own, on
@@ -202,8 +202,23 @@ sweep() {
 				ip link del "$_v" 2>/dev/null
 			fi
 		done
+		if [ -d "$PELAGOS_CGROUP_PARENT/$_id" ]; then
+			_left="$_left cgroup:$_id"
+			cg_remove "$PELAGOS_CGROUP_PARENT/$_id"
+		fi
 	done <"$T_DIR/ids"
 	echo "$_left"
+}
+
+cg_empty() {
+	grep -q '^populated 0$' "$1/cgroup.events"
+}
+
+# cg_remove DIR: kills what is in a cgroup of ours and removes it.
+cg_remove() {
+	echo 1 >"$1/cgroup.kill" 2>/dev/null
+	poll 5 cg_empty "$1"
+	find "$1" -depth -type d -exec rmdir {} \; 2>/dev/null
 }
 
 cleanup_test() {

@@ -20,7 +20,9 @@ d_norm() {
 	    -e "s/\"$BR\"/\"pelagos0\"/g" \
 	    -e "s/$(mac_of "$NET.0" | cut -c1-15)/02:50:ac:13:00:/g" \
 	    -e "s/$(echo "$NET" | sed 's/\./\\./g')\./172.19.0./g" \
-	    -e "s#$T_DIR/notes.txt#/srv/notes.txt#"
+	    -e "s#$T_DIR/notes.txt#/srv/notes.txt#" \
+	    -e "s#\"cgroup\":\"$PELAGOS_CGROUP_PARENT/#\"cgroup\":\"/sys/fs/cgroup/pelagos/#" \
+	    -e 's/"usage":{[^}]*}/"usage":{"memory":null,"cpu_usec":2113,"pids":1}/'
 }
 
 t_docs_examples() {

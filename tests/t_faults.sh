@@ -61,6 +61,7 @@ f_id_leaks() {
 	_p=$(f_pauses "$_s")
 	[ -n "$_p" ] && printf ' pause:%s' "$_p"
 	[ -e "$ROOT/sandboxes/$1" ] && printf ' state:%s' "$1"
+	[ -e "$PELAGOS_CGROUP_PARENT/$1" ] && printf ' cgroup:%s' "$1"
 	for _f in "$ROOT"/leases/* "$ROOT"/names/*; do
 		[ "$(readlink "$_f" 2>/dev/null)" = "$1" ] &&
 		    printf ' link:%s' "${_f#$ROOT/}"
@@ -110,6 +111,8 @@ f_scrub() {
 		for _v in "vh-$_s" "vh-$_s-1" "vh-$_s-2" "vh-$_s-3"; do
 			link_exists "$_v" && ip link del "$_v" 2>/dev/null
 		done
+		[ -d "$PELAGOS_CGROUP_PARENT/$_id" ] &&
+		    cg_remove "$PELAGOS_CGROUP_PARENT/$_id"
 	done
 	rm -rf "$ROOT/sandboxes" "$ROOT/leases" "$ROOT/names"
 }
@@ -232,7 +235,7 @@ f_check_whole() {
 #   close         Linux frees the descriptor even when close fails, but an
 #                 injected failure skips the call and leaves it open: a
 #                 state no kernel produces (a pipe end kept open makes the
-#                 pause handshake wait for its 10 s timeout)
+#                 pause handshake wait for its 20 s timeout)
 F_EXCLUDE=" execve arch_prctl set_tid_address exit_group exit close "
 
 # One traced create (with ARGS, default --name fz), the bridge absent so
@@ -673,31 +676,45 @@ t_fault_rm_vanished() {
 	one_error "no such sandbox"
 }
 
-# Another process in the pod's network namespace: rm refuses, naming the
-# count; rm --force kills it by namespace identity.
+# Another process in the pod: rm refuses, naming the count; rm --force
+# kills it.  Pods with a cgroup count and kill what is in it (a workload
+# of pelagos run); pods without one, with PELAGOS_CGROUP_PARENT=none,
+# what is in their network namespace (here an nsenter), by namespace
+# identity.
 t_fault_rm_busy() {
 	f_trap
-	id=$(create)
-	ns=/run/netns/psb-$(echo "$id" | cut -c1-8)
-	nsenter --net="$ns" sleep 1000 </dev/null >/dev/null 2>&1 &
-	poll 5 eval '[ "$(ino /proc/$!/ns/net 2>/dev/null)" = "$(ino "$ns")" ]' ||
-	    fail "sleep never entered $ns"
-	inner=$!
-	f_remember_kill "$inner"
-	# An unrelated sleep of the same name outside the pod must survive.
-	sleep 1000 </dev/null >/dev/null 2>&1 &
-	outer=$!
-	f_remember_kill "$outer"
-	run 1 pel sandbox rm "$id"
-	one_error "1 process"
-	alive "$inner" || fail "refused rm killed the process inside"
-	alive "$(skey "$id" pause_pid)" || fail "refused rm stopped the pause"
-	run 0 pel sandbox ls
-	grep -q "^$id .* running " "$OUT" || fail "refused rm damaged the sandbox"
-	run 0 pel sandbox rm --force "$id"
-	poll 5 gone "$inner" || fail "rm --force left the process inside"
-	alive "$outer" || fail "rm --force killed a process outside the pod"
-	f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+	for cg in "$PELAGOS_CGROUP_PARENT" none; do
+		[ "$cg" = none ] || [ -d "$CG_MOUNT" ] || continue
+		id=$(PELAGOS_CGROUP_PARENT=$cg create)
+		ns=/run/netns/psb-$(echo "$id" | cut -c1-8)
+		# A workload is its init and CMD.
+		if [ "$cg" = none ]; then
+			nsenter --net="$ns" sleep 1000 </dev/null >/dev/null 2>&1 &
+			inner=$! n="1 process"
+		else
+			inner=$(pel run -d --sandbox "$id" sleep 1000) ||
+			    fail "run -d failed"
+			n="2 processes"
+		fi
+		poll 5 eval '[ "$(ino /proc/$inner/ns/net 2>/dev/null)" = "$(ino "$ns")" ]' ||
+		    fail "sleep never entered $ns"
+		f_remember_kill "$inner"
+		# An unrelated sleep of the same name outside the pod must survive.
+		sleep 1000 </dev/null >/dev/null 2>&1 &
+		outer=$!
+		f_remember_kill "$outer"
+		run 1 pel sandbox rm "$id"
+		one_error "$n"
+		alive "$inner" || fail "refused rm killed the process inside"
+		alive "$(skey "$id" pause_pid)" || fail "refused rm stopped the pause"
+		run 0 pel sandbox ls
+		grep -q "^$id .* running " "$OUT" || fail "refused rm damaged the sandbox"
+		run 0 pel sandbox rm --force "$id"
+		poll 5 gone "$inner" || fail "rm --force left the process inside"
+		alive "$outer" || fail "rm --force killed a process outside the pod"
+		kill "$outer"
+		f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+	done
 }
 
 # f_parallel N OUTDIR [ARGS]: N creates at once; OUTDIR/N.{rc,id,err}.

@@ -181,7 +181,13 @@ static const char named_text[] =
 	"pause_start 123456789\n"
 	"netns_ino 4026532000\n"
 	"created 1732870000\n"
-	"boot_id -\n";
+	"boot_id -\n"
+	"cgroup -\n"
+	"memory -\n"
+	"memory_swap -\n"
+	"cpu_quota -\n"
+	"pids_max -\n"
+	"cpu_weight -\n";
 
 /* A dual-stack sandbox on two networks, eth1 with an MTU of its own. */
 static void
@@ -233,7 +239,23 @@ static const char two_text[] =
 	"pause_start 123456789\n"
 	"netns_ino 4026532000\n"
 	"created 1732870000\n"
-	"boot_id -\n";
+	"boot_id -\n"
+	"cgroup -\n"
+	"memory -\n"
+	"memory_swap -\n"
+	"cpu_quota -\n"
+	"pids_max -\n"
+	"cpu_weight -\n";
+
+/* The same sandbox in a cgroup, with every limit: named_text's lines
+ * but the last six, then these. */
+static const char limited_tail[] =
+	"cgroup /sys/fs/cgroup/pelagos/0123456789abcdef\n"
+	"memory 67108864\n"
+	"memory_swap 134217728\n"
+	"cpu_quota 20000\n"
+	"pids_max 64\n"
+	"cpu_weight 50\n";
 
 /* The same sandbox as the previous release wrote it. */
 static const char named_v1_text[] =
@@ -284,7 +306,13 @@ static const char hostnet_text[] =
 	"pause_start 0\n"
 	"netns_ino 0\n"
 	"created 0\n"
-	"boot_id -\n";
+	"boot_id -\n"
+	"cgroup -\n"
+	"memory -\n"
+	"memory_swap -\n"
+	"cpu_quota -\n"
+	"pids_max -\n"
+	"cpu_weight -\n";
 
 /* A version 1 create that had not finished: its pause is not trusted,
  * whatever the file says of it. */
@@ -322,7 +350,9 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 
 	STRF(id) STRF(name) STRF(ns_name) NUMF(nifs) NUMF(net) NUMF(ipc)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
-	NUMF(netns_ino) NUMF(created) STRF(boot_id)
+	NUMF(netns_ino) NUMF(created) STRF(boot_id) STRF(cgroup)
+	NUMF(lim.v[LIM_MEMORY]) NUMF(lim.v[LIM_SWAP]) NUMF(lim.v[LIM_QUOTA])
+	NUMF(lim.v[LIM_PIDS]) NUMF(lim.v[LIM_WEIGHT])
 	for (i = 0; i < a->nifs; i++) {
 		STRF(ifs[i].network) STRF(ifs[i].bridge) STRF(ifs[i].veth_host)
 		NUMF(ifs[i].mtu) NUMF(ifs[i].ip) NUMF(ifs[i].prefix)
@@ -371,7 +401,7 @@ static void
 test_state_format(void)
 {
 	struct sandbox sb, out;
-	char buf[2048];
+	char buf[2048], limited[2048];
 	int n, len, i, small_ok;
 
 	fill_named(&sb);
@@ -389,6 +419,21 @@ test_state_format(void)
 	sb.ifs[2] = sb.ifs[0];
 	sb.ifs[3] = sb.ifs[1];
 	roundtrip(&sb, "sandbox with MAX_IFS interfaces");
+
+	fill_named(&sb);
+	strcpy(sb.cgroup, "/sys/fs/cgroup/pelagos/0123456789abcdef");
+	sb.lim.v[LIM_MEMORY] = 64 << 20;
+	sb.lim.v[LIM_SWAP] = 128 << 20;
+	sb.lim.v[LIM_QUOTA] = 20000;
+	sb.lim.v[LIM_PIDS] = 64;
+	sb.lim.v[LIM_WEIGHT] = 50;
+	roundtrip(&sb, "sandbox in a cgroup with limits");
+	n = state_format(&sb, buf, sizeof(buf));
+	len = (int)(strstr(named_text, "cgroup -\n") - named_text);
+	memcpy(limited, named_text, (size_t)len);
+	strcpy(limited + len, limited_tail);
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, limited, strlen(limited),
+	    "a sandbox's cgroup and limits format to the exact expected text");
 
 	fill_hostnet(&sb);
 	roundtrip(&sb, "unnamed host-network sandbox");
@@ -604,7 +649,7 @@ test_state_reject(void)
 		{ "pelagos-state 2\n", "Pelagos-state 2\n",
 		    "a capitalised version line" },
 		{ "ipc pod\n", "", "a missing key (ipc)" },
-		{ "created 1732870000\n", "", "a missing last key" },
+		{ "cpu_weight -\n", "", "a missing last key" },
 		{ "name web-1\n", "name web-1\nname web-1\n",
 		    "a duplicate key" },
 		{ "net pod\nipc pod\n", "ipc pod\nnet pod\n",
@@ -612,11 +657,11 @@ test_state_reject(void)
 		{ "name web-1\n", "nick web-1\n", "an unknown key" },
 		{ "name web-1\n", "name web-1\ncolor blue\n",
 		    "an inserted unknown key" },
-		{ "created 1732870000\n", "created 1732870000\nextra 1\n",
+		{ "cpu_weight -\n", "cpu_weight -\nextra 1\n",
 		    "an extra trailing line" },
-		{ "created 1732870000\n", "created 1732870000\n\n",
+		{ "cpu_weight -\n", "cpu_weight -\n\n",
 		    "a trailing empty line" },
-		{ "created 1732870000\n", "created 1732870000\nx",
+		{ "cpu_weight -\n", "cpu_weight -\nx",
 		    "trailing bytes without a newline" },
 		{ "\nname web-1\n", "\n\nname web-1\n",
 		    "an empty line between keys" },
@@ -721,6 +766,25 @@ test_state_reject(void)
 		{ "boot_id -\n", "boot_id 5b1a7c1e0f3d-4c2a-9e8b-7d6c5b4a3f21-\n",
 		    "a boot ID with a misplaced dash" },
 		{ "boot_id -\n", "", "a missing boot_id" },
+		{ "cgroup -\n", "cgroup /sys/fs/cgroup/pelagos/fedcba9876543210\n",
+		    "the cgroup of another ID" },
+		{ "cgroup -\n", "cgroup /sys/fs/cgroup/0123456789abcdef/x\n",
+		    "a cgroup below the ID's" },
+		{ "cgroup -\n", "cgroup sys/0123456789abcdef\n",
+		    "a relative cgroup" },
+		{ "cgroup -\n", "cgroup /sys/../0123456789abcdef\n",
+		    "a cgroup through '..'" },
+		{ "cgroup -\n", "cgroup /sys//0123456789abcdef\n",
+		    "a cgroup with an empty component" },
+		{ "cgroup -\n", "cgroup /0123456789abcdef\n",
+		    "the cgroup of a pod at the mount's root" },
+		{ "cgroup -\n", "cgroup /x0123456789abcdef\n",
+		    "a cgroup that only ends in the ID" },
+		{ "memory -\n", "memory 0\n", "memory 0 (none is '-')" },
+		{ "memory -\n", "memory 64m\n", "memory 64m" },
+		{ "pids_max -\n", "pids_max -1\n", "pids_max -1" },
+		{ "cpu_weight -\n", "cpu_weight 18446744073709551616\n",
+		    "cpu_weight ULLONG_MAX + 1" },
 	};
 	struct text t;
 	char line[300], junk[512];
@@ -1145,6 +1209,127 @@ check_valid(int (*fn)(const char *), const char *fname, const char *s,
 	set_detail("returned %d", got);
 	ok(got == (want != 0), "%s %s '%s' (%zu bytes)", fname,
 	    want ? "accepts" : "rejects", shown, strlen(s));
+}
+
+/* ---- cgroup limits, cgroup paths, confinement options ---- */
+
+static void
+test_limits(void)
+{
+	static const struct {
+		int lim;
+		const char *v;
+		unsigned long long want;	/* 0: refused */
+	} cases[] = {
+		{ LIM_MEMORY, "64m", 64ull << 20 }, { LIM_MEMORY, "1G", 1ull << 30 },
+		{ LIM_MEMORY, "4096", 4096 }, { LIM_MEMORY, "2t", 2ull << 40 },
+		{ LIM_SWAP, "128k", 128 << 10 }, { LIM_MEMORY, "0", 0 },
+		{ LIM_MEMORY, "", 0 }, { LIM_MEMORY, "64x", 0 },
+		{ LIM_MEMORY, "64mb", 0 }, { LIM_MEMORY, "-1", 0 },
+		{ LIM_MEMORY, "064m", 0 }, { LIM_MEMORY, "16777216t", 0 },
+		{ LIM_QUOTA, "0.2", 20000 }, { LIM_QUOTA, "1", 100000 },
+		{ LIM_QUOTA, "1.5", 150000 }, { LIM_QUOTA, "0.01", 1000 },
+		{ LIM_QUOTA, "2.125", 212500 }, { LIM_QUOTA, "0.009", 0 },
+		{ LIM_QUOTA, "0", 0 }, { LIM_QUOTA, "1.2345", 0 },
+		{ LIM_QUOTA, "1k", 0 }, { LIM_QUOTA, ".5", 0 },
+		{ LIM_PIDS, "64", 64 }, { LIM_PIDS, "0", 0 }, { LIM_PIDS, "1m", 0 },
+		{ LIM_WEIGHT, "1", 1 }, { LIM_WEIGHT, "10000", 10000 },
+		{ LIM_WEIGHT, "10001", 0 }, { LIM_WEIGHT, "0", 0 },
+	};
+	struct limits l;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		r = cgroup_limit(cases[i].lim, cases[i].v, &l);
+		set_detail("returned %d, value %llu", r, l.v[cases[i].lim]);
+		if (cases[i].want)
+			ok(r == 0 && l.v[cases[i].lim] == cases[i].want,
+			    "limit %d '%s' is %llu", cases[i].lim, cases[i].v,
+			    cases[i].want);
+		else
+			ok(r == -1 && !l.v[cases[i].lim],
+			    "limit %d '%s' is refused", cases[i].lim,
+			    cases[i].v);
+	}
+}
+
+static void
+test_cgroup_paths(void)
+{
+	static const char *const good[] = { "/sys/fs/cgroup/pelagos",
+		"/a", "/a.b/c-d/e_f", "/sys/fs/cgroup/unified/pelagos-test-1a2b" };
+	static const char *const bad[] = { "", "a", "a/b", "/", "//a", "/a/",
+		"/a//b", "/.", "/..", "/a/../b", "/a/./b", "/a b",
+		"/a:b", "/a\x7f", "/caf\xc3\xa9" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(valid_path(good[i]), "valid_path accepts '%s'", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!valid_path(bad[i]), "valid_path refuses '%s'", bad[i]);
+}
+
+/* Indexes into CONFINE_OPTS. */
+enum { C_PRIV, C_NNP, C_SECCOMP, C_RO, C_USER, C_ADD, C_DROP, C_GROUP };
+
+static void
+test_confine_opts(void)
+{
+	static const struct {
+		int opt;
+		const char *v;
+		int ok;
+	} cases[] = {
+		{ C_USER, "1000", 1 }, { C_USER, "1000:100", 1 },
+		{ C_USER, "0", 1 }, { C_USER, "4294967294", 1 },
+		{ C_USER, "4294967295", 0 }, { C_USER, "x", 0 },
+		{ C_USER, "1000:", 0 }, { C_USER, ":100", 0 },
+		{ C_USER, "1000:100:1", 0 }, { C_USER, "-1", 0 },
+		{ C_ADD, "NET_ADMIN", 1 }, { C_ADD, "cap_net_admin", 1 },
+		{ C_ADD, "CAP_SYS_ADMIN", 1 }, { C_DROP, "ALL", 1 },
+		{ C_DROP, "all", 1 }, { C_ADD, "checkpoint_restore", 1 },
+		{ C_ADD, "net-admin", 0 }, { C_ADD, "CAP_", 0 },
+		{ C_ADD, "", 0 }, { C_ADD, "net_admi", 0 },
+		{ C_ADD, "net_adminx", 0 }, { C_GROUP, "5", 1 },
+		{ C_GROUP, "5x", 0 }, { C_SECCOMP, "unconfined", 1 },
+		{ C_SECCOMP, "default", 0 },
+	};
+	struct confine c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		ok((confine_opt(cases[i].opt, cases[i].v, &c) == 0) ==
+		    cases[i].ok, "confinement option %d '%s' is %s",
+		    cases[i].opt, cases[i].v, cases[i].ok ? "taken" : "refused");
+	}
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_USER, "1000:100", &c);
+	ok(c.uid == 1000 && c.gid == 100 && c.flags == CF_USER,
+	    "--user 1000:100 sets both IDs");
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_USER, "7", &c);
+	ok(c.uid == 7 && c.gid == 7, "--user 7 gives GID 7");
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_ADD, "NET_ADMIN", &c);
+	confine_opt(C_ADD, "sys_time", &c);
+	confine_opt(C_DROP, "CAP_CHOWN", &c);
+	ok(c.add == (1ull << 12 | 1ull << 25) && c.drop == 1,
+	    "capability names map to their numbers");
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i <= CF_MAX_GROUPS; i++)
+		if (confine_opt(C_GROUP, "5", &c) < 0)
+			break;
+	ok(i == CF_MAX_GROUPS && c.ngroups == CF_MAX_GROUPS,
+	    "--group-add takes at most %d groups", CF_MAX_GROUPS);
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_PRIV, NULL, &c);
+	confine_opt(C_NNP, NULL, &c);
+	confine_opt(C_RO, NULL, &c);
+	ok(c.flags == (CF_PRIVILEGED | CF_NEW_PRIVS | CF_READ_ONLY),
+	    "--privileged, --allow-new-privileges, --read-only set flags");
 }
 
 static void
@@ -3101,6 +3286,9 @@ main(void)
 	test_subnet6();
 	test_valid();
 	test_sysctl();
+	test_limits();
+	test_cgroup_paths();
+	test_confine_opts();
 	test_netlink();
 	test_netlink_socket();
 	test_root();
