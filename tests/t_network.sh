@@ -225,7 +225,7 @@ t_net_two_networks() {
 	run 0 pel sandbox inspect both
 	for want in "{\"name\":\"eth0\",\"network\":\"na\",\"veth_host\":\"vh-$s8\",\"bridge\":\"${BR}a\",\"mac\":\"$(mac_of "$ipx0")\",\"mtu\":0,\"addresses\":[\"$ipx0/26\"],\"gateway\":\"$NET.65\",\"gateway6\":\"\"}" \
 	    "{\"name\":\"eth1\",\"network\":\"nb\",\"veth_host\":\"vh-$s8-1\",\"bridge\":\"${BR}b\",\"mac\":\"$(mac_of "$ipx1")\",\"mtu\":0,\"addresses\":[\"$ipx1/26\"],\"gateway\":\"$NET.129\",\"gateway6\":\"\"}" \
-	    "\"container_ip\":\"$ipx0\"" "\"bridge\":\"${BR}a\",\"gateway\":\"$NET.65\"}"; do
+	    "\"container_ip\":\"$ipx0\"" "\"bridge\":\"${BR}a\",\"gateway\":\"$NET.65\","; do
 		grep -qF "$want" "$OUT" || fail "inspect lacks $want: $(cat "$OUT")"
 	done
 	run 0 pel sandbox ls --json
