@@ -140,6 +140,7 @@ struct nl_buf {
 	uint32_t seq;		/* sequence number of the first message */
 	unsigned int nmsg;
 	int err;		/* sticky: an append did not fit */
+	int bad;		/* nl_talk: index of the message that failed */
 };
 struct nl_sock {
 	int fd;
@@ -162,6 +163,8 @@ struct nl_route {
 void nl_buf_init(struct nl_buf *b, uint32_t seq);
 void nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags,
 	const void *hdr, size_t hdrlen);
+void nl_msg_raw(struct nl_buf *b, uint16_t type, uint16_t flags,
+	const void *hdr, size_t hdrlen);
 void nl_put(struct nl_buf *b, uint16_t type, const void *data, size_t len);
 void nl_put_str(struct nl_buf *b, uint16_t type, const char *s);
 void nl_put_u32(struct nl_buf *b, uint16_t type, uint32_t v);
@@ -182,8 +185,15 @@ void nl_req_getroute(struct nl_buf *b, uint32_t dst);
 int nl_open(struct nl_sock *s, int protocol);
 void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_buf *b);
+struct nlmsghdr;
+int nl_talk_cb(struct nl_sock *s, struct nl_buf *b,
+	int (*cb)(const struct nlmsghdr *h, void *arg), void *arg);
 int nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out);
 int nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out);
+int nl_attr_next(const unsigned char **p, size_t *len,
+	const unsigned char **val, size_t *vlen);
+const unsigned char *nl_attr_get(const unsigned char *p, size_t len, int type,
+	size_t *vlen);
 
 /* root.c: the root directory: sandbox directories, names, locks, links
  * and listing. */
