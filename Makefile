@@ -4,7 +4,8 @@ include config.mk
 # The command layer, then the library below it (pelagos.h lists both).
 CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c cni.c
 LIB_SRC = attach.c cnispec.c sandbox.c net.c run.c pause.c confine.c cgroup.c \
-	proc.c state.c ipam.c root.c netlink.c json.c valid.c err.c util.c
+	proc.c state.c fwspec.c ct.c nft.c ipam.c root.c netlink.c json.c \
+	valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 
@@ -26,7 +27,7 @@ pelagos: $(OBJ)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -c -o $@ $<
 
 # The unit tests link the library, never the command layer.
-tests/unit: tests/unit.c $(LIB_SRC) pelagos.h config.mk
+tests/unit: tests/unit.c tests/nft-ref.h $(LIB_SRC) pelagos.h config.mk
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit.c $(LIB_SRC)
 
 # The documented test command (README): unit tests, then the integration

@@ -39,6 +39,24 @@ struct limits {
 };
 #define CG_PATH_LEN	112	/* a pod's cgroup path, with the NUL */
 
+/* A --publish: a host port, on one of the host's addresses or on all,
+ * forwarded to a port of the pod. */
+struct fw_port {
+	uint32_t ip;			/* host byte order, 0: every address */
+	uint16_t hport, pport;
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+/* An --egress: a network the sandbox may send to. */
+struct fw_egress {
+	uint32_t net;			/* host byte order */
+	uint8_t prefix;
+};
+
+#define FW_MAX_PORTS	16	/* --publish per sandbox */
+#define FW_MAX_EGRESS	16	/* --egress per sandbox */
+#define FWSPEC_LIST_MAX	512	/* the longest list of either, as text */
+
 struct sandbox {
 	char id[ID_LEN + 1];
 	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
@@ -57,6 +75,14 @@ struct sandbox {
 	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
 	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
 	struct limits lim;
+	/* The firewall (fw.c), as the state keys nat ... antispoof record
+	 * it. */
+	int nat;			/* --nat: masqueraded */
+	int antispoof;			/* its bridge-port checks are on */
+	char nft[NAME_MAX_LEN + 1];	/* table of its elements, "" none */
+	unsigned char mac[6];		/* eth0's, which the checks allow */
+	char ports[FWSPEC_LIST_MAX];	/* --publish words, comma-joined */
+	char egress[FWSPEC_LIST_MAX];	/* --egress words, comma-joined */
 };
 
 /* err.c: the error record.  Below the command layer a failure returns -1
@@ -132,7 +158,7 @@ const char *json_raw(const struct json *j, int t, size_t *n);
 void json_put(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
-#define NL_BUFSZ 2048
+#define NL_BUFSZ 16384	/* both nf_tables tables and a sandbox fit */
 struct nl_buf {
 	unsigned char data[NL_BUFSZ];
 	size_t len;
@@ -246,12 +272,42 @@ int ipam_lease_take_except(int rootfd, const struct subnet *sn,
 int ipam_lease_each(int rootfd,
 	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg);
 
+/* nft.c: pelagos's nf_tables tables, and one sandbox's elements in
+ * them. */
+struct nft_pod {
+	const char *id;			/* the elements' comment */
+	const char *veth, *bridge;	/* its bridge port, its bridge */
+	uint32_t ip;
+	const unsigned char *mac;
+	int nat, guard;			/* masquerade; bridge-port checks */
+	const struct fw_port *ports;
+	size_t nports;
+	const struct fw_egress *egress;
+	size_t negress;
+};
+void nft_batch(struct nl_buf *b, int end);
+void nft_req_table(struct nl_buf *b, const char *table, int bridge);
+void nft_req_get(struct nl_buf *b, const char *table, int bridge, int del);
+void nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
+	int op, int excl);
+int nft_drops(struct nl_sock *s, const char *table, const char *veth,
+	unsigned long long *packets);
+
+/* ct.c: connection tracking entries of an address, deleted. */
+int ct_forget(struct nl_sock *sock, uint32_t ip);
+
+/* fwspec.c: the words of --publish and --egress. */
+int fwspec_parse(const char *word, void *item, int egress);
+int fwspec_list(const char *list, void *items, size_t *n, int egress);
+
 /* state.c: the state file's format, and reading and writing it whole
  * in a sandbox's directory. */
 int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
-int state_save(int dirfd, const struct sandbox *sb);
-int state_load(int dirfd, struct sandbox *sb);
+#define STATE_FILE	"state"
+#define FW_FILE		"fw"	/* the firewall's intent (fw.c) */
+int state_save(int dirfd, const char *name, const struct sandbox *sb);
+int state_load(int dirfd, const char *name, struct sandbox *sb);
 
 /* proc.c: the namespace table, and processes by identity (PID and start
  * time) and by namespace. */

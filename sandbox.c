@@ -100,7 +100,7 @@ sandbox_status(const struct sandbox *sb)
 int
 sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
 {
-	if (state_load(dfd, sb) < 0)
+	if (state_load(dfd, STATE_FILE, sb) < 0)
 		return -1;
 	if (strcmp(sb->id, id)) {
 		errno = EBADMSG;
@@ -664,7 +664,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	if ((dirfd = claim(rootfd, sb, sn, root, e)) < 0)
 		return -1;
 	if (build(sb, sigfd, &made, e) == 0) {
-		if (state_save(dirfd, sb) == 0) {
+		if (state_save(dirfd, STATE_FILE, sb) == 0) {
 			ret = 0;
 			goto out;
 		}

@@ -18,12 +18,13 @@
 
 #define STATE_MAGIC	"pelagos-state "
 #define STATE_VERSION	2
-#define STATE_MAX	2048	/* larger than any valid state file */
-#define LINE_MAX_LEN	128
+#define STATE_MAX	4096	/* larger than any valid state file */
+#define LINE_MAX_LEN	(FWSPEC_LIST_MAX + 16)
 
 enum type {
 	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_CIDR, T_IP, T_HOST,
-	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_BOOT, T_CGROUP, T_LIMIT
+	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_BOOT, T_CGROUP, T_LIMIT, T_ONOFF,
+	T_PORTS, T_EGRESS, T_MAC
 };
 
 #define F(m) offsetof(struct sandbox, m)
@@ -58,6 +59,12 @@ static const struct key {
 	{ "cpu_quota", T_LIMIT, F(lim.v[LIM_QUOTA]), 4 },
 	{ "pids_max", T_LIMIT, F(lim.v[LIM_PIDS]), 4 },
 	{ "cpu_weight", T_LIMIT, F(lim.v[LIM_WEIGHT]), 4 },
+	{ "nat", T_ONOFF, F(nat), 4 },
+	{ "ports", T_PORTS, F(ports), 4 },
+	{ "egress", T_EGRESS, F(egress), 4 },
+	{ "mac", T_MAC, F(mac), 4 },
+	{ "nft", T_NAME, F(nft), 4 },
+	{ "antispoof", T_ONOFF, F(antispoof), 4 },
 };
 #undef F
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -103,6 +110,14 @@ format_value(const struct sandbox *sb, const struct key *k, char *v,
 		    *(unsigned long long *)at(sb, k));
 	case T_LL:
 		return util_fmt(v, len, "%lld", *(long long *)at(sb, k));
+	case T_ONOFF:
+		return util_fmt(v, len, "%s", *(int *)at(sb, k) ? "on" : "off");
+	case T_MAC:
+		if (!memcmp(sb->mac, "\0\0\0\0\0\0", 6))
+			return util_fmt(v, len, "-");
+		return util_fmt(v, len, "%02x:%02x:%02x:%02x:%02x:%02x",
+		    sb->mac[0], sb->mac[1], sb->mac[2], sb->mac[3], sb->mac[4],
+		    sb->mac[5]);
 	default:
 		return util_fmt(v, len, "%s", s[0] ? s : "-");
 	}
@@ -152,6 +167,44 @@ parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len,
 		return -1;
 	strcpy(dst, v);
 	return 0;
+}
+
+/* "-", or a list of --publish or --egress words. */
+static int
+parse_list(const struct key *k, const char *v, struct sandbox *sb)
+{
+	union {
+		struct fw_port p[FW_MAX_PORTS];
+		struct fw_egress g[FW_MAX_EGRESS];
+	} scratch;
+	size_t n;
+
+	if (!strcmp(v, "-"))
+		return 0;
+	if (strlen(v) >= FWSPEC_LIST_MAX ||
+	    fwspec_list(v, &scratch, &n, k->type == T_EGRESS) < 0)
+		return -1;
+	strcpy(at(sb, k), v);
+	return 0;
+}
+
+/* "-", or six lowercase hex pairs joined by colons, not all zero. */
+static int
+parse_mac(const char *v, unsigned char mac[6])
+{
+	int i, d;
+
+	if (!strcmp(v, "-"))
+		return 0;
+	for (i = 0; i < 18; i++) {
+		d = v[i] - '0' < 10 ? v[i] - '0' : v[i] - 'a' + 10;
+		if (i % 3 == 2 ? v[i] != (i < 17 ? ':' : '\0') :
+		    d < 0 || d > 15 || (v[i] > '9' && v[i] < 'a'))
+			return -1;
+		if (i % 3 != 2)
+			mac[i / 3] = (unsigned char)(mac[i / 3] << 4 | d);
+	}
+	return memcmp(mac, "\0\0\0\0\0\0", 6) ? 0 : -1;
 }
 
 static int
@@ -234,6 +287,14 @@ parse_value(const struct key *k, const char *v, struct sandbox *sb,
 			return -1;
 		strcpy(sb->cgroup, v);
 		return 0;
+	case T_ONOFF:
+		*(int *)at(sb, k) = !strcmp(v, "on");
+		return strcmp(v, "on") && strcmp(v, "off") ? -1 : 0;
+	case T_PORTS:
+	case T_EGRESS:
+		return parse_list(k, v, sb);
+	case T_MAC:
+		return parse_mac(v, sb->mac);
 	}
 	return -1;
 }
@@ -288,46 +349,50 @@ bad:
 	return -1;
 }
 
-/* Durable before it returns: the data reaches the disk before the name
+/* Writes the file name (name.tmp first, then renamed).  The state is
+ * durable before it returns: the data reaches the disk before the name
  * does, and the name before the caller goes on, so that after a power cut
- * the state is the old one or the new one, whole. */
+ * the state is the old one or the new one, whole.  The firewall's intent
+ * (FW_FILE) names kernel objects that no reboot keeps: it is not synced. */
 int
-state_save(int dirfd, const struct sandbox *sb)
+state_save(int dirfd, const char *name, const struct sandbox *sb)
 {
-	char buf[STATE_MAX];
-	int fd = -1, n, ret = -1, e;
+	char buf[STATE_MAX], tmp[16];
+	int fd = -1, n, ret = -1, e, sync = !strcmp(name, STATE_FILE);
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	fd = openat(dirfd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	util_fmt(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, (size_t)n) < 0 || root_sync(fd) < 0)
+	if (util_write_all(fd, buf, (size_t)n) < 0 ||
+	    (sync && root_sync(fd) < 0))
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	if (renameat(dirfd, "state.tmp", dirfd, "state") == 0)
-		ret = root_sync(dirfd);
+	if (renameat(dirfd, tmp, dirfd, name) == 0)
+		ret = sync ? root_sync(dirfd) : 0;
 out:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
 	if (ret < 0)
-		unlinkat(dirfd, "state.tmp", 0);
+		unlinkat(dirfd, tmp, 0);
 	errno = e;
 	return ret;
 }
 
-/* The sandbox's state; EBADMSG for anything but a well-formed regular
- * file.  What sits at "state" may be anything (a FIFO, a device node, a
- * directory): it is looked at before it is opened, and opened without
- * blocking, so that no reader ever hangs on it. */
+/* The sandbox's state in the file name; EBADMSG for anything but a
+ * well-formed regular file.  What sits at name may be anything (a FIFO,
+ * a device node, a directory): it is looked at before it is opened, and
+ * opened without blocking, so that no reader ever hangs on it. */
 int
-state_load(int dirfd, struct sandbox *sb)
+state_load(int dirfd, const char *name, struct sandbox *sb)
 {
 	char buf[STATE_MAX + 1];
 	struct stat st;
@@ -335,13 +400,13 @@ state_load(int dirfd, struct sandbox *sb)
 	size_t len = 0;
 	int fd, ret = -1;
 
-	if (fstatat(dirfd, "state", &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EBADMSG;
 		return -1;
 	}
-	fd = openat(dirfd, "state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
