@@ -3,16 +3,17 @@ include config.mk
 
 # The command layer, then the library below it (pelagos.h lists both).
 CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c cni.c
-LIB_SRC = attach.c cnispec.c sandbox.c net.c run.c pause.c confine.c cgroup.c \
-	proc.c state.c fwspec.c ct.c nft.c ipam.c root.c netlink.c json.c \
-	valid.c err.c util.c
+LIB_SRC = attach.c cnispec.c sandbox.c fw.c net.c run.c pause.c confine.c \
+	cgroup.c proc.c state.c fwspec.c ct.c nft.c ipam.c root.c netlink.c \
+	json.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
 	-DDEF_ROOT='"$(DEF_ROOT)"' -DDEF_BRIDGE='"$(DEF_BRIDGE)"' \
 	-DDEF_SUBNET='"$(DEF_SUBNET)"' -DDEF_CNI_DIR='"$(DEF_CNI_DIR)"' \
-	-DDEF_CNI_BRIDGE='"$(DEF_CNI_BRIDGE)"'
+	-DDEF_CNI_BRIDGE='"$(DEF_CNI_BRIDGE)"' \
+	-DDEF_NFT_TABLE='"$(DEF_NFT_TABLE)"'
 # Only musl-gcc needs to be shown the kernel headers; a native or cross gcc
 # finds its own.
 UAPI = $(if $(findstring musl,$(CC)),$(MUSL_UAPI))

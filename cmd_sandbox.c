@@ -18,8 +18,8 @@ const char cmd_sandbox_usage[] =
 
 const char cmd_create_usage[] =
 "usage: pelagos sandbox create [--name NAME] [--hostname NAME]\n"
-"                              [--host-net] [--host-ipc] [--pod-pid]\n"
-"                              [LIMITS]\n"
+"                              [--host-net] [--host-ipc] [--pod-pid] [LIMITS]\n"
+"                              [--nat] [-p PORTS]... [--egress NET]...\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -29,6 +29,11 @@ const char cmd_create_usage[] =
 "  --host-net       stay in the host network namespace (no veth, no IP)\n"
 "  --host-ipc       share the host IPC namespace\n"
 "  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
+"  --nat            masquerade what it sends to other networks\n"
+"  -p, --publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
+"                   forward the host's port (on HOSTIP only) to the pod's\n"
+"  --egress A.B.C.D[/N]  let it send to there only (repeatable)\n"
+"\n"
 "LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
 "(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
 
@@ -108,13 +113,38 @@ config_net(const struct cmd *c, struct sandbox *sb, struct subnet *sn)
 	return 0;
 }
 
+/* The options after LIMIT_OPTS: --nat, --publish, --egress. */
+#define FW_AT	(LIMIT_AT + LIM_COUNT)
+
+/* One --publish or --egress word, added to sb's list if the list stays
+ * valid. */
+static int
+fw_opt(struct sandbox *sb, int egress, const char *v)
+{
+	union {
+		struct fw_port p[FW_MAX_PORTS];
+		struct fw_egress g[FW_MAX_EGRESS];
+	} scratch;
+	char *list = egress ? sb->egress : sb->ports;
+	size_t len = strlen(list), n;
+
+	if (len + strlen(v) + 2 > FWSPEC_LIST_MAX || strchr(v, ','))
+		return -1;
+	util_fmt(list + len, FWSPEC_LIST_MAX - len, "%s%s", len ? "," : "", v);
+	if (fwspec_list(list, &scratch, &n, egress) == 0)
+		return 0;
+	list[len] = '\0';
+	return -1;
+}
+
 int
 cmd_create(const struct cmd *c, int argc, char **argv)
 {
 	static const struct opt opts[] = {
 		{ "--name", 0, 1 }, { "--hostname", 0, 1 },
 		{ "--host-net", 0, 0 }, { "--host-ipc", 0, 0 },
-		{ "--pod-pid", 0, 0 }, LIMIT_OPTS, { NULL, 0, 0 } };
+		{ "--pod-pid", 0, 0 }, LIMIT_OPTS, { "--nat", 0, 0 },
+		{ "--publish", 'p', 1 }, { "--egress", 0, 1 }, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *v;
 	struct pelagos_err e;
 	struct opt_state st;
@@ -149,11 +179,18 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 4:
 			sb.pid = NS_POD;
 			break;
+		case FW_AT:
+			sb.nat = 1;
+			break;
 		default:
-			if (cgroup_limit(k - LIMIT_AT, v, &sb.lim) < 0)
+			if ((k > FW_AT ? fw_opt(&sb, k == FW_AT + 2, v) :
+			    cgroup_limit(k - LIMIT_AT, v, &sb.lim)) < 0)
 				return pelagos_bad_value(c, opts[k].name, v);
 		}
 	}
+	if ((sb.nat || sb.ports[0] || sb.egress[0]) && sb.net == NS_NODE)
+		return pelagos_usage(c, "%s", "--host-net takes no --nat, "
+		    "--publish or --egress");
 	if (name && !valid_name(name)) {
 		pelagos_warn(c, "invalid name '%s': use 1-63 of [A-Za-z0-9_.-], "
 		    "starting with a letter or digit", name);
@@ -215,6 +252,23 @@ mode_json(enum ns_mode m)
 	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
 }
 
+/* A --publish or --egress list as a JSON array of its words (which hold
+ * nothing JSON escapes). */
+static void
+json_list(const char *key, const char *l)
+{
+	char buf[FWSPEC_LIST_MAX * 3], *p = buf;
+
+	for (; *l; l++)
+		if (*l == ',') {
+			memcpy(p, "\",\"", 3);
+			p += 3;
+		} else
+			*p++ = *l;
+	*p = '\0';
+	util_out(buf[0] ? ",\"%s\":[\"%s\"]" : ",\"%s\":[%s]", key, buf);
+}
+
 /* The fields of ls --json, which inspect extends. */
 static void
 json_fields(const struct sandbox *sb)
@@ -239,6 +293,9 @@ json_fields(const struct sandbox *sb)
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
 	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
+	util_out(",\"nat\":%s", sb->nat ? "true" : "false");
+	json_list("ports", sb->ports);
+	json_list("egress", sb->egress);
 }
 
 /* One row of the ls table, under the header the first row brings. */
@@ -457,6 +514,7 @@ int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
 	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
+	unsigned long long drops;
 	struct sandbox sb;
 	const char *ref;
 	char gw[16] = "";
@@ -483,7 +541,12 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	util_out(",\"gateway\":");
 	json_put(gw);
 	json_cgroup(&sb);
-	util_out("%s\n", "}");
+	util_out(",\"antispoof\":%s,\"egress_drops\":", sb.antispoof ?
+	    "true" : "false");
+	if (fw_drops(&sb, &drops) == 0)
+		util_out("%llu}\n", drops);
+	else
+		util_out("null}\n");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)

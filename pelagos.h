@@ -432,6 +432,15 @@ int net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
 int net_link_mtu(struct nl_sock *nl, const char *name, unsigned int mtu,
 	struct pelagos_err *e);
 
+/* fw.c: a sandbox's firewall: NAT, published ports, the egress allowlist
+ * and anti-spoofing in nftables, conntrack, IPv4 forwarding. */
+const char *fw_table(void);
+int fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e);
+int fw_del(int rootfd, const struct sandbox *sb, int derived,
+	struct pelagos_err *e);
+int fw_sync(int rootfd, const char *table, struct pelagos_err *e);
+int fw_drops(const struct sandbox *sb, unsigned long long *packets);
+
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
 #define TD_DERIVED	0x2	/* state was lost: find leases and names by ID */

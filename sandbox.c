@@ -280,6 +280,12 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 			    (int)s.other[i].pid, sb->id);
 			keep_first(e, &ret, &step);
 		}
+	/* Once nothing of it runs, nothing sends from its address: its
+	 * elements go first, so that the grace period the kernel frees them
+	 * after (fw.c) passes while the rest goes. */
+	if ((sb->net == NS_POD || (flags & TD_DERIVED)) &&
+	    fw_del(rootfd, sb, flags & TD_DERIVED, &step) < 0)
+		keep_first(e, &ret, &step);
 	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, &step) < 0)
 		keep_first(e, &ret, &step);
 	/* Only a namespace that nothing of ours runs in any more is left to
@@ -437,13 +443,15 @@ relink(int rootfd, const char *dir, const char *name, const char *id)
 /* prune, under the root's lock: the leases and names agree with the state
  * files.  Links pointing at a sandbox that does not record them go; a
  * sandbox whose link is missing or was pointed elsewhere gets it back,
- * so that no create hands out an address or a name still recorded. */
+ * so that no create hands out an address or a name still recorded.  The
+ * tables of the sandboxes left are made whole, and their nf_tables
+ * elements added again (fw_sync). */
 int
 sandbox_reconcile(int rootfd, const struct root_ids *ids,
 	struct pelagos_err *e)
 {
 	struct sandbox sb;
-	char ip[16];
+	char ip[16], table[NAME_MAX_LEN + 1] = "";
 	size_t i;
 
 	if (root_links_sweep(rootfd, "leases", wrong_link, "leases") < 0 ||
@@ -459,6 +467,11 @@ sandbox_reconcile(int rootfd, const struct root_ids *ids,
 		    (sb.name[0] && relink(rootfd, "names", sb.name, sb.id) < 0))
 			return err_os(e, "repair the links of sandbox %s",
 			    sb.id);
+		if (sb.nft[0] && strcmp(sb.nft, table)) {
+			strcpy(table, sb.nft);
+			if (fw_sync(rootfd, table, e) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -593,11 +606,13 @@ interrupted(int sigfd, struct pelagos_err *e)
 /* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
  * SIGHUP.  *made tells the rollback whether the netns file is ours. */
 static int
-build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
+build(int rootfd, struct sandbox *sb, int sigfd, int *made,
+	struct pelagos_err *e)
 {
 	struct nl_sock hostnl = NL_SOCK_INIT, podnl = NL_SOCK_INIT;
 	int nsfd = -1, brindex = 0, ret = -1, flags = 0, cgleaf = -1;
 	char tag[IFNAME_LEN];
+	struct nl_link l;
 	struct stat st;
 
 	/* First, so that a limit that cannot apply fails the create before
@@ -617,6 +632,14 @@ build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
 		    PEER_IFNAME, nsfd, e) < 0 ||
 		    net_pod_config(&podnl, PEER_IFNAME, sb->ip, sb->prefix,
 		    sb->gateway, e) < 0 || interrupted(sigfd, e))
+			goto out;
+		/* The firewall allows eth0's MAC only. */
+		if (nl_getlink(&podnl, PEER_IFNAME, &l) < 0) {
+			err_os(e, "find %s", PEER_IFNAME);
+			goto out;
+		}
+		memcpy(sb->mac, l.mac, sizeof(sb->mac));
+		if (fw_add(rootfd, sb, e) < 0 || interrupted(sigfd, e))
 			goto out;
 	}
 	/* The pause joins the namespace mounted at its tag, or stays in
@@ -663,7 +686,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	strcpy(sb->boot_id, sandbox_boot_id());
 	if ((dirfd = claim(rootfd, sb, sn, root, e)) < 0)
 		return -1;
-	if (build(sb, sigfd, &made, e) == 0) {
+	if (build(rootfd, sb, sigfd, &made, e) == 0) {
 		if (state_save(dirfd, STATE_FILE, sb) == 0) {
 			ret = 0;
 			goto out;
