@@ -63,6 +63,7 @@ command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 command -v strip >/dev/null 2>&1 || need="$need binutils"
 command -v ping >/dev/null 2>&1 || need="$need iputils-ping"
 command -v awk >/dev/null 2>&1 || need="$need mawk"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
 if [ -n "$need" ]; then
 	echo "bench: installing$need"
 	export DEBIAN_FRONTEND=noninteractive
@@ -167,6 +168,11 @@ cleanup() {
 	for b in "$br_p" "$br_i" "$br_c" "$br_b" "$br_k" "$br_q"; do
 		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
 	done
+	# The nf_tables tables of this run only (PELAGOS_NFT_TABLE).
+	for f in inet bridge; do
+		nft delete table "$f" "pb$tag" 2>/dev/null
+		nft delete table "$f" "pb${tag}b" 2>/dev/null
+	done
 	while read -r key val; do
 		sysctl -qw "$key=$val"
 	done <"$tmp/sysctl.saved"
@@ -258,11 +264,14 @@ ratio() {
 
 early_rm=0
 
-# pelagos_create TIMEFILE [BINARY ROOT]: create one sandbox, check it, set
-# $id and $pid.
+# pelagos_create TIMEFILE [BINARY ROOT]: create one sandbox (with the
+# options in $fw), check it, set $id and $pid.
+fw=
 pelagos_create() {
+	# shellcheck disable=SC2086
 	"$timeit" -t $limit "$1" "${2:-$pelagos}" --root "${3:-$proot}" \
-		sandbox create >"$tmp/out" || die "pelagos sandbox create failed"
+		sandbox create $fw >"$tmp/out" ||
+		die "pelagos sandbox create $fw failed"
 	id=
 	read -r id <"$tmp/out"
 	case $id in
@@ -320,9 +329,11 @@ cycle() {
 		;;
 	baseline)
 		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
+		    PELAGOS_NFT_TABLE=pb${tag}b \
 			pelagos_create "$tmp/$1.baseline.create" "$baseline" "$broot"
 		mem "$pid" >>"$tmp/$1.baseline.mem"
 		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
+		    PELAGOS_NFT_TABLE=pb${tag}b \
 			pelagos_rm "$tmp/$1.baseline.rm" "$id" "$pid" "$baseline" \
 			"$broot"
 		;;
@@ -337,6 +348,7 @@ impls="iproute2 cni"
 if [ -x "$pelagos" ]; then
 	impls="pelagos iproute2 cni"
 	export PELAGOS_BRIDGE=$br_p PELAGOS_SUBNET=$net_p
+	export PELAGOS_NFT_TABLE=pb$tag
 	# Pod cgroups under a parent of this run's own on the cgroup2 mount.
 	PELAGOS_CGROUP_PARENT=none
 	[ -n "$cgmount" ] && PELAGOS_CGROUP_PARENT=$cgparent
@@ -511,6 +523,35 @@ fi
 	exit 0
 }
 
+# --- firewall ---------------------------------------------------------------
+#
+# A create with --nat and two published ports (on the bench bridge's own
+# address: 40998/tcp and 40999/udp, free again at each rm) against a plain
+# one, alternating.
+gw_p=${net_p%.0.0/16}.0.1
+fw_opts="--nat -p $gw_p:40998:80 -p $gw_p:40999:81/udp"
+i=1
+while [ $i -le "$n" ]; do
+	order="plain nat"
+	[ $((i % 2)) = 0 ] || order="nat plain"
+	for kind in $order; do
+		fw=
+		[ $kind = nat ] && fw=$fw_opts
+		pelagos_create "$tmp/fw.$kind.create"
+		fw=
+		pelagos_rm "$tmp/fw.$kind.rm" "$id" "$pid"
+	done
+	i=$((i + 1))
+done
+echo
+echo "firewall: $n cycles each, alternating; times in ms (median, p99)"
+set -- $(stats "$tmp/fw.plain.create") $(stats "$tmp/fw.nat.create") \
+	$(stats "$tmp/fw.plain.rm") $(stats "$tmp/fw.nat.rm")
+echo "create plain $1 ($2), --nat and two --publish $3 ($4): +$(awk \
+	-v a="$3" -v b="$1" 'BEGIN { printf "%.2f", a - b }') ms"
+echo "rm     plain $5 ($6), --nat and two --publish $7 ($8): +$(awk \
+	-v a="$7" -v b="$5" 'BEGIN { printf "%.2f", a - b }') ms"
+
 echo
 size=$(wc -c <"$pelagos")
 if strip -o "$tmp/pelagos.stripped" "$pelagos" 2>/dev/null; then
@@ -590,19 +631,39 @@ ls_time() {
 ls_ms=
 tenth=$((scale / 10))
 ls_time 0 0
+# probe_fw SET: $probe creates with --nat and two published ports (the
+# firewall section's), and their rms.
+probe_fw() {
+	pj=0
+	while [ $pj -lt $probe ]; do
+		fw=$fw_opts
+		pelagos_create "$tmp/$1.create"
+		fw=
+		pelagos_rm "$tmp/$1.rm" "$id" "$pid"
+		pj=$((pj + 1))
+	done
+}
+
 j=0
 while [ $j -lt $probe ]; do
 	cycle probe0 pelagos 0
 	j=$((j + 1))
 done
+probe_fw fwprobe0
+# Every one of them with --nat, and each of the first 996 with a port
+# published on the bench bridge's address (40000 and up).
 : >"$tmp/live"
 j=1
 while [ $j -le "$scale" ]; do
+	fw=--nat
+	[ $j -le 996 ] && fw="--nat -p $gw_p:$((39999 + j)):80"
 	pelagos_create "$tmp/fill.create"
+	fw=
 	echo "$id $pid" >>"$tmp/live"
 	[ $j -eq $tenth ] && ls_time $tenth $tenth
 	j=$((j + 1))
 done
+fw_elems=$(nft list table inet "pb$tag" | grep -c 'comment "')
 
 # All of them at once: each pause alive in its own netns, and the first
 # sandbox reaches the last one over the bridge.
@@ -634,6 +695,7 @@ while [ $j -lt $probe ]; do
 	cycle probe1 pelagos 0
 	j=$((j + 1))
 done
+probe_fw fwprobe1
 while read -r id pid; do
 	pelagos_rm "$tmp/drain.rm" "$id" "$pid"
 done <"$tmp/live"
@@ -647,10 +709,14 @@ done
 
 set -- $ls_ms
 echo
-echo "scale: $scale sandboxes on one bridge"
+echo "scale: $scale sandboxes on one bridge, each with --nat and (the first 996) a published port"
 echo "sandbox ls (median of 5): $1 ms at 0, $2 ms at $tenth, $3 ms at $scale sandboxes"
 set -- $(stats "$tmp/probe0.pelagos.create") $(stats "$tmp/probe1.pelagos.create")
 echo "create median: $1 ms at 0 existing, $3 ms at $scale existing ($probe each)"
+set -- $(stats "$tmp/fwprobe0.create") $(stats "$tmp/fwprobe1.create") \
+	$(stats "$tmp/fwprobe0.rm") $(stats "$tmp/fwprobe1.rm")
+echo "create --nat -p -p median: $1 ms at 0 existing, $3 ms at $scale existing;" \
+	"rm $5 ms and $7 ms ($fw_elems lines of elements in the inet table at $scale)"
 set -- $(stats "$tmp/fill.create") $(stats "$tmp/drain.rm")
 echo "filling 0..$scale: create median $1 ms, p99 $2 ms; draining: rm median $3 ms, p99 $4 ms"
 echo "$scale pauses: VmRSS sum $rss kB, Pss sum $pss kB"
