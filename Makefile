@@ -3,8 +3,9 @@ include config.mk
 
 # The command layer, then the library below it (pelagos.h lists both).
 CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c cmd_network.c cni.c
-LIB_SRC = attach.c cnispec.c sandbox.c podfiles.c net.c run.c pause.c \
-	confine.c cgroup.c proc.c netdef.c state.c ipam.c root.c netlink.c \
+LIB_SRC = attach.c cnispec.c sandbox.c podfiles.c fw.c net.c run.c pause.c \
+	confine.c cgroup.c proc.c netdef.c state.c fwspec.c ct.c nft.c ipam.c \
+	root.c netlink.c \
 	json.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
@@ -13,7 +14,8 @@ DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
 	-DDEF_ROOT='"$(DEF_ROOT)"' -DDEF_BRIDGE='"$(DEF_BRIDGE)"' \
 	-DDEF_SUBNET='"$(DEF_SUBNET)"' -DDEF_NETWORK='"$(DEF_NETWORK)"' \
 	-DDEF_RESOLV_CONF='"$(DEF_RESOLV_CONF)"' -DDEF_CNI_DIR='"$(DEF_CNI_DIR)"' \
-	-DDEF_CNI_BRIDGE='"$(DEF_CNI_BRIDGE)"'
+	-DDEF_CNI_BRIDGE='"$(DEF_CNI_BRIDGE)"' \
+	-DDEF_NFT_TABLE='"$(DEF_NFT_TABLE)"'
 # Only musl-gcc needs to be shown the kernel headers; a native or cross gcc
 # finds its own.
 UAPI = $(if $(findstring musl,$(CC)),$(MUSL_UAPI))
@@ -28,7 +30,7 @@ pelagos: $(OBJ)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -c -o $@ $<
 
 # The unit tests link the library, never the command layer.
-tests/unit: tests/unit.c $(LIB_SRC) pelagos.h config.mk
+tests/unit: tests/unit.c tests/nft-ref.h $(LIB_SRC) pelagos.h config.mk
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit.c $(LIB_SRC)
 
 # The documented test command (README): unit tests, then the integration

@@ -21,6 +21,7 @@ const char cmd_create_usage[] =
 "    [--host-ipc] [--pod-pid] [LIMITS] [--network NET]...\n"
 "    [--ip|--ip6 [NET=]ADDR]... [--mtu N] [--dns IP]... [--dns-search DOM]...\n"
 "    [--dns-option OPT]... [--add-host NAME:IP]... [--sysctl KEY=VALUE]...\n"
+"    [--nat] [-p PORTS]... [--egress NET]...\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -34,6 +35,10 @@ const char cmd_create_usage[] =
 "  --dns...         the pod's resolv.conf (default: the host's, less\n"
 "                   loopback nameservers); --add-host: a hosts line\n"
 "  --sysctl K=V     net.*, kernel.shm*|msg*|sem*, fs.mqueue.*\n"
+"  --nat            masquerade what it sends to other networks\n"
+"  -p, --publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
+"                   forward the host's port (on HOSTIP only) to the pod's\n"
+"  --egress A.B.C.D[/N]  let it send to there only (repeatable)\n"
 "LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
 "(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
 
@@ -176,6 +181,30 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 	return 0;
 }
 
+/* The options after the pod's lists: --nat, --publish, --egress. */
+#define FW_AT	(POD_AT + POD_NLISTS)
+
+/* One --publish or --egress word, added to sb's list if the list stays
+ * valid. */
+static int
+fw_opt(struct sandbox *sb, int egress, const char *v)
+{
+	union {
+		struct fw_port p[FW_MAX_PORTS];
+		struct fw_egress g[FW_MAX_EGRESS];
+	} scratch;
+	char *list = egress ? sb->egress : sb->ports;
+	size_t len = strlen(list), n;
+
+	if (len + strlen(v) + 2 > FWSPEC_LIST_MAX || strchr(v, ','))
+		return -1;
+	util_fmt(list + len, FWSPEC_LIST_MAX - len, "%s%s", len ? "," : "", v);
+	if (fwspec_list(list, &scratch, &n, egress) == 0)
+		return 0;
+	list[len] = '\0';
+	return -1;
+}
+
 int
 cmd_create(const struct cmd *c, int argc, char **argv)
 {
@@ -186,7 +215,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		{ "--ip", 0, 1 }, { "--ip6", 0, 1 }, { "--mtu", 0, 1 },
 		{ "--dns", 0, 1 }, { "--dns-search", 0, 1 },
 		{ "--dns-option", 0, 1 }, { "--add-host", 0, 1 },
-		{ "--sysctl", 0, 1 }, { NULL, 0, 0 } };
+		{ "--sysctl", 0, 1 }, { "--nat", 0, 0 },
+		{ "--publish", 'p', 1 }, { "--egress", 0, 1 }, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *mtu = NULL, *v, *end,
 	    *nets[MAX_IFS], *ips[2][MAX_IFS + 1];
 	size_t i;
@@ -226,6 +256,14 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 4:
 			sb.pid = NS_POD;
 			break;
+		case FW_AT:
+			sb.nat = 1;
+			break;
+		case FW_AT + 1:
+		case FW_AT + 2:
+			if (fw_opt(&sb, k == FW_AT + 2, v) < 0)
+				return pelagos_bad_value(c, opts[k].name, v);
+			break;
 		case NET_AT:
 			if (sb.nifs == MAX_IFS)
 				return pelagos_usage(c, "at most 4 --network, "
@@ -258,6 +296,9 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			o.v[k - POD_AT][o.n[k - POD_AT]++] = v;
 		}
 	}
+	if ((sb.nat || sb.ports[0] || sb.egress[0]) && sb.net == NS_NODE)
+		return pelagos_usage(c, "%s", "--host-net takes no --nat, "
+		    "--publish or --egress");
 	if (name && !valid_name(name)) {
 		pelagos_warn(c, "invalid name '%s': use 1-63 of [A-Za-z0-9_.-], "
 		    "starting with a letter or digit", name);
@@ -375,6 +416,23 @@ json_if(const struct pod_if *pi, int i)
 	util_out("\"}");
 }
 
+/* A --publish or --egress list as a JSON array of its words (which hold
+ * nothing JSON escapes). */
+static void
+json_list(const char *key, const char *l)
+{
+	char buf[FWSPEC_LIST_MAX * 3], *p = buf;
+
+	for (; *l; l++)
+		if (*l == ',') {
+			memcpy(p, "\",\"", 3);
+			p += 3;
+		} else
+			*p++ = *l;
+	*p = '\0';
+	util_out(buf[0] ? ",\"%s\":[\"%s\"]" : ",\"%s\":[%s]", key, buf);
+}
+
 /* The fields of ls --json, which inspect extends. */
 static void
 json_fields(const struct sandbox *sb)
@@ -403,6 +461,9 @@ json_fields(const struct sandbox *sb)
 	for (i = 0; i < sb->nifs; i++)
 		json_if(&sb->ifs[i], i);
 	util_out("]");
+	util_out(",\"nat\":%s", sb->nat ? "true" : "false");
+	json_list("ports", sb->ports);
+	json_list("egress", sb->egress);
 }
 
 /* One row of the ls table, under the header the first row brings. */
@@ -610,6 +671,7 @@ int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
 	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
+	unsigned long long drops;
 	struct sandbox sb;
 	const char *ref;
 	char gw[16] = "";
@@ -636,7 +698,12 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	util_out(",\"gateway\":");
 	json_put(gw);
 	json_cgroup(&sb);
-	util_out("%s\n", "}");
+	util_out(",\"antispoof\":%s,\"egress_drops\":", sb.antispoof ?
+	    "true" : "false");
+	if (fw_drops(&sb, &drops) == 0)
+		util_out("%llu}\n", drops);
+	else
+		util_out("null}\n");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)

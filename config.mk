@@ -18,6 +18,9 @@ DEF_RESOLV_CONF = /etc/resolv.conf
 # the bridge when the configuration names none.
 DEF_CNI_DIR = /run/cni/pelagos
 DEF_CNI_BRIDGE = pcni0
+# The nf_tables tables' name (inet and bridge); PELAGOS_NFT_TABLE sets
+# another at run time.
+DEF_NFT_TABLE = pelagos
 
 CC = musl-gcc
 # WERROR is empty for users' builds; CI exports WERROR=-Werror.

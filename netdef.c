@@ -216,7 +216,7 @@ netdef_create(int rootfd, const struct netdef *nd, const struct netdef *def,
 	util_fmt(tmp, sizeof(tmp), ".%s", nd->name);
 	if ((n = state_kv_format(&net_file, nd, buf, sizeof(buf))) < 0 ||
 	    (dfd = root_dir(rootfd, "networks")) < 0 ||
-	    state_kv_save(dfd, nd->name, tmp, buf, (size_t)n) < 0) {
+	    state_kv_save(dfd, nd->name, tmp, buf, (size_t)n, 1) < 0) {
 		err_os(e, "write definition of network %s", nd->name);
 		goto out;
 	}

@@ -49,10 +49,11 @@ append(struct nl_buf *b, const void *data, size_t len)
 		memcpy(p, data, len);
 }
 
-/* Every request asks for an ack so that nl_talk can pair replies with
- * messages by sequence number and report the first failure. */
+/* A message with exactly NLM_F_REQUEST and flags: nfnetlink's batch
+ * delimiters must not ask for an ack, which kernels before 6.10 never
+ * send for them. */
 void
-nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags, const void *hdr,
+nl_msg_raw(struct nl_buf *b, uint16_t type, uint16_t flags, const void *hdr,
 	size_t hdrlen)
 {
 	struct nlmsghdr *h;
@@ -67,9 +68,18 @@ nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags, const void *hdr,
 	b->len += NLMSG_HDRLEN;
 	h->nlmsg_len = NLMSG_HDRLEN;
 	h->nlmsg_type = type;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
 	h->nlmsg_seq = b->seq + b->nmsg++;
 	append(b, hdr, hdrlen);
+}
+
+/* Every request asks for an ack so that nl_talk can pair replies with
+ * messages by sequence number and report the first failure. */
+void
+nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags, const void *hdr,
+	size_t hdrlen)
+{
+	nl_msg_raw(b, type, NLM_F_ACK | flags, hdr, hdrlen);
 }
 
 void
@@ -296,6 +306,42 @@ nl_req_getlink(struct nl_buf *b, const char *name)
 	nl_put(b, IFLA_EXT_MASK, &mask, sizeof(mask));
 }
 
+/* The next attribute of the len bytes at *p, which it steps over: its
+ * type without the nested and byte-order flags, or -1 at the end.  *val
+ * and *vlen get its payload. */
+int
+nl_attr_next(const unsigned char **p, size_t *len, const unsigned char **val,
+	size_t *vlen)
+{
+	struct nlattr a;
+	size_t n;
+
+	if (*len < NLA_HDRLEN)
+		return -1;
+	memcpy(&a, *p, sizeof(a));
+	if (a.nla_len < NLA_HDRLEN || a.nla_len > *len)
+		return -1;
+	*val = *p + NLA_HDRLEN;
+	*vlen = a.nla_len - NLA_HDRLEN;
+	n = NLA_ALIGNED(a.nla_len) < *len ? NLA_ALIGNED(a.nla_len) : *len;
+	*p += n;
+	*len -= n;
+	return a.nla_type & NLA_TYPE_MASK;
+}
+
+/* The payload of the first attribute of type in the len bytes at p. */
+const unsigned char *
+nl_attr_get(const unsigned char *p, size_t len, int type, size_t *vlen)
+{
+	const unsigned char *v;
+	int t;
+
+	while ((t = nl_attr_next(&p, &len, &v, vlen)) >= 0)
+		if (t == type)
+			return v;
+	return NULL;
+}
+
 /* A socket of the given netlink protocol, bound so that the kernel
  * gives it a port id of its own: replies are matched by that id and by
  * sequence number, never taken on trust. */
@@ -331,12 +377,16 @@ nl_close(struct nl_sock *s)
 	s->fd = -1;
 }
 
-static void
-parse_link(const struct nlmsghdr *h, struct nl_link *out)
+static int
+parse_link(const struct nlmsghdr *h, void *arg)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(h);
 	const struct rtattr *a = IFLA_RTA(ifi);
 	int len = (int)IFLA_PAYLOAD(h);
+	struct nl_link *out = arg;
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return 0;
 
 	memset(out, 0, sizeof(*out));
 	out->index = ifi->ifi_index;
@@ -360,16 +410,20 @@ parse_link(const struct nlmsghdr *h, struct nl_link *out)
 					out->is_bridge = 1;
 		}
 	}
+	return 0;
 }
 
-static void
-parse_route(const struct nlmsghdr *h, struct nl_route *out)
+static int
+parse_route(const struct nlmsghdr *h, void *arg)
 {
 	const struct rtmsg *rt = NLMSG_DATA(h);
 	const struct rtattr *a = RTM_RTA(rt);
 	int len = (int)RTM_PAYLOAD(h);
+	struct nl_route *out = arg;
 	uint32_t v;
 
+	if (h->nlmsg_type != RTM_NEWROUTE)
+		return 0;
 	memset(out, 0, sizeof(*out));
 	out->type = rt->rtm_type;
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -381,6 +435,7 @@ parse_route(const struct nlmsghdr *h, struct nl_route *out)
 		else if (a->rta_type == RTA_GATEWAY)
 			out->gw = ntohl(v);
 	}
+	return 0;
 }
 
 /* Numbers the batch's messages from the socket's next sequence number,
@@ -402,22 +457,26 @@ number(struct nl_sock *s, struct nl_buf *b)
 	return acks;
 }
 
-/* Sends the batch and reads one ack per message that asked for one.  The
- * kernel carries on with the rest of a batch after a failed message, so
- * every ack is read before the first error is returned.  Only replies
- * addressed to this socket's port id and carrying one of the batch's
- * sequence numbers count.  The reply to a RTM_GETLINK or RTM_GETROUTE,
- * the batch's only message then, is stored in *out (a struct nl_link or
- * nl_route, as the reply's type says) when out is not NULL. */
-static int
-talk(struct nl_sock *s, struct nl_buf *b, void *out)
+/* Sends the batch and reads one ack per message that asked for one (a
+ * dump's NLMSG_DONE counts as its ack).  The kernel carries on with the
+ * rest of a batch after a failed message, so every ack is read before
+ * the first error is returned; b->bad is then that message's index, -1
+ * when nothing reached the kernel, -2 when its answer was not read (so
+ * that a batch may have been committed).
+ * Only replies addressed to this socket's port id and carrying one of
+ * the batch's sequence numbers count; any other reply of the batch is
+ * handed to cb, whose failure is returned once the acks are in. */
+int
+nl_talk_cb(struct nl_sock *s, struct nl_buf *b,
+	int (*cb)(const struct nlmsghdr *h, void *arg), void *arg)
 {
 	static unsigned char rbuf[8192];
 	unsigned int acked = 0, want;
 	uint32_t base;
-	int first = 0;
+	int first = 0, err;
 	ssize_t n;
 
+	b->bad = -1;
 	if (b->err) {
 		errno = b->err;
 		return -1;
@@ -426,6 +485,7 @@ talk(struct nl_sock *s, struct nl_buf *b, void *out)
 	want = number(s, b);
 	if (send(s->fd, b->data, b->len, 0) != (ssize_t)b->len)
 		return -1;
+	b->bad = -2;
 	while (acked < want) {
 		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
 
@@ -439,23 +499,25 @@ talk(struct nl_sock *s, struct nl_buf *b, void *out)
 			if (h->nlmsg_pid != s->portid ||
 			    h->nlmsg_seq - base >= s->seq - base)
 				continue;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-
-				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
-					if (!first)
-						first = EPROTO;
-				} else if (e->error && !first) {
-					first = -e->error;
-				}
+			err = 0;
+			if (h->nlmsg_type == NLMSG_ERROR ||
+			    h->nlmsg_type == NLMSG_DONE) {
+				/* Both start with the error as an int. */
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(int)))
+					err = EPROTO;
+				else
+					err = -*(int *)NLMSG_DATA(h);
 				acked++;
-			} else if (h->nlmsg_type == RTM_NEWLINK && out) {
-				parse_link(h, out);
-			} else if (h->nlmsg_type == RTM_NEWROUTE && out) {
-				parse_route(h, out);
+			} else if (cb && cb(h, arg) < 0) {
+				err = errno;
+			}
+			if (err && !first) {
+				first = err;
+				b->bad = (int)(h->nlmsg_seq - base);
 			}
 		}
 	}
+	b->bad = first ? b->bad : -1;
 	if (first) {
 		errno = first;
 		return -1;
@@ -466,7 +528,7 @@ talk(struct nl_sock *s, struct nl_buf *b, void *out)
 int
 nl_talk(struct nl_sock *s, struct nl_buf *b)
 {
-	return talk(s, b, NULL);
+	return nl_talk_cb(s, b, NULL, NULL);
 }
 
 int
@@ -477,7 +539,7 @@ nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out)
 	nl_buf_init(&b, 1);
 	nl_req_getlink(&b, name);
 	memset(out, 0, sizeof(*out));
-	if (talk(s, &b, out) < 0)
+	if (nl_talk_cb(s, &b, parse_link, out) < 0)
 		return -1;
 	if (!out->index) {
 		errno = ENODEV;
@@ -494,5 +556,5 @@ nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out)
 	nl_buf_init(&b, 1);
 	nl_req_getroute(&b, dst);
 	memset(out, 0, sizeof(*out));
-	return talk(s, &b, out);
+	return nl_talk_cb(s, &b, parse_route, out);
 }

@@ -69,6 +69,24 @@ struct limits {
 };
 #define CG_PATH_LEN	112	/* a pod's cgroup path, with the NUL */
 
+/* A --publish: a host port, on one of the host's addresses or on all,
+ * forwarded to a port of the pod. */
+struct fw_port {
+	uint32_t ip;			/* host byte order, 0: every address */
+	uint16_t hport, pport;
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+/* An --egress: a network the sandbox may send to. */
+struct fw_egress {
+	uint32_t net;			/* host byte order */
+	uint8_t prefix;
+};
+
+#define FW_MAX_PORTS	16	/* --publish per sandbox */
+#define FW_MAX_EGRESS	16	/* --egress per sandbox */
+#define FWSPEC_LIST_MAX	512	/* the longest list of either, as text */
+
 struct sandbox {
 	char id[ID_LEN + 1];
 	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
@@ -84,6 +102,13 @@ struct sandbox {
 	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
 	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
 	struct limits lim;
+	/* The firewall (fw.c), as the state keys nat ... antispoof record
+	 * it. */
+	int nat;			/* --nat: masqueraded */
+	int antispoof;			/* its bridge-port checks are on */
+	char nft[NAME_MAX_LEN + 1];	/* table of its elements, "" none */
+	char ports[FWSPEC_LIST_MAX];	/* --publish words, comma-joined */
+	char egress[FWSPEC_LIST_MAX];	/* --egress words, comma-joined */
 };
 
 /* err.c: the error record.  Below the command layer a failure returns -1
@@ -160,7 +185,7 @@ const char *json_raw(const struct json *j, int t, size_t *n);
 void json_put(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
-#define NL_BUFSZ 2048
+#define NL_BUFSZ 16384	/* both nf_tables tables and a sandbox fit */
 struct nl_buf {
 	unsigned char data[NL_BUFSZ];
 	size_t len;
@@ -168,6 +193,7 @@ struct nl_buf {
 	uint32_t seq;		/* sequence number of the first message */
 	unsigned int nmsg;
 	int err;		/* sticky: an append did not fit */
+	int bad;		/* nl_talk: index of the message that failed */
 };
 struct nl_sock {
 	int fd;
@@ -190,6 +216,8 @@ struct nl_route {
 };
 void nl_buf_init(struct nl_buf *b, uint32_t seq);
 void nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags,
+	const void *hdr, size_t hdrlen);
+void nl_msg_raw(struct nl_buf *b, uint16_t type, uint16_t flags,
 	const void *hdr, size_t hdrlen);
 void nl_put(struct nl_buf *b, uint16_t type, const void *data, size_t len);
 void nl_put_str(struct nl_buf *b, uint16_t type, const char *s);
@@ -214,8 +242,15 @@ void nl_req_getroute(struct nl_buf *b, uint32_t dst);
 int nl_open(struct nl_sock *s, int protocol);
 void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_buf *b);
+struct nlmsghdr;
+int nl_talk_cb(struct nl_sock *s, struct nl_buf *b,
+	int (*cb)(const struct nlmsghdr *h, void *arg), void *arg);
 int nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out);
 int nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out);
+int nl_attr_next(const unsigned char **p, size_t *len,
+	const unsigned char **val, size_t *vlen);
+const unsigned char *nl_attr_get(const unsigned char *p, size_t len, int type,
+	size_t *vlen);
 
 /* root.c: the root directory: sandbox directories, names, locks, links
  * and listing. */
@@ -293,13 +328,42 @@ int ipam_lease_each(int rootfd,
 	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg);
 int ipam_leased(int rootfd, const struct subnet *sn);
 
+/* nft.c: pelagos's nf_tables tables, and one sandbox's elements in
+ * them. */
+struct nft_pod {
+	const char *id;			/* the elements' comment */
+	const char *veth, *bridge;	/* its bridge port, its bridge */
+	uint32_t ip;
+	const unsigned char *mac;
+	int nat, guard;			/* masquerade; bridge-port checks */
+	const struct fw_port *ports;
+	size_t nports;
+	const struct fw_egress *egress;
+	size_t negress;
+};
+void nft_batch(struct nl_buf *b, int end);
+void nft_req_table(struct nl_buf *b, const char *table, int bridge);
+void nft_req_get(struct nl_buf *b, const char *table, int bridge, int del);
+void nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
+	int op, int excl);
+int nft_drops(struct nl_sock *s, const char *table, const char *veth,
+	unsigned long long *packets);
+
+/* ct.c: connection tracking entries of an address, deleted. */
+int ct_forget(struct nl_sock *sock, uint32_t ip);
+
+/* fwspec.c: the words of --publish and --egress. */
+int fwspec_parse(const char *word, void *item, int egress);
+int fwspec_list(const char *list, void *items, size_t *n, int egress);
+
 /* state.c: fixed-format text files (a "MAGIC VERSION" line, then one
  * "key value" line per key of a table, in order), strictly parsed and
  * written whole; and the state file, one such table. */
 enum kv_type {
 	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_ADDR, T_IP, T_HOST,
 	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_IFS, T_NETNAME, T_ADDR6,
-	T_IP6, T_INT, T_NET, T_NET6, T_BOOT, T_CGROUP, T_LIMIT
+	T_IP6, T_INT, T_NET, T_NET6, T_BOOT, T_CGROUP, T_LIMIT, T_ONOFF,
+	T_PORTS, T_EGRESS
 };
 struct kv_key {
 	const char *key;
@@ -318,12 +382,14 @@ int state_kv_format(const struct kv_file *f, const void *base, char *buf,
 int state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	void *base, int *version);
 int state_kv_save(int dirfd, const char *name, const char *tmp,
-	const char *buf, size_t n);
+	const char *buf, size_t n, int sync);
 int state_kv_load(int dirfd, const char *name, char *buf, size_t max);
 int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
-int state_save(int dirfd, const struct sandbox *sb);
-int state_load(int dirfd, struct sandbox *sb);
+#define STATE_FILE	"state"
+#define FW_FILE		"fw"	/* the firewall's intent (fw.c) */
+int state_save(int dirfd, const char *name, const struct sandbox *sb);
+int state_load(int dirfd, const char *name, struct sandbox *sb);
 
 /* netdef.c: networks: the default one and the definitions of network
  * create, each a file under <root>/networks. */
@@ -486,6 +552,15 @@ struct pod_opts {
 /* podfiles.c: the pod's resolv.conf, hosts and hostname. */
 int podfiles_write(int dirfd, const struct sandbox *sb, struct pod_opts *o,
 	struct pelagos_err *e);
+
+/* fw.c: a sandbox's firewall: NAT, published ports, the egress allowlist
+ * and anti-spoofing in nftables, conntrack, IPv4 forwarding. */
+const char *fw_table(void);
+int fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e);
+int fw_del(int rootfd, const struct sandbox *sb, int derived,
+	struct pelagos_err *e);
+int fw_sync(int rootfd, const char *table, struct pelagos_err *e);
+int fw_drops(const struct sandbox *sb, unsigned long long *packets);
 
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */

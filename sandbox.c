@@ -100,7 +100,7 @@ sandbox_status(const struct sandbox *sb)
 int
 sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
 {
-	if (state_load(dfd, sb) < 0)
+	if (state_load(dfd, STATE_FILE, sb) < 0)
 		return -1;
 	if (strcmp(sb->id, id)) {
 		errno = EBADMSG;
@@ -307,6 +307,12 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 			    (int)s.other[i].pid, sb->id);
 			keep_first(e, &ret, &step);
 		}
+	/* Once nothing of it runs, nothing sends from its address: its
+	 * elements go first, so that the grace period the kernel frees them
+	 * after (fw.c) passes while the rest goes. */
+	if ((sb->net == NS_POD || (flags & TD_DERIVED)) &&
+	    fw_del(rootfd, sb, flags & TD_DERIVED, &step) < 0)
+		keep_first(e, &ret, &step);
 	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, &step) < 0)
 		keep_first(e, &ret, &step);
 	/* Only a namespace that nothing of ours runs in any more is left to
@@ -489,13 +495,15 @@ relink(int rootfd, const char *dir, const char *name, const char *id)
 /* prune, under the root's lock: the leases and names agree with the state
  * files.  Links pointing at a sandbox that does not record them go; a
  * sandbox whose link is missing or was pointed elsewhere gets it back,
- * so that no create hands out an address or a name still recorded. */
+ * so that no create hands out an address or a name still recorded.  The
+ * tables of the sandboxes left are made whole, and their nf_tables
+ * elements added again (fw_sync). */
 int
 sandbox_reconcile(int rootfd, const struct root_ids *ids,
 	struct pelagos_err *e)
 {
 	struct sandbox sb;
-	char a[40];
+	char a[40], table[NAME_MAX_LEN + 1] = "";
 	size_t i;
 	int k;
 
@@ -514,6 +522,11 @@ sandbox_reconcile(int rootfd, const struct root_ids *ids,
 			    sb.id) < 0)
 				return err_os(e, "repair the links of sandbox "
 				    "%s", sb.id);
+		if (sb.nft[0] && strcmp(sb.nft, table)) {
+			strcpy(table, sb.nft);
+			if (fw_sync(rootfd, table, e) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -704,8 +717,8 @@ interrupted(int sigfd, struct pelagos_err *e)
 /* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
  * SIGHUP.  *made tells the rollback whether the netns file is ours. */
 static int
-build(struct sandbox *sb, const struct pod_opts *o, int sigfd, int *made,
-	struct pelagos_err *e)
+build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
+	int *made, struct pelagos_err *e)
 {
 	struct nl_sock hostnl = NL_SOCK_INIT, podnl = NL_SOCK_INIT;
 	int nsfd = -1, brindex[MAX_IFS], ret = -1, flags = 0, ipv6 = 0, i;
@@ -743,6 +756,8 @@ build(struct sandbox *sb, const struct pod_opts *o, int sigfd, int *made,
 			    interrupted(sigfd, e))
 				goto out;
 		}
+		if (fw_add(rootfd, sb, e) < 0 || interrupted(sigfd, e))
+			goto out;
 	}
 	/* The pause joins the namespace mounted at its tag, or stays in
 	 * ours: its inode is known before the pause runs, and the pause
@@ -808,8 +823,8 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	if ((dirfd = claim(rootfd, sb, root, e)) < 0)
 		return -1;
 	if (podfiles_write(dirfd, sb, o, e) == 0 &&
-	    build(sb, o, sigfd, &made, e) == 0) {
-		if (state_save(dirfd, sb) == 0) {
+	    build(rootfd, sb, o, sigfd, &made, e) == 0) {
+		if (state_save(dirfd, STATE_FILE, sb) == 0) {
 			ret = 0;
 			goto out;
 		}

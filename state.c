@@ -24,7 +24,7 @@
 #include "pelagos.h"
 
 #define STATE_MAX	4096	/* larger than any valid file */
-#define LINE_MAX_LEN	128
+#define LINE_MAX_LEN	(FWSPEC_LIST_MAX + 16)
 
 #define F(m) offsetof(struct sandbox, m)
 static const struct kv_key keys[] = {
@@ -54,6 +54,11 @@ static const struct kv_key keys[] = {
 	{ "cpu_quota", T_LIMIT, F(lim.v[LIM_QUOTA]), 4 },
 	{ "pids_max", T_LIMIT, F(lim.v[LIM_PIDS]), 4 },
 	{ "cpu_weight", T_LIMIT, F(lim.v[LIM_WEIGHT]), 4 },
+	{ "nat", T_ONOFF, F(nat), 4 },
+	{ "ports", T_PORTS, F(ports), 4 },
+	{ "egress", T_EGRESS, F(egress), 4 },
+	{ "nft", T_NAME, F(nft), 4 },
+	{ "antispoof", T_ONOFF, F(antispoof), 4 },
 };
 #undef F
 
@@ -152,6 +157,9 @@ add_value(struct text *t, const void *base, const struct kv_key *k)
 	case T_LL:
 		add(t, "%lld", *(long long *)b);
 		return;
+	case T_ONOFF:
+		add(t, "%s", *(int *)b ? "on" : "off");
+		return;
 	default:
 		if (s[0]) {
 			add(t, "%s", s);
@@ -223,6 +231,23 @@ parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len)
 	return 0;
 }
 
+/* A list of --publish or --egress words. */
+static int
+parse_list(const struct kv_key *k, const char *v, void *base)
+{
+	union {
+		struct fw_port p[FW_MAX_PORTS];
+		struct fw_egress g[FW_MAX_EGRESS];
+	} scratch;
+	size_t n;
+
+	if (strlen(v) >= FWSPEC_LIST_MAX ||
+	    fwspec_list(v, &scratch, &n, k->type == T_EGRESS) < 0)
+		return -1;
+	strcpy(at(base, k), v);
+	return 0;
+}
+
 /* "ADDR/PREFIX" with a prefix of 1 to max, the address not zero and
  * written as ipam writes it. */
 static int
@@ -269,6 +294,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		case T_BOOT:
 		case T_CGROUP:
 		case T_LIMIT:
+		case T_PORTS:
+		case T_EGRESS:
 			return 0;
 		default:
 			return -1;
@@ -347,6 +374,12 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 			return -1;
 		strcpy(at(base, k), v);
 		return 0;
+	case T_ONOFF:
+		*(int *)b = !strcmp(v, "on");
+		return strcmp(v, "on") && strcmp(v, "off") ? -1 : 0;
+	case T_PORTS:
+	case T_EGRESS:
+		return parse_list(k, v, base);
 	}
 	return -1;
 }
@@ -477,12 +510,13 @@ bad:
 	return -1;
 }
 
-/* Durable before it returns: the data reaches the disk before the name
+/* Writes the file name (tmp first, then renamed).  With sync it is
+ * durable before it returns: the data reaches the disk before the name
  * does, and the name before the caller goes on, so that after a power cut
- * the state is the old one or the new one, whole. */
+ * the file is the old one or the new one, whole. */
 int
 state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
-	size_t n)
+	size_t n, int sync)
 {
 	int fd, ret = -1, e;
 
@@ -490,7 +524,7 @@ state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
 	    O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, n) < 0 || root_sync(fd) < 0)
+	if (util_write_all(fd, buf, n) < 0 || (sync && root_sync(fd) < 0))
 		goto out;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -498,7 +532,7 @@ state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
 	}
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) == 0)
-		ret = root_sync(dirfd);
+		ret = sync ? root_sync(dirfd) : 0;
 out:
 	e = errno;
 	if (fd >= 0)
@@ -554,26 +588,30 @@ state_kv_load(int dirfd, const char *name, char *buf, size_t max)
 	return (int)len;
 }
 
+/* The firewall's intent (FW_FILE) names kernel objects that no reboot
+ * keeps: it is not synced. */
 int
-state_save(int dirfd, const struct sandbox *sb)
+state_save(int dirfd, const char *name, const struct sandbox *sb)
 {
-	char buf[STATE_MAX];
+	char buf[STATE_MAX], tmp[16];
 	int n;
 
 	if ((n = state_format(sb, buf, sizeof(buf))) < 0)
 		return -1;
-	return state_kv_save(dirfd, "state", "state.tmp", buf, (size_t)n);
+	util_fmt(tmp, sizeof(tmp), "%s.tmp", name);
+	return state_kv_save(dirfd, name, tmp, buf, (size_t)n,
+	    !strcmp(name, STATE_FILE));
 }
 
-/* The sandbox's state; EBADMSG for anything but a well-formed regular
- * file. */
+/* The sandbox's state in the file name; EBADMSG for anything but a
+ * well-formed regular file. */
 int
-state_load(int dirfd, struct sandbox *sb)
+state_load(int dirfd, const char *name, struct sandbox *sb)
 {
 	char buf[STATE_MAX + 1];
 	int n;
 
-	if ((n = state_kv_load(dirfd, "state", buf, STATE_MAX)) < 0)
+	if ((n = state_kv_load(dirfd, name, buf, STATE_MAX)) < 0)
 		return -1;
 	if (state_parse(buf, (size_t)n, sb) < 0) {
 		errno = EBADMSG;

@@ -63,6 +63,7 @@ command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 command -v strip >/dev/null 2>&1 || need="$need binutils"
 command -v ping >/dev/null 2>&1 || need="$need iputils-ping"
 command -v awk >/dev/null 2>&1 || need="$need mawk"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
 if [ -n "$need" ]; then
 	echo "bench: installing$need"
 	export DEBIAN_FRONTEND=noninteractive
@@ -169,6 +170,11 @@ cleanup() {
 	done <"$tmp/cni.names"
 	for b in "$br_p" "$br_i" "$br_c" "$br_b" "$br_6" "$br_k" "$br_q"; do
 		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
+	done
+	# The nf_tables tables of this run only (PELAGOS_NFT_TABLE).
+	for f in inet bridge; do
+		nft delete table "$f" "pb$tag" 2>/dev/null
+		nft delete table "$f" "pb${tag}b" 2>/dev/null
 	done
 	while read -r key val; do
 		sysctl -qw "$key=$val"
@@ -336,9 +342,11 @@ cycle() {
 		;;
 	baseline)
 		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
+		    PELAGOS_NFT_TABLE=pb${tag}b \
 			pelagos_create "$tmp/$1.baseline.create" "$baseline" "$broot"
 		mem "$pid" >>"$tmp/$1.baseline.mem"
 		PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b \
+		    PELAGOS_NFT_TABLE=pb${tag}b \
 			pelagos_rm "$tmp/$1.baseline.rm" "$id" "$pid" "$baseline" \
 			"$broot"
 		;;
@@ -353,6 +361,7 @@ impls="iproute2 cni"
 if [ -x "$pelagos" ]; then
 	impls="pelagos dual iproute2 cni"
 	export PELAGOS_BRIDGE=$br_p PELAGOS_SUBNET=$net_p
+	export PELAGOS_NFT_TABLE=pb$tag
 	# Pod cgroups under a parent of this run's own on the cgroup2 mount.
 	PELAGOS_CGROUP_PARENT=none
 	[ -n "$cgmount" ] && PELAGOS_CGROUP_PARENT=$cgparent
@@ -541,6 +550,35 @@ fi
 	exit 0
 }
 
+# --- firewall ---------------------------------------------------------------
+#
+# A create with --nat and two published ports (on the bench bridge's own
+# address: 40998/tcp and 40999/udp, free again at each rm) against a plain
+# one, alternating.
+gw_p=${net_p%.0.0/16}.0.1
+fw_opts="--nat -p $gw_p:40998:80 -p $gw_p:40999:81/udp"
+i=1
+while [ $i -le "$n" ]; do
+	order="plain nat"
+	[ $((i % 2)) = 0 ] || order="nat plain"
+	for kind in $order; do
+		fw=
+		[ $kind = nat ] && fw=$fw_opts
+		# shellcheck disable=SC2086
+		pelagos_create "$tmp/fw.$kind.create" "$pelagos" "$proot" $fw
+		pelagos_rm "$tmp/fw.$kind.rm" "$id" "$pid"
+	done
+	i=$((i + 1))
+done
+echo
+echo "firewall: $n cycles each, alternating; times in ms (median, p99)"
+set -- $(stats "$tmp/fw.plain.create") $(stats "$tmp/fw.nat.create") \
+	$(stats "$tmp/fw.plain.rm") $(stats "$tmp/fw.nat.rm")
+echo "create plain $1 ($2), --nat and two --publish $3 ($4): +$(awk \
+	-v a="$3" -v b="$1" 'BEGIN { printf "%.2f", a - b }') ms"
+echo "rm     plain $5 ($6), --nat and two --publish $7 ($8): +$(awk \
+	-v a="$7" -v b="$5" 'BEGIN { printf "%.2f", a - b }') ms"
+
 echo
 size=$(wc -c <"$pelagos")
 if strip -o "$tmp/pelagos.stripped" "$pelagos" 2>/dev/null; then
@@ -617,10 +655,25 @@ ls_time() {
 	ls_ms="$ls_ms $1"
 }
 
+# probe_fw SET: $probe creates with --nat and two published ports (the
+# firewall section's), and their rms.
+probe_fw() {
+	pj=0
+	while [ $pj -lt $probe ]; do
+		# shellcheck disable=SC2086
+		pelagos_create "$tmp/$1.create" "$pelagos" "$proot" $fw_opts
+		pelagos_rm "$tmp/$1.rm" "$id" "$pid"
+		pj=$((pj + 1))
+	done
+}
+
 # scale_run KIND BRIDGE: probes at 0 existing, a fill to $scale sandboxes
 # of cycle KIND (pelagos: the default network; dual: the dual-stack one)
 # on BRIDGE, every pause checked and the first pinging the last (over
 # IPv6 too for dual), probes at $scale existing, and the drain.
+# The pelagos fill is of sandboxes each with --nat and (the first 996) a
+# port published on the bench bridge's address (40000 and up), and
+# probes with --nat and two published ports at 0 and at $scale.
 scale_run() {
 	kind=$1 sbr=$2
 	opt=
@@ -633,14 +686,19 @@ scale_run() {
 		cycle "probe0.$kind" "$kind" 0
 		j=$((j + 1))
 	done
+	[ "$kind" = pelagos ] && probe_fw fwprobe0
 	: >"$tmp/live"
 	j=1
 	while [ $j -le "$scale" ]; do
+		[ "$kind" = pelagos ] && opt=--nat && [ $j -le 996 ] &&
+			opt="--nat -p $gw_p:$((39999 + j)):80"
+		# shellcheck disable=SC2086
 		pelagos_create "$tmp/fill.$kind.create" "$pelagos" "$proot" $opt
 		echo "$id $pid" >>"$tmp/live"
 		[ $j -eq $tenth ] && ls_time "$kind.$tenth" $tenth
 		j=$((j + 1))
 	done
+	fw_elems=$(nft list table inet "pb$tag" | grep -c 'comment "')
 
 	# All of them at once: each pause alive in its own netns, and the first
 	# sandbox reaches the last one over the bridge.
@@ -678,6 +736,7 @@ scale_run() {
 		cycle "probe1.$kind" "$kind" 0
 		j=$((j + 1))
 	done
+	[ "$kind" = pelagos ] && probe_fw fwprobe1
 	while read -r id pid; do
 		pelagos_rm "$tmp/drain.$kind.rm" "$id" "$pid"
 	done <"$tmp/live"
@@ -695,13 +754,19 @@ scale_run() {
 	if [ "$kind" = dual ]; then
 		echo "scale, IPv6 on: $scale dual-stack sandboxes on one bridge"
 	else
-		echo "scale: $scale sandboxes on one bridge"
+		echo "scale: $scale sandboxes on one bridge, each with --nat and (the first 996) a published port"
 	fi
 	echo "sandbox ls (median of 5): $1 ms at 0, $2 ms at $tenth, $3 ms at $scale sandboxes"
 	set -- $(stats "$tmp/probe0.$kind.$kind.create") \
 		$(stats "$tmp/probe1.$kind.$kind.create")
 	echo "create median: $1 ms at 0 existing, $3 ms at $scale existing" \
 		"($probe each; ratio $(ratio "$3" "$1"))"
+	if [ "$kind" = pelagos ]; then
+		set -- $(stats "$tmp/fwprobe0.create") $(stats "$tmp/fwprobe1.create") \
+			$(stats "$tmp/fwprobe0.rm") $(stats "$tmp/fwprobe1.rm")
+		echo "create --nat -p -p median: $1 ms at 0 existing, $3 ms at $scale existing;" \
+			"rm $5 ms and $7 ms ($fw_elems lines of elements in the inet table at $scale)"
+	fi
 	set -- $(stats "$tmp/fill.$kind.create") $(stats "$tmp/drain.$kind.rm")
 	echo "filling 0..$scale: create median $1 ms, p99 $2 ms; draining: rm median $3 ms, p99 $4 ms"
 	echo "$scale pauses: VmRSS sum $rss kB, Pss sum $pss kB"

@@ -58,6 +58,15 @@ MODULES='llc stp bridge veth'
 # other modules either way (tar fails on a pattern that matches nothing).
 OPT_MODULES='ipv6'
 OPT_PATS='*/net/ipv6/*'
+# nf_tables for the firewall, in the order of their dependencies; /init
+# runs the suite's test of a kernel without them (t_nat_unsupported)
+# before it loads them.  libcrc32c takes crc32c from the crypto API;
+# Debian's 6.1 takes `meta` in the bridge family from nft_meta_bridge
+# (modprobe would load it on demand: the image has no modprobe).
+NFT_MODULES='crc32c_generic libcrc32c nfnetlink nf_tables nf_defrag_ipv4
+nf_defrag_ipv6 nf_conntrack nf_nat nft_chain_nat nft_nat nft_masq nft_fib
+nft_fib_ipv4 nft_fib_ipv6 nft_fib_inet nft_ct nft_objref nf_conntrack_netlink
+nft_meta_bridge'
 
 die() {
 	echo "initramfs: $*" >&2
@@ -217,19 +226,21 @@ kver=
 [ -n "$kpkg" ] && kver=$(version_of "$kpkg")
 kdir=$(cache_dir kernel "$kpkg" "$kver")
 [ -n "$kdir" ] || die "cannot resolve linux-image-$debarch (apt-get update?)"
-if [ ! -f "$kdir/.complete" ]; then
+# shellcheck disable=SC2086
+want=$(echo $OPT_MODULES $MODULES $NFT_MODULES)
+if [ "$(cat "$kdir/.complete" 2>/dev/null)" != "$want" ]; then
 	echo "initramfs: fetching $kpkg $kver"
 	rm -rf "$kdir"
 	pats="./boot/vmlinuz-* ./boot/config-*"
 	pats="$pats $OPT_PATS"
-	for m in $MODULES; do pats="$pats */$m.ko*"; done
+	for m in $want; do pats="$pats */$m.ko*"; done
 	# shellcheck disable=SC2086
 	fetch "$kpkg" "$kver" "$kdir/x" $pats
 	mv "$kdir"/x/boot/vmlinuz-* "$kdir/vmlinuz"
 	mv "$kdir"/x/boot/config-* "$kdir/config"
 	# Some kernel builds ship compressed modules; busybox insmod takes
 	# plain ones only.
-	for m in $OPT_MODULES $MODULES; do
+	for m in $want; do
 		f=$(find "$kdir/x/lib/modules" -name "$m.ko*" | head -n 1)
 		case " $OPT_MODULES " in *" $m "*) [ -n "$f" ] || continue ;; esac
 		[ -n "$f" ] || die "$kpkg has no module $m (built in? then drop it from MODULES)"
@@ -247,7 +258,7 @@ if [ ! -f "$kdir/.complete" ]; then
 		esac
 	done
 	rm -rf "$kdir/x"
-	touch "$kdir/.complete"
+	echo "$want" >"$kdir/.complete"
 fi
 
 bver=$(version_of busybox-static)
@@ -280,10 +291,12 @@ for a in $applets; do
 done
 cp "$binary" bin/pelagos
 chmod 755 bin/pelagos
-for m in $MODULES; do cp "$kdir/$m.ko" lib/modules/; done
+for m in $MODULES $NFT_MODULES; do cp "$kdir/$m.ko" lib/modules/; done
 for m in $OPT_MODULES; do
 	[ -f "$kdir/$m.ko" ] && cp "$kdir/$m.ko" lib/modules/
 done
+# shellcheck disable=SC2086
+echo $NFT_MODULES >etc/pelagos-nft-modules	# one line, in load order
 cp "$root/tests/initramfs-init.sh" init
 chmod 755 init
 cp "$root/examples/init-sandbox.sh" examples/
@@ -352,6 +365,7 @@ marker() { sed -n "s/^PELAGOS-INITRAMFS-$1: //p" "$log" | tail -n 1; }
 result=$(marker RESULT)
 suite_rc=$(marker EXIT)
 example=$(marker EXAMPLE)
+nonft=$(marker NONFT)
 uptime=$(marker UPTIME)
 passed=$(echo "$result" |
 	sed -n 's/^\([A-Za-z]*: \)\{0,1\}\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
@@ -372,6 +386,8 @@ verdict=
 [ -z "$verdict" ] && [ "$passed" = 0 ] && verdict="nothing passed"
 [ -z "$verdict" ] && [ "$suite_rc" != 0 ] && verdict="run.sh exited $suite_rc"
 [ -z "$verdict" ] && [ "$example" != ok ] && verdict="examples/init-sandbox.sh failed"
+[ -z "$verdict" ] && [ "$smoke" != 1 ] && [ "$nonft" != "1 passed, 0 failed, 0 skipped" ] &&
+	verdict="the test without nf_tables: ${nonft:-no result}"
 if [ -n "$verdict" ]; then
 	echo "initramfs: FAIL: $verdict"
 	exit 1

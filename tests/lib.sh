@@ -238,6 +238,12 @@ cleanup_test() {
 	[ -f "$T_DIR/bridges" ] && while read -r _b; do
 		link_exists "$_b" && ip link del "$_b" 2>/dev/null
 	done <"$T_DIR/bridges"
+	# The test's own nf_tables tables (PELAGOS_NFT_TABLE), never
+	# another's.
+	if command -v nft >/dev/null 2>&1; then
+		nft delete table inet "$PELAGOS_NFT_TABLE" 2>/dev/null
+		nft delete table bridge "$PELAGOS_NFT_TABLE" 2>/dev/null
+	fi
 	rm -rf "$ROOT"
 	[ -f "$T_DIR/mounts" ] && while read -r _m; do
 		umount "$_m" 2>/dev/null || umount -l "$_m"

@@ -111,7 +111,11 @@ for t in $TESTS; do
 		ERR=$T_DIR/err
 		PELAGOS_BRIDGE=$BR
 		PELAGOS_SUBNET=$NET.0/24
+		# Every test's sandboxes get nf_tables elements: in tables
+		# of its own, which it deletes at the end.
+		PELAGOS_NFT_TABLE=$BR
 		export ROOT BR NET GW NET6 OUT ERR T_DIR PELAGOS_BRIDGE PELAGOS_SUBNET
+		export PELAGOS_NFT_TABLE
 		unset PELAGOS_ROOT
 		trap cleanup_test EXIT
 		trap 'exit 130' INT TERM

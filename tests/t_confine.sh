@@ -148,7 +148,8 @@ t_confine_no_cgroup() {
 	expect_eq "$(c_cg "$id")" - "recorded cgroup"
 	run 0 pel sandbox inspect nc
 	grep -qF '"cgroup":"","limits":{"memory":0,' "$OUT" &&
-	    grep -q '"usage":null}$' "$OUT" || fail "inspect: $(cat "$OUT")"
+	    grep -q '"usage":null,"antispoof":true,"egress_drops":null}$' "$OUT" ||
+	    fail "inspect: $(cat "$OUT")"
 	run 0 pel run --sandbox nc true
 	run 1 pel run --sandbox nc --pids 10 true
 	one_error "run: --pids needs the pids controller of a cgroup2: the sandbox has none"

@@ -58,5 +58,14 @@ t_docs_examples() {
 	poll 5 gone "$wl" || fail "rm -f left the workload"
 	run 1 pel run --sandbox web true
 	d_has "$(d_norm <"$ERR")"
+	# A firewall: ports on the test's own bridge address only.
+	fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	trap '_drc=$?; echo "$fwd" >/proc/sys/net/ipv4/ip_forward;
+	    (exit $_drc); cleanup_test' EXIT
+	D_ID=$(create --name web --nat -p "$GW:40080:80" --egress "$NET.0/24")
+	D_PID=$(skey "$D_ID" pause_pid)
+	run 0 pel sandbox inspect web
+	d_has "$(d_norm <"$OUT")"
+	run 0 pel sandbox rm web
 	return 0
 }

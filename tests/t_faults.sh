@@ -1085,26 +1085,28 @@ t_fault_pause_seccomp() {
 	run 0 pel sandbox rm "$a" "$b" "$c"
 }
 
-# create SIGKILLed after its pause is up but before it wrote its state
-# (on entry to its own state-file openat): the half-made sandbox, whose
-# pause lives on, is shown by ls and removed by prune.
+# create SIGKILLed after its pause is up but before its state exists
+# (on entry to the rename of its state file): the half-made sandbox,
+# whose pause lives on, is shown by ls and removed by prune.
 t_fault_kill_after_pause() {
 	f_need_strace
 	f_discover
 	main=$(sed -n '1s/^\([0-9]*\) .*/\1/p' "$T_DIR/discovery")
-	n=$(grep "^$main  *openat(" "$T_DIR/discovery" | grep -n 'state\.tmp\|/state"' |
+	# The state's rename, the last: how many calls come before it
+	# depends on whether the create had to make the nftables tables.
+	n=$(grep "^$main  *renameat(" "$T_DIR/discovery" | grep -n '"state"' |
 	    tail -n 1 | cut -d: -f1)
 	[ -n "$n" ] || fail "no state write found in the discovery trace"
 	F_LOG=$T_DIR/strace.k
-	F_STRACE="-e signal=none -e trace=openat,mkdirat,execve"
-	F_STRACE="$F_STRACE -e inject=openat:signal=SIGKILL:when=$n"
-	# The same arguments as the discovery: a name has an openat of its own.
+	F_STRACE="-e signal=none -e trace=renameat,mkdirat,execve"
+	F_STRACE="$F_STRACE -e inject=renameat:signal=SIGKILL:when=$n"
+	# The same arguments as the discovery.
 	f_traced --name fz
 	f_traced_wait 30 || fail "create hung"
 	echo "$F_ID" >>"$T_DIR/ids"
 	s8=$(echo "$F_ID" | cut -c1-8)
 	[ -n "$(f_pauses "$s8")" ] ||
-	    fail "the kill at openat#$n did not leave a live pause (exit $F_RC)"
+	    fail "the kill at renameat#$n did not leave a live pause (exit $F_RC)"
 	run 0 pel sandbox ls
 	grep -q "^$F_ID .* dead " "$OUT" ||
 	    fail "ls does not show the orphan of a killed create as dead: $(cat "$OUT")"

@@ -76,7 +76,7 @@ t_state_file() {
 	expect_eq "$(stat -c %a "$ROOT/sandboxes/$id")" 700 "state dir mode"
 	expect_eq "$(stat -c %a "$f")" 600 "state file mode"
 	expect_eq "$(cut -d' ' -f1 "$f" | tr '\n' ' ')" \
-	    "pelagos-state id name net ipc pid ns_name interfaces eth0.network eth0.bridge eth0.veth eth0.mtu eth0.ip eth0.gateway eth0.ip6 eth0.gateway6 hostname pause_pid pause_start netns_ino created boot_id cgroup memory memory_swap cpu_quota pids_max cpu_weight " \
+	    "pelagos-state id name net ipc pid ns_name interfaces eth0.network eth0.bridge eth0.veth eth0.mtu eth0.ip eth0.gateway eth0.ip6 eth0.gateway6 hostname pause_pid pause_start netns_ino created boot_id cgroup memory memory_swap cpu_quota pids_max cpu_weight nat ports egress nft antispoof " \
 	    "state keys"
 	# Read the way the README tells a shell script to.
 	while read -r key value; do
@@ -142,7 +142,7 @@ t_ls_json() {
 		s8=$(echo "$id" | cut -c1-8)
 		if [ "$id" = "$a" ]; then name='"j.s-o_n"'; else name=null; fi
 		ip=$(skey "$id" eth0.ip | cut -d/ -f1)
-		obj="{\"id\":\"$id\",\"name\":$name,\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$ip\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"interfaces\":[{\"name\":\"eth0\",\"network\":\"pelagos0\",\"veth_host\":\"vh-$s8\",\"bridge\":\"$BR\",\"mac\":\"$(mac_of "$ip")\",\"mtu\":0,\"addresses\":[\"$ip/24\"],\"gateway\":\"$GW\",\"gateway6\":\"\"}]}"
+		obj="{\"id\":\"$id\",\"name\":$name,\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$ip\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"interfaces\":[{\"name\":\"eth0\",\"network\":\"pelagos0\",\"veth_host\":\"vh-$s8\",\"bridge\":\"$BR\",\"mac\":\"$(mac_of "$ip")\",\"mtu\":0,\"addresses\":[\"$ip/24\"],\"gateway\":\"$GW\",\"gateway6\":\"\"}],\"nat\":false,\"ports\":[],\"egress\":[]}"
 		grep -qF "$obj" "$OUT" || fail "ls --json lacks $obj: $(cat "$OUT")"
 	done
 	expect_eq "$(head -c 1 "$OUT")" "[" "JSON array start"

@@ -410,13 +410,14 @@ t_inspect() {
 	ip=$(skey "$id" eth0.ip | cut -d/ -f1)
 	cg=
 	[ "$PELAGOS_CGROUP_PARENT" = none ] || cg=$PELAGOS_CGROUP_PARENT/$id
-	expect_eq "$(sed 's/,"usage":.*//' "$OUT")" "{\"id\":\"$id\",\"name\":\"insp\",\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$ip\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"interfaces\":[{\"name\":\"eth0\",\"network\":\"pelagos0\",\"veth_host\":\"vh-$s8\",\"bridge\":\"$BR\",\"mac\":\"$(mac_of "$ip")\",\"mtu\":0,\"addresses\":[\"$ip/24\"],\"gateway\":\"$GW\",\"gateway6\":\"\"}],\"status\":\"running\",\"hostname\":\"hh\",\"created\":$(skey "$id" created),\"bridge\":\"$BR\",\"gateway\":\"$GW\",\"cgroup\":\"$cg\",\"limits\":{\"memory\":0,\"memory_swap\":0,\"cpu_quota\":0,\"pids_max\":0,\"cpu_weight\":0}" \
+	expect_eq "$(sed 's/,"usage":.*//' "$OUT")" "{\"id\":\"$id\",\"name\":\"insp\",\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$ip\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"interfaces\":[{\"name\":\"eth0\",\"network\":\"pelagos0\",\"veth_host\":\"vh-$s8\",\"bridge\":\"$BR\",\"mac\":\"$(mac_of "$ip")\",\"mtu\":0,\"addresses\":[\"$ip/24\"],\"gateway\":\"$GW\",\"gateway6\":\"\"}],\"nat\":false,\"ports\":[],\"egress\":[],\"status\":\"running\",\"hostname\":\"hh\",\"created\":$(skey "$id" created),\"bridge\":\"$BR\",\"gateway\":\"$GW\",\"cgroup\":\"$cg\",\"limits\":{\"memory\":0,\"memory_swap\":0,\"cpu_quota\":0,\"pids_max\":0,\"cpu_weight\":0}" \
 	    "inspect by name"
 	if [ -n "$cg" ]; then
-		grep -Eq ',"usage":\{"memory":(null|[0-9]+),"cpu_usec":[0-9]+,"pids":(null|[0-9]+)\}\}$' "$OUT" ||
+		grep -Eq ',"usage":\{"memory":(null|[0-9]+),"cpu_usec":[0-9]+,"pids":(null|[0-9]+)\},"antispoof":true,"egress_drops":null\}$' "$OUT" ||
 		    fail "inspect's usage: $(cat "$OUT")"
 	else
-		grep -q ',"usage":null}$' "$OUT" || fail "usage without cgroup: $(cat "$OUT")"
+		grep -q ',"usage":null,"antispoof":true,"egress_drops":null}$' "$OUT" ||
+		    fail "usage without cgroup: $(cat "$OUT")"
 	fi
 	sed 's/,"usage":.*//' "$OUT" >"$T_DIR/by-name"
 	run 0 pel sandbox inspect "$id"
@@ -425,7 +426,7 @@ t_inspect() {
 	    fail "inspect by ID differs from by name"
 	h=$(create --host-net --host-ipc --pod-pid)
 	run 0 pel sandbox inspect "$h"
-	grep -qF "\"name\":null,\"pause_pid\":$(skey "$h" pause_pid),\"ns_name\":\"\",\"veth_host\":\"\",\"container_ip\":\"\",\"namespaces\":{\"network\":\"Node\",\"pid\":\"Pod\",\"ipc\":\"Node\"},\"interfaces\":[],\"status\":\"running\",\"hostname\":\"$(echo "$h" | cut -c1-8)\"" "$OUT" ||
+	grep -qF "\"name\":null,\"pause_pid\":$(skey "$h" pause_pid),\"ns_name\":\"\",\"veth_host\":\"\",\"container_ip\":\"\",\"namespaces\":{\"network\":\"Node\",\"pid\":\"Pod\",\"ipc\":\"Node\"},\"interfaces\":[],\"nat\":false,\"ports\":[],\"egress\":[],\"status\":\"running\",\"hostname\":\"$(echo "$h" | cut -c1-8)\"" "$OUT" ||
 	    fail "inspect of a host-net sandbox: $(cat "$OUT")"
 	grep -qF '"bridge":"","gateway":"",' "$OUT" || fail "host-net bridge: $(cat "$OUT")"
 	pp=$(skey "$h" pause_pid)

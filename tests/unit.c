@@ -157,37 +157,67 @@ fill_named(struct sandbox *sb)
 	sb->pause_start = 123456789ULL;
 	sb->netns_ino = 4026532000ULL;
 	sb->created = 1732870000LL;
+	sb->nat = 1;
+	strcpy(sb->ports, "10.0.0.1:40000:80,40001:81/udp");
+	strcpy(sb->egress, "10.0.0.0/8,1.1.1.1");
+	strcpy(sb->nft, "pelagos");
+	sb->antispoof = 1;
 }
 
-static const char named_text[] =
-	"pelagos-state 2\n"
-	"id 0123456789abcdef\n"
-	"name web-1\n"
-	"net pod\n"
-	"ipc pod\n"
-	"pid container\n"
-	"ns_name psb-01234567\n"
-	"interfaces 1\n"
-	"eth0.network pelagos0\n"
-	"eth0.bridge pelagos0\n"
-	"eth0.veth vh-01234567\n"
-	"eth0.mtu 0\n"
-	"eth0.ip 172.19.0.2/24\n"
-	"eth0.gateway 172.19.0.1\n"
-	"eth0.ip6 -\n"
-	"eth0.gateway6 -\n"
-	"hostname web-1\n"
-	"pause_pid 4242\n"
-	"pause_start 123456789\n"
-	"netns_ino 4026532000\n"
-	"created 1732870000\n"
+#define NAMED_HEAD \
+	"pelagos-state 2\n" \
+	"id 0123456789abcdef\n" \
+	"name web-1\n" \
+	"net pod\n" \
+	"ipc pod\n" \
+	"pid container\n" \
+	"ns_name psb-01234567\n" \
+	"interfaces 1\n" \
+	"eth0.network pelagos0\n" \
+	"eth0.bridge pelagos0\n" \
+	"eth0.veth vh-01234567\n" \
+	"eth0.mtu 0\n" \
+	"eth0.ip 172.19.0.2/24\n" \
+	"eth0.gateway 172.19.0.1\n" \
+	"eth0.ip6 -\n" \
+	"eth0.gateway6 -\n" \
+	"hostname web-1\n" \
+	"pause_pid 4242\n" \
+	"pause_start 123456789\n" \
+	"netns_ino 4026532000\n" \
+	"created 1732870000\n" \
 	"boot_id -\n"
-	"cgroup -\n"
-	"memory -\n"
-	"memory_swap -\n"
-	"cpu_quota -\n"
-	"pids_max -\n"
-	"cpu_weight -\n";
+#define NO_CGROUP \
+	"cgroup -\n" \
+	"memory -\n" \
+	"memory_swap -\n" \
+	"cpu_quota -\n" \
+	"pids_max -\n" \
+	"cpu_weight -\n"
+#define FIREWALL \
+	"nat on\n" \
+	"ports 10.0.0.1:40000:80,40001:81/udp\n" \
+	"egress 10.0.0.0/8,1.1.1.1\n" \
+	"nft pelagos\n" \
+	"antispoof on\n"
+#define NO_FIREWALL \
+	"nat off\n" \
+	"ports -\n" \
+	"egress -\n" \
+	"nft -\n" \
+	"antispoof off\n"
+
+static const char named_text[] = NAMED_HEAD NO_CGROUP FIREWALL;
+
+/* The same sandbox without a firewall, as a version 1 state gives it. */
+static const char named_plain_text[] = NAMED_HEAD NO_CGROUP NO_FIREWALL;
+
+static void
+clear_firewall(struct sandbox *sb)
+{
+	sb->nat = sb->antispoof = 0;
+	sb->ports[0] = sb->egress[0] = sb->nft[0] = '\0';
+}
 
 /* A dual-stack sandbox on two networks, eth1 with an MTU of its own. */
 static void
@@ -240,22 +270,19 @@ static const char two_text[] =
 	"netns_ino 4026532000\n"
 	"created 1732870000\n"
 	"boot_id -\n"
-	"cgroup -\n"
-	"memory -\n"
-	"memory_swap -\n"
-	"cpu_quota -\n"
-	"pids_max -\n"
-	"cpu_weight -\n";
+	NO_CGROUP
+	FIREWALL;
 
 /* The same sandbox in a cgroup, with every limit: named_text's lines
- * but the last six, then these. */
+ * up to its cgroup, then these and its firewall. */
 static const char limited_tail[] =
 	"cgroup /sys/fs/cgroup/pelagos/0123456789abcdef\n"
 	"memory 67108864\n"
 	"memory_swap 134217728\n"
 	"cpu_quota 20000\n"
 	"pids_max 64\n"
-	"cpu_weight 50\n";
+	"cpu_weight 50\n"
+	FIREWALL;
 
 /* The same sandbox as the previous release wrote it. */
 static const char named_v1_text[] =
@@ -307,12 +334,8 @@ static const char hostnet_text[] =
 	"netns_ino 0\n"
 	"created 0\n"
 	"boot_id -\n"
-	"cgroup -\n"
-	"memory -\n"
-	"memory_swap -\n"
-	"cpu_quota -\n"
-	"pids_max -\n"
-	"cpu_weight -\n";
+	NO_CGROUP
+	NO_FIREWALL;
 
 /* A version 1 create that had not finished: its pause is not trusted,
  * whatever the file says of it. */
@@ -352,7 +375,8 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
 	NUMF(netns_ino) NUMF(created) STRF(boot_id) STRF(cgroup)
 	NUMF(lim.v[LIM_MEMORY]) NUMF(lim.v[LIM_SWAP]) NUMF(lim.v[LIM_QUOTA])
-	NUMF(lim.v[LIM_PIDS]) NUMF(lim.v[LIM_WEIGHT])
+	NUMF(lim.v[LIM_PIDS]) NUMF(lim.v[LIM_WEIGHT]) NUMF(nat) STRF(ports)
+	STRF(egress) STRF(nft) NUMF(antispoof)
 	for (i = 0; i < a->nifs; i++) {
 		STRF(ifs[i].network) STRF(ifs[i].bridge) STRF(ifs[i].veth_host)
 		NUMF(ifs[i].mtu) NUMF(ifs[i].ip) NUMF(ifs[i].prefix)
@@ -606,12 +630,14 @@ test_state_v1(void)
 	 * network. */
 	fill_named(&sb);
 	memset(sb.ifs[0].mac, 0, 6);
+	clear_firewall(&sb);
 	if (ok_sys(state_parse(named_v1_text, strlen(named_v1_text),
 	    &out) == 0, "state_parse reads a version 1 state"))
 		ok(sb_equal(&sb, &out), "a version 1 state gives the same "
-		    "sandbox as its version 2 form, on " DEF_NETWORK);
+		    "sandbox as its version 2 form, on " DEF_NETWORK
+		    ", without a firewall");
 	n = state_format(&out, buf, sizeof(buf));
-	text_set(&t, named_text);
+	text_set(&t, named_plain_text);
 	ok_mem(buf, n < 0 ? 0 : (size_t)n, t.b, t.len,
 	    "a version 1 state is written back as version 2");
 	fill_hostnet(&sb);
@@ -785,6 +811,30 @@ test_state_reject(void)
 		{ "pids_max -\n", "pids_max -1\n", "pids_max -1" },
 		{ "cpu_weight -\n", "cpu_weight 18446744073709551616\n",
 		    "cpu_weight ULLONG_MAX + 1" },
+		{ "antispoof on\n", "", "a missing last key (antispoof)" },
+		{ "nat on\n", "nat yes\n", "nat yes" },
+		{ "nat on\n", "nat -\n", "nat '-'" },
+		{ "antispoof on\n", "antispoof On\n", "antispoof On" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports 10.0.0.1:40000:80,\n", "a trailing comma in ports" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports ,40000:80\n", "a leading comma in ports" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports 40000:80/sctp\n", "ports of /sctp" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports 0.0.0.0:40000:80\n", "ports on 0.0.0.0" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports 40000-40001:80-81\n", "a port range" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports 1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9,10:10,11:11,"
+		    "12:12,13:13,14:14,15:15,16:16,17:17\n", "17 --publish" },
+		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress 10.0.0.1/8\n",
+		    "egress with host bits" },
+		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress 1.1.1.1:443\n",
+		    "an egress port" },
+		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress \n",
+		    "an empty egress" },
+		{ "nft pelagos\n", "nft pe/lagos\n", "nft 'pe/lagos'" },
 	};
 	struct text t;
 	char line[300], junk[512];
@@ -1648,7 +1698,7 @@ test_netlink(void)
 	struct nl_buf b;
 	static const unsigned char mac[6] = { 2, 0x11, 0x22, 0x33, 0x44, 0x55 };
 	unsigned char m1[6], m2[6], m3[6];
-	unsigned char zero[4000];
+	unsigned char zero[NL_BUFSZ];
 	size_t i, before;
 	int guard_ok, msgs;
 
@@ -1795,6 +1845,242 @@ test_netlink(void)
 	    "a message header that does not fit is refused");
 }
 
+/* ---- --publish and --egress words ---- */
+
+static void
+test_fwspec(void)
+{
+	static const struct {
+		const char *w;
+		uint32_t ip;
+		unsigned int h, p, proto;
+	} ports[] = {
+		{ "40000:80", 0, 40000, 80, 6 },
+		{ "40000:80/udp", 0, 40000, 80, 17 },
+		{ "10.2.0.1:1:7/tcp", IP4(10, 2, 0, 1), 1, 7, 6 },
+		{ "65535:65535", 0, 65535, 65535, 6 },
+	};
+	static const char *const bad_ports[] = {
+		"", "80", ":80", "80:", "0:80", "80:0", "65536:80", "1-3:1-3",
+		"080:80", "80:80/sctp", "80:80/", "1.2.3:80:80", "0.0.0.0:80:80",
+		"10.0.0.1:80", "10.0.0.1:80:80:80", "a:b", "80 :80",
+		"80:80/tcp/udp",
+	};
+	static const struct {
+		const char *w;
+		uint32_t net;
+		unsigned int prefix;
+	} egress[] = {
+		{ "1.1.1.1", IP4(1, 1, 1, 1), 32 },
+		{ "10.0.0.0/8", IP4(10, 0, 0, 0), 8 },
+		{ "0.0.0.0/0", 0, 0 },
+	};
+	static const char *const bad_egress[] = {
+		"", "10.0.0.1/8", "1.1.1.1/33", "1.1.1.1/", "1.1.1.1:53",
+		"1.1.1.1/tcp", "1.1.1", "a.b.c.d", "1.1.1.1/08",
+	};
+	struct fw_port p, pl[FW_MAX_PORTS];
+	struct fw_egress g, gl[FW_MAX_EGRESS];
+	char list[FWSPEC_LIST_MAX];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		set_detail("ip %x port %u:%u proto %u", p.ip, p.hport,
+		    p.pport, p.proto);
+		ok(fwspec_parse(ports[i].w, &p, 0) == 0 && p.ip == ports[i].ip &&
+		    p.hport == ports[i].h && p.pport == ports[i].p &&
+		    p.proto == ports[i].proto, "--publish %s", ports[i].w);
+	}
+	for (i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++)
+		ok(fwspec_parse(bad_ports[i], &p, 0) == -1 && errno == EINVAL,
+		    "--publish '%s' is refused", bad_ports[i]);
+	for (i = 0; i < sizeof(egress) / sizeof(egress[0]); i++)
+		ok(fwspec_parse(egress[i].w, &g, 1) == 0 &&
+		    g.net == egress[i].net && g.prefix == egress[i].prefix,
+		    "--egress %s", egress[i].w);
+	for (i = 0; i < sizeof(bad_egress) / sizeof(bad_egress[0]); i++)
+		ok(fwspec_parse(bad_egress[i], &g, 1) == -1 && errno == EINVAL,
+		    "--egress '%s' is refused", bad_egress[i]);
+	ok(fwspec_list("", pl, &n, 0) == 0 && n == 0, "an empty list");
+	ok(fwspec_list("1:1,2:3/udp", pl, &n, 0) == 0 && n == 2 &&
+	    pl[1].pport == 3 && pl[1].proto == 17, "a list of two --publish");
+	ok(fwspec_list("10.0.0.0/8,1.1.1.1", gl, &n, 1) == 0 && n == 2 &&
+	    gl[1].prefix == 32, "a list of two --egress");
+	ok(fwspec_list("1:1,", pl, &n, 0) == -1, "a trailing comma");
+	for (i = 0, list[0] = '\0'; i < FW_MAX_PORTS; i++)
+		strcat(list, i ? ",1:1" : "1:1");
+	ok(fwspec_list(list, pl, &n, 0) == 0 && n == FW_MAX_PORTS,
+	    "%d --publish", FW_MAX_PORTS);
+	strcat(list, ",1:1");
+	ok(fwspec_list(list, pl, &n, 0) == -1, "one --publish too many");
+	for (i = 0, list[0] = '\0'; i < FW_MAX_EGRESS; i++)
+		strcat(list, i ? ",1.1.1.1" : "1.1.1.1");
+	ok(fwspec_list(list, gl, &n, 1) == 0 && n == FW_MAX_EGRESS,
+	    "%d --egress", FW_MAX_EGRESS);
+	strcat(list, ",1.1.1.1");
+	ok(fwspec_list(list, gl, &n, 1) == -1, "one --egress too many");
+}
+
+/* ---- nf_tables requests against nft's (tests/nft-ref.h) ---- */
+
+#include "nft-ref.h"
+
+/* A message as compared: sequence number and port id zeroed, NLM_F_ACK
+ * cleared (nft asks for no acks), attribute padding zeroed, nft's
+ * NFTA_SET_ELEM_LIST_SET_ID (the set's handle) and the sets' userdata
+ * (display hints, which pelagos gives the guard set only) dropped, and
+ * the table named first in a get (nft names the set first there; the
+ * kernel finds attributes by type). */
+static size_t
+nft_norm(unsigned char *m, size_t len)
+{
+	unsigned char first[64];
+	uint16_t type, flags, alen, blen;
+	size_t o = 20, w = 20;
+	int drop = 4;	/* NFTA_SET_ELEM_LIST_SET_ID */
+
+	memset(m + 8, 0, 8);
+	memcpy(&type, m + 4, 2);
+	memcpy(&flags, m + 6, 2);
+	/* The padding of the top-level attributes (nft leaves it as it
+	 * was in its buffer). */
+	for (o = 20; o + 4 <= len; o += (alen + 3) & ~3u) {
+		memcpy(&alen, m + o, 2);
+		if (alen < 4 || o + alen > len)
+			break;
+		memset(m + o + alen, 0, ((alen + 3) & ~3u) - alen);
+	}
+	o = 20;
+	memcpy(&alen, m + 20, 2);
+	alen = (uint16_t)((alen + 3) & ~3);
+	if (type == (10 << 8 | 13) && m[22] == 2 && alen <= sizeof(first) &&
+	    24u + alen <= len && m[20 + alen + 2] == 1) {
+		memcpy(&blen, m + 20 + alen, 2);
+		blen = (uint16_t)((blen + 3) & ~3);
+		memcpy(first, m + 20, alen);
+		memmove(m + 20, m + 20 + alen, blen);
+		memcpy(m + 20 + blen, first, alen);
+	}
+	flags &= (uint16_t)~NLM_F_ACK;
+	memcpy(m + 6, &flags, 2);
+	if (type == (10 << 8 | 9))
+		drop = 13;	/* NFTA_SET_USERDATA */
+	else if (type != (10 << 8 | 12) && type != (10 << 8 | 14))
+		return len;
+	while (o + 4 <= len) {
+		memcpy(&alen, m + o, 2);
+		alen = (uint16_t)((alen + 3) & ~3);
+		if (!alen)
+			break;
+		if ((m[o + 2] | m[o + 3] << 8) != drop) {
+			memmove(m + w, m + o, alen);
+			w += alen;
+		}
+		o += alen;
+	}
+	len = w;
+	memcpy(m, &(uint32_t){ (uint32_t)len }, 4);
+	return len;
+}
+
+static void
+expect_nft(const struct nl_buf *b, const char *ref, const char *what)
+{
+	static unsigned char want[NL_BUFSZ], mine[NL_BUFSZ];
+	size_t wlen = 0, wo = 0, mo = 0, k = 0, ml, wl;
+	int same = 1;
+	char desc[128];
+
+	for (; ref[0] && ref[1] && wlen < sizeof(want); ref += 2) {
+		unsigned int v;
+
+		sscanf(ref, "%2x", &v);
+		want[wlen++] = (unsigned char)v;
+	}
+	memcpy(mine, b->data, b->len);
+	while (same && wo < wlen && mo < b->len) {
+		uint32_t lw, lm;
+
+		memcpy(&lw, want + wo, 4);
+		memcpy(&lm, mine + mo, 4);
+		wl = nft_norm(want + wo, lw);
+		ml = nft_norm(mine + mo, lm);
+		snprintf(desc, sizeof(desc), "%s: message %zu as nft sends it",
+		    what, k);
+		same = ok_mem(mine + mo, ml, want + wo, wl, desc);
+		mo += (lm + 3) & ~3u;
+		wo += (lw + 3) & ~3u;
+		k++;
+	}
+	set_detail("%zu of %zu bytes compared", mo, b->len);
+	ok(same && mo == b->len && wo >= wlen && !b->err,
+	    "%s: the whole batch, %zu messages", what, k);
+}
+
+static void
+test_nft(void)
+{
+	static struct nl_buf b;
+	static const unsigned char mac[6] = { 2, 0, 0, 0, 0, 1 };
+	struct fw_port ports[FW_MAX_PORTS];
+	struct fw_egress egress[FW_MAX_EGRESS];
+	struct nft_pod p = { "0123456789abcdef", "vh-01234567", "pelagos0",
+		IP4(172, 19, 0, 2), mac, 1, 1, ports, 0, egress, 0 };
+	char list[FWSPEC_LIST_MAX];
+	int bridge, add;
+	size_t i;
+
+	if (!little_endian()) {
+		ok(0, "host is little-endian");
+		return;
+	}
+	fwspec_list("10.0.0.1:40000:80,40001:81/udp,40002:82/udp", ports,
+	    &p.nports, 0);
+	fwspec_list("10.0.0.0/8,1.1.1.1", egress, &p.negress, 1);
+	for (bridge = 0; bridge < 2; bridge++) {
+		nl_buf_init(&b, 0);
+		nft_batch(&b, 0);
+		nft_req_table(&b, "pelagos", bridge);
+		nft_batch(&b, 1);
+		expect_nft(&b, bridge ? nft_ref_bridge : nft_ref_inet,
+		    bridge ? "the bridge table" : "the inet table");
+	}
+	for (add = 1; add >= 0; add--) {
+		nl_buf_init(&b, 0);
+		nft_batch(&b, 0);
+		nft_req_pod(&b, "pelagos", &p, add, 1);
+		nft_batch(&b, 1);
+		expect_nft(&b, add ? nft_ref_add : nft_ref_del, add ?
+		    "a sandbox's elements added" : "a sandbox's elements deleted");
+	}
+	nl_buf_init(&b, 0);
+	nft_req_pod(&b, "pelagos", &p, -1, 0);
+	expect_nft(&b, nft_ref_get, "a sandbox's pods element asked for");
+	/* Without the bridge table only the inet elements go. */
+	p.guard = 0;
+	nl_buf_init(&b, 0);
+	nft_req_pod(&b, "pelagos", &p, 1, 1);
+	ok_int(b.nmsg, 5, "without anti-spoofing: pods, nat and three ports");
+	/* The largest sandbox fits one batch with both tables. */
+	p.guard = 1;
+	for (i = 0, list[0] = '\0'; i < FW_MAX_PORTS; i++)
+		util_fmt(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s255.255.255.%zu:%zu:%zu/udp", i ? "," : "", i + 1,
+		    i + 65520, i + 65520);
+	ok(fwspec_list(list, ports, &p.nports, 0) == 0 &&
+	    p.nports == FW_MAX_PORTS, "the longest --publish list");
+	nl_buf_init(&b, 0);
+	nft_batch(&b, 0);
+	nft_req_table(&b, "pelagos", 0);
+	nft_req_table(&b, "pelagos", 1);
+	for (p.negress = 0; p.negress < FW_MAX_EGRESS; p.negress++)
+		fwspec_parse("10.0.0.0/8", &egress[p.negress], 1);
+	nft_req_pod(&b, "pelagos", &p, 1, 1);
+	nft_batch(&b, 1);
+	set_detail("err %d, len %zu", b.err, b.len);
+	ok(!b.err, "both tables and the largest sandbox fit NL_BUFSZ");
+}
+
 /* ---- the root on disk ---- */
 
 static char tmpdir[64];
@@ -1893,17 +2179,17 @@ test_root_files(int root)
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EEXIST, "root_claim twice is EEXIST");
 	dfd = root_sbdir(root, ID_A);
-	ok_int(state_save(dfd, &sb), 0, "state_save");
+	ok_int(state_save(dfd, STATE_FILE, &sb), 0, "state_save");
 	ok_int(file_mode(root, "sandboxes/" ID_A "/state"), 0600,
 	    "the state file has mode 0600");
 	ok(!exists(root, "sandboxes/" ID_A "/state.tmp"),
 	    "state_save leaves no state.tmp behind");
 	memset(&out, 0x55, sizeof(out));
-	if (ok_sys(state_load(dfd, &out) == 0, "state_load")) {
+	if (ok_sys(state_load(dfd, STATE_FILE, &out) == 0, "state_load")) {
 		ok(sb_equal(&sb, &out), "state_load gives what was saved");
 	}
 	sb.pause_pid = 77;
-	state_save(dfd, &sb);
+	state_save(dfd, STATE_FILE, &sb);
 	ok_sys(sandbox_load(root, ID_A, &out) == 0 && sb_equal(&sb, &out),
 	    "state_save replaces an earlier state; sandbox_load reads it");
 
@@ -1920,13 +2206,13 @@ test_root_files(int root)
 	memset(buf + n, '\n', sizeof(buf) - (size_t)n);
 	write_file(root, "sandboxes/" ID_A "/state", buf, 2049);
 	errno = 0;
-	r = state_load(dfd, &out);
+	r = state_load(dfd, STATE_FILE, &out);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
 	    "state_load rejects an oversized state file");
 	write_file(root, "sandboxes/" ID_A "/state", buf, (size_t)n - 1);
 	errno = 0;
-	r = state_load(dfd, &out);
+	r = state_load(dfd, STATE_FILE, &out);
 	set_detail("returned %d, errno %d", r, errno);
 	ok(r == -1 && errno == EBADMSG,
 	    "state_load rejects a truncated state file");
@@ -3291,6 +3577,8 @@ main(void)
 	test_confine_opts();
 	test_netlink();
 	test_netlink_socket();
+	test_fwspec();
+	test_nft();
 	test_root();
 	test_util();
 	test_json();
