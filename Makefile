@@ -2,19 +2,20 @@
 include config.mk
 
 # The command layer, then the library below it (pelagos.h lists both).
-CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c
-LIB_SRC = sandbox.c net.c run.c pause.c proc.c state.c ipam.c root.c \
-	netlink.c valid.c err.c util.c
+CMD_SRC = pelagos.c cmd_sandbox.c cmd_run.c cni.c
+LIB_SRC = attach.c cnispec.c sandbox.c net.c run.c pause.c confine.c cgroup.c \
+	proc.c state.c ipam.c root.c netlink.c json.c valid.c err.c util.c
 SRC = $(CMD_SRC) $(LIB_SRC)
 OBJ = $(SRC:.c=.o)
 
 DEFS = -D_GNU_SOURCE -DPELAGOS_VERSION='"$(VERSION)"' \
 	-DDEF_ROOT='"$(DEF_ROOT)"' -DDEF_BRIDGE='"$(DEF_BRIDGE)"' \
-	-DDEF_SUBNET='"$(DEF_SUBNET)"'
+	-DDEF_SUBNET='"$(DEF_SUBNET)"' -DDEF_CNI_DIR='"$(DEF_CNI_DIR)"' \
+	-DDEF_CNI_BRIDGE='"$(DEF_CNI_BRIDGE)"'
 # Only musl-gcc needs to be shown the kernel headers; a native or cross gcc
 # finds its own.
 UAPI = $(if $(findstring musl,$(CC)),$(MUSL_UAPI))
-CPPFLAGS_ALL = $(DEFS) $(UAPI) $(CPPFLAGS)
+CPPFLAGS_ALL = $(DEFS) $(UAPI) $(JSMN) $(CPPFLAGS)
 
 all: pelagos
 
@@ -59,13 +60,21 @@ test-asan: asan
 
 # New inputs go to build/fuzz-corpus, the seeds stay in tests/fuzz-corpus.
 tests/fuzz_state: tests/fuzz_state.c $(LIB_SRC) pelagos.h config.mk
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I. -o $@ tests/fuzz_state.c \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(JSMN) -I. -o $@ tests/fuzz_state.c \
 	    $(LIB_SRC)
 
-fuzz: tests/fuzz_state
-	mkdir -p build/fuzz-corpus
+tests/fuzz_cni: tests/fuzz_cni.c $(LIB_SRC) pelagos.h config.mk
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(JSMN) -I. -o $@ tests/fuzz_cni.c \
+	    $(LIB_SRC)
+
+# Each target for FUZZ_TIME seconds: the state parser, then the CNI
+# plugin's configuration and result.
+fuzz: tests/fuzz_state tests/fuzz_cni
+	mkdir -p build/fuzz-corpus build/fuzz-corpus-cni
 	./tests/fuzz_state -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    build/fuzz-corpus tests/fuzz-corpus
+	./tests/fuzz_cni -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -max_len=$(FUZZ_CNI_LEN) build/fuzz-corpus-cni tests/fuzz-corpus-cni
 
 install: pelagos
 	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
@@ -88,7 +97,7 @@ dist:
 	rm -rf build/$(DIST)
 
 clean:
-	rm -f pelagos $(OBJ) tests/unit tests/fuzz_state
+	rm -f pelagos $(OBJ) tests/unit tests/fuzz_state tests/fuzz_cni
 
 .PHONY: all check test check-initramfs asan test-asan fuzz install uninstall \
 	dist clean

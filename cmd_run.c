@@ -7,24 +7,30 @@
 #include "pelagos.h"
 
 const char cmd_run_usage[] =
-"usage: pelagos run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR]\n"
-"                   [--env K=V]... [-d|--detach] [--] CMD [ARG...]\n"
+"usage: pelagos run --sandbox ID|NAME [--rootfs DIR [--read-only]]\n"
+"                   [--workdir DIR] [--env K=V]... [-d|--detach]\n"
+"                   [LIMITS] [CONFINEMENT] [--] CMD [ARG...]\n"
 "\n"
 "Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
-"IPC or network when the sandbox shares them).  In a --pod-pid sandbox\n"
-"CMD joins the pod's PID namespace; otherwise it gets one of its own, in\n"
-"which a minimal init is PID 1 and CMD is PID 2.\n"
+"IPC or network when the sandbox shares them) and a cgroup of its own.\n"
+"In a --pod-pid sandbox CMD joins the pod's PID namespace; otherwise it\n"
+"gets one of its own, in which a minimal init is PID 1 and CMD is PID 2.\n"
+"CMD has podman's default capabilities, no_new_privs and a seccomp filter.\n"
 "\n"
 "  --sandbox ID|NAME  the sandbox to run in (required)\n"
 "  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
-"                     basic nodes and a read-only /sys (default: the\n"
-"                     host's /)\n"
+"                     basic nodes and a read-only /sys, masked as OCI\n"
+"                     runtimes do (default: the host's /, files and all)\n"
+"  --read-only        a read-only root but for a tmpfs /tmp\n"
 "  --workdir DIR      working directory (default: the current one, or /\n"
 "                     with --rootfs)\n"
 "  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
 "                     environment, or only PATH and TERM with --rootfs\n"
 "  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
 "                     print its PID and return\n"
+"LIMITS are create's.  CONFINEMENT: --cap-add CAP, --cap-drop CAP|ALL,\n"
+"--user UID[:GID], --group-add GID, --allow-new-privileges,\n"
+"--seccomp=unconfined, --privileged (all capabilities, no filter).\n"
 "\n"
 "SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
 "CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
@@ -38,12 +44,14 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--sandbox", 0, 1 }, { "--rootfs", 0, 1 },
 		{ "--workdir", 0, 1 }, { "--env", 0, 1 },
-		{ "--detach", 'd', 0 }, { NULL, 0, 0 } };
+		{ "--detach", 'd', 0 }, LIMIT_OPTS, CONFINE_OPTS,
+		{ NULL, 0, 0 } };
 	struct pelagos_err e;
 	struct opt_state st;
 	struct run_opts o;
 	char id[ID_LEN + 1];
-	const char *v;
+	const char *v = NULL;
+	unsigned long long oom;
 	pid_t pid;
 	int rootfd = -1, ret = 1, k, status;
 
@@ -82,6 +90,13 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		case 4:
 			o.detach = 1;
 			break;
+		default:
+			if ((k < LIMIT_AT + LIM_COUNT ?
+			    cgroup_limit(k - LIMIT_AT, v, &o.lim) :
+			    confine_opt(k - LIMIT_AT - LIM_COUNT, v, &o.cf)) < 0) {
+				ret = pelagos_bad_value(c, opts[k].name, v);
+				goto out;
+			}
 		}
 	}
 	if (!o.label) {
@@ -104,13 +119,16 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "no such sandbox '%s'", o.label);
 		goto out;
 	}
-	k = run_workload(rootfd, id, &o, &status, &pid, &e);
+	k = run_workload(rootfd, id, &o, &status, &pid, &oom, &e);
 	rootfd = -1;
 	if (k < 0) {
 		pelagos_fail(c, &e);
 		ret = status;
 		goto out;
 	}
+	if (oom)
+		pelagos_warn(c, "%s: out of memory: the OOM killer killed %llu "
+		    "process%s of it", o.argv[0], oom, oom == 1 ? "" : "es");
 	ret = status;
 	if (o.detach) {
 		util_out("%d\n", (int)pid);

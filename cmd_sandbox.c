@@ -19,6 +19,7 @@ const char cmd_sandbox_usage[] =
 const char cmd_create_usage[] =
 "usage: pelagos sandbox create [--name NAME] [--hostname NAME]\n"
 "                              [--host-net] [--host-ipc] [--pod-pid]\n"
+"                              [LIMITS]\n"
 "\n"
 "Creates a sandbox and prints its 16-character ID.\n"
 "\n"
@@ -27,7 +28,9 @@ const char cmd_create_usage[] =
 "                   first 8 characters)\n"
 "  --host-net       stay in the host network namespace (no veth, no IP)\n"
 "  --host-ipc       share the host IPC namespace\n"
-"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n";
+"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
+"LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
+"(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
 
 const char cmd_ls_usage[] =
 "usage: pelagos sandbox ls [-q|--json]\n"
@@ -38,10 +41,15 @@ const char cmd_ls_usage[] =
 "  --json       print the running sandboxes as a JSON array\n";
 
 const char cmd_inspect_usage[] =
-"usage: pelagos sandbox inspect ID|NAME\n"
+"usage: pelagos sandbox inspect [--oci] ID|NAME\n"
 "\n"
 "Prints the sandbox as one JSON object: the fields of ls --json, and\n"
-"status, hostname, created (seconds since the epoch), bridge, gateway.\n";
+"status, hostname, created (seconds since the epoch), bridge, gateway,\n"
+"cgroup, limits, usage.\n"
+"\n"
+"  --oci  print the pod's namespaces as an OCI bundle's linux.namespaces\n"
+"         array, for a runtime (runc, crun) to join; refused unless the\n"
+"         sandbox is running\n";
 
 const char cmd_rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
@@ -106,7 +114,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--name", 0, 1 }, { "--hostname", 0, 1 },
 		{ "--host-net", 0, 0 }, { "--host-ipc", 0, 0 },
-		{ "--pod-pid", 0, 0 }, { NULL, 0, 0 } };
+		{ "--pod-pid", 0, 0 }, LIMIT_OPTS, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *v;
 	struct pelagos_err e;
 	struct opt_state st;
@@ -141,6 +149,9 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		case 4:
 			sb.pid = NS_POD;
 			break;
+		default:
+			if (cgroup_limit(k - LIMIT_AT, v, &sb.lim) < 0)
+				return pelagos_bad_value(c, opts[k].name, v);
 		}
 	}
 	if (name && !valid_name(name)) {
@@ -198,23 +209,6 @@ out:
 	return ret;
 }
 
-static void
-json_str(const char *s)
-{
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
-}
-
 static const char *
 mode_json(enum ns_mode m)
 {
@@ -230,18 +224,18 @@ json_fields(const struct sandbox *sb)
 	if (sb->ip)
 		ipam_format_ip(sb->ip, ip);
 	util_out("\"id\":");
-	json_str(sb->id);
+	json_put(sb->id);
 	util_out(",\"name\":");
 	if (sb->name[0])
-		json_str(sb->name);
+		json_put(sb->name);
 	else
 		util_out("null");
 	util_out(",\"pause_pid\":%d,\"ns_name\":", (int)sb->pause_pid);
-	json_str(sb->ns_name);
+	json_put(sb->ns_name);
 	util_out(",\"veth_host\":");
-	json_str(sb->veth_host);
+	json_put(sb->veth_host);
 	util_out(",\"container_ip\":");
-	json_str(ip);
+	json_put(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
 	    "\"ipc\":\"%s\"}", mode_json(sb->net), mode_json(sb->pid),
 	    mode_json(sb->ipc));
@@ -372,9 +366,11 @@ load_arg(const struct cmd *c, int rootfd, const char *arg, struct sandbox *sb)
 	return 0;
 }
 
-/* The single ID|NAME operand of a command without options of its own. */
+/* The single ID|NAME operand of a command whose options are flags; *set
+ * gets a bit per flag given. */
 static int
-one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
+one_ref(const struct cmd *c, int argc, char **argv, const struct opt *opts,
+	int *set, const char **ref)
 {
 	struct opt_state st;
 	const char *v;
@@ -382,11 +378,15 @@ one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
 
 	*ref = NULL;
 	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
+	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		if (k == OPT_BAD)
 			return 2;
 		if (k == OPT_HELP)
 			return -1;
+		if (k >= 0) {
+			*set |= 1 << k;
+			continue;
+		}
 		if (*ref)
 			return pelagos_usage(c, "unexpected argument '%s'", v);
 		*ref = v;
@@ -396,30 +396,93 @@ one_ref(const struct cmd *c, int argc, char **argv, const char **ref)
 	return check_ref(c, *ref);
 }
 
+/* The pod's cgroup, its limits as the state records them (0 for none)
+ * and its usage as the kernel counts it (null where a controller is
+ * missing). */
+static void
+json_cgroup(const struct sandbox *sb)
+{
+	static const char *const use[][3] = {
+		{ "memory", "memory.current", NULL },
+		{ "cpu_usec", "cpu.stat", "usage_usec" },
+		{ "pids", "pids.current", NULL } };
+	const unsigned long long *l = sb->lim.v;
+	unsigned long long v = 0;
+	size_t i;
+	int bad;
+
+	util_out(",\"cgroup\":");
+	json_put(sb->cgroup);
+	util_out(",\"limits\":{\"memory\":%llu,\"memory_swap\":%llu,"
+	    "\"cpu_quota\":%llu,\"pids_max\":%llu,\"cpu_weight\":%llu},"
+	    "\"usage\":%s", l[0], l[1], l[2], l[3], l[4],
+	    sb->cgroup[0] ? "{" : "null");
+	for (i = 0; sb->cgroup[0] && i < 3; i++) {
+		bad = cgroup_stat(sb->cgroup, use[i][1], use[i][2], &v);
+		util_out(bad ? "%s\"%s\":null" : "%s\"%s\":%llu",
+		    i ? "," : "", use[i][0], v);
+	}
+	if (sb->cgroup[0])
+		util_out("}");
+}
+
+/* The pod's namespaces as /proc/<pause>/ns/<kind> paths.  A path names
+ * the pause by PID, and a runtime opens it later: the sandbox must be
+ * running now (the recorded pause, by start time and network namespace),
+ * and the window until the runtime's open is the caller's to keep short
+ * (README, "OCI runtimes"). */
+static int
+print_oci(const struct cmd *c, const struct sandbox *sb)
+{
+	char path[48];
+	int k, n = 0;
+
+	if (strcmp(sandbox_status(sb), "running")) {
+		pelagos_warn(c, "sandbox %s is not running", sb->id);
+		return 1;
+	}
+	util_out("%c", '[');
+	for (k = 0; k < NSK_COUNT; k++) {
+		if (!sandbox_shares(sb, (enum ns_kind)k))
+			continue;
+		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)k);
+		util_out("%s{\"type\":\"%s\",\"path\":\"%s\"}", n++ ? "," : "",
+		    proc_ns[k].oci, path);
+	}
+	util_out("]\n");
+	return util_flush() == 0 ? 0 : 1;
+}
+
 int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
+	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
 	struct sandbox sb;
 	const char *ref;
 	char gw[16] = "";
-	int rootfd = -1, ret = 1, r;
+	int rootfd = -1, ret = 1, oci = 0, r;
 
-	if ((r = one_ref(c, argc, argv, &ref)) != 0)
+	if ((r = one_ref(c, argc, argv, opts, &oci, &ref)) != 0)
 		return r < 0 ? pelagos_help(c) : r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (load_arg(c, rootfd, ref, &sb) < 0)
 		goto out;
+	if (oci) {
+		ret = print_oci(c, &sb);
+		goto out;
+	}
 	if (sb.gateway)
 		ipam_format_ip(sb.gateway, gw);
 	util_out("%c", '{');
 	json_fields(&sb);
 	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	json_str(sb.hostname);
+	json_put(sb.hostname);
 	util_out(",\"created\":%lld,\"bridge\":", sb.created);
-	json_str(sb.bridge);
+	json_put(sb.bridge);
 	util_out(",\"gateway\":");
-	json_str(gw);
+	json_put(gw);
+	json_cgroup(&sb);
 	util_out("%s\n", "}");
 	ret = util_flush() == 0 ? 0 : 1;
 out:
@@ -524,6 +587,7 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
 		ret = pelagos_fail(c, &e);
 	}
+	cgroup_prune(rootfd);
 	if (util_flush() != 0)
 		ret = 1;
 out:

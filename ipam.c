@@ -129,6 +129,15 @@ int
 ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	uint32_t *ip)
 {
+	return ipam_lease_take_except(rootfd, sn, 0, id, ip);
+}
+
+/* The lowest free address but except (a gateway that is not the first
+ * host), leased to holder: a sandbox's ID, or a CNI attachment. */
+int
+ipam_lease_take_except(int rootfd, const struct subnet *sn, uint32_t except,
+	const char *holder, uint32_t *ip)
+{
 	uint32_t *used = NULL, a;
 	size_t n = 0, cap = 0;
 	struct util_dir d = { .fd = -1 };
@@ -138,9 +147,13 @@ ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 
 	if (util_dir_open(&d, rootfd, "leases") < 0)
 		goto out;
-	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (ipam_parse_ip(name, NULL, &a) < 0)
+	while ((r = util_dir_next(&d, &name)) > 0 || (r == 0 && except)) {
+		if (r > 0 && ipam_parse_ip(name, NULL, &a) < 0)
 			continue;
+		if (r == 0) {
+			a = except;
+			except = 0;
+		}
 		if (n == cap && util_grow((void **)&used, &cap,
 		    sizeof(*used)) < 0)
 			goto out;
@@ -149,7 +162,7 @@ ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	if (r < 0 || ipam_pick(sn, used, n, ip) < 0)
 		goto out;
 	ipam_format_ip(*ip, p);
-	ret = root_link_make(rootfd, "leases", p, id);
+	ret = root_link_make(rootfd, "leases", p, holder);
 out:
 	util_dir_close(&d);
 	util_release(used, cap * sizeof(*used));
@@ -163,4 +176,39 @@ ipam_lease_free(int rootfd, uint32_t ip, const char *id)
 
 	ipam_format_ip(ip, p);
 	return root_link_free(rootfd, "leases", p, id);
+}
+
+/* Visits every lease as its address and what it points at, and frees
+ * those for which fn returns 1.  Call with the root locked. */
+int
+ipam_lease_each(int rootfd,
+	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg)
+{
+	struct util_dir d;
+	const char *name;
+	char holder[320];
+	uint32_t ip;
+	ssize_t n;
+	int ret = 0, r, k, freed = 0;
+
+	if (util_dir_open(&d, rootfd, "leases") < 0)
+		return errno == ENOENT ? 0 : -1;
+	while ((r = util_dir_next(&d, &name)) > 0) {
+		if (ipam_parse_ip(name, NULL, &ip) < 0 ||
+		    (n = readlinkat(d.fd, name, holder, sizeof(holder))) < 0 ||
+		    n == sizeof(holder))
+			continue;
+		holder[n] = '\0';
+		if ((k = fn(ip, holder, arg)) < 0)
+			ret = -1;
+		else if (k > 0 && unlinkat(d.fd, name, 0) < 0 &&
+		    errno != ENOENT)
+			ret = -1;
+		else if (k > 0)
+			freed = 1;
+	}
+	if (r < 0 || (freed && root_sync(d.fd) < 0))
+		ret = -1;
+	util_dir_close(&d);
+	return ret;
 }

@@ -69,6 +69,19 @@ out:
 	return ret;
 }
 
+/* Back in the host's network namespace (host is its fd) after a step in
+ * another; the step's errno survives unless the way back fails. */
+static int
+ns_return(int host, int ret, struct pelagos_err *e)
+{
+	int saved = errno;
+
+	if (setns(host, CLONE_NEWNET) < 0)
+		return err_os(e, "return to the host network namespace");
+	errno = saved;
+	return ret;
+}
+
 /* A fresh network namespace, bind-mounted at /run/netns/NAME the way
  * `ip netns add` does it.  This process enters it only long enough to
  * mount it and to open a netlink socket that stays bound to it.  *made is
@@ -110,11 +123,7 @@ net_ns_create(const char *name, int *nsfd, struct nl_sock *podnl, int *made,
 		err_os(e, "open %s", path);
 	else
 		ret = 0;
-	saved = errno;
-	if (setns(host, CLONE_NEWNET) < 0)
-		ret = err_os(e, "return to the host network namespace");
-	else
-		errno = saved;
+	ret = ns_return(host, ret, e);
 out:
 	saved = errno;
 	close(host);
@@ -281,5 +290,55 @@ net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
 		nl_req_defroute(&b, gw);
 	if (nl_talk(podnl, &b) < 0)
 		return err_os(e, "configure %s", ifname);
+	return 0;
+}
+
+/* A namespace somebody else made, such as a CNI runtime's: its netns file
+ * opened, and entered only long enough to open a netlink socket that
+ * stays bound to it.  EINVAL when path is no network namespace. */
+int
+net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
+	struct pelagos_err *e)
+{
+	int host = -1, ret = -1, saved;
+
+	if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_os(e, "open %s", path);
+	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+		err_os(e, "open /proc/self/ns/net");
+		goto out;
+	}
+	if (setns(*nsfd, CLONE_NEWNET) < 0) {
+		err_os(e, "enter network namespace %s", path);
+		goto out;
+	}
+	if (nl_open(podnl, NETLINK_ROUTE) < 0)
+		err_os(e, "netlink socket in %s", path);
+	else
+		ret = 0;
+	ret = ns_return(host, ret, e);
+out:
+	saved = errno;
+	if (host >= 0)
+		close(host);
+	if (ret < 0) {
+		nl_close(podnl);
+		close(*nsfd);
+		*nsfd = -1;
+	}
+	errno = saved;
+	return ret;
+}
+
+int
+net_link_mtu(struct nl_sock *nl, const char *name, unsigned int mtu,
+	struct pelagos_err *e)
+{
+	struct nl_buf b;
+
+	nl_buf_init(&b, 1);
+	nl_req_linkmtu(&b, name, mtu);
+	if (nl_talk(nl, &b) < 0)
+		return err_os(e, "set MTU %u on %s", mtu, name);
 	return 0;
 }

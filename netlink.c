@@ -219,6 +219,30 @@ nl_req_dellink(struct nl_buf *b, const char *name)
 	nl_put_str(b, IFLA_IFNAME, name);
 }
 
+/* For a CNI attachment's configured MTU, on each end of its veth. */
+void
+nl_req_linkmtu(struct nl_buf *b, const char *name, unsigned int mtu)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+
+	nl_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+	nl_put_str(b, IFLA_IFNAME, name);
+	nl_put_u32(b, IFLA_MTU, mtu);
+}
+
+/* A route lookup, as `ip route get`: the kernel answers with the route a
+ * packet to dst would take, which is how CHECK sees an address and the
+ * routes without a dump. */
+void
+nl_req_getroute(struct nl_buf *b, uint32_t dst)
+{
+	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
+	uint32_t be = htonl(dst);
+
+	nl_msg(b, RTM_GETROUTE, 0, &rt, sizeof(rt));
+	nl_put(b, RTA_DST, &be, sizeof(be));
+}
+
 void
 nl_req_getlink(struct nl_buf *b, const char *name)
 {
@@ -279,6 +303,9 @@ parse_link(const struct nlmsghdr *h, struct nl_link *out)
 		if (a->rta_type == IFLA_MASTER &&
 		    RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
 			memcpy(&out->master, RTA_DATA(a), sizeof(uint32_t));
+		} else if (a->rta_type == IFLA_ADDRESS &&
+		    RTA_PAYLOAD(a) == sizeof(out->mac)) {
+			memcpy(out->mac, RTA_DATA(a), sizeof(out->mac));
 		} else if (a->rta_type == IFLA_LINKINFO) {
 			const struct rtattr *i = RTA_DATA(a);
 			int ilen = (int)RTA_PAYLOAD(a);
@@ -289,6 +316,27 @@ parse_link(const struct nlmsghdr *h, struct nl_link *out)
 				    !memcmp(RTA_DATA(i), "bridge", 7))
 					out->is_bridge = 1;
 		}
+	}
+}
+
+static void
+parse_route(const struct nlmsghdr *h, struct nl_route *out)
+{
+	const struct rtmsg *rt = NLMSG_DATA(h);
+	const struct rtattr *a = RTM_RTA(rt);
+	int len = (int)RTM_PAYLOAD(h);
+	uint32_t v;
+
+	memset(out, 0, sizeof(*out));
+	out->type = rt->rtm_type;
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (RTA_PAYLOAD(a) != sizeof(v))
+			continue;
+		memcpy(&v, RTA_DATA(a), sizeof(v));
+		if (a->rta_type == RTA_OIF)
+			out->oif = (int)v;
+		else if (a->rta_type == RTA_GATEWAY)
+			out->gw = ntohl(v);
 	}
 }
 
@@ -315,10 +363,11 @@ number(struct nl_sock *s, struct nl_buf *b)
  * kernel carries on with the rest of a batch after a failed message, so
  * every ack is read before the first error is returned.  Only replies
  * addressed to this socket's port id and carrying one of the batch's
- * sequence numbers count.  A RTM_NEWLINK reply to a RTM_GETLINK is
- * stored in *link when link is not NULL. */
+ * sequence numbers count.  The reply to a RTM_GETLINK or RTM_GETROUTE,
+ * the batch's only message then, is stored in *out (a struct nl_link or
+ * nl_route, as the reply's type says) when out is not NULL. */
 static int
-talk(struct nl_sock *s, struct nl_buf *b, struct nl_link *link)
+talk(struct nl_sock *s, struct nl_buf *b, void *out)
 {
 	static unsigned char rbuf[8192];
 	unsigned int acked = 0, want;
@@ -357,8 +406,10 @@ talk(struct nl_sock *s, struct nl_buf *b, struct nl_link *link)
 					first = -e->error;
 				}
 				acked++;
-			} else if (h->nlmsg_type == RTM_NEWLINK && link) {
-				parse_link(h, link);
+			} else if (h->nlmsg_type == RTM_NEWLINK && out) {
+				parse_link(h, out);
+			} else if (h->nlmsg_type == RTM_NEWROUTE && out) {
+				parse_route(h, out);
 			}
 		}
 	}
@@ -390,4 +441,15 @@ nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out)
 		return -1;
 	}
 	return 0;
+}
+
+int
+nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out)
+{
+	struct nl_buf b;
+
+	nl_buf_init(&b, 1);
+	nl_req_getroute(&b, dst);
+	memset(out, 0, sizeof(*out));
+	return talk(s, &b, out);
 }

@@ -33,13 +33,16 @@
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/mount.h>
 #include <linux/seccomp.h>
 #include <sys/wait.h>
 
 #include "pelagos.h"
 
 #define READY_FD	3
-#define READY_TIMEOUT_MS 10000
+/* 64 creates at once under an emulated arm64 CPU leave some pause
+ * without a slice for over 10 s, each create's cgroup work added. */
+#define READY_TIMEOUT_MS 20000
 
 extern char **environ;
 
@@ -107,31 +110,6 @@ tag_ok(const char *s)
 	return i > 0;
 }
 
-static void
-close_fds(int from)
-{
-	if (syscall(SYS_close_range, from, ~0u, 0) < 0) {
-		int fd;
-
-		for (fd = from; fd < 1024; fd++)
-			close(fd);
-	}
-}
-
-#if defined(__x86_64__)
-#define SECCOMP_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
-#elif defined(__i386__)
-#define SECCOMP_ARCH AUDIT_ARCH_I386
-#elif defined(__arm__)
-#define SECCOMP_ARCH AUDIT_ARCH_ARM
-#elif defined(__riscv) && __riscv_xlen == 64
-#define SECCOMP_ARCH AUDIT_ARCH_RISCV64
-#else
-#error "no seccomp architecture for this target: add its AUDIT_ARCH_*"
-#endif
-
 #define ALLOW(nr) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
@@ -162,12 +140,34 @@ static const struct sock_filter filter[] = {
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 };
 
-/* After setup the pause needs no privilege at all: empty capability
- * sets, no way back through exec, and a syscall filter, so a pod that
- * gets hold of it gains nothing.  The filter is tried once: a syscall it
- * does not list must fail. */
+/* An empty, read-only tmpfs that is mounted nowhere, for a root that
+ * leads nowhere: not even ".." leaves a mount without a parent.  Linux
+ * before 5.2 has no fsmount (ENOSYS): the pause keeps / there. */
 static int
-harden(const char **what)
+empty_root(void)
+{
+	int fs, mnt = -1, saved;
+
+	if ((fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC)) < 0)
+		return -1;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+		    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+		    MOUNT_ATTR_NOEXEC);
+	saved = errno;
+	close(fs);
+	errno = saved;
+	return mnt;
+}
+
+/* After setup the pause needs no privilege at all: an empty root and
+ * working directory, non-dumpable (so that /proc/<pause>/ leads a
+ * workload nowhere either), empty capability sets, no way back through
+ * exec, and a syscall filter, so a pod that gets hold of it gains
+ * nothing.  The filter is tried once: a syscall it does not list must
+ * fail. */
+static int
+harden(int root, const char **what)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3 };
@@ -177,6 +177,14 @@ harden(const char **what)
 		.filter = (struct sock_filter *)filter };
 	int cap;
 
+	*what = "enter an empty root";
+	if (root >= 0 && (syscall(SYS_fchdir, root) < 0 || chroot(".") < 0))
+		return -1;
+	if (root >= 0)
+		close(root);
+	*what = "make the pause non-dumpable";
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -1;
 	*what = "drop capability bounding set";
 	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
 		;
@@ -383,7 +391,7 @@ int
 pause_main(int argc, char **argv, struct pelagos_err *e)
 {
 	const char *tag = NULL, *hostname = NULL, *what;
-	int flags = 0, ready = -1, i, fd, sync[2];
+	int flags = 0, ready = -1, i, fd, sync[2], root;
 	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[48], msg[256];
 	sigset_t all, pend;
 	ssize_t n;
@@ -415,7 +423,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
 	/* Whatever else the caller leaked to us would be pinned for the
 	 * pod's lifetime. */
-	close_fds(READY_FD + 1);
+	util_close_from(READY_FD + 1);
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
@@ -434,6 +442,10 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		    errno);
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		return setup_failed(ready, e, "set hostname", errno);
+	/* Made before the fork, so that both pauses of a --pod-pid sandbox
+	 * share it. */
+	if ((root = empty_root()) < 0 && errno != ENOSYS)
+		return setup_failed(ready, e, "make an empty root", errno);
 	if (flags & PAUSE_POD_PID) {
 		if (unshare(proc_ns[NSK_PID].flag) < 0)
 			return setup_failed(ready, e, "unshare pid namespace",
@@ -446,7 +458,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			if (ready >= 0)
 				close(ready);
 			close(sync[0]);
-			if (harden(&what) < 0)
+			if (harden(root, &what) < 0)
 				return setup_failed(sync[1], e, what, errno);
 			say(sync[1], "+", 0);
 			close(sync[1]);
@@ -471,7 +483,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		return setup_failed(ready, e, "read the pause's start time",
 		    errno);
 	}
-	if (harden(&what) < 0)
+	if (harden(root, &what) < 0)
 		return setup_failed(ready, e, what, errno);
 	/* A SIGTERM or SIGINT that came during setup would end the pause
 	 * right after it said ready; say why instead.  Checked last, so
@@ -596,9 +608,11 @@ exited(pid_t child, int *status)
 }
 
 /* All signals are blocked across vfork so that no handler runs in the
- * child while it shares our memory; the child clears the mask itself. */
+ * child while it shares our memory; the child clears the mask itself.
+ * With a cgroup the child is forked into its leaf instead: both pauses
+ * of a --pod-pid sandbox then start there. */
 static pid_t
-start_pause(int ready, const char *const *argv)
+start_pause(int ready, int cgleaf, const char *const *argv)
 {
 	sigset_t all, old;
 	pid_t child;
@@ -606,7 +620,7 @@ start_pause(int ready, const char *const *argv)
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((child = vfork()) == 0)
+	if ((child = cgleaf >= 0 ? cgroup_fork(cgleaf) : vfork()) == 0)
 		spawn_child(ready, argv);
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -619,8 +633,8 @@ start_pause(int ready, const char *const *argv)
  * pause that was started has been killed and reaped.  A signal arriving
  * on sigfd aborts the wait with EINTR. */
 int
-pause_spawn(const char *tag, int flags, const char *hostname, int sigfd,
-	pid_t *pid, unsigned long long *start, struct pelagos_err *e)
+pause_spawn(const char *tag, int flags, const char *hostname, int cgleaf,
+	int sigfd, pid_t *pid, unsigned long long *start, struct pelagos_err *e)
 {
 	const char *argv[12];
 	char msg[256];
@@ -659,7 +673,7 @@ pause_spawn(const char *tag, int flags, const char *hostname, int sigfd,
 		close(p[1]);
 		p[1] = moved;
 	}
-	if ((child = start_pause(p[1], argv)) < 0) {
+	if ((child = start_pause(p[1], cgleaf, argv)) < 0) {
 		err_os(e, "start pause");
 		goto out;
 	}

@@ -25,7 +25,7 @@ static const char main_usage[] =
 "  sandbox create [--name NAME] [--hostname NAME]\n"
 "                 [--host-net] [--host-ipc] [--pod-pid]\n"
 "  sandbox ls [-q|--json]\n"
-"  sandbox inspect ID|NAME\n"
+"  sandbox inspect [--oci] ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
@@ -112,6 +112,16 @@ pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 	    c->name ? c->name : "", c->name ? " " : "");
 	put_line(c, msg, 0);
 	return 2;
+}
+
+/* A value its option does not take. */
+int
+pelagos_bad_value(const struct cmd *c, const char *opt, const char *v)
+{
+	char fmt[64];
+
+	util_fmt(fmt, sizeof(fmt), "invalid %s '%%s'", opt);
+	return pelagos_usage(c, fmt, v);
 }
 
 int
@@ -305,6 +315,10 @@ main(int argc, char **argv)
 		    open("/dev/null", O_RDWR) != fd)
 			return 1;
 	pelagos_umask = umask(077);
+	/* A CNI runtime runs plugins by the name in its configuration, with
+	 * the request in the environment: the command line is then not ours. */
+	if (getenv("CNI_COMMAND"))
+		return cni_main();
 	ret = dispatch(argc, argv);
 	/* Output is buffered by util_out: a write error on it is a failure. */
 	if (util_flush() < 0 && ret == 0)

@@ -30,6 +30,15 @@ struct subnet {
 	int prefix;
 };
 
+/* A pod's or a workload's cgroup limits (cgroup.c), 0 for none. */
+enum { LIM_MEMORY, LIM_SWAP, LIM_QUOTA, LIM_PIDS, LIM_WEIGHT, LIM_COUNT };
+struct limits {
+	unsigned long long v[LIM_COUNT];	/* bytes, memory+swap bytes,
+						 * CPU us per 100 ms, pids,
+						 * cpu.weight */
+};
+#define CG_PATH_LEN	112	/* a pod's cgroup path, with the NUL */
+
 struct sandbox {
 	char id[ID_LEN + 1];
 	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
@@ -46,6 +55,8 @@ struct sandbox {
 	unsigned long long netns_ino;
 	long long created;		/* seconds since the epoch */
 	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
+	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
+	struct limits lim;
 };
 
 /* err.c: the error record.  Below the command layer a failure returns -1
@@ -81,13 +92,44 @@ void util_dir_close(struct util_dir *d);
 int util_parse_ull(const char *s, const char **end, unsigned long long max,
 	unsigned long long *v);
 int util_write_all(int fd, const void *p, size_t n);
+int util_dir_isdir(const char *name);
+void util_close_from(int fd);
 
 /* valid.c: the words users and files hand us, checked before use. */
 int valid_id(const char *s);
 int valid_name(const char *s);
 int valid_hostname(const char *s);
 int valid_ifname(const char *s);
+int valid_path(const char *s);
 int valid_boot_id(const char *s);
+int valid_cni_id(const char *s);
+
+/* json.c: JSON text checked strictly and split into tokens (jsmn), read
+ * by key; strings written escaped. */
+#define JSON_MAX_BYTES	65536
+#define JSON_MAX_TOKENS	1024
+#define JSON_MAX_DEPTH	16
+enum { JSON_OBJECT = 1, JSON_ARRAY, JSON_STRING, JSON_PRIMITIVE };
+struct json_tok {
+	int type, start, end;
+	int size;		/* children; a key's is 1 */
+	int parent;		/* token index, -1 for the top object */
+};
+struct json {
+	const char *js;
+	int n;
+	struct json_tok tok[JSON_MAX_TOKENS];
+};
+int json_parse(struct json *j, const char *js, size_t len);
+int json_type(const struct json *j, int t);
+int json_next(const struct json *j, int parent, int prev);
+int json_get(const struct json *j, int obj, const char *key);
+int json_string(const struct json *j, int t, char *buf, size_t len);
+int json_bool(const struct json *j, int t, int *v);
+int json_uint(const struct json *j, int t, unsigned long long max,
+	unsigned long long *v);
+const char *json_raw(const struct json *j, int t, size_t *n);
+void json_put(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 2048
@@ -110,6 +152,12 @@ struct nl_link {
 	unsigned int flags;
 	int is_bridge;
 	int master;
+	unsigned char mac[6];
+};
+struct nl_route {
+	int type;		/* RTN_*: RTN_LOCAL for an address of our own */
+	int oif;
+	uint32_t gw;		/* 0: on-link */
 };
 void nl_buf_init(struct nl_buf *b, uint32_t seq);
 void nl_msg(struct nl_buf *b, uint16_t type, uint16_t flags,
@@ -129,10 +177,13 @@ void nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix);
 void nl_req_defroute(struct nl_buf *b, uint32_t gw);
 void nl_req_dellink(struct nl_buf *b, const char *name);
 void nl_req_getlink(struct nl_buf *b, const char *name);
+void nl_req_linkmtu(struct nl_buf *b, const char *name, unsigned int mtu);
+void nl_req_getroute(struct nl_buf *b, uint32_t dst);
 int nl_open(struct nl_sock *s, int protocol);
 void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_buf *b);
 int nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out);
+int nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out);
 
 /* root.c: the root directory: sandbox directories, names, locks, links
  * and listing. */
@@ -180,6 +231,10 @@ int ipam_pick(const struct subnet *sn, const uint32_t *used, size_t n,
 int ipam_lease_take(int rootfd, const struct subnet *sn, const char *id,
 	uint32_t *ip);
 int ipam_lease_free(int rootfd, uint32_t ip, const char *id);
+int ipam_lease_take_except(int rootfd, const struct subnet *sn,
+	uint32_t except, const char *holder, uint32_t *ip);
+int ipam_lease_each(int rootfd,
+	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg);
 
 /* state.c: the state file's format, and reading and writing it whole
  * in a sandbox's directory. */
@@ -194,6 +249,7 @@ enum ns_kind { NSK_IPC, NSK_UTS, NSK_NET, NSK_PID, NSK_COUNT };
 struct ns_info {
 	const char *name;	/* as in /proc/<pid>/ns/<name> */
 	int flag;		/* CLONE_NEW* */
+	const char *oci;	/* as an OCI bundle's linux.namespaces names it */
 };
 extern const struct ns_info proc_ns[NSK_COUNT];	/* in the order run joins */
 #define PROC_MAX_PAUSES	4	/* a --pod-pid pause is two processes */
@@ -219,6 +275,65 @@ int proc_stop(pid_t pid, unsigned long long start, int sig,
 int proc_scan(struct proc_scan *s);
 void proc_scan_free(struct proc_scan *s);
 
+/* cgroup.c: a pod's cgroup v2, the leaves of its pause and workloads,
+ * their limits and usage. */
+/* The limit options, in LIM_* order, at index LIMIT_AT of the option
+ * tables of create and run; run's confinement options follow them. */
+#define LIMIT_OPTS { "--memory", 0, 1 }, { "--memory-swap", 0, 1 }, \
+	{ "--cpus", 0, 1 }, { "--pids", 0, 1 }, { "--cpu-weight", 0, 1 }
+#define LIMIT_AT	5
+int cgroup_limit(int i, const char *v, struct limits *l);
+int cgroup_parent(char buf[CG_PATH_LEN]);
+int cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e);
+int cgroup_leaf(const struct sandbox *sb, const char *name,
+	const struct limits *l, char path[CG_PATH_LEN + 16], int *fd,
+	struct pelagos_err *e);
+pid_t cgroup_fork(int dirfd);
+unsigned long long cgroup_leaf_done(const char *path);
+long cgroup_busy(const char *path);
+int cgroup_remove(const char *path, pid_t pause, struct pelagos_err *e);
+void cgroup_derive(const char *id, char path[CG_PATH_LEN]);
+void cgroup_prune(int rootfd);
+int cgroup_stat(const char *dir, const char *file, const char *key,
+	unsigned long long *v);
+
+/* confine.c: what a workload may do: capabilities, user, no_new_privs,
+ * the seccomp filter, masked and read-only paths. */
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define SECCOMP_ARCH AUDIT_ARCH_I386
+#elif defined(__arm__)
+#define SECCOMP_ARCH AUDIT_ARCH_ARM
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SECCOMP_ARCH AUDIT_ARCH_RISCV64
+#else
+#error "no seccomp architecture for this target: add its AUDIT_ARCH_*"
+#endif
+#define CF_PRIVILEGED	0x1	/* all capabilities, no filter, no masks */
+#define CF_NEW_PRIVS	0x2	/* --allow-new-privileges */
+#define CF_UNCONFINED	0x4	/* --seccomp=unconfined */
+#define CF_READ_ONLY	0x8	/* --read-only */
+#define CF_USER		0x10	/* --user given */
+#define CF_MAX_GROUPS	32
+/* run's options, in the order confine_opt numbers them. */
+#define CONFINE_OPTS { "--privileged", 0, 0 }, \
+	{ "--allow-new-privileges", 0, 0 }, { "--seccomp", 0, 1 }, \
+	{ "--read-only", 0, 0 }, { "--user", 0, 1 }, { "--cap-add", 0, 1 }, \
+	{ "--cap-drop", 0, 1 }, { "--group-add", 0, 1 }
+struct confine {
+	int flags;
+	unsigned long long add, drop;	/* capability bits */
+	unsigned int uid, gid;
+	unsigned int groups[CF_MAX_GROUPS];
+	size_t ngroups;
+};
+int confine_opt(int i, const char *v, struct confine *c);
+int confine_mounts(const struct confine *c, struct pelagos_err *e);
+int confine_apply(const struct confine *c, int *chan, struct pelagos_err *e);
+
 /* pause.c: the pause process and its protocol: argv, tag, handshake, and
  * how a process is recognised as a pause. */
 #define PAUSE_HOST_IPC	0x1
@@ -227,7 +342,7 @@ void proc_scan_free(struct proc_scan *s);
 void pause_tag(const char *id, char tag[IFNAME_LEN]);
 int pause_is(pid_t pid, const char *tag);
 int pause_spawn(const char *tag, int flags, const char *hostname,
-	int sigfd, pid_t *pid, unsigned long long *start,
+	int cgleaf, int sigfd, pid_t *pid, unsigned long long *start,
 	struct pelagos_err *e);
 int pause_main(int argc, char **argv, struct pelagos_err *e);
 
@@ -246,6 +361,10 @@ int net_veth_release(const char *host, int down_only,
 	struct pelagos_err *e);
 int net_pod_config(struct nl_sock *podnl, const char *ifname, uint32_t ip,
 	int prefix, uint32_t gw, struct pelagos_err *e);
+int net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
+	struct pelagos_err *e);
+int net_link_mtu(struct nl_sock *nl, const char *name, unsigned int mtu,
+	struct pelagos_err *e);
 
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
@@ -269,6 +388,76 @@ int sandbox_reconcile(int rootfd, const struct root_ids *ids,
 int sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	const struct subnet *sn, int sigfd, struct pelagos_err *e);
 
+/* cnispec.c: the CNI specification's documents: a request (the CNI_*
+ * variables and the configuration on stdin, prevResult included) read and
+ * checked, and the result and error objects written.  The CNI layer's
+ * functions return 0 or the specification's error code, with e filled. */
+enum cni_cmd { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_GC, CNI_STATUS,
+	CNI_VERSION };
+enum {
+	CNI_E_VERSION = 1, CNI_E_FIELD = 2, CNI_E_UNKNOWN = 3, CNI_E_ENV = 4,
+	CNI_E_IO = 5, CNI_E_DECODE = 6, CNI_E_CONFIG = 7,
+	CNI_E_UNAVAILABLE = 50,
+	CNI_E_SYSTEM = 100,	/* an OS call failed; details say which */
+	CNI_E_DRIFT = 101	/* CHECK: the attachment is not as added */
+};
+#define CNI_ID_MAX	256
+#define CNI_KEY_LEN	(CNI_ID_MAX + IFNAME_LEN + 1)	/* "<id>/<ifname>" */
+enum { PREV_IFS, PREV_IPS, PREV_ROUTES };
+struct cni_req {
+	enum cni_cmd cmd;
+	const char *netns;		/* CNI_NETNS, "" if not given */
+	char ifname[IFNAME_LEN];
+	char key[CNI_KEY_LEN];		/* the attachment, as leases hold it */
+	const struct json *j;		/* the configuration */
+	char version[16];
+	int ver;			/* 30, 31, 40, 100, 110; 0: unknown */
+	char name[NAME_MAX_LEN + 1];
+	char bridge[IFNAME_LEN];
+	struct subnet sn;
+	uint32_t gw;
+	unsigned int mtu;		/* 0: the kernel's */
+	int defroute;			/* isDefaultGateway */
+	char dir[320];			/* <dataDir>/<name> */
+	int dns;			/* tokens, -1 if absent: dns, */
+	int prev;			/* prevResult and its */
+	int prev_list[3];		/* interfaces, ips and routes, */
+	int valid;			/* cni.dev/valid-attachments */
+	int nprev_ifs;
+	char want_mac[18];		/* prevResult's record of CNI_IFNAME */
+	uint32_t want_ip;
+	int want_prefix;
+};
+struct cni_link {
+	char name[IFNAME_LEN];
+	unsigned char mac[6];
+};
+struct cni_att {
+	struct cni_link link[3];	/* bridge, host end, CNI_IFNAME */
+	uint32_t ip;
+};
+extern const char *const cni_versions[];
+int cni_req_env(struct cni_req *r, const char *cmd, const char *id,
+	const char *netns, const char *ifname, struct pelagos_err *e);
+int cni_req_conf(struct cni_req *r, struct json *j, const char *js,
+	size_t len, struct pelagos_err *e);
+int cni_valid(const struct cni_req *r, const char *key);
+void cni_result(const struct cni_req *r, const struct cni_att *a);
+void cni_error(const struct cni_req *r, int code,
+	const struct pelagos_err *e);
+void cni_version_result(const struct cni_req *r);
+
+/* attach.c: a CNI attachment's kernel objects and lease: a veth whose
+ * host end, named after the address, is on the network's bridge and whose
+ * peer is CNI_IFNAME in CNI_NETNS, and <dir>/leases/<a.b.c.d> pointing at
+ * "<containerID>/<ifname>". */
+#define CNI_VETH_PREFIX	"pc-"
+int attach_add(const struct cni_req *r, struct cni_att *a,
+	struct pelagos_err *e);
+int attach_del(const struct cni_req *r, struct pelagos_err *e);
+int attach_check(const struct cni_req *r, struct pelagos_err *e);
+int attach_status(const struct cni_req *r, struct pelagos_err *e);
+
 /* run.c: a workload in a sandbox's namespaces. */
 struct run_opts {
 	const char *label;	/* the sandbox as the user named it */
@@ -278,9 +467,12 @@ struct run_opts {
 	int detach;
 	char **argv;		/* CMD and its arguments */
 	mode_t umask;		/* the caller's, for CMD */
+	struct limits lim;	/* of the workload's own cgroup leaf */
+	struct confine cf;
 };
 int run_workload(int rootfd, const char *id, const struct run_opts *o,
-	int *status, pid_t *pid, struct pelagos_err *e);
+	int *status, pid_t *pid, unsigned long long *oom,
+	struct pelagos_err *e);
 
 /* pelagos.c: main, the command table, the option parser, the root, and
  * the only place errors are printed. */
@@ -311,6 +503,7 @@ void opt_init(struct opt_state *st, const struct cmd *c, int argc,
 	char **argv, int stop);
 int opt_next(struct opt_state *st, const struct opt *tab, const char **val);
 int pelagos_usage(const struct cmd *c, const char *fmt, const char *arg);
+int pelagos_bad_value(const struct cmd *c, const char *opt, const char *v);
 int pelagos_help(const struct cmd *c);
 void pelagos_warn(const struct cmd *c, const char *fmt, ...);
 int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
@@ -332,5 +525,8 @@ int cmd_pause(const struct cmd *c, int argc, char **argv);
 /* cmd_run.c: pelagos run's command line. */
 extern const char cmd_run_usage[];
 int cmd_run(const struct cmd *c, int argc, char **argv);
+
+/* cni.c: the CNI plugin: main() runs it when CNI_COMMAND is set. */
+int cni_main(void);
 
 #endif

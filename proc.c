@@ -25,10 +25,10 @@
 /* The namespaces a pod can own, in the order a workload joins them:
  * every user of a namespace kind goes through this table. */
 const struct ns_info proc_ns[NSK_COUNT] = {
-	[NSK_IPC] = { "ipc", CLONE_NEWIPC },
-	[NSK_UTS] = { "uts", CLONE_NEWUTS },
-	[NSK_NET] = { "net", CLONE_NEWNET },
-	[NSK_PID] = { "pid", CLONE_NEWPID },
+	[NSK_IPC] = { "ipc", CLONE_NEWIPC, "ipc" },
+	[NSK_UTS] = { "uts", CLONE_NEWUTS, "uts" },
+	[NSK_NET] = { "net", CLONE_NEWNET, "network" },
+	[NSK_PID] = { "pid", CLONE_NEWPID, "pid" },
 };
 
 void

@@ -22,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -167,11 +168,13 @@ mount_at(const char *src, const char *dir, const char *type,
 }
 
 /* DIR becomes / in a mount namespace of the workload's own, with /proc,
- * /dev and /sys of its own.  It runs after the pod's namespaces are
- * joined because proc shows the PID namespace and sysfs the network
- * namespace of whoever mounts them. */
+ * /dev and /sys of its own, masked and read-only paths, and with
+ * --read-only a read-only root but for a tmpfs /tmp.  It runs after the
+ * pod's namespaces are joined because proc shows the PID namespace and
+ * sysfs the network namespace of whoever mounts them. */
 static int
-enter_rootfs(const char *dir, struct pelagos_err *e)
+enter_rootfs(const char *dir, const struct confine *cf,
+	struct pelagos_err *e)
 {
 	static const struct {
 		const char *name;
@@ -188,6 +191,7 @@ enter_rootfs(const char *dir, struct pelagos_err *e)
 		{ "/proc/self/fd/2", "dev/stderr" },
 	};
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct statfs sf;
 	size_t i;
 
 	if (unshare(CLONE_NEWNS) < 0)
@@ -214,6 +218,15 @@ enter_rootfs(const char *dir, struct pelagos_err *e)
 			return err_os(e, "make the device nodes in %s/dev", dir);
 	if (mount_at("sysfs", "sys", "sysfs", nodev | MS_RDONLY, NULL) < 0)
 		return err_os(e, "mount sysfs in %s", dir);
+	if (confine_mounts(cf, e) < 0)
+		return -1;
+	/* A bind remount replaces the mount's flags: those it had are
+	 * kept. */
+	if ((cf->flags & CF_READ_ONLY) && (mount_at("tmpfs", "tmp", "tmpfs",
+	    MS_NOSUID | MS_NODEV, "mode=1777") < 0 || statfs(".", &sf) < 0 ||
+	    mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
+	    ((unsigned long)sf.f_flags & nodev), NULL) < 0))
+		return err_os(e, "make %s read-only", dir);
 	/* pivot_root(".", ".") stacks the old root on the new one, to be
 	 * detached at once.  An initramfs root cannot be pivoted: there the
 	 * tree is moved over / and chrooted into, as switch_root does. */
@@ -229,7 +242,7 @@ enter_rootfs(const char *dir, struct pelagos_err *e)
 	return 0;
 }
 
-/* CMD's side, never returning: the root, the directory, then exec. */
+/* CMD's side, never returning: the directory, then exec. */
 static _Noreturn void
 workload(const struct run_opts *o, char **envp, int chan,
 	const sigset_t *mask)
@@ -238,9 +251,6 @@ workload(const struct run_opts *o, char **envp, int chan,
 	int st;
 
 	memset(&m, 0, sizeof(m));
-	umask(0);
-	if (o->rootfs && enter_rootfs(o->rootfs, &m.err) < 0)
-		goto fail;
 	umask(o->umask);
 	if (o->workdir && chdir(o->workdir) < 0) {
 		err_os(&m.err, "working directory %s", o->workdir);
@@ -286,17 +296,18 @@ init_loop(pid_t cmd)
 	}
 }
 
-/* The first child: CMD itself in a --pod-pid sandbox, else the init of a
- * fresh PID namespace that forks CMD. */
+/* The first child, born in the workload's cgroup: CMD itself in a
+ * --pod-pid sandbox, else the init of a fresh PID namespace that forks
+ * CMD.  It enters the root and is confined before the init forks, so
+ * that the init, PID 1 of what CMD sees, is inside all of it too. */
 static int
 child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	const sigset_t *mask)
 {
+	struct run_msg m;
 	sigset_t all;
 	pid_t cmd;
 	int fd;
-
-	struct run_msg m;
 
 	memset(&m, 0, sizeof(m));
 	if (o->detach) {
@@ -304,19 +315,21 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 		    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 		    dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
 			err_os(&m.err, "detach %s", o->argv[0]);
-			tell(chan, &m, 1, 1);
-			return 1;
+			goto fail;
 		}
 		close(fd);
 	}
+	umask(0);
+	if ((o->rootfs && enter_rootfs(o->rootfs, &o->cf, &m.err) < 0) ||
+	    confine_apply(&o->cf, &chan, &m.err) < 0)
+		goto fail;
 	if (!own_pid)
 		workload(o, envp, chan, mask);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if ((cmd = fork()) < 0) {
 		err_os(&m.err, "fork %s", o->argv[0]);
-		tell(chan, &m, 1, 1);
-		return 1;
+		goto fail;
 	}
 	if (cmd == 0)
 		workload(o, envp, chan, mask);
@@ -324,6 +337,9 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	/* Nothing of the caller's filesystem stays busy because of us. */
 	(void)!chdir("/");
 	return init_loop(cmd);
+fail:
+	tell(chan, &m, 1, 1);
+	return 1;
 }
 
 /* Reads CMD's side's reports until its end closes, at exec or exit.
@@ -429,23 +445,28 @@ fail:
 }
 
 /* Runs CMD in sandbox id: returns 0 once it ran, with *status its exit
- * status (or, with o->detach, 0 and *pid its PID once it was executed);
- * -1 when it did not start or could not be waited for, with *status what
- * pelagos run exits with (1, 126 or 127).  rootfd is closed once the
- * sandbox is locked: nothing of the root stays open while CMD runs. */
+ * status (or, with o->detach, 0 and *pid its PID once it was executed)
+ * and *oom the number of its processes the OOM killer took; -1 when it
+ * did not start or could not be waited for, with *status what pelagos
+ * run exits with (1, 126 or 127).  rootfd is closed once the sandbox is
+ * locked: nothing of the root stays open while CMD runs.  A workload's
+ * cgroup leaf goes when it ends, unless detached. */
 int
 run_workload(int rootfd, const char *id, const struct run_opts *o,
-	int *status, pid_t *pid, struct pelagos_err *e)
+	int *status, pid_t *pid, unsigned long long *oom,
+	struct pelagos_err *e)
 {
 	struct run_msg fail;
 	struct sandbox sbuf, *sb = &sbuf;
 	sigset_t sigs, old;
-	char **envp = NULL;
+	char **envp = NULL, leaf[CG_PATH_LEN + 16] = "";
 	size_t envbytes = 0;
 	pid_t child;
 	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
+	int cgleaf = -1;
 
 	*status = 1;
+	*oom = 0;
 	dfd = lock_sandbox(rootfd, id, o->label, sb, e);
 	close(rootfd);
 	if (dfd < 0)
@@ -466,7 +487,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		err_os(e, "signalfd");
 		goto out;
 	}
-	if (join_pod(sb, o->label, e) < 0)
+	if (join_pod(sb, o->label, e) < 0 ||
+	    cgroup_leaf(sb, NULL, &o->lim, leaf, &cgleaf, e) < 0)
 		goto out;
 	/* In the pod's namespaces now, where rm's scan finds this process
 	 * and its children; the lock must not be inherited by them. */
@@ -482,7 +504,7 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		err_os(e, "unshare pid namespace");
 		goto out;
 	}
-	if ((child = fork()) < 0) {
+	if ((child = cgroup_fork(cgleaf)) < 0) {
 		err_os(e, "fork");
 		goto out;
 	}
@@ -518,6 +540,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	}
 	ret = 0;
 out:
+	if (leaf[0] && !(o->detach && ret == 0))
+		*oom = cgroup_leaf_done(leaf);
 	if (dfd >= 0)
 		close(dfd);
 	if (sigfd >= 0)
@@ -526,6 +550,8 @@ out:
 		close(chan[0]);
 	if (chan[1] >= 0)
 		close(chan[1]);
+	if (cgleaf >= 0)
+		close(cgleaf);
 	util_release(envp, envbytes);
 	return ret;
 }

@@ -144,6 +144,7 @@ sandbox_derive(const char *id, struct sandbox *sb)
 	sb->net = net_ns_ino(sb->ns_name) ? NS_POD : NS_NODE;
 	if (sb->net == NS_NODE)
 		sb->ns_name[0] = '\0';
+	cgroup_derive(id, sb->cgroup);
 }
 
 /* The namespace whose other processes are the sandbox's, 0 if none is
@@ -216,15 +217,17 @@ free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
 /* Removes whatever of the sandbox exists; every step tolerates an object
  * already gone, and the first failure is the one reported.  Other
  * processes in the sandbox make it fail with EBUSY unless TD_FORCE is
- * given, in which case they are killed: they are found by namespace
- * identity, never by name. */
+ * given, in which case they are killed: those of its cgroup, or, for a
+ * sandbox without one, those found by namespace identity, never by
+ * name. */
 int
 sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	struct pelagos_err *e)
 {
 	struct pelagos_err step;
 	struct proc_scan s;
-	size_t i;
+	size_t i, busy;
+	long n = 0;
 	pid_t pid;
 	int ret = -1, unmounted = 0;
 
@@ -232,21 +235,33 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	pause_tag(sb->id, s.tag);
 	/* The recorded pause of an earlier boot is nobody's now. */
 	pid = this_boot(sb) ? sb->pause_pid : 0;
-	if (!(flags & TD_NOSCAN)) {
+	if (sb->cgroup[0] && !(flags & (TD_NOSCAN | TD_FORCE)) &&
+	    (n = cgroup_busy(sb->cgroup)) < 0 && errno != ENOENT) {
+		err_os(e, "processes in cgroup %s", sb->cgroup);
+		goto out;
+	}
+	if (!sb->cgroup[0] && !(flags & TD_NOSCAN)) {
 		s.ino = owned_ns(sb, flags, &s.ns);
 		if (proc_scan(&s) < 0) {
 			err_os(e, "scan /proc for sandbox %s", sb->id);
 			goto out;
 		}
 	}
-	if (s.nother && !(flags & TD_FORCE)) {
+	busy = n > 0 ? (size_t)n : s.nother;
+	if (busy && !(flags & TD_FORCE)) {
 		err_msg(e, EBUSY, "sandbox %s: %zu process%s still in it "
-		    "(rm --force kills them)", sb->id, s.nother,
-		    s.nother == 1 ? "" : "es");
+		    "(rm --force kills them)", sb->id, busy,
+		    busy == 1 ? "" : "es");
 		goto out;
 	}
 	ret = 0;
-	if (proc_stop(pid, sb->pause_start, SIGTERM, s.tag) < 0) {
+	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, pid, &step) < 0)
+		keep_first(e, &ret, &step);
+	/* Killed with its cgroup, the pause may still be on its way out: as
+	 * PID 1 of a --pod-pid sandbox it waits for every process of its PID
+	 * namespace to be reaped, and, on its way, no longer shows the tag. */
+	if (proc_stop(pid, sb->pause_start, sb->cgroup[0] ? 0 : SIGTERM,
+	    sb->cgroup[0] ? NULL : s.tag) < 0) {
 		err_os(&step, "stop pause %d of sandbox %s",
 		    (int)sb->pause_pid, sb->id);
 		keep_first(e, &ret, &step);
@@ -581,10 +596,14 @@ static int
 build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
 {
 	struct nl_sock hostnl = NL_SOCK_INIT, podnl = NL_SOCK_INIT;
-	int nsfd = -1, brindex = 0, ret = -1, flags = 0;
+	int nsfd = -1, brindex = 0, ret = -1, flags = 0, cgleaf = -1;
 	char tag[IFNAME_LEN];
 	struct stat st;
 
+	/* First, so that a limit that cannot apply fails the create before
+	 * any network object (a bridge made stays) exists. */
+	if (cgroup_create(sb, &cgleaf, e) < 0 || interrupted(sigfd, e))
+		goto out;
 	if (sb->net != NS_NODE) {
 		if (nl_open(&hostnl, NETLINK_ROUTE) < 0) {
 			err_os(e, "netlink socket");
@@ -615,8 +634,8 @@ build(struct sandbox *sb, int sigfd, int *made, struct pelagos_err *e)
 	flags |= sb->ipc == NS_NODE ? PAUSE_HOST_IPC : 0;
 	flags |= sb->pid == NS_POD ? PAUSE_POD_PID : 0;
 	pause_tag(sb->id, tag);
-	if (pause_spawn(tag, flags, sb->hostname, sigfd, &sb->pause_pid,
-	    &sb->pause_start, e) < 0)
+	if (pause_spawn(tag, flags, sb->hostname, cgleaf, sigfd,
+	    &sb->pause_pid, &sb->pause_start, e) < 0)
 		goto out;
 	if (interrupted(sigfd, e))
 		goto out;
@@ -626,6 +645,8 @@ out:
 	nl_close(&podnl);
 	if (nsfd >= 0)
 		close(nsfd);
+	if (cgleaf >= 0)
+		close(cgleaf);
 	return ret;
 }
 

@@ -23,15 +23,15 @@
 
 enum type {
 	T_ID, T_NAME, T_MODE, T_PIDMODE, T_IFNAME, T_CIDR, T_IP, T_HOST,
-	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_BOOT
+	T_PID, T_ULL, T_LL, T_PHASE, T_SKIP, T_BOOT, T_CGROUP, T_LIMIT
 };
 
 #define F(m) offsetof(struct sandbox, m)
 static const struct key {
 	const char *key;
-	enum type type;
-	size_t off;
-	int versions;		/* bit n: present in version n */
+	unsigned char type;	/* enum type */
+	unsigned short off;
+	unsigned char versions;	/* bit n: present in version n */
 } keys[] = {
 	{ "id", T_ID, F(id), 6 },
 	{ "name", T_NAME, F(name), 6 },
@@ -52,6 +52,12 @@ static const struct key {
 	{ "creator_start", T_SKIP, 0, 2 },
 	{ "created", T_LL, F(created), 6 },
 	{ "boot_id", T_BOOT, F(boot_id), 4 },
+	{ "cgroup", T_CGROUP, F(cgroup), 4 },
+	{ "memory", T_LIMIT, F(lim.v[LIM_MEMORY]), 4 },
+	{ "memory_swap", T_LIMIT, F(lim.v[LIM_SWAP]), 4 },
+	{ "cpu_quota", T_LIMIT, F(lim.v[LIM_QUOTA]), 4 },
+	{ "pids_max", T_LIMIT, F(lim.v[LIM_PIDS]), 4 },
+	{ "cpu_weight", T_LIMIT, F(lim.v[LIM_WEIGHT]), 4 },
 };
 #undef F
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -88,6 +94,10 @@ format_value(const struct sandbox *sb, const struct key *k, char *v,
 		return util_fmt(v, len, "%s", ip);
 	case T_PID:
 		return util_fmt(v, len, "%d", (int)*(pid_t *)at(sb, k));
+	case T_LIMIT:
+		if (!*(unsigned long long *)at(sb, k))
+			return util_fmt(v, len, "-");
+		/* fall through */
 	case T_ULL:
 		return util_fmt(v, len, "%llu",
 		    *(unsigned long long *)at(sb, k));
@@ -209,6 +219,21 @@ parse_value(const struct key *k, const char *v, struct sandbox *sb,
 	case T_BOOT:
 		return parse_word(v, valid_boot_id, at(sb, k), BOOT_ID_LEN + 1,
 		    1);
+	case T_LIMIT:
+		if (!strcmp(v, "-"))
+			return 0;
+		return parse_num(v, ULLONG_MAX, at(sb, k)) < 0 ||
+		    !*(unsigned long long *)at(sb, k) ? -1 : 0;
+	case T_CGROUP:
+		/* rm kills what is in it: only this sandbox's, by name. */
+		m = strlen(v);
+		if (!strcmp(v, "-"))
+			return 0;
+		if (m >= CG_PATH_LEN || m < ID_LEN + 2 || !valid_path(v) ||
+		    v[m - ID_LEN - 1] != '/' || strcmp(v + m - ID_LEN, sb->id))
+			return -1;
+		strcpy(sb->cgroup, v);
+		return 0;
 	}
 	return -1;
 }

@@ -351,12 +351,31 @@ util_dir_next(struct util_dir *d, const char **name)
 	}
 }
 
+/* Whether the entry util_dir_next last named is a directory: in a
+ * linux_dirent64 its type is the byte before its name. */
+int
+util_dir_isdir(const char *name)
+{
+	return ((const unsigned char *)name)[-1] == 4;	/* DT_DIR */
+}
+
 void
 util_dir_close(struct util_dir *d)
 {
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
+}
+
+/* Closes every descriptor from fd up; kernels before 5.9 have no
+ * close_range, and a loop over the first 1024 does there. */
+void
+util_close_from(int fd)
+{
+	if (syscall(SYS_close_range, fd, ~0u, 0) == 0)
+		return;
+	for (; fd < 1024; fd++)
+		close(fd);
 }
 
 /* Decimal digits up to the first non-digit, at most max, with no sign

@@ -79,3 +79,32 @@ valid_boot_id(const char *s)
 			return 0;
 	return s[i] == '\0';
 }
+
+/* A CNI container ID, as the specification spells it; it becomes part of
+ * a lease's target, never a path component. */
+int
+valid_cni_id(const char *s)
+{
+	return valid_word(s, CNI_ID_MAX);
+}
+
+/* An absolute path of single words as names are made of, for a cgroup:
+ * no "." or ".." component, no empty one, no trailing slash. */
+int
+valid_path(const char *s)
+{
+	const char *p = s;
+	size_t n;
+
+	if (*p != '/')
+		return 0;
+	while (*p == '/') {
+		n = strspn(++p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_.-");
+		if (!n || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += n;
+	}
+	return *p == '\0';
+}

@@ -80,9 +80,13 @@ br_p=pb${tag}p
 br_i=pb${tag}i
 br_c=pb${tag}c
 br_b=pb${tag}b
+br_k=pb${tag}k
+br_q=pb${tag}q
 proot=$tmp/root
 broot=$tmp/broot
 ids=$tmp/pelagos.ids
+cgmount=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+cgparent=${cgmount:+$cgmount/pelagos-bench-$tag}
 : >"$ids"
 : >"$tmp/sysctl.saved"
 : >"$tmp/peer.names"
@@ -154,12 +158,21 @@ cleanup() {
 			continue
 		"peer_$kind" "$here/peer-$kind.sh" purge "$name" 2>/dev/null
 	done <"$tmp/peer.names"
-	for b in "$br_p" "$br_i" "$br_c" "$br_b"; do
+	# The CNI plugin runs: DEL whatever an interrupted run left, then
+	# the namespaces (the veths go with them) and bridges.
+	[ -f "$tmp/cni.names" ] && while read -r plug name; do
+		cni_call "$plug" DEL "$name" >/dev/null 2>&1
+		[ -e "/run/netns/$name" ] && ip netns del "$name"
+	done <"$tmp/cni.names"
+	for b in "$br_p" "$br_i" "$br_c" "$br_b" "$br_k" "$br_q"; do
 		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
 	done
 	while read -r key val; do
 		sysctl -qw "$key=$val"
 	done <"$tmp/sysctl.saved"
+	[ -n "${cnidata:-}" ] && rm -rf "$cnidata"
+	# The pods' cgroups went with them; their parent is this run's.
+	[ -d "$cgparent" ] && rmdir "$cgparent"
 	rm -rf "$tmp"
 }
 trap 'st=$?; cleanup; exit $st' EXIT
@@ -194,6 +207,9 @@ net_p=10.$o.0.0/16
 net_i=10.$((o + 1)).0
 net_c=10.$((o + 2)).0
 net_b=10.$((o + 3)).0.0/16
+# The CNI plugin runs take two more /24s of the iproute2 peer's free /16.
+net_k=10.$((o + 1)).1
+net_q=10.$((o + 1)).2
 
 # --- tools ------------------------------------------------------------------
 
@@ -311,6 +327,10 @@ impls="iproute2 cni"
 if [ -x "$pelagos" ]; then
 	impls="pelagos iproute2 cni"
 	export PELAGOS_BRIDGE=$br_p PELAGOS_SUBNET=$net_p
+	# Pod cgroups under a parent of this run's own on the cgroup2 mount.
+	PELAGOS_CGROUP_PARENT=none
+	[ -n "$cgmount" ] && PELAGOS_CGROUP_PARENT=$cgparent
+	export PELAGOS_CGROUP_PARENT
 else
 	echo "bench: pelagos SKIPPED: no executable at $pelagos" \
 		"(build it with make, or pass --pelagos PATH)"
@@ -393,6 +413,88 @@ case " $impls " in
 	;;
 esac
 
+# --- CNI plugin: pelagos against bridge + host-local -------------------------
+#
+# The same ADD and DEL on a namespace made beforehand (untimed), as a
+# runtime calls a plugin: Debian's bridge plugin (which runs host-local for
+# the address) and pelagos in CNI mode, each on a bridge and /24 of its own.
+
+# cni_call PLUGIN COMMAND NETNS [TIMEFILE]: one plugin call on netns NETNS,
+# its container ID the netns's name; timed into TIMEFILE when given.
+cni_call() {
+	(
+		export CNI_COMMAND="$2" CNI_CONTAINERID="$3" CNI_IFNAME=eth0
+		export CNI_NETNS="/run/netns/$3" CNI_PATH=/usr/lib/cni
+		bin=$pelagos
+		[ "$1" = ref ] && bin=/usr/lib/cni/bridge
+		if [ -n "${4:-}" ]; then
+			exec "$timeit" -t $limit "$4" "$bin" <"$tmp/cni.$1.json"
+		fi
+		exec "$bin" <"$tmp/cni.$1.json"
+	)
+}
+
+cni_cycle() {
+	for plug in $1; do
+		ns=pb${tag}$plug$2
+		echo "$plug $ns" >>"$tmp/cni.names"
+		ip netns add "$ns" || die "ip netns add $ns"
+	done
+	for plug in $1; do
+		ns=pb${tag}$plug$2
+		cni_call "$plug" ADD "$ns" "$tmp/$3.$plug.add" >"$tmp/out" ||
+			die "CNI ADD with $plug failed: $(cat "$tmp/out")"
+		grep -q '"address"' "$tmp/out" ||
+			die "CNI ADD with $plug gave no address: $(cat "$tmp/out")"
+	done
+	for plug in $1; do
+		ns=pb${tag}$plug$2
+		cni_call "$plug" DEL "$ns" "$tmp/$3.$plug.del" >"$tmp/out" ||
+			die "CNI DEL with $plug failed: $(cat "$tmp/out")"
+		ip netns exec "$ns" ip link show dev eth0 >/dev/null 2>&1 &&
+			die "CNI DEL with $plug left eth0"
+		ip netns del "$ns"
+	done
+}
+
+if [ -x "$pelagos" ]; then
+	# Both plugins' leases on tmpfs, where pelagos keeps them by default
+	# (host-local's default, /var/lib/cni, is on disk).
+	cnidata=$(mktemp -d /run/pbench.XXXXXX) || die "mktemp in /run failed"
+	cat >"$tmp/cni.ref.json" <<-EOF
+	{"cniVersion":"1.0.0","name":"pb${tag}k","type":"bridge","bridge":"$br_k",
+	 "isGateway":true,"isDefaultGateway":true,"ipMasq":false,
+	 "ipam":{"type":"host-local","ranges":[[{"subnet":"$net_k.0/24"}]],
+	 "dataDir":"$cnidata/ipam"}}
+	EOF
+	cat >"$tmp/cni.pel.json" <<-EOF
+	{"cniVersion":"1.0.0","name":"pb${tag}q","type":"pelagos","bridge":"$br_q",
+	 "subnet":"$net_q.0/24","isDefaultGateway":true,"dataDir":"$cnidata/pel"}
+	EOF
+	cni_cycle "ref pel" w warm
+	i=1
+	while [ $i -le "$n" ]; do
+		if [ $((i % 2)) = 0 ]; then set -- "ref pel"; else set -- "pel ref"; fi
+		cni_cycle "$1" "$i" cni
+		i=$((i + 1))
+	done
+	[ -z "$(ls -A "$cnidata/pel/pb${tag}q/leases")" ] ||
+		die "pelagos CNI DEL left leases"
+	echo
+	echo "CNI plugin ADD/DEL: $n each, alternating, on a namespace made beforehand; ms"
+	printf '%-22s %9s %9s %9s %9s %9s\n' plugin add_med add_p99 del_med \
+		del_p99 bytes
+	set -- $(stats "$tmp/cni.ref.add") $(stats "$tmp/cni.ref.del")
+	rb=$(( $(wc -c </usr/lib/cni/bridge) + $(wc -c </usr/lib/cni/host-local) ))
+	printf '%-22s %9s %9s %9s %9s %9s\n' bridge+host-local "$@" "$rb"
+	r_ref="$1 $3"
+	set -- $(stats "$tmp/cni.pel.add") $(stats "$tmp/cni.pel.del")
+	printf '%-22s %9s %9s %9s %9s %9s\n' pelagos "$@" "$(wc -c <"$pelagos")"
+	set -- $r_ref $1 $3
+	echo "ADD median ratio reference/pelagos: $(ratio "$1" "$3"), DEL: $(ratio "$2" "$4")" \
+		"(portmap, not run here, is $(wc -c </usr/lib/cni/portmap) bytes more)"
+fi
+
 [ -x "$pelagos" ] || {
 	echo
 	echo "bench: ok (pelagos skipped)"
@@ -406,6 +508,48 @@ if strip -o "$tmp/pelagos.stripped" "$pelagos" 2>/dev/null; then
 else
 	echo "pelagos binary: $size bytes as built (strip failed)"
 fi
+
+# --- pod cgroups, run ------------------------------------------------------
+#
+# Creates and removes with a pod cgroup and without one
+# (PELAGOS_CGROUP_PARENT=none), alternating; then run --sandbox X true
+# against nsenter into the same pause's namespaces, alternating.
+
+if [ -n "$cgmount" ]; then
+	i=1
+	while [ $i -le "$n" ]; do
+		for cg in with without; do
+			PELAGOS_CGROUP_PARENT=none
+			[ $cg = with ] && PELAGOS_CGROUP_PARENT=$cgparent
+			pelagos_create "$tmp/cg.$cg.create"
+			pelagos_rm "$tmp/cg.$cg.rm" "$id" "$pid"
+		done
+		i=$((i + 1))
+	done
+	PELAGOS_CGROUP_PARENT=$cgparent
+	set -- $(stats "$tmp/cg.with.create") $(stats "$tmp/cg.without.create") \
+		$(stats "$tmp/cg.with.rm") $(stats "$tmp/cg.without.rm")
+	echo
+	echo "pod cgroup ($n cycles each, alternating, median ms): create $1 with," \
+		"$3 without ($(awk -v a="$1" -v b="$3" 'BEGIN { printf "%+.2f", a - b }'));" \
+		"rm $5 with, $7 without"
+else
+	echo
+	echo "pod cgroup: no cgroup2 mounted, not measured"
+fi
+pelagos_create "$tmp/run.setup"
+j=0
+while [ $j -lt "$n" ]; do
+	"$timeit" -t $limit "$tmp/run.true" "$pelagos" --root "$proot" run \
+		--sandbox "$id" true || die "pelagos run --sandbox $id true failed"
+	"$timeit" -t $limit "$tmp/nsenter.true" nsenter -t "$pid" -n -u -i true ||
+		die "nsenter -t $pid -n -u -i true failed"
+	j=$((j + 1))
+done
+pelagos_rm "$tmp/run.teardown" "$id" "$pid"
+set -- $(stats "$tmp/run.true") $(stats "$tmp/nsenter.true")
+echo "run --sandbox X true: median $1 ms, p99 $2 ms;" \
+	"nsenter -t PAUSE -n -u -i true: median $3 ms, p99 $4 ms ($n each, alternating)"
 
 # --- scale ------------------------------------------------------------------
 

@@ -17,13 +17,16 @@ export PATH
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 
-# Only what the README says pelagos needs (/proc, /sys, /run, /dev/null),
-# so that the suite passing here proves that list complete.  /tmp is the
-# suite's.
+# Only what the README says pelagos needs (/proc, /sys, /run, /dev/null,
+# and for pod cgroups with limits a cgroup2 that hands on the memory, cpu
+# and pids controllers), so that the suite passing here proves that list
+# complete.  /tmp is the suite's.
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t cgroup2 none /sys/fs/cgroup
+echo "+memory +cpu +pids" >/sys/fs/cgroup/cgroup.subtree_control
 hostname pelagos-initramfs
 
 smoke=

@@ -69,9 +69,10 @@ skey() {
 
 # state_v1 PHASE: a version 2 state file on stdin rewritten as the
 # previous release wrote it (version 1: a phase after the name, the
-# creator's PID and start time before created, no boot ID).
+# creator's PID and start time before created, no boot ID nor anything
+# after it).
 state_v1() {
-	sed -e 's/^pelagos-state 2$/pelagos-state 1/' -e '/^boot_id /d' \
+	sed -e 's/^pelagos-state 2$/pelagos-state 1/' -e '/^boot_id /,$d' \
 	    -e "s/^name .*/&\\
 phase $1/" \
 	    -e 's/^created .*/creator_pid 1\
@@ -112,6 +113,26 @@ kill_recorded() {
 	return 0
 }
 
+# kill_all_recorded FILE: kill_recorded for each "pid start" line of FILE.
+kill_all_recorded() {
+	[ -f "$1" ] && while read -r _p _s; do
+		kill_recorded "$_p" "$_s"
+	done <"$1"
+	return 0
+}
+
+# cgroup_sweep NAME: removes, deepest first, the cgroup trees named NAME
+# at each hierarchy's top (engines a test starts make them, under a parent
+# of the test's own); prints those that could not go.
+cgroup_sweep() {
+	for _h in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+		[ -d "$_h" ] || continue
+		find "$_h" -depth -type d -exec rmdir {} \; 2>/dev/null
+		[ -d "$_h" ] && printf ' cgroup:%s' "$_h"
+	done
+	return 0
+}
+
 # Checks, for every sandbox the test created, that none of its objects
 # remains, and removes any that does.  Prints what it found.
 sweep() {
@@ -144,8 +165,23 @@ sweep() {
 			_left="$_left veth:vh-$_s8"
 			ip link del "vh-$_s8" 2>/dev/null
 		fi
+		if [ -d "$PELAGOS_CGROUP_PARENT/$_id" ]; then
+			_left="$_left cgroup:$_id"
+			cg_remove "$PELAGOS_CGROUP_PARENT/$_id"
+		fi
 	done <"$T_DIR/ids"
 	echo "$_left"
+}
+
+cg_empty() {
+	grep -q '^populated 0$' "$1/cgroup.events"
+}
+
+# cg_remove DIR: kills what is in a cgroup of ours and removes it.
+cg_remove() {
+	echo 1 >"$1/cgroup.kill" 2>/dev/null
+	poll 5 cg_empty "$1"
+	find "$1" -depth -type d -exec rmdir {} \; 2>/dev/null
 }
 
 cleanup_test() {

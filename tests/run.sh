@@ -78,6 +78,12 @@ pick_base() {
 RUN_DIR=$(mktemp -d /tmp/pelagos-test.XXXXXX) || exit 1
 chmod 755 "$RUN_DIR"
 pick_base
+# Pod cgroups go under a parent of this run's own on the cgroup2 mount,
+# which the run removes at its end; without cgroup2 pods have none.
+CG_MOUNT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+PELAGOS_CGROUP_PARENT=none
+[ -n "$CG_MOUNT" ] && PELAGOS_CGROUP_PARENT=$CG_MOUNT/pelagos-test-$RUN_TAG
+export CG_MOUNT PELAGOS_CGROUP_PARENT
 idx=0
 for t in $TESTS; do
 	if [ -n "$only" ]; then
@@ -121,6 +127,14 @@ for t in $TESTS; do
 	fi
 done
 rm -rf "$RUN_DIR"
+# With the parents some tests make of their own, <parent>-<name>.
+for d in "$PELAGOS_CGROUP_PARENT" "$PELAGOS_CGROUP_PARENT"-*; do
+	if [ -d "$d" ] && ! rmdir "$d"; then
+		echo "FAIL - cgroups left in $d:" \
+		    "$(ls -d "$d"/*/ 2>/dev/null | tr '\n' ' ')"
+		failed=$((failed + 1))
+	fi
+done
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

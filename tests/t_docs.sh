@@ -19,7 +19,9 @@ d_norm() {
 	    -e "s/\"created\":[0-9]*/\"created\":1764406800/" \
 	    -e "s/\"$BR\"/\"pelagos0\"/" \
 	    -e "s/$(echo "$NET" | sed 's/\./\\./g')\./172.19.0./g" \
-	    -e "s#$T_DIR/notes.txt#/srv/notes.txt#"
+	    -e "s#$T_DIR/notes.txt#/srv/notes.txt#" \
+	    -e "s#\"cgroup\":\"$PELAGOS_CGROUP_PARENT/#\"cgroup\":\"/sys/fs/cgroup/pelagos/#" \
+	    -e 's/"usage":{[^}]*}/"usage":{"memory":null,"cpu_usec":2113,"pids":1}/'
 }
 
 t_docs_examples() {

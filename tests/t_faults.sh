@@ -27,10 +27,7 @@ f_trap() {
 # Kills what a test started itself (recorded in $T_DIR/kill as
 # "pid start"), only while the start time still matches.
 f_cleanup() {
-	[ -f "$T_DIR/kill" ] && while read -r _p _s; do
-		kill_recorded "$_p" "$_s"
-	done <"$T_DIR/kill"
-	return 0
+	kill_all_recorded "$T_DIR/kill"
 }
 
 f_start() {
@@ -62,6 +59,7 @@ f_id_leaks() {
 	_p=$(f_pauses "$_s")
 	[ -n "$_p" ] && printf ' pause:%s' "$_p"
 	[ -e "$ROOT/sandboxes/$1" ] && printf ' state:%s' "$1"
+	[ -e "$PELAGOS_CGROUP_PARENT/$1" ] && printf ' cgroup:%s' "$1"
 	for _f in "$ROOT"/leases/* "$ROOT"/names/*; do
 		[ "$(readlink "$_f" 2>/dev/null)" = "$1" ] &&
 		    printf ' link:%s' "${_f#$ROOT/}"
@@ -109,6 +107,8 @@ f_scrub() {
 		umount -l "/run/netns/psb-$_s" 2>/dev/null
 		rm -f "/run/netns/psb-$_s"
 		link_exists "vh-$_s" && ip link del "vh-$_s" 2>/dev/null
+		[ -d "$PELAGOS_CGROUP_PARENT/$_id" ] &&
+		    cg_remove "$PELAGOS_CGROUP_PARENT/$_id"
 	done
 	rm -rf "$ROOT/sandboxes" "$ROOT/leases" "$ROOT/names"
 }
@@ -231,7 +231,7 @@ f_check_whole() {
 #   close         Linux frees the descriptor even when close fails, but an
 #                 injected failure skips the call and leaves it open: a
 #                 state no kernel produces (a pipe end kept open makes the
-#                 pause handshake wait for its 10 s timeout)
+#                 pause handshake wait for its 20 s timeout)
 F_EXCLUDE=" execve arch_prctl set_tid_address exit_group exit close "
 
 # One traced create, the bridge absent so that its creation is on the
@@ -355,13 +355,16 @@ t_fault_inject() {
 t_fault_signals() {
 	f_need_strace
 	f_discover
+	main=$(sed -n '1s/^\([0-9]*\) .*/\1/p' "$T_DIR/discovery")
 	points=0 failed=0 tolerated=0 bad=0 killed=0 interrupted=0
 	tol_list="" bad_list="" after=0
 	set -- INT TERM HUP
 	while read -r sys max; do
 		case $F_EXCLUDE in *" $sys "*) continue ;; esac
-		# Only the pause calls these, and only once it is ready.
-		if [ "$sys" = rt_sigtimedwait ] || [ "$sys" = madvise ]; then
+		# Only the pause calls these, and only once it is ready (a
+		# sanitizer's runtime calls madvise in every process).
+		if [ "$sys" = rt_sigtimedwait ] || { [ "$sys" = madvise ] &&
+		    ! grep -q "^$main  *madvise(" "$T_DIR/discovery"; }; then
 			for sig in INT TERM HUP; do
 				F_STRACE="-e signal=none -e trace=$sys,mkdirat,execve"
 				F_STRACE="$F_STRACE -e inject=$sys:signal=SIG$sig:when=1"
@@ -394,7 +397,7 @@ t_fault_signals() {
 	    "$tolerated finished, $killed killed before blocking," \
 	    "$after in the ready pause, $bad bad"
 	echo "signal points covered: $points"
-	[ "$after" = 6 ] || fail "the ready pause was signalled $after times, not 6"
+	[ "$after" -ge 3 ] || fail "the ready pause was never signalled"
 	[ "$interrupted" -gt 0 ] || fail "no create ever reported 'interrupted'"
 	[ "$bad" -eq 0 ] || fail "$bad of $points signal points misbehaved:$bad_list"
 }
@@ -569,6 +572,9 @@ t_fault_stale_netns() {
 	# The veth goes with the namespace, a moment after rm.
 	f_noleaks "$want" || fail "rm left:$(f_leaks "$want")"
 	f_predicted_id
+	# A sanitizer's runtime takes the first getrandom for itself.
+	[ "$F_ID" = "$want" ] || [ -z "${ASAN_OPTIONS:-}" ] ||
+	    skip "sanitizer build: getrandom#1 is its runtime's"
 	[ "$F_ID" = "$want" ] || fail "IDs not predictable here ($want, $F_ID)"
 	run 0 pel sandbox rm "$want"
 	f_strace_done || fail "pause outlived rm"
@@ -662,31 +668,45 @@ t_fault_rm_vanished() {
 	one_error "no such sandbox"
 }
 
-# Another process in the pod's network namespace: rm refuses, naming the
-# count; rm --force kills it by namespace identity.
+# Another process in the pod: rm refuses, naming the count; rm --force
+# kills it.  Pods with a cgroup count and kill what is in it (a workload
+# of pelagos run); pods without one, with PELAGOS_CGROUP_PARENT=none,
+# what is in their network namespace (here an nsenter), by namespace
+# identity.
 t_fault_rm_busy() {
 	f_trap
-	id=$(create)
-	ns=/run/netns/psb-$(echo "$id" | cut -c1-8)
-	nsenter --net="$ns" sleep 1000 </dev/null >/dev/null 2>&1 &
-	poll 5 eval '[ "$(ino /proc/$!/ns/net 2>/dev/null)" = "$(ino "$ns")" ]' ||
-	    fail "sleep never entered $ns"
-	inner=$!
-	f_remember_kill "$inner"
-	# An unrelated sleep of the same name outside the pod must survive.
-	sleep 1000 </dev/null >/dev/null 2>&1 &
-	outer=$!
-	f_remember_kill "$outer"
-	run 1 pel sandbox rm "$id"
-	one_error "1 process"
-	alive "$inner" || fail "refused rm killed the process inside"
-	alive "$(skey "$id" pause_pid)" || fail "refused rm stopped the pause"
-	run 0 pel sandbox ls
-	grep -q "^$id .* running " "$OUT" || fail "refused rm damaged the sandbox"
-	run 0 pel sandbox rm --force "$id"
-	poll 5 gone "$inner" || fail "rm --force left the process inside"
-	alive "$outer" || fail "rm --force killed a process outside the pod"
-	f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+	for cg in "$PELAGOS_CGROUP_PARENT" none; do
+		[ "$cg" = none ] || [ -d "$CG_MOUNT" ] || continue
+		id=$(PELAGOS_CGROUP_PARENT=$cg create)
+		ns=/run/netns/psb-$(echo "$id" | cut -c1-8)
+		# A workload is its init and CMD.
+		if [ "$cg" = none ]; then
+			nsenter --net="$ns" sleep 1000 </dev/null >/dev/null 2>&1 &
+			inner=$! n="1 process"
+		else
+			inner=$(pel run -d --sandbox "$id" sleep 1000) ||
+			    fail "run -d failed"
+			n="2 processes"
+		fi
+		poll 5 eval '[ "$(ino /proc/$inner/ns/net 2>/dev/null)" = "$(ino "$ns")" ]' ||
+		    fail "sleep never entered $ns"
+		f_remember_kill "$inner"
+		# An unrelated sleep of the same name outside the pod must survive.
+		sleep 1000 </dev/null >/dev/null 2>&1 &
+		outer=$!
+		f_remember_kill "$outer"
+		run 1 pel sandbox rm "$id"
+		one_error "$n"
+		alive "$inner" || fail "refused rm killed the process inside"
+		alive "$(skey "$id" pause_pid)" || fail "refused rm stopped the pause"
+		run 0 pel sandbox ls
+		grep -q "^$id .* running " "$OUT" || fail "refused rm damaged the sandbox"
+		run 0 pel sandbox rm --force "$id"
+		poll 5 gone "$inner" || fail "rm --force left the process inside"
+		alive "$outer" || fail "rm --force killed a process outside the pod"
+		kill "$outer"
+		f_noleaks "$id" || fail "left:$(f_leaks "$id")"
+	done
 }
 
 # f_parallel N OUTDIR [ARGS]: N creates at once; OUTDIR/N.{rc,id,err}.

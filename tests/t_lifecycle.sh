@@ -76,7 +76,7 @@ t_state_file() {
 	expect_eq "$(stat -c %a "$ROOT/sandboxes/$id")" 700 "state dir mode"
 	expect_eq "$(stat -c %a "$f")" 600 "state file mode"
 	expect_eq "$(cut -d' ' -f1 "$f" | tr '\n' ' ')" \
-	    "pelagos-state id name net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino created boot_id " \
+	    "pelagos-state id name net ipc pid ns_name veth_host bridge ip gateway hostname pause_pid pause_start netns_ino created boot_id cgroup memory memory_swap cpu_quota pids_max cpu_weight " \
 	    "state keys"
 	# Read the way the README tells a shell script to.
 	while read -r key value; do
@@ -87,6 +87,9 @@ t_state_file() {
 		bridge) expect_eq "$value" "$BR" bridge ;;
 		gateway) expect_eq "$value" "$GW" gateway ;;
 		ip) expect_eq "$value" "$NET.2/24" ip ;;
+		cgroup) [ "$PELAGOS_CGROUP_PARENT" = none ] ||
+		    expect_eq "$value" "$PELAGOS_CGROUP_PARENT/$id" cgroup ;;
+		memory) expect_eq "$value" - memory ;;
 		esac
 	done <"$f"
 	expect_eq "$(readlink "$ROOT/leases/$NET.2")" "$id" "lease link"
@@ -276,6 +279,8 @@ t_ls_prune_stateless() {
 # needs no reboot.  One whose version 1 state says "creating" has no
 # trusted pause: dead, and rm still finds its pause by its tag.
 t_state_v1() {
+	# The previous release made no cgroups.
+	export PELAGOS_CGROUP_PARENT=none
 	a=$(create --name old)
 	b=$(create)
 	for id in "$a" "$b"; do

@@ -407,16 +407,26 @@ t_inspect() {
 	id=$(create --name insp --hostname hh)
 	s8=$(echo "$id" | cut -c1-8)
 	run 0 pel sandbox inspect insp
-	expect_eq "$(cat "$OUT")" "{\"id\":\"$id\",\"name\":\"insp\",\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$(skey "$id" ip | cut -d/ -f1)\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"status\":\"running\",\"hostname\":\"hh\",\"created\":$(skey "$id" created),\"bridge\":\"$BR\",\"gateway\":\"$GW\"}" \
+	cg=
+	[ "$PELAGOS_CGROUP_PARENT" = none ] || cg=$PELAGOS_CGROUP_PARENT/$id
+	expect_eq "$(sed 's/,"usage":.*//' "$OUT")" "{\"id\":\"$id\",\"name\":\"insp\",\"pause_pid\":$(skey "$id" pause_pid),\"ns_name\":\"psb-$s8\",\"veth_host\":\"vh-$s8\",\"container_ip\":\"$(skey "$id" ip | cut -d/ -f1)\",\"namespaces\":{\"network\":\"Pod\",\"pid\":\"Container\",\"ipc\":\"Pod\"},\"status\":\"running\",\"hostname\":\"hh\",\"created\":$(skey "$id" created),\"bridge\":\"$BR\",\"gateway\":\"$GW\",\"cgroup\":\"$cg\",\"limits\":{\"memory\":0,\"memory_swap\":0,\"cpu_quota\":0,\"pids_max\":0,\"cpu_weight\":0}" \
 	    "inspect by name"
-	cp "$OUT" "$T_DIR/by-name"
+	if [ -n "$cg" ]; then
+		grep -Eq ',"usage":\{"memory":(null|[0-9]+),"cpu_usec":[0-9]+,"pids":(null|[0-9]+)\}\}$' "$OUT" ||
+		    fail "inspect's usage: $(cat "$OUT")"
+	else
+		grep -q ',"usage":null}$' "$OUT" || fail "usage without cgroup: $(cat "$OUT")"
+	fi
+	sed 's/,"usage":.*//' "$OUT" >"$T_DIR/by-name"
 	run 0 pel sandbox inspect "$id"
-	cmp -s "$OUT" "$T_DIR/by-name" || fail "inspect by ID differs from by name"
+	sed 's/,"usage":.*//' "$OUT" >"$T_DIR/by-id"
+	cmp -s "$T_DIR/by-id" "$T_DIR/by-name" ||
+	    fail "inspect by ID differs from by name"
 	h=$(create --host-net --host-ipc --pod-pid)
 	run 0 pel sandbox inspect "$h"
 	grep -qF "\"name\":null,\"pause_pid\":$(skey "$h" pause_pid),\"ns_name\":\"\",\"veth_host\":\"\",\"container_ip\":\"\",\"namespaces\":{\"network\":\"Node\",\"pid\":\"Pod\",\"ipc\":\"Node\"},\"status\":\"running\",\"hostname\":\"$(echo "$h" | cut -c1-8)\"" "$OUT" ||
 	    fail "inspect of a host-net sandbox: $(cat "$OUT")"
-	grep -qF '"bridge":"","gateway":""}' "$OUT" || fail "host-net bridge: $(cat "$OUT")"
+	grep -qF '"bridge":"","gateway":"",' "$OUT" || fail "host-net bridge: $(cat "$OUT")"
 	pp=$(skey "$h" pause_pid)
 	kill -9 "$pp"
 	poll 5 gone "$pp" || fail "pause survived SIGKILL"

@@ -158,7 +158,23 @@ static const char named_text[] =
 	"pause_start 123456789\n"
 	"netns_ino 4026532000\n"
 	"created 1732870000\n"
-	"boot_id -\n";
+	"boot_id -\n"
+	"cgroup -\n"
+	"memory -\n"
+	"memory_swap -\n"
+	"cpu_quota -\n"
+	"pids_max -\n"
+	"cpu_weight -\n";
+
+/* The same sandbox in a cgroup, with every limit: named_text's lines
+ * but the last six, then these. */
+static const char limited_tail[] =
+	"cgroup /sys/fs/cgroup/pelagos/0123456789abcdef\n"
+	"memory 67108864\n"
+	"memory_swap 134217728\n"
+	"cpu_quota 20000\n"
+	"pids_max 64\n"
+	"cpu_weight 50\n";
 
 /* The same sandbox as the previous release wrote it. */
 static const char named_v1_text[] =
@@ -212,7 +228,13 @@ static const char hostnet_text[] =
 	"pause_start 0\n"
 	"netns_ino 0\n"
 	"created 0\n"
-	"boot_id -\n";
+	"boot_id -\n"
+	"cgroup -\n"
+	"memory -\n"
+	"memory_swap -\n"
+	"cpu_quota -\n"
+	"pids_max -\n"
+	"cpu_weight -\n";
 
 /* A version 1 create that had not finished: its pause is not trusted,
  * whatever the file says of it. */
@@ -249,7 +271,9 @@ sb_equal(const struct sandbox *a, const struct sandbox *b)
 	STRF(id) STRF(name) STRF(ns_name) STRF(veth_host)
 	STRF(bridge) NUMF(ip) NUMF(prefix) NUMF(gateway) NUMF(net) NUMF(ipc)
 	NUMF(pid) STRF(hostname) NUMF(pause_pid) NUMF(pause_start)
-	NUMF(netns_ino) NUMF(created) STRF(boot_id)
+	NUMF(netns_ino) NUMF(created) STRF(boot_id) STRF(cgroup)
+	NUMF(lim.v[LIM_MEMORY]) NUMF(lim.v[LIM_SWAP]) NUMF(lim.v[LIM_QUOTA])
+	NUMF(lim.v[LIM_PIDS]) NUMF(lim.v[LIM_WEIGHT])
 #undef STRF
 #undef NUMF
 	return 1;
@@ -287,7 +311,7 @@ static void
 test_state_format(void)
 {
 	struct sandbox sb, out;
-	char buf[2048];
+	char buf[2048], limited[2048];
 	int n, len, i, small_ok;
 
 	fill_named(&sb);
@@ -295,6 +319,21 @@ test_state_format(void)
 	n = state_format(&sb, buf, sizeof(buf));
 	ok_mem(buf, n < 0 ? 0 : (size_t)n, named_text, strlen(named_text),
 	    "named sandbox formats to the exact expected text");
+
+	fill_named(&sb);
+	strcpy(sb.cgroup, "/sys/fs/cgroup/pelagos/0123456789abcdef");
+	sb.lim.v[LIM_MEMORY] = 64 << 20;
+	sb.lim.v[LIM_SWAP] = 128 << 20;
+	sb.lim.v[LIM_QUOTA] = 20000;
+	sb.lim.v[LIM_PIDS] = 64;
+	sb.lim.v[LIM_WEIGHT] = 50;
+	roundtrip(&sb, "sandbox in a cgroup with limits");
+	n = state_format(&sb, buf, sizeof(buf));
+	len = (int)(strstr(named_text, "cgroup -\n") - named_text);
+	memcpy(limited, named_text, (size_t)len);
+	strcpy(limited + len, limited_tail);
+	ok_mem(buf, n < 0 ? 0 : (size_t)n, limited, strlen(limited),
+	    "a sandbox's cgroup and limits format to the exact expected text");
 
 	fill_hostnet(&sb);
 	roundtrip(&sb, "unnamed host-network sandbox");
@@ -492,7 +531,7 @@ test_state_reject(void)
 		{ "pelagos-state 2\n", "Pelagos-state 2\n",
 		    "a capitalised version line" },
 		{ "ipc pod\n", "", "a missing key (ipc)" },
-		{ "created 1732870000\n", "", "a missing last key" },
+		{ "cpu_weight -\n", "", "a missing last key" },
 		{ "name web-1\n", "name web-1\nname web-1\n",
 		    "a duplicate key" },
 		{ "net pod\nipc pod\n", "ipc pod\nnet pod\n",
@@ -500,11 +539,11 @@ test_state_reject(void)
 		{ "name web-1\n", "nick web-1\n", "an unknown key" },
 		{ "name web-1\n", "name web-1\ncolor blue\n",
 		    "an inserted unknown key" },
-		{ "created 1732870000\n", "created 1732870000\nextra 1\n",
+		{ "cpu_weight -\n", "cpu_weight -\nextra 1\n",
 		    "an extra trailing line" },
-		{ "created 1732870000\n", "created 1732870000\n\n",
+		{ "cpu_weight -\n", "cpu_weight -\n\n",
 		    "a trailing empty line" },
-		{ "created 1732870000\n", "created 1732870000\nx",
+		{ "cpu_weight -\n", "cpu_weight -\nx",
 		    "trailing bytes without a newline" },
 		{ "\nname web-1\n", "\n\nname web-1\n",
 		    "an empty line between keys" },
@@ -579,6 +618,25 @@ test_state_reject(void)
 		{ "boot_id -\n", "boot_id 5b1a7c1e0f3d-4c2a-9e8b-7d6c5b4a3f21-\n",
 		    "a boot ID with a misplaced dash" },
 		{ "boot_id -\n", "", "a missing boot_id" },
+		{ "cgroup -\n", "cgroup /sys/fs/cgroup/pelagos/fedcba9876543210\n",
+		    "the cgroup of another ID" },
+		{ "cgroup -\n", "cgroup /sys/fs/cgroup/0123456789abcdef/x\n",
+		    "a cgroup below the ID's" },
+		{ "cgroup -\n", "cgroup sys/0123456789abcdef\n",
+		    "a relative cgroup" },
+		{ "cgroup -\n", "cgroup /sys/../0123456789abcdef\n",
+		    "a cgroup through '..'" },
+		{ "cgroup -\n", "cgroup /sys//0123456789abcdef\n",
+		    "a cgroup with an empty component" },
+		{ "cgroup -\n", "cgroup /0123456789abcdef\n",
+		    "the cgroup of a pod at the mount's root" },
+		{ "cgroup -\n", "cgroup /x0123456789abcdef\n",
+		    "a cgroup that only ends in the ID" },
+		{ "memory -\n", "memory 0\n", "memory 0 (none is '-')" },
+		{ "memory -\n", "memory 64m\n", "memory 64m" },
+		{ "pids_max -\n", "pids_max -1\n", "pids_max -1" },
+		{ "cpu_weight -\n", "cpu_weight 18446744073709551616\n",
+		    "cpu_weight ULLONG_MAX + 1" },
 	};
 	struct text t;
 	char line[300], junk[512];
@@ -1002,6 +1060,127 @@ check_valid(int (*fn)(const char *), const char *fname, const char *s,
 	set_detail("returned %d", got);
 	ok(got == (want != 0), "%s %s '%s' (%zu bytes)", fname,
 	    want ? "accepts" : "rejects", shown, strlen(s));
+}
+
+/* ---- cgroup limits, cgroup paths, confinement options ---- */
+
+static void
+test_limits(void)
+{
+	static const struct {
+		int lim;
+		const char *v;
+		unsigned long long want;	/* 0: refused */
+	} cases[] = {
+		{ LIM_MEMORY, "64m", 64ull << 20 }, { LIM_MEMORY, "1G", 1ull << 30 },
+		{ LIM_MEMORY, "4096", 4096 }, { LIM_MEMORY, "2t", 2ull << 40 },
+		{ LIM_SWAP, "128k", 128 << 10 }, { LIM_MEMORY, "0", 0 },
+		{ LIM_MEMORY, "", 0 }, { LIM_MEMORY, "64x", 0 },
+		{ LIM_MEMORY, "64mb", 0 }, { LIM_MEMORY, "-1", 0 },
+		{ LIM_MEMORY, "064m", 0 }, { LIM_MEMORY, "16777216t", 0 },
+		{ LIM_QUOTA, "0.2", 20000 }, { LIM_QUOTA, "1", 100000 },
+		{ LIM_QUOTA, "1.5", 150000 }, { LIM_QUOTA, "0.01", 1000 },
+		{ LIM_QUOTA, "2.125", 212500 }, { LIM_QUOTA, "0.009", 0 },
+		{ LIM_QUOTA, "0", 0 }, { LIM_QUOTA, "1.2345", 0 },
+		{ LIM_QUOTA, "1k", 0 }, { LIM_QUOTA, ".5", 0 },
+		{ LIM_PIDS, "64", 64 }, { LIM_PIDS, "0", 0 }, { LIM_PIDS, "1m", 0 },
+		{ LIM_WEIGHT, "1", 1 }, { LIM_WEIGHT, "10000", 10000 },
+		{ LIM_WEIGHT, "10001", 0 }, { LIM_WEIGHT, "0", 0 },
+	};
+	struct limits l;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		r = cgroup_limit(cases[i].lim, cases[i].v, &l);
+		set_detail("returned %d, value %llu", r, l.v[cases[i].lim]);
+		if (cases[i].want)
+			ok(r == 0 && l.v[cases[i].lim] == cases[i].want,
+			    "limit %d '%s' is %llu", cases[i].lim, cases[i].v,
+			    cases[i].want);
+		else
+			ok(r == -1 && !l.v[cases[i].lim],
+			    "limit %d '%s' is refused", cases[i].lim,
+			    cases[i].v);
+	}
+}
+
+static void
+test_cgroup_paths(void)
+{
+	static const char *const good[] = { "/sys/fs/cgroup/pelagos",
+		"/a", "/a.b/c-d/e_f", "/sys/fs/cgroup/unified/pelagos-test-1a2b" };
+	static const char *const bad[] = { "", "a", "a/b", "/", "//a", "/a/",
+		"/a//b", "/.", "/..", "/a/../b", "/a/./b", "/a b",
+		"/a:b", "/a\x7f", "/caf\xc3\xa9" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(valid_path(good[i]), "valid_path accepts '%s'", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!valid_path(bad[i]), "valid_path refuses '%s'", bad[i]);
+}
+
+/* Indexes into CONFINE_OPTS. */
+enum { C_PRIV, C_NNP, C_SECCOMP, C_RO, C_USER, C_ADD, C_DROP, C_GROUP };
+
+static void
+test_confine_opts(void)
+{
+	static const struct {
+		int opt;
+		const char *v;
+		int ok;
+	} cases[] = {
+		{ C_USER, "1000", 1 }, { C_USER, "1000:100", 1 },
+		{ C_USER, "0", 1 }, { C_USER, "4294967294", 1 },
+		{ C_USER, "4294967295", 0 }, { C_USER, "x", 0 },
+		{ C_USER, "1000:", 0 }, { C_USER, ":100", 0 },
+		{ C_USER, "1000:100:1", 0 }, { C_USER, "-1", 0 },
+		{ C_ADD, "NET_ADMIN", 1 }, { C_ADD, "cap_net_admin", 1 },
+		{ C_ADD, "CAP_SYS_ADMIN", 1 }, { C_DROP, "ALL", 1 },
+		{ C_DROP, "all", 1 }, { C_ADD, "checkpoint_restore", 1 },
+		{ C_ADD, "net-admin", 0 }, { C_ADD, "CAP_", 0 },
+		{ C_ADD, "", 0 }, { C_ADD, "net_admi", 0 },
+		{ C_ADD, "net_adminx", 0 }, { C_GROUP, "5", 1 },
+		{ C_GROUP, "5x", 0 }, { C_SECCOMP, "unconfined", 1 },
+		{ C_SECCOMP, "default", 0 },
+	};
+	struct confine c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		ok((confine_opt(cases[i].opt, cases[i].v, &c) == 0) ==
+		    cases[i].ok, "confinement option %d '%s' is %s",
+		    cases[i].opt, cases[i].v, cases[i].ok ? "taken" : "refused");
+	}
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_USER, "1000:100", &c);
+	ok(c.uid == 1000 && c.gid == 100 && c.flags == CF_USER,
+	    "--user 1000:100 sets both IDs");
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_USER, "7", &c);
+	ok(c.uid == 7 && c.gid == 7, "--user 7 gives GID 7");
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_ADD, "NET_ADMIN", &c);
+	confine_opt(C_ADD, "sys_time", &c);
+	confine_opt(C_DROP, "CAP_CHOWN", &c);
+	ok(c.add == (1ull << 12 | 1ull << 25) && c.drop == 1,
+	    "capability names map to their numbers");
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i <= CF_MAX_GROUPS; i++)
+		if (confine_opt(C_GROUP, "5", &c) < 0)
+			break;
+	ok(i == CF_MAX_GROUPS && c.ngroups == CF_MAX_GROUPS,
+	    "--group-add takes at most %d groups", CF_MAX_GROUPS);
+	memset(&c, 0, sizeof(c));
+	confine_opt(C_PRIV, NULL, &c);
+	confine_opt(C_NNP, NULL, &c);
+	confine_opt(C_RO, NULL, &c);
+	ok(c.flags == (CF_PRIVILEGED | CF_NEW_PRIVS | CF_READ_ONLY),
+	    "--privileged, --allow-new-privileges, --read-only set flags");
 }
 
 static void
@@ -1948,6 +2127,414 @@ test_util(void)
 	test_util_dir();
 }
 
+
+/* ---- JSON and the CNI documents ---- */
+
+static struct json tj;
+
+static int
+jparse(const char *s)
+{
+	return json_parse(&tj, s, strlen(s));
+}
+
+static void
+test_json(void)
+{
+	static const char *const good[] = {
+		"{}", " {\n}\t", "{\"a\":1}", "{\"a\" : [ ] , \"b\" : { } }",
+		"{\"a\":[1,-0,0.5,1e3,-1.25E-2,true,false,null,\"x\"]}",
+		"{\"a\":{\"b\":{\"c\":[[],[{}]]}}}", "{\"\\u0041\\n\\\"\":\"\\\\/\"}",
+		"{\"a\":\"caf\xc3\xa9\"}", NULL };
+	static const char *const bad[] = {
+		"", " ", "[]", "1", "\"a\"", "{", "}", "{\"a\":1,}", "{,}",
+		"{\"a\":1 \"b\":2}", "{\"a\"}", "{\"a\":}", "{\"a\"::1}",
+		"{\"a\",:1}", "{\"a\":[1,,2]}", "{\"a\":[,1]}", "{\"a\":[1 2]}",
+		"{\"a\":[1,]}", "{\"a\":1:2}", "{1:2}", "{a:1}", "{\"a\":b}",
+		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}",
+		"{\"a\":1e}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":+1}",
+		"{\"a\":\"x\x01\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+		"{} {}", "{}x", "x{}", "{},", "{}:", "{\"a\":{\"b\":1}:2}",
+		"{\"a\":[1]]}", "{\"a\":\"unterminated}", "{\"a\":1}\x01",
+		NULL };
+	char deep[64], big[JSON_MAX_TOKENS * 3 + 16], buf[8];
+	unsigned long long v;
+	int i, t, b;
+
+	/* Described by index: some of the texts hold control characters. */
+	for (i = 0; good[i]; i++)
+		ok(jparse(good[i]) == 0, "json_parse accepts good[%d]", i);
+	for (i = 0; bad[i]; i++) {
+		errno = 0;
+		ok(jparse(bad[i]) < 0 && errno == EBADMSG && tj.n == 0,
+		    "json_parse refuses bad[%d] (EBADMSG)", i);
+	}
+	ok(json_parse(&tj, "{\"a\":1}\0{}", 10) < 0,
+	    "json_parse refuses a NUL and what follows");
+	/* 16 levels nest, 17 do not. */
+	for (b = 16; b <= 17; b++) {
+		strcpy(deep, "{\"a\":");
+		for (i = 0; i < b; i++)
+			strcat(deep, "[");
+		for (i = 0; i < b; i++)
+			strcat(deep, "]");
+		strcat(deep, "}");
+		errno = 0;
+		ok(b == 16 ? jparse(deep) == 0 : jparse(deep) < 0 &&
+		    errno == ELOOP, "json_parse %s %d levels", b == 16 ?
+		    "takes" : "refuses (ELOOP)", b);
+	}
+	strcpy(big, "{\"a\":[");
+	for (i = 0; i < JSON_MAX_TOKENS; i++)
+		strcat(big, i ? ",0" : "0");
+	strcat(big, "]}");
+	errno = 0;
+	ok(jparse(big) < 0 && errno == E2BIG, "json_parse refuses more than "
+	    "%d tokens (E2BIG)", JSON_MAX_TOKENS);
+	errno = 0;
+	ok(json_parse(&tj, big, JSON_MAX_BYTES + 1) < 0 && errno == EFBIG,
+	    "json_parse refuses more than %d bytes (EFBIG)", JSON_MAX_BYTES);
+
+	jparse("{\"k\":\"v1\",\"n\":42,\"b\":true,\"k\":\"v2\",\"e\":"
+	    "\"a\\u0041\\t\",\"u\":\"\\u00e9\",\"z\":\"\\u0000\",\"l\":[1,{\"m\":2}]}");
+	t = json_get(&tj, 0, "k");
+	ok(json_string(&tj, t, buf, sizeof(buf)) == 0 && !strcmp(buf, "v2"),
+	    "json_get: of a key given twice, the last counts");
+	ok(json_uint(&tj, json_get(&tj, 0, "n"), 100, &v) == 0 && v == 42,
+	    "json_uint");
+	ok(json_uint(&tj, json_get(&tj, 0, "n"), 41, &v) < 0,
+	    "json_uint refuses a value over its maximum");
+	ok(json_bool(&tj, json_get(&tj, 0, "b"), &b) == 0 && b == 1,
+	    "json_bool");
+	ok(json_bool(&tj, json_get(&tj, 0, "n"), &b) < 0, "json_bool refuses "
+	    "a number");
+	ok(json_string(&tj, json_get(&tj, 0, "e"), buf, sizeof(buf)) == 0 &&
+	    !strcmp(buf, "aA\t"), "json_string unescapes");
+	errno = 0;
+	ok(json_string(&tj, json_get(&tj, 0, "u"), buf, sizeof(buf)) < 0 &&
+	    errno == EINVAL, "json_string refuses an escape beyond ASCII");
+	ok(json_string(&tj, json_get(&tj, 0, "z"), buf, sizeof(buf)) < 0,
+	    "json_string refuses an escaped NUL");
+	errno = 0;
+	ok(json_string(&tj, json_get(&tj, 0, "e"), buf, 3) < 0 &&
+	    errno == ENAMETOOLONG, "json_string refuses what does not fit");
+	ok(json_get(&tj, 0, "m") < 0, "json_get looks at one object's keys");
+	t = json_get(&tj, 0, "l");
+	i = json_next(&tj, t, -1);
+	b = json_next(&tj, t, i);
+	ok(json_type(&tj, i) == JSON_PRIMITIVE && json_type(&tj, b) ==
+	    JSON_OBJECT && json_next(&tj, t, b) < 0 &&
+	    json_get(&tj, b, "m") == b + 2, "json_next walks an array");
+	ok(json_get(&tj, -1, "k") < 0 && json_next(&tj, -1, -1) < 0,
+	    "json_get and json_next of no token find nothing");
+}
+
+/* What a function printed with util_out, in out (NUL-terminated). */
+static void
+capture(void (*fn)(const void *), const void *arg, char *out, size_t len)
+{
+	char path[] = "/tmp/pelagos-unit-cni.XXXXXX";
+	int fd, saved;
+	ssize_t n = -1;
+
+	fflush(stdout);
+	out[0] = '\0';
+	if ((fd = mkstemp(path)) < 0 || (saved = dup(1)) < 0)
+		return;
+	dup2(fd, 1);
+	fn(arg);
+	util_flush();
+	dup2(saved, 1);
+	close(saved);
+	n = pread(fd, out, len - 1, 0);
+	out[n < 0 ? 0 : n] = '\0';
+	close(fd);
+	unlink(path);
+}
+
+static struct cni_req treq;
+static struct cni_att tatt;
+
+static int
+conf(const char *cmd, const char *js)
+{
+	struct pelagos_err e;
+	int code;
+
+	memset(&e, 0, sizeof(e));
+	code = cni_req_env(&treq, cmd, "ctr-1", "/run/netns/x", "eth0", &e);
+	if (!code)
+		code = cni_req_conf(&treq, &tj, js, strlen(js), &e);
+	set_detail("code %d, %s", code, e.what);
+	return code;
+}
+
+#define CONF(rest) "{\"cniVersion\":\"1.1.0\",\"name\":\"net1\"," \
+	"\"subnet\":\"10.5.0.0/24\"" rest "}"
+
+static void
+print_result(const void *arg)
+{
+	(void)arg;
+	cni_result(&treq, &tatt);
+}
+
+static void
+print_error(const void *arg)
+{
+	cni_error(&treq, CNI_E_FIELD, arg);
+}
+
+static void
+test_cni_req(void)
+{
+	static const struct {
+		const char *js;
+		int code;
+		const char *cmd;
+	} cases[] = {
+		{ CONF(""), 0, "ADD" },
+		{ "{\"name\":\"n\",\"subnet\":\"10.5.0.0/24\"}", CNI_E_VERSION,
+		    "ADD" },
+		{ "{\"cniVersion\":\"0.2.0\",\"name\":\"n\"}", CNI_E_VERSION,
+		    "ADD" },
+		{ "{\"cniVersion\":1,\"name\":\"n\"}", CNI_E_CONFIG, "ADD" },
+		{ "{\"cniVersion\":\"0.3.1\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\",\"prevResult\":{}}", CNI_E_VERSION,
+		    "CHECK" },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", CNI_E_VERSION, "GC" },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", CNI_E_VERSION, "STATUS" },
+		{ "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", 0, "DEL" },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"-n\",\"subnet\":"
+		    "\"10.5.0.0/24\"}", CNI_E_CONFIG, "ADD" },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"n\"}", CNI_E_CONFIG,
+		    "ADD" },
+		{ CONF(",\"subnet\":\"10.5.0.1/24\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"subnet\":\"10.5.0.0/31\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"bridge\":\"a/b\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"bridge\":\"0123456789abcdef\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.5.0.0\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.5.0.255\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.6.0.1\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"gateway\":\"10.5.0.254\""), 0, "ADD" },
+		{ CONF(",\"mtu\":67"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"mtu\":1500.0"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"mtu\":65535"), 0, "ADD" },
+		{ CONF(",\"isDefaultGateway\":1"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"dataDir\":\"rel/dir\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"dns\":[]"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"prevResult\":[]"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"prevResult\":{\"ips\":{}}"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"ipMasq\":false"), 0, "ADD" },
+		{ CONF(",\"ipMasq\":true"), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"subnet6\":null"), 0, "ADD" },
+		{ CONF(",\"subnet6\":\"fd00::/64\""), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"ipam\":{\"type\":\"host-local\"}"), CNI_E_FIELD,
+		    "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[]}"), 0, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+		    "8080,\"containerPort\":80}]}"), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"unknownKey\":{\"x\":[1,2]},\"type\":\"whatever\""), 0,
+		    "ADD" },
+		{ CONF(""), CNI_E_CONFIG, "CHECK" },
+		{ CONF(""), CNI_E_CONFIG, "GC" },
+		{ CONF(",\"cni.dev/valid-attachments\":{}"), CNI_E_CONFIG, "GC" },
+		{ CONF(",\"cni.dev/valid-attachments\":[]"), 0, "GC" },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"subnet\":"
+		    "\"10.5.0.0/24\",}", CNI_E_DECODE, "ADD" },
+	};
+	struct pelagos_err e;
+	char out[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(conf(cases[i].cmd, cases[i].js) == cases[i].code,
+		    "CNI %s %s: code %d", cases[i].cmd, cases[i].js,
+		    cases[i].code);
+	conf("ADD", CONF(",\"ipMasq\":true"));
+	ok(strstr(detail, "ipMasq") && strstr(detail, "true"),
+	    "code 2 names the key and its value");
+	conf("ADD", CONF(",\"gateway\":\"10.6.0.1\""));
+	ok(strstr(detail, "gateway") && strstr(detail, "10.6.0.1"),
+	    "code 7 names the key and its value");
+
+	memset(&e, 0, sizeof(e));
+	ok(cni_req_env(&treq, "ADDX", "c", "/n", "eth0", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_COMMAND"), "an unknown CNI_COMMAND: code 4");
+	ok(cni_req_env(&treq, "ADD", "-c", "/n", "eth0", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_CONTAINERID"), "a bad CNI_CONTAINERID: code 4");
+	ok(cni_req_env(&treq, "ADD", NULL, "/n", "eth0", &e) == CNI_E_ENV,
+	    "no CNI_CONTAINERID: code 4");
+	ok(cni_req_env(&treq, "ADD", "c", "/n", "a/b", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_IFNAME"), "a bad CNI_IFNAME: code 4");
+	ok(cni_req_env(&treq, "ADD", "c", "n", "eth0", &e) == CNI_E_ENV &&
+	    strstr(e.what, "CNI_NETNS"), "a relative CNI_NETNS: code 4");
+	ok(cni_req_env(&treq, "DEL", "c", NULL, "eth0", &e) == 0 &&
+	    !strcmp(treq.netns, ""), "DEL needs no CNI_NETNS");
+	ok(cni_req_env(&treq, "VERSION", NULL, NULL, NULL, &e) == 0,
+	    "VERSION needs no attachment");
+	ok(cni_req_env(&treq, "ADD", "ab.c_d-1", "/n", "net1", &e) == 0 &&
+	    !strcmp(treq.key, "ab.c_d-1/net1"), "the attachment's key is "
+	    "<id>/<ifname>");
+
+	ok(conf("ADD", CONF("")) == 0 && !strcmp(treq.bridge, DEF_CNI_BRIDGE) &&
+	    !strcmp(treq.dir, DEF_CNI_DIR "/net1") && treq.gw == IP4(10, 5,
+	    0, 1) && !treq.mtu && !treq.defroute && treq.ver == 110,
+	    "defaults: bridge, dataDir, gateway, no MTU, no default route");
+	ok(conf("ADD", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+	    "\"10.5.0.0/24\",\"bridge\":\"br9\",\"gateway\":\"10.5.0.9\","
+	    "\"dataDir\":\"/srv/cni\",\"mtu\":1400,\"isDefaultGateway\":"
+	    "true}") == 0 && !strcmp(treq.bridge, "br9") &&
+	    !strcmp(treq.dir, "/srv/cni/n") && treq.gw == IP4(10, 5, 0, 9) &&
+	    treq.mtu == 1400 && treq.defroute && treq.ver == 40,
+	    "every key is read");
+
+	ok(conf("CHECK", CONF(",\"prevResult\":{\"interfaces\":[{\"name\":"
+	    "\"br\"},{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\","
+	    "\"sandbox\":\"/run/netns/x\"}],\"ips\":[{\"interface\":0,"
+	    "\"address\":\"10.9.9.9/8\"},{\"interface\":1,\"address\":"
+	    "\"10.5.0.7/24\"}]}")) == 0 && treq.nprev_ifs == 2 &&
+	    !strcmp(treq.want_mac, "02:00:00:00:00:01") &&
+	    treq.want_ip == IP4(10, 5, 0, 7) && treq.want_prefix == 24,
+	    "CHECK finds its interface, MAC and address in prevResult");
+
+	/* A chained result keeps prevResult's entries first. */
+	conf("ADD", CONF(",\"isDefaultGateway\":true,\"dns\":{\"nameservers\":"
+	    "[\"10.5.0.1\"]},\"prevResult\":{\"interfaces\":[{\"name\":\"x\"}],"
+	    "\"ips\":[{\"interface\":0,\"address\":\"10.9.0.2/16\"}],"
+	    "\"routes\":[{\"dst\":\"10.10.0.0/16\"}],\"dns\":{}}"));
+	memset(&tatt, 0, sizeof(tatt));
+	strcpy(tatt.link[0].name, "br\"0");
+	strcpy(tatt.link[1].name, "pc-0a050002");
+	strcpy(tatt.link[2].name, "eth0");
+	tatt.link[2].mac[0] = 0xab;
+	tatt.ip = IP4(10, 5, 0, 2);
+	capture(print_result, NULL, out, sizeof(out));
+	ok_str(out, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"x\"},"
+	    "{\"name\":\"br\\\"0\",\"mac\":\"00:00:00:00:00:00\"},{\"name\":"
+	    "\"pc-0a050002\",\"mac\":\"00:00:00:00:00:00\"},{\"name\":\"eth0\","
+	    "\"mac\":\"ab:00:00:00:00:00\",\"sandbox\":\"/run/netns/x\"}],"
+	    "\"ips\":[{\"interface\":0,\"address\":\"10.9.0.2/16\"},"
+	    "{\"interface\":3,\"address\":\"10.5.0.2/24\",\"gateway\":"
+	    "\"10.5.0.1\"}],\"routes\":[{\"dst\":\"10.10.0.0/16\"},{\"dst\":"
+	    "\"0.0.0.0/0\",\"gw\":\"10.5.0.1\"}],\"dns\":{\"nameservers\":"
+	    "[\"10.5.0.1\"]}}\n", "the ADD result, chained: prevResult's "
+	    "entries first, indexes past them");
+	ok(json_parse(&tj, out, strlen(out)) == 0, "the result is JSON");
+	conf("ADD", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+	    "\"10.5.0.0/24\"}");
+	capture(print_result, NULL, out, sizeof(out));
+	ok(strstr(out, "\"ips\":[{\"version\":\"4\",\"interface\":2,") &&
+	    strstr(out, "\"routes\":[],\"dns\":{}}"), "a 0.4.0 result has "
+	    "ips' version, no default route unless asked: %s", out);
+	memset(&e, 0, sizeof(e));
+	strcpy(e.what, "ctl\x01 \"q\"");
+	e.os = ENOENT;
+	capture(print_error, &e, out, sizeof(out));
+	ok_str(out, "{\"cniVersion\":\"0.4.0\",\"code\":2,\"msg\":"
+	    "\"unsupported field\",\"details\":\"ctl\\u0001 \\\"q\\\": "
+	    "No such file or directory\"}\n", "the error object");
+
+	conf("GC", CONF(",\"cni.dev/valid-attachments\":[{\"containerID\":"
+	    "\"c1\",\"ifname\":\"eth0\"},{\"containerID\":\"c2\"},{\"ifname\":"
+	    "\"eth1\"},{\"containerID\":\"c3\",\"ifname\":\"net1\"}]"));
+	ok(cni_valid(&treq, "c1/eth0") && cni_valid(&treq, "c3/net1") &&
+	    !cni_valid(&treq, "c1/eth1") && !cni_valid(&treq, "c2/eth0") &&
+	    !cni_valid(&treq, "c2/") && !cni_valid(&treq, "c1"),
+	    "cni_valid matches containerID and ifname both");
+}
+
+static int
+count_holders(uint32_t ip, const char *holder, void *arg)
+{
+	char *seen = arg;
+
+	strcat(seen, holder);
+	strcat(seen, ip == IP4(10, 5, 0, 3) ? "!" : ";");
+	return !strcmp(holder, "drop/eth0");
+}
+
+static void
+test_cni_leases(void)
+{
+	char dir[] = "/tmp/pelagos-unit-cni.XXXXXX", seen[256] = "";
+	struct subnet sn;
+	uint32_t ip;
+	int fd;
+
+	if (!mkdtemp(dir) || (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0 ||
+	    mkdirat(fd, "leases", 0700) < 0) {
+		ok(0, "lease directory");
+		return;
+	}
+	ipam_parse_subnet("10.5.0.0/29", &sn);
+	ok(ipam_lease_take_except(fd, &sn, IP4(10, 5, 0, 2), "keep/eth0",
+	    &ip) == 0 && ip == IP4(10, 5, 0, 3), "the gateway given is skipped");
+	ok(ipam_lease_take_except(fd, &sn, IP4(10, 5, 0, 2), "drop/eth0",
+	    &ip) == 0 && ip == IP4(10, 5, 0, 4), "the next address follows");
+	symlinkat("not-an-address", fd, "leases/junk");
+	ok(ipam_lease_each(fd, count_holders, seen) == 0 &&
+	    strstr(seen, "keep/eth0!") && strstr(seen, "drop/eth0;") &&
+	    !strstr(seen, "not-an"), "ipam_lease_each visits leases only, "
+	    "with their holders");
+	ok(!exists(fd, "leases/10.5.0.4") && exists(fd, "leases/10.5.0.3"),
+	    "ipam_lease_each frees what its visitor says");
+	ok(ipam_lease_take(fd, &sn, "x/y", &ip) == 0 && ip == IP4(10, 5, 0, 2),
+	    "ipam_lease_take skips only the first host");
+	close(fd);
+	rm_rf_at(AT_FDCWD, dir);
+}
+
+/* RTM_NEWLINK (16), REQUEST|ACK; zero ifinfomsg; IFLA_IFNAME "eth0";
+ * IFLA_MTU (4) 1400. */
+static const unsigned char exp_linkmtu[] = {
+	0x34, 0x00, 0x00, 0x00, 0x10, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x09, 0x00, 0x03, 0x00, 'e', 't', 'h', '0', 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00,
+};
+
+/* RTM_GETROUTE (26), REQUEST|ACK; rtmsg AF_INET, dst_len 32, the rest 0;
+ * RTA_DST (1) 10.0.0.2. */
+static const unsigned char exp_getroute[] = {
+	0x24, 0x00, 0x00, 0x00, 0x1a, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x02, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x02,
+};
+
+static void
+test_netlink_cni(void)
+{
+	struct nl_sock s = NL_SOCK_INIT;
+	struct nl_route rt;
+	struct nl_link l;
+	struct nl_buf b;
+
+	if (!little_endian())
+		return;
+	dirty_init(&b);
+	nl_req_linkmtu(&b, "eth0", 1400);
+	expect_req(&b, exp_linkmtu, sizeof(exp_linkmtu),
+	    "nl_req_linkmtu(eth0, 1400)");
+	dirty_init(&b);
+	nl_req_getroute(&b, IP4(10, 0, 0, 2));
+	expect_req(&b, exp_getroute, sizeof(exp_getroute),
+	    "nl_req_getroute(10.0.0.2)");
+	if (!ok_sys(nl_open(&s, NETLINK_ROUTE) == 0, "nl_open"))
+		return;
+	ok_sys(nl_getroute(&s, IP4(127, 0, 0, 1), &rt) == 0 && rt.type == 2 &&
+	    nl_getlink(&s, "lo", &l) == 0 && rt.oif == l.index,
+	    "nl_getroute 127.0.0.1: a local route on lo");
+	nl_close(&s);
+}
+
 int
 main(void)
 {
@@ -1962,10 +2549,17 @@ main(void)
 	test_subnet();
 	test_ipam();
 	test_valid();
+	test_limits();
+	test_cgroup_paths();
+	test_confine_opts();
 	test_netlink();
 	test_netlink_socket();
 	test_root();
 	test_util();
+	test_json();
+	test_cni_req();
+	test_cni_leases();
+	test_netlink_cni();
 	printf("%d passed, %d failed, 0 skipped\n", npass, nfail);
 	return nfail ? 1 : 0;
 }

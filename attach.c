@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* CNI attachments: what ADD makes, DEL and GC remove and CHECK verifies.
+ *
+ * <dataDir>/<name>/lock			flock()ed by every command
+ * <dataDir>/<name>/leases/<a.b.c.d>	symlink -> "<containerID>/<ifname>"
+ *
+ * The order is sandbox.c's: the lease is taken under the lock before any
+ * kernel object exists, and the host end of the veth is named after the
+ * address ("pc-<8 hex>"), so everything an interrupted ADD made can be
+ * found from its lease, and DEL, GC and ADD's own rollback are one
+ * operation: delete the veth a lease names, then free the lease.  The
+ * default dataDir is on /run: leases describe veths and namespaces that
+ * no reboot keeps, so a reboot frees them all with the tmpfs (host-local
+ * keeps its leases on disk, and a reboot leaks them). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "pelagos.h"
+
+static void
+veth_name(uint32_t ip, char name[IFNAME_LEN])
+{
+	util_fmt(name, IFNAME_LEN, CNI_VETH_PREFIX "%08x", ip);
+}
+
+static int
+sys(struct pelagos_err *e, const char *what, const char *obj)
+{
+	err_os(e, "%s %s", what, obj);
+	return CNI_E_SYSTEM;
+}
+
+/* One lease visitor for all: it records the request's own lease, and
+ * with drop set removes an attachment (its veth, then its lease): for
+ * GC every one not in cni.dev/valid-attachments, else the request's.  A
+ * holder without a '/' is no attachment and not ours to judge. */
+struct visit {
+	const struct cni_req *r;
+	int drop, gc, code;
+	struct pelagos_err *e;
+	uint32_t ip;		/* the request's lease, when found */
+};
+
+static int
+visit(uint32_t ip, const char *holder, void *arg)
+{
+	struct visit *v = arg;
+	char name[IFNAME_LEN];
+
+	if (!strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
+	    strcmp(holder, v->r->key)))
+		return 0;
+	v->ip = ip;
+	if (!v->drop)
+		return 0;
+	veth_name(ip, name);
+	/* nft.c: the attachment's NAT and port elements go here, before
+	 * its lease, once the nftables code lands. */
+	if (net_veth_release(name, 0, v->code ? &(struct pelagos_err){ "",
+	    0 } : v->e) < 0) {
+		v->code = CNI_E_SYSTEM;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+leases(int dirfd, const struct cni_req *r, int drop, int gc,
+	struct pelagos_err *e, uint32_t *ip)
+{
+	struct visit v = { r, drop, gc, 0, e, 0 };
+
+	if (ipam_lease_each(dirfd, visit, &v) < 0 && !v.code)
+		v.code = sys(e, "read leases in", r->dir);
+	if (ip)
+		*ip = v.ip;
+	return v.code;
+}
+
+/* What a command works on: the network's directory, locked, the
+ * request's own lease if any (with the names it implies), and, once
+ * opened, CNI_NETNS and netlink sockets in it and in ours. */
+struct ctx {
+	int dirfd, lock, nsfd;
+	struct nl_sock host, pod;
+	struct cni_att a;
+};
+
+static void
+names(const struct cni_req *r, struct cni_att *a)
+{
+	strcpy(a->link[0].name, r->bridge);
+	veth_name(a->ip, a->link[1].name);
+	strcpy(a->link[2].name, r->ifname);
+}
+
+/* The directory is made with its parents when create is set (0700 under
+ * pelagos's umask; plugins run as root); without create, one that does
+ * not exist leaves dirfd -1 and is no error. */
+static int
+ctx_open(const struct cni_req *r, int create, struct ctx *c,
+	struct pelagos_err *e)
+{
+	char path[sizeof(r->dir)];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->dirfd = c->lock = c->nsfd = c->host.fd = c->pod.fd = -1;
+	strcpy(path, r->dir);
+	for (i = 1; create && path[i]; i++)
+		if (path[i] == '/') {
+			path[i] = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+				return sys(e, "create", path);
+			path[i] = '/';
+		}
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+		return sys(e, "create", path);
+	if ((c->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return !create && errno == ENOENT ? 0 : sys(e, "open", path);
+	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
+		return sys(e, "create leases in", path);
+	if ((c->lock = root_lock(c->dirfd, LOCK_EX)) < 0)
+		return sys(e, "lock", path);
+	return leases(c->dirfd, r, 0, 0, e, &c->a.ip);
+}
+
+/* CNI_NETNS and a netlink socket in it, and one in ours. */
+static int
+ctx_netns(const struct cni_req *r, struct ctx *c, struct pelagos_err *e)
+{
+	if (net_ns_open(r->netns, &c->nsfd, &c->pod, e) < 0)
+		return errno == ENOENT ? CNI_E_UNKNOWN : errno == EINVAL ?
+		    CNI_E_ENV : CNI_E_SYSTEM;
+	if (nl_open(&c->host, NETLINK_ROUTE) < 0)
+		return sys(e, "open", "a netlink socket");
+	return 0;
+}
+
+static int
+ctx_close(struct ctx *c, int code)
+{
+	nl_close(&c->host);
+	nl_close(&c->pod);
+	if (c->nsfd >= 0)
+		close(c->nsfd);
+	if (c->lock >= 0)
+		close(c->lock);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	return code;
+}
+
+/* SIGINT, SIGTERM and SIGHUP are held (cni.c): one pending aborts the ADD
+ * between steps, and the rollback runs. */
+static int
+interrupted(struct pelagos_err *e)
+{
+	sigset_t s;
+
+	if (sigpending(&s) == 0 && (sigismember(&s, SIGINT) ||
+	    sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP)))
+		return err_msg(e, EINTR, "interrupted"), -1;
+	return 0;
+}
+
+static int
+link_info(struct nl_sock *nl, struct cni_link *l, struct nl_link *out,
+	struct pelagos_err *e)
+{
+	if (nl_getlink(nl, l->name, out) < 0)
+		return sys(e, "find", l->name);
+	memcpy(l->mac, out->mac, sizeof(l->mac));
+	return 0;
+}
+
+int
+attach_add(const struct cni_req *r, struct cni_att *a,
+	struct pelagos_err *e)
+{
+	struct ctx c;
+	struct nl_link l;
+	char ip[16];
+	int brindex, i, code;
+
+	if ((code = ctx_open(r, 1, &c, e)) != 0)
+		return ctx_close(&c, code);
+	if (c.a.ip)
+		return ctx_close(&c, (err_msg(e, EEXIST, "%s exists", r->key),
+		    CNI_E_SYSTEM));
+	if ((code = ctx_netns(r, &c, e)) != 0)
+		return ctx_close(&c, code);
+	if (nl_getlink(&c.pod, r->ifname, &l) == 0)
+		errno = EEXIST;
+	if (errno != ENODEV)
+		return ctx_close(&c, sys(e, "interface", r->ifname));
+	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
+	    &c.a.ip) < 0) {
+		if (errno != EADDRNOTAVAIL)
+			return ctx_close(&c, sys(e, "lease an address in",
+			    r->dir));
+		ipam_format_ip(r->sn.net, ip);
+		return ctx_close(&c, (err_msg(e, EADDRNOTAVAIL, "no free "
+		    "address in %s/%d", ip, r->sn.prefix), CNI_E_SYSTEM));
+	}
+	names(r, &c.a);
+	code = CNI_E_SYSTEM;
+	if (interrupted(e) || net_bridge_ready(&c.host, r->bridge, r->gw,
+	    r->sn.prefix, &brindex, e) < 0 || net_veth_create(&c.host,
+	    c.a.link[1].name, brindex, r->ifname, c.nsfd, e) < 0 ||
+	    (r->mtu && (net_link_mtu(&c.host, c.a.link[1].name, r->mtu, e) < 0 ||
+	    net_link_mtu(&c.pod, r->ifname, r->mtu, e) < 0)) ||
+	    net_pod_config(&c.pod, r->ifname, c.a.ip, r->sn.prefix,
+	    r->defroute ? r->gw : 0, e) < 0)
+		goto undo;
+	/* nft.c: ipMasq and runtimeConfig.portMappings are applied here
+	 * once the nftables code lands (cnispec.c refuses them until then). */
+	for (i = 0; i < 3; i++)
+		if (link_info(i < 2 ? &c.host : &c.pod, &c.a.link[i], &l, e))
+			goto undo;
+	if (!interrupted(e)) {
+		*a = c.a;
+		return ctx_close(&c, 0);
+	}
+undo:
+	leases(c.dirfd, r, 1, 0, &(struct pelagos_err){ "", 0 }, NULL);
+	return ctx_close(&c, code);
+}
+
+/* Also when CNI_NETNS and the lease are gone, and as often as asked: the
+ * veth the lease names is deleted whatever namespace its peer is in,
+ * which takes CNI_IFNAME with it.  For GC, every attachment not in
+ * cni.dev/valid-attachments goes the same way; errors do not stop it, the
+ * first is reported. */
+int
+attach_del(const struct cni_req *r, struct pelagos_err *e)
+{
+	struct ctx c;
+	int code;
+
+	if ((code = ctx_open(r, 0, &c, e)) == 0 && c.dirfd >= 0)
+		code = leases(c.dirfd, r, 1, r->cmd == CNI_GC, e, NULL);
+	return ctx_close(&c, code);
+}
+
+/* The kernel side against prevResult and the lease: the lease and the
+ * address prevResult gives CNI_IFNAME agree, the bridge is up, the host
+ * end up on it, CNI_IFNAME up with the MAC prevResult recorded, its
+ * address local and, with isDefaultGateway, the default route via the
+ * gateway (a TEST-NET address outside the subnet is looked up). */
+int
+attach_check(const struct cni_req *r, struct pelagos_err *e)
+{
+	struct nl_link br, l;
+	struct nl_route rt;
+	struct ctx c;
+	char mac[18];
+	const unsigned char *m = c.a.link[2].mac;
+	int code;
+
+	if ((code = ctx_open(r, 0, &c, e)) != 0)
+		return ctx_close(&c, code);
+	names(r, &c.a);
+	if (!c.a.ip || c.a.ip != r->want_ip || r->want_prefix != r->sn.prefix)
+		return ctx_close(&c, (err_msg(e, ESTALE, "%s: lease and "
+		    "prevResult differ", r->key), CNI_E_DRIFT));
+	if ((code = ctx_netns(r, &c, e)) != 0 ||
+	    (code = link_info(&c.host, &c.a.link[0], &br, e)) != 0 ||
+	    (code = link_info(&c.host, &c.a.link[1], &l, e)) != 0)
+		return ctx_close(&c, code);
+	if (!br.is_bridge || !(br.flags & l.flags & IFF_UP) ||
+	    l.master != br.index)
+		return ctx_close(&c, (err_msg(e, ESTALE, "%s is not up on %s",
+		    c.a.link[1].name, r->bridge), CNI_E_DRIFT));
+	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
+		return ctx_close(&c, code);
+	util_fmt(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+	    m[2], m[3], m[4], m[5]);
+	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
+	    r->want_mac)) || nl_getroute(&c.pod, c.a.ip, &rt) < 0 ||
+	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,
+	    (r->sn.net >> 24) == 192 ? 0xc6336401 : 0xc0000201, &rt) < 0 ||
+	    rt.gw != r->gw || rt.oif != l.index)))
+		return ctx_close(&c, (err_msg(e, ESTALE, "%s: state, MAC %s, "
+		    "address or route changed", r->ifname, mac), CNI_E_DRIFT));
+	return ctx_close(&c, 0);
+}
+
+static int
+count(uint32_t ip, const char *holder, void *arg)
+{
+	(void)ip;
+	(void)holder;
+	++*(uint32_t *)arg;
+	return 0;
+}
+
+/* Ready unless the bridge's name is taken by another kind of link or the
+ * subnet has no free address left. */
+int
+attach_status(const struct cni_req *r, struct pelagos_err *e)
+{
+	struct nl_link l;
+	struct ctx c;
+	uint32_t used = 0;
+	int code;
+
+	if ((code = ctx_open(r, 0, &c, e)) == 0 && c.dirfd >= 0)
+		ipam_lease_each(c.dirfd, count, &used);
+	if (nl_open(&c.host, NETLINK_ROUTE) == 0 && nl_getlink(&c.host,
+	    r->bridge, &l) == 0 && !l.is_bridge)
+		used = ~0u;
+	if (!code && used >= ~ipam_mask(r->sn.prefix) - 2)
+		code = (err_msg(e, ENOSPC, "bridge %s is no bridge, or %s is "
+		    "full", r->bridge, r->dir), CNI_E_UNAVAILABLE);
+	return ctx_close(&c, code);
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The CNI specification's documents.  A request is read and checked
+ * before anything is touched: the CNI_* variables and the plugin
+ * configuration the runtime writes to stdin, prevResult included.  Keys
+ * this plugin does not know are ignored, as the specification asks; keys
+ * it knows but cannot honour are refused with code 2 and their value,
+ * never silently dropped.  Results and errors are written here too: a
+ * chained plugin's prevResult is passed on, ours appended to it. */
+#include <errno.h>
+#include <string.h>
+
+#include "pelagos.h"
+
+#define FAIL(code, ...) (err_msg(e, EINVAL, __VA_ARGS__), (code))
+
+const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0",
+	"1.1.0", NULL };
+static const unsigned char version_num[] = { 30, 31, 40, 100, 110 };
+
+int
+cni_req_env(struct cni_req *r, const char *cmd, const char *id,
+	const char *netns, const char *ifname, struct pelagos_err *e)
+{
+	static const char *const cmds[] = { "ADD", "DEL", "CHECK", "GC",
+		"STATUS", "VERSION" };
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < 6 && strcmp(cmd, cmds[i]); i++)
+		;
+	if (i == 6)
+		return FAIL(CNI_E_ENV, "CNI_COMMAND %.16s is unknown", cmd);
+	r->cmd = (enum cni_cmd)i;
+	r->netns = netns ? netns : "";
+	if (r->cmd > CNI_CHECK)
+		return 0;
+	cmd = !id || !valid_cni_id(id) ? "CONTAINERID" :
+	    !ifname || !valid_ifname(ifname) ? "IFNAME" :
+	    (r->cmd != CNI_DEL && r->netns[0] != '/') ||
+	    strlen(r->netns) > 255 ? "NETNS" : NULL;
+	if (cmd)
+		return FAIL(CNI_E_ENV, "CNI_%s is missing or invalid", cmd);
+	strcpy(r->ifname, ifname);
+	util_fmt(r->key, sizeof(r->key), "%s/%s", id, ifname);
+	return 0;
+}
+
+/* A string member of obj into buf: 0, 1 when absent or null, -1 when it
+ * is no string or too long. */
+static int
+get_str(const struct json *j, int obj, const char *key, char *buf,
+	size_t len)
+{
+	int t = json_get(j, obj, key);
+
+	buf[0] = '\0';
+	if (t < 0 || (json_type(j, t) == JSON_PRIMITIVE &&
+	    j->js[j->tok[t].start] == 'n'))
+		return 1;
+	return json_string(j, t, buf, len) < 0 ? -1 : 0;
+}
+
+/* prevResult's lists, and where CHECK finds what ADD reported: the
+ * interface named CNI_IFNAME, its MAC and its IPv4 address. */
+static int
+prev_result(struct cni_req *r)
+{
+	static const char *const lists[] = { "interfaces", "ips", "routes" };
+	const struct json *j = r->j;
+	char s[20], *slash;
+	unsigned long long v;
+	int t, k, want = -1;
+
+	for (k = 0; k < 3; k++)
+		if ((r->prev_list[k] = json_get(j, r->prev, lists[k])) >= 0 &&
+		    json_type(j, r->prev_list[k]) != JSON_ARRAY)
+			return -1;
+	for (t = json_next(j, r->prev_list[PREV_IFS], -1); t >= 0;
+	    t = json_next(j, r->prev_list[PREV_IFS], t), r->nprev_ifs++)
+		if (get_str(j, t, "name", s, IFNAME_LEN) == 0 &&
+		    !strcmp(s, r->ifname)) {
+			want = r->nprev_ifs;
+			get_str(j, t, "mac", r->want_mac, sizeof(r->want_mac));
+		}
+	for (t = json_next(j, r->prev_list[PREV_IPS], -1); t >= 0;
+	    t = json_next(j, r->prev_list[PREV_IPS], t))
+		if (json_uint(j, json_get(j, t, "interface"), 1000, &v) == 0 &&
+		    (int)v == want && !get_str(j, t, "address", s, 20) &&
+		    (slash = strchr(s, '/')) &&
+		    ipam_parse_ip(s, slash, &r->want_ip) == 0 &&
+		    util_parse_ull(slash + 1, NULL, 32, &v) == 0)
+			r->want_prefix = (int)v;
+	return 0;
+}
+
+/* The keys read, in the order they are checked; a key at fault is named
+ * in the error with its value. */
+enum { K_VERSION, K_NAME, K_BRIDGE, K_SUBNET, K_GATEWAY, K_DIR, NSTR,
+	K_DEFGW = NSTR, K_MASQ, K_MTU, K_DNS, K_PREV, K_SUBNET6, K_IPAM,
+	K_PORTS, K_VALID, NKEYS };
+static const char *const keys[NKEYS] = { "cniVersion", "name", "bridge",
+	"subnet", "gateway", "dataDir", "isDefaultGateway", "ipMasq", "mtu",
+	"dns", "prevResult", "subnet6", "ipam", "portMappings",
+	"cni.dev/valid-attachments" };
+
+/* One exit for every key at fault: kept out of line, or the compiler
+ * copies it to each of the places that jump to it. */
+static int __attribute__((noinline))
+bad_key(const struct json *j, int t, int k, int code, struct pelagos_err *e)
+{
+	const char *raw = "";
+	size_t n = 0;
+
+	if (t >= 0)
+		raw = json_raw(j, t, &n);
+	err_msg(e, EINVAL, "%s%s%s%.*s is %s", k == K_PORTS ? "runtimeConfig." :
+	    "", keys[k], t < 0 ? "" : "=", (int)(n > 64 ? 64 : n), raw,
+	    code == CNI_E_FIELD ?
+	    "not supported by this build" : t < 0 ? "missing" : "invalid");
+	return code;
+}
+
+int
+cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
+	struct pelagos_err *e)
+{
+	char str[NSTR][256];
+	unsigned long long mtu = 0;
+	int t[NKEYS], k, masq = 0, code = CNI_E_CONFIG;
+
+	r->j = j;
+	r->prev_list[0] = r->prev_list[1] = r->prev_list[2] = -1;
+	if (json_parse(j, js, len) < 0) {
+		err_os(e, "configuration on stdin (%zu bytes)", len);
+		return CNI_E_DECODE;
+	}
+	for (k = 0; k < NKEYS; k++)
+		t[k] = json_get(j, k == K_PORTS ? json_get(j, 0,
+		    "runtimeConfig") : 0, keys[k]);
+	r->dns = t[K_DNS];
+	r->prev = t[K_PREV];
+	r->valid = t[K_VALID];
+	for (k = 0; k < NSTR; k++)
+		if (get_str(j, 0, keys[k], str[k], sizeof(str[k])) < 0)
+			goto bad;
+	for (k = 0; cni_versions[k] && strcmp(str[K_VERSION],
+	    cni_versions[k]); k++)
+		;
+	if (!cni_versions[k])
+		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not one of "
+		    "0.3.0, 0.3.1, 0.4.0, 1.0.0 and 1.1.0", str[K_VERSION]);
+	strcpy(r->version, str[K_VERSION]);
+	r->ver = version_num[k];
+	if ((r->cmd == CNI_CHECK && r->ver < 40) ||
+	    ((r->cmd == CNI_GC || r->cmd == CNI_STATUS) && r->ver < 110))
+		return FAIL(CNI_E_VERSION, "cniVersion %s has no %s",
+		    r->version, r->cmd == CNI_GC ? "GC" : r->cmd == CNI_CHECK ?
+		    "CHECK" : "STATUS");
+	if (r->cmd == CNI_VERSION)
+		return 0;
+	if (!str[K_BRIDGE][0])
+		strcpy(str[K_BRIDGE], DEF_CNI_BRIDGE);
+	if (!str[K_DIR][0])
+		strcpy(str[K_DIR], DEF_CNI_DIR);
+	/* Each check leaves k at the key it is about. */
+	if (!valid_name(str[k = K_NAME]) || !valid_ifname(str[k = K_BRIDGE]) ||
+	    ipam_parse_subnet(str[k = K_SUBNET], &r->sn) < 0)
+		goto bad;
+	r->gw = r->sn.net + 1;
+	if ((str[k = K_GATEWAY][0] && (ipam_parse_ip(str[K_GATEWAY], NULL,
+	    &r->gw) < 0 || r->gw <= r->sn.net ||
+	    r->gw >= (r->sn.net | ~ipam_mask(r->sn.prefix)))) ||
+	    str[k = K_DIR][0] != '/' ||
+	    (t[k = K_DEFGW] >= 0 && json_bool(j, t[K_DEFGW], &r->defroute)) ||
+	    (t[k = K_MASQ] >= 0 && json_bool(j, t[K_MASQ], &masq)) ||
+	    (t[k = K_MTU] >= 0 && (json_uint(j, t[K_MTU], 65535, &mtu) ||
+	    mtu < 68)) || (t[k = K_DNS] >= 0 && json_type(j, t[K_DNS]) !=
+	    JSON_OBJECT) || (t[k = K_PREV] >= 0 && json_type(j, t[K_PREV]) !=
+	    JSON_OBJECT) ||
+	    (r->cmd == CNI_CHECK && t[K_PREV] < 0) ||
+	    (r->cmd == CNI_GC && json_type(j, t[k = K_VALID]) != JSON_ARRAY) ||
+	    (r->prev >= 0 && r->cmd != CNI_DEL && prev_result(r) < 0))
+		goto bad;
+	strcpy(r->name, str[K_NAME]);
+	strcpy(r->bridge, str[K_BRIDGE]);
+	util_fmt(r->dir, sizeof(r->dir), "%s/%s", str[K_DIR], r->name);
+	r->mtu = (unsigned int)mtu;
+	/* nft.c: ipMasq and runtimeConfig.portMappings are wired here once
+	 * the nftables code lands; IPv6 with issue 11's addressing. */
+	code = CNI_E_FIELD;
+	if ((masq && (k = K_MASQ)) ||
+	    (t[k = K_SUBNET6] >= 0 && json_type(j, t[K_SUBNET6]) !=
+	    JSON_PRIMITIVE) ||
+	    t[k = K_IPAM] >= 0 || (t[k = K_PORTS] >= 0 &&
+	    (json_type(j, t[K_PORTS]) != JSON_ARRAY || j->tok[t[K_PORTS]].size)))
+		goto bad;
+	return 0;
+bad:
+	return bad_key(j, t[k], k, code, e);
+}
+
+/* Whether the attachment "<id>/<ifname>" is in cni.dev/valid-attachments. */
+int
+cni_valid(const struct cni_req *r, const char *key)
+{
+	char want[CNI_KEY_LEN], ifname[IFNAME_LEN];
+	int t;
+
+	for (t = json_next(r->j, r->valid, -1); t >= 0;
+	    t = json_next(r->j, r->valid, t))
+		if (get_str(r->j, t, "containerID", want, CNI_ID_MAX + 1) ==
+		    0 && get_str(r->j, t, "ifname", ifname, IFNAME_LEN) == 0 &&
+		    util_fmt(want + strlen(want), IFNAME_LEN + 1, "/%s",
+		    ifname) && !strcmp(want, key))
+			return 1;
+	return 0;
+}
+
+/* prevResult's entries of one list, each after a ',' but the first;
+ * whether there were any. */
+static int
+prev_entries(const struct cni_req *r, int list)
+{
+	int t, any = 0;
+	const char *raw;
+	size_t n;
+
+	for (t = json_next(r->j, r->prev_list[list], -1); t >= 0;
+	    t = json_next(r->j, r->prev_list[list], t)) {
+		raw = json_raw(r->j, t, &n);
+		util_out(&",%.*s"[!any++], (int)n, raw);
+	}
+	return any;
+}
+
+/* The ADD result on stdout, shaped as the bridge plugin's: the bridge,
+ * the host end and the container's interface, the address on the last of
+ * them, the default route with isDefaultGateway, and dns as configured
+ * (else as prevResult had it). */
+void
+cni_result(const struct cni_req *r, const struct cni_att *a)
+{
+	const unsigned char *m;
+	char ip[16], gw[16];
+	const char *raw = "{}";
+	size_t n = 2;
+	int i, more;
+
+	ipam_format_ip(a->ip, ip);
+	ipam_format_ip(r->gw, gw);
+	util_out("{\"cniVersion\":\"%s\",\"interfaces\":[", r->version);
+	more = prev_entries(r, PREV_IFS);
+	for (i = 0; i < 3; i++, more = 1) {
+		m = a->link[i].mac;
+		util_out(&",{\"name\":"[!more]);
+		json_put(a->link[i].name);
+		util_out(",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"%s", m[0],
+		    m[1], m[2], m[3], m[4], m[5], i == 2 ? ",\"sandbox\":" : "}");
+	}
+	json_put(r->netns);
+	util_out("}],\"ips\":[");
+	more = prev_entries(r, PREV_IPS);
+	util_out(&",{%s\"interface\":%d,\"address\":\"%s/%d\",\"gateway\":"
+	    "\"%s\"}],\"routes\":["[!more], r->ver < 100 ? "\"version\":\"4\"," :
+	    "", r->nprev_ifs + 2, ip, r->sn.prefix, gw);
+	more = prev_entries(r, PREV_ROUTES);
+	if (r->defroute)
+		util_out(&",{\"dst\":\"0.0.0.0/0\",\"gw\":\"%s\"}"[!more], gw);
+	if (r->dns >= 0)
+		raw = json_raw(r->j, r->dns, &n);
+	else if ((i = json_get(r->j, r->prev, "dns")) >= 0)
+		raw = json_raw(r->j, i, &n);
+	util_out("],\"dns\":%.*s}\n", (int)n, raw);
+}
+
+/* The error object on stdout: msg says what the code means, details what
+ * failed on which object, with the OS error. */
+void
+cni_error(const struct cni_req *r, int code, const struct pelagos_err *e)
+{
+	static const char *const msgs[] = { "incompatible CNI version",
+		"unsupported field", "unknown container",
+		"invalid environment variables", "I/O failure",
+		"decoding failure", "invalid network configuration" };
+	char details[320];
+
+	util_fmt(details, sizeof(details), "%s%s%s", e->what,
+	    e->os ? ": " : "", e->os ? strerror(e->os) : "");
+	util_out("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"%s\","
+	    "\"details\":", r->ver ? r->version : "1.1.0", code,
+	    code <= CNI_E_CONFIG ? msgs[code - 1] : code == CNI_E_UNAVAILABLE ?
+	    "plugin not available" : code == CNI_E_DRIFT ?
+	    "attachment not as added" : "system error");
+	json_put(details);
+	util_out("}\n");
+}
+
+/* VERSION answers in the version it was asked in. */
+void
+cni_version_result(const struct cni_req *r)
+{
+	int i;
+
+	util_out("{\"cniVersion\":\"%s\",\"supportedVersions\":[",
+	    r->ver ? r->version : "1.1.0");
+	for (i = 0; cni_versions[i]; i++)
+		util_out(&",\"%s\""[!i], cni_versions[i]);
+	util_out("]}\n");
+}
