@@ -67,6 +67,9 @@ tmp=$(mktemp -d /tmp/psoak.XXXXXX) || die "mktemp failed"
 disk=$(mktemp -d /var/tmp/psoak.XXXXXX) || { rmdir "$tmp"; die "mktemp failed"; }
 br=ps$(cut -c1-4 /proc/sys/kernel/random/uuid)
 root=$tmp/tmpfs/soak
+# Pod cgroups under a parent of this run's own on the cgroup2 mount.
+cgmount=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+cgparent=${cgmount:+$cgmount/pelagos-soak-${br#ps}}
 mounts=
 : >"$tmp/ids"
 : >"$tmp/wl"
@@ -106,6 +109,12 @@ cleanup() {
 		fi
 		[ -e "/sys/class/net/vh-$s" ] && ip link del "vh-$s" 2>/dev/null
 	done <"$tmp/ids"
+	for cg in "$cgparent"/*/; do
+		[ -d "$cg" ] || continue
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+		find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+	[ -n "$cgparent" ] && [ -d "$cgparent" ] && rmdir "$cgparent"
 	for mp in $mounts; do
 		umount "$mp" 2>/dev/null || umount -l "$mp"
 	done
@@ -126,6 +135,9 @@ while :; do
 	[ $tries -lt 50 ] || die "no free 10.2xx.0.0/16 block"
 done
 export PELAGOS_BRIDGE=$br PELAGOS_SUBNET=$net.0/24
+PELAGOS_CGROUP_PARENT=none
+[ -n "$cgparent" ] && PELAGOS_CGROUP_PARENT=$cgparent
+export PELAGOS_CGROUP_PARENT
 
 mkdir -p "$tmp/tmpfs" "$tmp/ext4"
 mount -t tmpfs -o size=64m,mode=0700 tmpfs "$tmp/tmpfs" || die "mount tmpfs"
@@ -217,7 +229,8 @@ ours() {
 }
 
 # One line of counts: the run's netns files, veths, mounts, pauses,
-# bridge ports, state directories, leases, names and live workloads; the
+# bridge ports, state directories, leases, names, pod cgroups and live
+# workloads; the
 # harness's fds; the host's open files, live (not zombie) threads and
 # mounts; the resident sandbox's pause: its fds, threads and VmRSS (kB).
 counts() {
@@ -232,6 +245,7 @@ counts() {
 	for _d in sandboxes leases names; do
 		ls "$root/$_d" 2>/dev/null | wc -l
 	done
+	ls -d "$cgparent"/*/ 2>/dev/null | wc -l
 	_w=0
 	while read -r _p _s; do
 		alive_as "$_p" "$_s" && _w=$((_w + 1))
@@ -255,7 +269,7 @@ settled() {
 	_t=0
 	while [ $_t -lt 200 ]; do
 		set -- $(counts)
-		[ "$1 $2 $3 $4 $5 $6 $7 $8 $9" = "$base" ] && break
+		[ "$1 $2 $3 $4 $5 $6 $7 $8 $9 ${10}" = "$base" ] && break
 		sleep 0.05
 		_t=$((_t + 1))
 	done
@@ -275,7 +289,7 @@ p=$("$pelagos" --root "$root" run -d --sandbox "$rid" -- sleep 3600) ||
 	die "run -d in the resident sandbox"
 echo "$p $(start_of "$p")" >>"$tmp/wl"
 set -- $(counts)
-base="$1 $2 $3 $4 $5 $6 $7 $8 $9"
+base="$1 $2 $3 $4 $5 $6 $7 $8 $9 ${10}"
 echo "before $*" >"$tmp/counts"
 t0=$(cut -d' ' -f1 /proc/uptime)
 : >"$tmp/rm8"
@@ -321,35 +335,35 @@ echo "the harness's fds and the host's open files, live threads and mounts" \
 leaked=0
 awk -v n="$n" '
 function row(l, a) {
-	printf "%-11s %5s %4s %5s %5s %4s %5s %5s %4s %8s | %4s %6s %7s %6s | %3s %3s %4s\n",
+	printf "%-11s %5s %4s %5s %5s %4s %5s %5s %4s %6s %8s | %4s %6s %7s %6s | %3s %3s %4s\n",
 	    l, a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-	    a[12], a[13], a[14], a[15], a[16], a[17]
+	    a[12], a[13], a[14], a[15], a[16], a[17], a[18]
 }
 BEGIN {
-	split("x netns veth mount pause port state lease name workload fds " \
-	    "files threads mounts fds thr rss", h, " ")
+	split("x netns veth mount pause port state lease name cgroup workload " \
+	    "fds files threads mounts fds thr rss", h, " ")
 	row("cycles", h)
 }
 NR == 1 {
 	for (i = 2; i <= NF; i++) { b[i] = p[i] = $i; v[i] = $i }
-	for (i = 2; i <= 10; i++) v[i] = "-"
+	for (i = 2; i <= 11; i++) v[i] = "-"
 	row("before", v)
 	next
 }
 {
-	for (i = 2; i <= 10; i++) { v[i] = $i - b[i]; if (v[i]) bad = 1 }
-	for (i = 11; i <= 14; i++) { v[i] = sprintf("%+d", $i - p[i]); p[i] = $i }
-	for (i = 15; i <= 17; i++) v[i] = $i
+	for (i = 2; i <= 11; i++) { v[i] = $i - b[i]; if (v[i]) bad = 1 }
+	for (i = 12; i <= 15; i++) { v[i] = sprintf("%+d", $i - p[i]); p[i] = $i }
+	for (i = 16; i <= 18; i++) v[i] = $i
 	row($1, v)
 	for (i = 2; i <= NF; i++) last[i] = $i
 }
 END {
 	s = 0
-	for (i = 2; i <= 10; i++) s += last[i] - b[i]
+	for (i = 2; i <= 11; i++) s += last[i] - b[i]
 	printf "leaks per 1000 cycles (the run'"'"'s own objects): %.2f; over " \
 	    "the whole run: harness fds %+d, host open files %+d, host live " \
 	    "threads %+d, host mounts %+d\n", s * 1000 / n,
-	    last[11] - b[11], last[12] - b[12], last[13] - b[13], last[14] - b[14]
+	    last[12] - b[12], last[13] - b[13], last[14] - b[14], last[15] - b[15]
 	exit bad
 }' "$tmp/counts" || leaked=1
 "$pelagos" --root "$root" sandbox rm -f "$rid" >/dev/null ||

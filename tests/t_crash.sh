@@ -6,12 +6,13 @@
 # `xfs_io -x -c shutdown`; its -f would flush the log first) right after
 # a create or an rm returned, and with either SIGKILLed at each of its
 # fsync, renameat, symlinkat, mkdir(at) and unlink(at) steps (strace kills
-# it on entering the call, which then never runs).  Unmounting and
-# mounting again replays the journal: what is on disk then is what a
-# power cut at that point leaves.  The kernel's objects die with the
-# power, so the test kills its pauses and removes its netns files, and ls
-# and prune run with a boot ID of their own, bind-mounted over
-# /proc/sys/kernel/random/boot_id in a private mount namespace.
+# it on entering the call, which then never runs).  Unmounting it and
+# mounting (a copy of) its image replays the journal: what is on disk
+# then is what a power cut at that point leaves.  The kernel's objects
+# die with the power, so the test kills its pauses and removes its netns
+# files and pod cgroups, and ls and prune run with a boot ID of their
+# own, bind-mounted over /proc/sys/kernel/random/boot_id in a private
+# mount namespace.
 #
 # Each sandbox must then be wholly there (its state parses), wholly gone
 # (no directory, no link at it) or half-made (a directory without a
@@ -56,6 +57,11 @@ cr_ops() {
 			return ""
 		return substr(s, RSTART + 1, RLENGTH - 2)
 	}
+	# A name relative to a directory descriptor; an absolute one is
+	# itself (with AT_FDCWD too).
+	function at(d, name) {
+		return substr(name, 1, 1) == "/" ? name : d "/" name
+	}
 	{
 		ok = $0 ~ / = 0$/
 		if (!ok && $0 !~ / = \?$/)
@@ -66,11 +72,11 @@ cr_ops() {
 		if (call == "fsync") { op = "S"; p = fd($0) }
 		else if (call == "mkdir") { op = "E"; p = a[2] }
 		else if (call == "unlink") { op = "A"; p = a[2] }
-		else if (call == "mkdirat") { op = "E"; p = fd(a[1]) "/" a[2] }
-		else if (call == "unlinkat") { op = "A"; p = fd(a[1]) "/" a[2] }
-		else if (call == "symlinkat") { op = "E"; p = fd(a[3]) "/" a[4] }
+		else if (call == "mkdirat") { op = "E"; p = at(fd(a[1]), a[2]) }
+		else if (call == "unlinkat") { op = "A"; p = at(fd(a[1]), a[2]) }
+		else if (call == "symlinkat") { op = "E"; p = at(fd(a[3]), a[4]) }
 		else if (call == "renameat") {
-			op = "R"; p = fd(a[1]) "/" a[2] " " fd(a[3]) "/" a[4]
+			op = "R"; p = at(fd(a[1]), a[2]) " " at(fd(a[3]), a[4])
 		} else
 			next
 		if (!ok)
@@ -151,7 +157,26 @@ cr_powercut() {
 		done
 		umount "/run/netns/psb-$_s" 2>/dev/null
 		rm -f "/run/netns/psb-$_s"
+		[ -d "$PELAGOS_CGROUP_PARENT/$_id" ] &&
+		    cg_remove "$PELAGOS_CGROUP_PARENT/$_id"
 	done
+	return 0
+}
+
+# Unmounts the shut-down file system and mounts what its disk holds (the
+# journal is replayed).  The image itself cannot be mounted again while
+# anything still holds the old file system, a copy of the mount in
+# another process's mount namespace for one: the mount would get that
+# shut-down file system back.  A copy of the image is a disk of its own.
+cr_remount() {
+	umount "$CR_MNT" || fail "umount after the shutdown"
+	_old=$CR_IMG
+	CR_IMG=$T_DIR/ext4.$CR_I
+	cp --sparse=always "$_old" "$CR_IMG" || fail "cannot copy the image"
+	rm -f "$_old"
+	cr_mount
+	: >"$CR_MNT/probe" && rm "$CR_MNT/probe" ||
+	    fail "the remounted file system does not work"
 }
 
 # Strips the root, the ID and the address from a path for the table.
@@ -159,6 +184,7 @@ cr_label() {
 	_x=$2
 	[ "$_x" = "$R" ] && _x="<root>"
 	_x=${_x#$R/}
+	case $_x in "$PELAGOS_CGROUP_PARENT"*) _x="<cgroups>${_x#$PELAGOS_CGROUP_PARENT}" ;; esac
 	[ -n "$CR_T" ] && _x=$(echo "$_x" | sed -e "s/$CR_T/<id>/g" \
 	    -e "s/$(echo "$CR_T" | cut -c1-8)/<id>/g")
 	echo "$1($(echo "$_x" | sed 's,leases/[0-9.]*$,leases/<ip>,'))"
@@ -220,8 +246,7 @@ cr_point() {
 		CR_POINT="$op killed at $(cr_label "$1#$n" "$2")"
 	fi
 	cr_powercut $W $CR_T
-	umount "$CR_MNT" || fail "umount after the shutdown"
-	cr_mount
+	cr_remount
 	# What is on disk.
 	cr_replay "$T_DIR/op.trace"
 	disk=nothing
@@ -267,7 +292,7 @@ cr_point() {
 
 t_crash_consistency() {
 	cr_need
-	CR_IMG=$T_DIR/ext4.img
+	CR_IMG=$T_DIR/ext4.0
 	CR_MNT=$T_DIR/mnt
 	CR_I=0 CR_W=0
 	# Pauses of an interrupted crash point die with its power too.

@@ -7,13 +7,13 @@
 # longer by hand.  Every command must exit 0 or 1 with at most one
 # `pelagos: ` line on stderr (prune: one per sandbox it reports); a
 # foreground run may also end 137 when an rm -f killed it: run sits in
-# the pod's namespaces while CMD runs, where rm's scan finds it (the shell
-# then reports "Killed" on the same stderr).  At the
-# end: no address given twice and leases agreeing with the states, no
-# name on two sandboxes, no netns file, mount, veth, bridge port, pause or
-# workload without its sandbox in the root; and after a prune and an
-# rm -f of everything, nothing left.  Uses f_consistent and f_start
-# (t_faults.sh).
+# the pod's namespaces while CMD runs, where rm's scan finds it (the
+# shell then reports "Killed" on the same stderr).  At the end: no
+# address given twice and leases agreeing with the states, no name on
+# two sandboxes, no netns file, mount, veth, bridge port, pod cgroup,
+# pause or workload without its sandbox in the root; and after a prune
+# and an rm -f of everything, nothing left.  Uses f_consistent and
+# f_start (t_faults.sh).
 TESTS="$TESTS t_stress_mixed"
 
 # Helpers are st_-prefixed: every t_*.sh is sourced into one shell.
@@ -133,9 +133,14 @@ st_ids() {
 # Kernel objects and processes, each with its sandbox in the root; prints
 # what is not.  One pass over each kind of object, however many IDs.
 st_orphans() {
-	_gone=" "
+	_gone=" " _goneid=" "
 	for _id in $(st_ids); do
-		[ -d "$ROOT/sandboxes/$_id" ] || _gone="$_gone${_id%????????} "
+		[ -d "$ROOT/sandboxes/$_id" ] && continue
+		_gone="$_gone${_id%????????} "
+		_goneid="$_goneid$_id "
+	done
+	for _c in "$PELAGOS_CGROUP_PARENT"/*; do
+		case $_goneid in *" ${_c##*/} "*) printf ' cgroup:%s' "${_c##*/}" ;; esac
 	done
 	for _f in /run/netns/psb-* /sys/class/net/vh-*; do
 		_s=${_f##*-}
