@@ -158,7 +158,7 @@ st_orphans() {
 		alive "${_p%/cmdline}" && printf ' pause:%s' "${_p%/cmdline}"
 	done
 	for _b in $(ls "/sys/class/net/$BR/brif" 2>/dev/null); do
-		grep -qx "veth_host $_b" "$ROOT"/sandboxes/*/state 2>/dev/null ||
+		grep -qx "eth[0-9].veth $_b" "$ROOT"/sandboxes/*/state 2>/dev/null ||
 		    printf ' port:%s' "$_b"
 	done
 	cat "$T_DIR"/w*/wl 2>/dev/null | while read -r _p _s; do
@@ -232,8 +232,8 @@ $(echo "$bad" | head -n 20)"
 	for l in "$ROOT"/leases/*; do
 		[ -L "$l" ] || continue
 		o=$(readlink "$l")
-		grep -qx "ip ${l##*/}/.*" "$ROOT/sandboxes/$o/state" ||
-		    fail "lease ${l##*/} -> $o, which records $(skey "$o" ip)"
+		grep -qx "eth[0-9]*.ip6* ${l##*/}/.*" "$ROOT/sandboxes/$o/state" ||
+		    fail "lease ${l##*/} -> $o, which records $(skey "$o" eth0.ip)"
 	done
 	dup=$(cat "$ROOT"/sandboxes/*/state 2>/dev/null | sed -n 's/^name //p' |
 	    grep -v '^-$' | sort | uniq -d)
