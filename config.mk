@@ -25,7 +25,9 @@ DEF_NFT_TABLE = pelagos
 CC = musl-gcc
 # WERROR is empty for users' builds; CI exports WERROR=-Werror.
 WERROR ?=
-CFLAGS = -std=c99 -Os -Wall -Wextra $(WERROR) -pipe \
+# -Oz (GCC 12): 1.7 KB less than -Os here, at no measurable cost in
+# create or rm (bench/).
+CFLAGS = -std=c99 -Oz -Wall -Wextra $(WERROR) -pipe \
 	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 # -z norelro: no dynamic linker runs in a static musl binary, so nothing
 # would ever mprotect the RELRO range; aligning it padded the file by up
