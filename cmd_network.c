@@ -9,14 +9,14 @@
 #include "pelagos.h"
 
 const char cmd_network_usage[] =
-"usage: pelagos network create|ls|inspect|rm [args...]\n";
+"usage: pelagos network create|ls|inspect|rm [ARGS] (each has --help)\n";
 
 const char cmd_net_create_usage[] =
 "usage: pelagos network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
-"    [--bridge BR] [--gateway IP] [--mtu N]\n";
+" [--bridge BR] [--gateway IP] [--mtu N]\n";
 
 const char cmd_net_ls_usage[] =
-"usage: pelagos network ls [-q|--json]\n";
+"usage: pelagos network ls [-q|--quiet|--json]\n";
 
 const char cmd_net_inspect_usage[] =
 "usage: pelagos network inspect NAME\n";

@@ -8,33 +8,11 @@
 
 const char cmd_run_usage[] =
 "usage: pelagos run --sandbox ID|NAME [--rootfs DIR [--read-only]]\n"
-"                   [--workdir DIR] [--env K=V]... [-d|--detach]\n"
-"                   [LIMITS] [CONFINEMENT] [--] CMD [ARG...]\n"
-"\n"
-"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
-"IPC or network when the sandbox shares them) and a cgroup of its own.\n"
-"In a --pod-pid sandbox CMD joins the pod's PID namespace; otherwise it\n"
-"gets one of its own, in which a minimal init is PID 1 and CMD is PID 2.\n"
-"CMD has podman's default capabilities, no_new_privs and a seccomp filter.\n"
-"\n"
-"  --sandbox ID|NAME  the sandbox to run in (required)\n"
-"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
-"                     basic nodes and a read-only /sys, masked as OCI\n"
-"                     runtimes do (default: the host's /, files and all)\n"
-"  --read-only        a read-only root but for a tmpfs /tmp\n"
-"  --workdir DIR      working directory (default: the current one, or /\n"
-"                     with --rootfs)\n"
-"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
-"                     environment, or only PATH and TERM with --rootfs\n"
-"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
-"                     print its PID and return\n"
-"LIMITS are create's.  CONFINEMENT: --cap-add CAP, --cap-drop CAP|ALL,\n"
-"--user UID[:GID], --group-add GID, --allow-new-privileges,\n"
-"--seccomp=unconfined, --privileged (all capabilities, no filter).\n"
-"\n"
-"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
-"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
-"127 if it was not found, 1 if pelagos failed before starting it.\n";
+" [--workdir DIR] [--env K=V]... [-d|--detach] [LIMITS] [--cap-add CAP]...\n"
+" [--cap-drop CAP|ALL]... [--user UID[:GID]] [--group-add GID]...\n"
+" [--allow-new-privileges] [--seccomp=unconfined] [--privileged]\n"
+" [--] CMD [ARG...]\n"
+"LIMITS: as sandbox create's. Exits with CMD's status. See pelagos(8).\n";
 
 /* Options end at the first argument that is none: CMD's own options are
  * CMD's. */

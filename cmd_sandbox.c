@@ -13,69 +13,34 @@
 #include "pelagos.h"
 
 const char cmd_sandbox_usage[] =
-"usage: pelagos sandbox create|ls|inspect|rm|prune [args...]\n"
-"'pelagos sandbox CMD --help' describes each command.\n";
+"usage: pelagos sandbox create|ls|inspect|rm|prune [ARGS] (each has --help)\n";
 
 const char cmd_create_usage[] =
 "usage: pelagos sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
-"    [--host-ipc] [--pod-pid] [LIMITS] [--network NET]...\n"
-"    [--ip|--ip6 [NET=]ADDR]... [--mtu N] [--dns IP]... [--dns-search DOM]...\n"
-"    [--dns-option OPT]... [--add-host NAME:IP]... [--sysctl KEY=VALUE]...\n"
-"    [--nat] [-p PORTS]... [--egress NET]...\n"
-"\n"
-"Creates a sandbox and prints its 16-character ID.\n"
-"\n"
-"  --name NAME      unique name: 1-63 of [A-Za-z0-9_.-], first alphanumeric\n"
-"  --hostname NAME  hostname in the pod (default: the name, else the ID's\n"
-"                   first 8 characters)\n"
-"  --host-net       stay in the host network namespace (no veth, no IP)\n"
-"  --host-ipc       share the host IPC namespace\n"
-"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
-"  --network NET    eth0, eth1, ... on NET (default " DEF_NETWORK ")\n"
-"  --dns...         the pod's resolv.conf (default: the host's, less\n"
-"                   loopback nameservers); --add-host: a hosts line\n"
-"  --sysctl K=V     net.*, kernel.shm*|msg*|sem*, fs.mqueue.*\n"
-"  --nat            masquerade what it sends to other networks\n"
-"  -p, --publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
-"                   forward the host's port (on HOSTIP only) to the pod's\n"
-"  --egress A.B.C.D[/N]  let it send to there only (repeatable)\n"
-"LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
-"(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
+" [--host-ipc] [--pod-pid] [--network NET]... [--ip|--ip6 [NET=]ADDR]...\n"
+" [--mtu N] [--dns IP]... [--dns-search DOM]... [--dns-option OPT]...\n"
+" [--add-host NAME:IP]... [--sysctl KEY=VALUE]... [--nat]\n"
+" [-p|--publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]]...\n"
+" [--egress A.B.C.D[/N]]... [LIMITS]\n"
+"LIMITS: [--memory SIZE] [--memory-swap SIZE] [--cpus N] [--pids N]\n"
+" [--cpu-weight W]\n"
+"Prints the new sandbox's ID. See pelagos(8).\n";
 
 const char cmd_ls_usage[] =
-"usage: pelagos sandbox ls [-q|--json]\n"
-"\n"
-"Lists sandboxes as a table, or the running ones as a JSON array.\n"
-"\n"
-"  -q, --quiet  print only the IDs, one per line\n"
-"  --json       print the running sandboxes as a JSON array\n";
+"usage: pelagos sandbox ls [-q|--quiet|--json]\n"
+"-q: IDs only; --json: the running ones. See pelagos(8).\n";
 
 const char cmd_inspect_usage[] =
 "usage: pelagos sandbox inspect [--oci] ID|NAME\n"
-"\n"
-"Prints the sandbox as one JSON object: the fields of ls --json (its\n"
-"interfaces among them), and status, hostname, created (seconds since\n"
-"the epoch), eth0's bridge and gateway, cgroup, limits, usage.\n"
-"\n"
-"  --oci  print the pod's namespaces as an OCI bundle's linux.namespaces\n"
-"         array, for a runtime (runc, crun) to join; refused unless the\n"
-"         sandbox is running\n";
+"JSON; --oci: the namespaces for runc/crun. See pelagos(8).\n";
 
 const char cmd_rm_usage[] =
 "usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
-"\n"
-"Stops each sandbox's pause and removes its namespace, veth, address and\n"
-"state; works on dead and half-created sandboxes too.  Refuses while\n"
-"other processes are in the sandbox.\n"
-"\n"
-"  -f, --force  kill the sandbox's other processes first; a sandbox that\n"
-"               is already gone is no error\n";
+"-f: kill its processes first. See pelagos(8).\n";
 
 const char cmd_prune_usage[] =
 "usage: pelagos sandbox prune\n"
-"\n"
-"Removes every dead sandbox of this root, and every half-created one whose\n"
-"create is gone, and prints their IDs.\n";
+"Removes dead sandboxes. See pelagos(8).\n";
 
 /* ID|NAME arguments that cannot name a sandbox are usage errors, even
  * for rm --force, which only forgives a sandbox that is already gone. */

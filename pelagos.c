@@ -16,33 +16,16 @@ const char *pelagos_root;
 mode_t pelagos_umask;
 
 static const char main_usage[] =
-"usage: pelagos [--root DIR] <command> [args...]\n"
-"\n"
-"Pod sandboxes: a network namespace on a bridge, held open by a pause\n"
-"process that also owns the pod's UTS and IPC namespaces.\n"
-"\n"
-"commands:\n"
-"  sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
-"                 [--host-ipc] [--pod-pid] [--network NET]...\n"
+"usage: pelagos [--root DIR] [-h|--help] [--version] CMD [ARGS]\n"
+"  sandbox create [OPTIONS]\n"
 "  sandbox ls [-q|--json]\n"
 "  sandbox inspect [--oci] ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
-"  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
-"      [-d|--detach] [--] CMD [ARG...]\n"
-"  network create|ls|inspect|rm ...\n"
-"\n"
-"options:\n"
-"  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
-"  -h, --help     show this help; 'pelagos sandbox CMD --help' (network,\n"
-"                 run) for a command\n"
-"  --version      show the version\n"
-"\n"
-"environment:\n"
-"  PELAGOS_ROOT    state directory\n"
-"  PELAGOS_BRIDGE  bridge of network " DEF_NETWORK " (default " DEF_BRIDGE ")\n"
-"  PELAGOS_SUBNET  its IPv4 subnet (default " DEF_SUBNET ")\n"
-"  PELAGOS_RESOLV_CONF  the host's resolv.conf (" DEF_RESOLV_CONF ")\n";
+"  run --sandbox ID|NAME [OPTIONS] [--] CMD [ARG...]\n"
+"  network create|ls|inspect|rm [ARGS]\n"
+"--root defaults to $PELAGOS_ROOT, else " DEF_ROOT ". Each CMD has --help.\n"
+"Environment (PELAGOS_BRIDGE, _SUBNET, ...): see pelagos(8).\n";
 
 static const struct cmd top = { NULL, NULL, main_usage, 0 };
 
