@@ -45,34 +45,22 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		{ "--subnet", 0, 1 }, { "--subnet6", 0, 1 },
 		{ "--bridge", 0, 1 }, { "--gateway", 0, 1 },
 		{ "--mtu", 0, 1 }, { "--ipv6", 0, 0 }, { NULL, 0, 0 } };
-	const char *v, *a[6] = { NULL }, *name = NULL, *end;
+	const char *a[6] = { NULL }, *name, *end;
 	struct pelagos_err e;
 	struct netdef nd, def;
-	struct opt_state st;
 	unsigned long long u = 0;
 	int rootfd, ret = 1, k;
 
 	memset(&nd, 0, sizeof(nd));
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		if (k == OPT_ARG && name)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		if (k == OPT_ARG)
-			name = v;
-		else
-			a[k] = k == 5 ? "" : v;
-	}
-	if (!name || !a[0])
-		return pelagos_usage(c, "%s", "missing NAME or --subnet");
+	if ((k = pelagos_args(c, &argc, argv, opts, a, ARGS_ONE | ARGS_NET,
+	    NULL)) >= 0)
+		return k;
+	if (!argc || !a[0])
+		return pelagos_usage(c, "missing NAME or --subnet", NULL);
 	if (a[1] && a[5])
-		return pelagos_usage(c, "%s", "--ipv6 and --subnet6 exclude "
-		    "each other");
-	if (!valid_name(name))
-		return pelagos_bad_value(c, "network name", name);
+		return pelagos_usage(c, "--ipv6 and --subnet6 exclude each "
+		    "other", NULL);
+	name = argv[0];
 	if (!valid_ifname(a[2] ? a[2] : name))
 		return pelagos_bad_value(c, "bridge name", a[2] ? a[2] : name);
 	if (ipam_parse_subnet(a[0], &nd.sn) < 0)
@@ -195,48 +183,23 @@ out:
 int
 cmd_net_ls(const struct cmd *c, int argc, char **argv)
 {
-	int f[2], r;
+	const char *f[2];
+	int r;
 
-	if ((r = pelagos_ls_opts(c, argc, argv, f)) != 0)
-		return r < 0 ? pelagos_help(c) : r;
-	return list_nets(c, f[0], f[1], NULL);
-}
-
-/* The NAME operands of inspect (one) and rm, each checked; 0 when there
- * are some, -1 for --help, else the usage error's status. */
-static int
-names(const struct cmd *c, int argc, char **argv, int one,
-	const char **first)
-{
-	struct opt_state st;
-	const char *v;
-	int k, n = 0;
-
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return -1;
-		if (one && n)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		if (!valid_name(v))
-			return pelagos_usage(c, "invalid network name '%s'", v);
-		if (!n++)
-			*first = v;
-	}
-	return n ? 0 : pelagos_usage(c, "%s", "missing NAME");
+	if ((r = pelagos_ls_opts(c, argc, argv, f)) >= 0)
+		return r;
+	return list_nets(c, !!f[0], !!f[1], NULL);
 }
 
 int
 cmd_net_inspect(const struct cmd *c, int argc, char **argv)
 {
-	const char *name;
 	int r;
 
-	if ((r = names(c, argc, argv, 1, &name)) != 0)
-		return r < 0 ? pelagos_help(c) : r;
-	return list_nets(c, 1, 0, name);
+	if ((r = pelagos_args(c, &argc, argv, NULL, NULL, ARGS_ONE | ARGS_NET,
+	    "missing NAME")) >= 0)
+		return r;
+	return list_nets(c, 1, 0, argv[0]);
 }
 
 int
@@ -244,16 +207,15 @@ cmd_net_rm(const struct cmd *c, int argc, char **argv)
 {
 	struct pelagos_err e;
 	struct netdef def;
-	const char *name;
 	int rootfd, ret = 0, i;
 
-	if ((i = names(c, argc, argv, 0, &name)) != 0)
-		return i < 0 ? pelagos_help(c) : i;
+	if ((i = pelagos_args(c, &argc, argv, NULL, NULL, ARGS_MANY | ARGS_NET,
+	    "missing NAME")) >= 0)
+		return i;
 	if (setup(c, &def, 0, &rootfd))
 		return 1;
 	for (i = 0; i < argc; i++)
-		if (strcmp(argv[i], "--") &&
-		    netdef_remove(rootfd, argv[i], &def, &e) < 0)
+		if (netdef_remove(rootfd, argv[i], &def, &e) < 0)
 			ret = pelagos_fail(c, &e);
 	if (rootfd >= 0)
 		close(rootfd);

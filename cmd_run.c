@@ -43,10 +43,7 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
 		case OPT_BAD:
-			ret = 2;
-			goto out;
-		case OPT_HELP:
-			ret = pelagos_help(c);
+			ret = st.ret;
 			goto out;
 		case 0:
 			o.label = v;
@@ -78,7 +75,7 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		}
 	}
 	if (!o.label) {
-		ret = pelagos_usage(c, "%s", "missing --sandbox ID|NAME");
+		ret = pelagos_usage(c, "missing --sandbox ID|NAME", NULL);
 		goto out;
 	}
 	if (valid_id(o.label) == 0 && valid_name(o.label) == 0) {
@@ -87,7 +84,7 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		goto out;
 	}
 	if (st.i == argc) {
-		ret = pelagos_usage(c, "%s", "missing CMD");
+		ret = pelagos_usage(c, "missing CMD", NULL);
 		goto out;
 	}
 	o.argv = argv + st.i;

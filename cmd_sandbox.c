@@ -42,16 +42,6 @@ const char cmd_prune_usage[] =
 "usage: pelagos sandbox prune\n"
 "Removes dead sandboxes. See pelagos(8).\n";
 
-/* ID|NAME arguments that cannot name a sandbox are usage errors, even
- * for rm --force, which only forgives a sandbox that is already gone. */
-static int
-check_ref(const struct cmd *c, const char *arg)
-{
-	if (valid_id(arg) || valid_name(arg))
-		return 0;
-	return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name", arg);
-}
-
 /* Where create's own options start in its table, after the limits, and
  * the lists of struct pod_opts among them. */
 #define NET_AT	(LIMIT_AT + LIM_COUNT)
@@ -201,9 +191,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
 		case OPT_BAD:
-			return 2;
-		case OPT_HELP:
-			return pelagos_help(c);
+			return st.ret;
 		case OPT_ARG:
 			return pelagos_usage(c, "unexpected argument '%s'", v);
 		case 0:
@@ -261,22 +249,20 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			o.v[k - POD_AT][o.n[k - POD_AT]++] = v;
 		}
 	}
-	if ((sb.nat || sb.ports[0] || sb.egress[0]) && sb.net == NS_NODE)
-		return pelagos_usage(c, "%s", "--host-net takes no --nat, "
-		    "--publish or --egress");
-	if (name && !valid_name(name)) {
-		pelagos_warn(c, "invalid name '%s': use 1-63 of [A-Za-z0-9_.-], "
-		    "starting with a letter or digit", name);
-		return 1;
+	if (sb.net == NS_NODE && (sb.nat || sb.ports[0] || sb.egress[0] ||
+	    sb.nifs || nip[0] || nip[1] || mtu))
+		return pelagos_usage(c, "--host-net takes no --nat, --publish, "
+		    "--egress, --network, --ip, --ip6 or --mtu", NULL);
+	for (k = 0; k < 2; k++) {
+		v = k ? hostname : name;
+		if (v && !(k ? valid_hostname : valid_name)(v)) {
+			pelagos_warn(c, "invalid %s '%s': use 1-%d of "
+			    "[A-Za-z0-9_.-], starting with a letter or digit",
+			    k ? "hostname" : "name", v, k ? HOST_MAX_LEN :
+			    NAME_MAX_LEN);
+			return 1;
+		}
 	}
-	if (hostname && !valid_hostname(hostname)) {
-		pelagos_warn(c, "invalid hostname '%s': use 1-64 of "
-		    "[A-Za-z0-9_.-], starting with a letter or digit", hostname);
-		return 1;
-	}
-	if (sb.net == NS_NODE && (sb.nifs || nip[0] || nip[1] || mtu))
-		return pelagos_usage(c, "%s", "--host-net takes no --network, "
-		    "--ip, --ip6 or --mtu");
 	if (sb.net != NS_NODE && !sb.nifs)
 		nets[sb.nifs++] = DEF_NETWORK;
 	/* PELAGOS_BRIDGE and PELAGOS_SUBNET count when the default network
@@ -470,13 +456,14 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
 	size_t i;
-	int f[2], rootfd = -1, shown = 0, ret = 1, json, quiet;
+	const char *f[2];
+	int rootfd = -1, shown = 0, ret, json, quiet;
 
-	if ((ret = pelagos_ls_opts(c, argc, argv, f)) != 0)
-		return ret < 0 ? pelagos_help(c) : ret;
+	if ((ret = pelagos_ls_opts(c, argc, argv, f)) >= 0)
+		return ret;
 	ret = 1;
-	json = f[0];
-	quiet = f[1];
+	json = !!f[0];
+	quiet = !!f[1];
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (rootfd >= 0 && root_list(rootfd, &ids) < 0) {
@@ -545,36 +532,6 @@ load_arg(const struct cmd *c, int rootfd, const char *arg, struct sandbox *sb)
 	return 0;
 }
 
-/* The single ID|NAME operand of a command whose options are flags; *set
- * gets a bit per flag given. */
-static int
-one_ref(const struct cmd *c, int argc, char **argv, const struct opt *opts,
-	int *set, const char **ref)
-{
-	struct opt_state st;
-	const char *v;
-	int k;
-
-	*ref = NULL;
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return -1;
-		if (k >= 0) {
-			*set |= 1 << k;
-			continue;
-		}
-		if (*ref)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		*ref = v;
-	}
-	if (!*ref)
-		return pelagos_usage(c, "%s", "missing ID or NAME");
-	return check_ref(c, *ref);
-}
-
 /* The pod's cgroup, its limits as the state records them (0 for none)
  * and its usage as the kernel counts it (null where a controller is
  * missing). */
@@ -638,15 +595,16 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
 	unsigned long long drops;
 	struct sandbox sb;
-	const char *ref;
+	const char *oci = NULL;
 	char gw[16] = "";
-	int rootfd = -1, ret = 1, oci = 0, r;
+	int rootfd = -1, ret = 1, r;
 
-	if ((r = one_ref(c, argc, argv, opts, &oci, &ref)) != 0)
-		return r < 0 ? pelagos_help(c) : r;
+	if ((r = pelagos_args(c, &argc, argv, opts, &oci, ARGS_ONE | ARGS_REF,
+	    "missing ID or NAME")) >= 0)
+		return r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
-	if (load_arg(c, rootfd, ref, &sb) < 0)
+	if (load_arg(c, rootfd, argv[0], &sb) < 0)
 		goto out;
 	if (oci) {
 		ret = print_oci(c, &sb);
@@ -682,32 +640,17 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--force", 'f', 0 }, { NULL, 0, 0 } };
 	struct pelagos_err e;
-	struct opt_state st;
 	char id[ID_LEN + 1];
-	const char *v;
-	int rootfd = -1, ret = 0, force = 0, nargs = 0, k;
+	const char *v, *force = NULL;
+	int rootfd = -1, ret = 0, k;
 
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		if (k == 0)
-			force = 1;
-		else if (check_ref(c, v))
-			return 2;
-		else
-			nargs++;
-	}
-	if (!nargs)
-		return pelagos_usage(c, "%s", "missing ID or NAME");
+	if ((k = pelagos_args(c, &argc, argv, opts, &force, ARGS_MANY |
+	    ARGS_REF, "missing ID or NAME")) >= 0)
+		return k;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k != OPT_ARG)
-			continue;
+	for (k = 0; k < argc; k++) {
+		v = argv[k];
 		if (pelagos_resolve(c, rootfd, v, id) < 0) {
 			/* Already gone is what --force asked for. */
 			if (!force) {
@@ -732,19 +675,11 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct pelagos_err e;
-	struct opt_state st;
-	const char *v;
 	size_t i;
-	int rootfd = -1, lock = -1, ret = 1, k, r;
+	int rootfd = -1, lock = -1, ret = 1, r;
 
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		return pelagos_usage(c, "unexpected argument '%s'", v);
-	}
+	if ((r = pelagos_args(c, &argc, argv, NULL, NULL, 0, NULL)) >= 0)
+		return r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (rootfd < 0)

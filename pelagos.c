@@ -92,30 +92,55 @@ pelagos_warn(const struct cmd *c, const char *fmt, ...)
 	}
 }
 
-/* The options of sandbox ls and network ls: f[0] for --json, f[1] for
- * -q; 0, -1 for --help, or the usage error's status. */
+/* A command line of options and operands, whole: the value of option k
+ * in val[k] ("" for a flag), the operands moved to the front of argv and
+ * counted in *argc.  how: the most operands (ARGS_ONE, ARGS_MANY), each
+ * a sandbox ID or name (ARGS_REF) or a network name (ARGS_NET); missing,
+ * unless NULL, is the usage error of none.  -1 to go on, else the exit
+ * status of the help or usage error printed. */
 int
-pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2])
+pelagos_args(const struct cmd *c, int *argc, char **argv,
+	const struct opt *tab, const char **val, int how, const char *missing)
+{
+	struct opt_state st;
+	const char *v;
+	int k, n = 0;
+
+	opt_init(&st, c, *argc, argv, 0);
+	while ((k = opt_next(&st, tab, &v)) != OPT_END) {
+		if (k == OPT_BAD)
+			return st.ret;
+		if (k >= 0) {
+			val[k] = tab[k].value ? v : "";
+			continue;
+		}
+		if (n >= (how & ARGS_MANY))
+			return pelagos_usage(c, "unexpected argument '%s'", v);
+		if ((how & ARGS_REF) && !valid_id(v) && !valid_name(v))
+			return pelagos_usage(c, "'%s' is neither a sandbox ID "
+			    "nor a name", v);
+		if ((how & ARGS_NET) && !valid_name(v))
+			return pelagos_usage(c, "invalid network name '%s'", v);
+		argv[n++] = (char *)v;
+	}
+	*argc = n;
+	return !n && missing ? pelagos_usage(c, missing, NULL) : -1;
+}
+
+/* The options of sandbox ls and network ls: f[0] for --json, f[1] for
+ * -q; -1 to go on, else the exit status. */
+int
+pelagos_ls_opts(const struct cmd *c, int argc, char **argv, const char *f[2])
 {
 	static const struct opt opts[] = {
 		{ "--json", 0, 0 }, { "--quiet", 'q', 0 }, { NULL, 0, 0 } };
-	struct opt_state st;
-	const char *v;
-	int k;
+	int r;
 
-	f[0] = f[1] = 0;
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return -1;
-		if (k == OPT_ARG)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		f[k] = 1;
-	}
-	return f[0] && f[1] ? pelagos_usage(c, "%s", "-q and --json exclude "
-	    "each other") : 0;
+	f[0] = f[1] = NULL;
+	if ((r = pelagos_args(c, &argc, argv, opts, f, 0, NULL)) >= 0)
+		return r;
+	return f[0] && f[1] ? pelagos_usage(c, "-q and --json exclude each "
+	    "other", NULL) : -1;
 }
 
 int
@@ -162,8 +187,8 @@ opt_init(struct opt_state *st, const struct cmd *c, int argc, char **argv,
 /* The one way options are read: "--opt VALUE" and "--opt=VALUE" for a
  * value, "-x" for a short form, "-h"/"--help" everywhere, and "--" ends
  * the options.  Returns the option's index in tab, OPT_ARG with *val for
- * an argument, OPT_END, OPT_HELP, or OPT_BAD once a usage error has been
- * printed.  With st->stop the first argument ends the options too and is
+ * an argument, OPT_END, or OPT_BAD once the help or a usage error has
+ * been printed, with the exit status in st->ret.  With st->stop the first argument ends the options too and is
  * left at argv[st->i], for commands whose arguments are a command line. */
 int
 opt_next(struct opt_state *st, const struct opt *tab, const char **val)
@@ -187,8 +212,11 @@ opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 		st->done = 1;
 		return st->stop ? OPT_END : opt_next(st, tab, val);
 	}
-	if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-		return OPT_HELP;
+	if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		st->ret = pelagos_help(st->c);
+		return OPT_BAD;
+	}
+	st->ret = 2;
 	eq = strchr(a, '=');
 	n = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
 	for (k = 0; tab && tab[k].name; k++) {
@@ -287,27 +315,25 @@ dispatch(int argc, char **argv)
 	opt_init(&st, &top, argc - 1, argv + 1, 1);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(&top);
+			return st.ret;
 		if (k == 1)
 			return pelagos_help(&(struct cmd){ NULL, NULL,
 			    "pelagos " PELAGOS_VERSION "\n", 0 });
 		if (!*v)
-			return pelagos_usage(&top, "%s",
-			    "option '--root' needs a directory");
+			return pelagos_usage(&top, "option '--root' needs a "
+			    "directory", NULL);
 		pelagos_root = v;
 	}
 	argc -= st.i + 1;
 	argv += st.i + 1;
 	if (argc == 0)
-		return pelagos_usage(&top, "%s", "missing command");
+		return pelagos_usage(&top, "missing command", NULL);
 	if (!(g = find(argv[0], NULL)))
 		return pelagos_usage(&top, "unknown command '%s'", argv[0]);
 	c = g;
 	if (!g->fn) {
 		if (argc < 2)
-			return pelagos_usage(g, "%s", "missing command");
+			return pelagos_usage(g, "missing command", NULL);
 		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 			return pelagos_help(g);
 		if (!(c = find(argv[0], argv[1])))
