@@ -471,26 +471,25 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
-		const char *status;
+		const char *id = ids.id[i], *status;
 		char ip[16] = "-";
 
-		if (sandbox_load(rootfd, ids.id[i], &sb) < 0) {
+		if (quiet) {
+			util_out("%s\n", id);
+			continue;
+		}
+		if (sandbox_load(rootfd, id, &sb) < 0) {
+			if (json)
+				continue;
 			/* No state yet: a create under way holds its
 			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    stateless_status(rootfd, ids.id[i]);
-			if (quiet)
-				util_out("%s\n", ids.id[i]);
-			else if (!json)
-				table_row(&shown, ids.id[i], "-", status, "-",
-				    "-");
-			continue;
+			    stateless_status(rootfd, id);
+			sb.name[0] = sb.ns_name[0] = '\0';
+			sb.nifs = 0;
+		} else {
+			status = sandbox_status(&sb);
 		}
-		if (quiet) {
-			util_out("%s\n", sb.id);
-			continue;
-		}
-		status = sandbox_status(&sb);
 		if (json) {
 			if (!strcmp(status, "running")) {
 				util_out("%s", shown++ ? ",\n{" : "[{");
@@ -501,7 +500,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 		}
 		if (sb.nifs)
 			ipam_format_ip(sb.ifs[0].ip, ip);
-		table_row(&shown, sb.id, sb.name[0] ? sb.name : "-", status,
+		table_row(&shown, id, sb.name[0] ? sb.name : "-", status,
 		    ip, sb.ns_name[0] ? sb.ns_name : "-");
 	}
 	if (json)
