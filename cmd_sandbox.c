@@ -287,11 +287,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 
 	/* SIGINT, SIGTERM and SIGHUP are held and checked between steps, so
 	 * an interrupted create rolls back instead of dying half-way. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	pelagos_hold_signals(&sigs);
 	/* A reader that went away makes the ID's write fail with EPIPE,
 	 * which undoes the create, instead of killing it half-reported. */
 	signal(SIGPIPE, SIG_IGN);
@@ -450,6 +446,16 @@ stateless_status(int rootfd, const char *id)
 	return st;
 }
 
+/* The root's sandboxes; -1 once the failure is said. */
+static int
+list_ids(const struct cmd *c, int rootfd, struct root_ids *ids)
+{
+	if (root_list(rootfd, ids) == 0)
+		return 0;
+	pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	return -1;
+}
+
 int
 cmd_ls(const struct cmd *c, int argc, char **argv)
 {
@@ -466,10 +472,8 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 	quiet = !!f[1];
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
-	if (rootfd >= 0 && root_list(rootfd, &ids) < 0) {
-		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	if (rootfd >= 0 && list_ids(c, rootfd, &ids) < 0)
 		goto out;
-	}
 	for (i = 0; i < ids.n; i++) {
 		const char *id = ids.id[i], *status;
 		char ip[16] = "-";
@@ -687,10 +691,8 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "lock %s:", pelagos_root);
 		goto out;
 	}
-	if (root_list(rootfd, &ids) < 0) {
-		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	if (list_ids(c, rootfd, &ids) < 0)
 		goto out;
-	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
 		if ((r = sandbox_remove(rootfd, ids.id[i], TD_LOCKED | TD_PRUNE,
@@ -700,12 +702,10 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 			util_out("%s\n", ids.id[i]);
 	}
 	root_ids_free(&ids);
-	if (root_list(rootfd, &ids) < 0) {
-		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	if (list_ids(c, rootfd, &ids) < 0)
 		ret = 1;
-	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
+	else if (sandbox_reconcile(rootfd, &ids, &e) < 0)
 		ret = pelagos_fail(c, &e);
-	}
 	cgroup_prune(rootfd);
 	if (util_flush() != 0)
 		ret = 1;

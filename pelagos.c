@@ -4,6 +4,7 @@
  * one line, "pelagos: <command>: <what> <object>: <OS error>". */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>	/* getenv */
 #include <string.h>
@@ -284,6 +285,18 @@ pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 		return 0;
 	errno = ENOENT;
 	return -1;
+}
+
+/* SIGINT, SIGTERM and SIGHUP held, for a command to check between its
+ * steps and roll back (sandbox create, a CNI ADD). */
+void
+pelagos_hold_signals(sigset_t *s)
+{
+	sigemptyset(s);
+	sigaddset(s, SIGINT);
+	sigaddset(s, SIGTERM);
+	sigaddset(s, SIGHUP);
+	sigprocmask(SIG_BLOCK, s, NULL);
 }
 
 static const struct cmd *

@@ -678,8 +678,8 @@ struct cmd {
 	const char *name;	/* "sandbox create", as errors name it */
 	int (*fn)(const struct cmd *c, int argc, char **argv);
 	const char *usage;
-	int flags;
-};
+	char flags;
+} __attribute__((packed));
 #define CMD_ROOT	0x1	/* must be run as root */
 #define CMD_HIDDEN	0x2	/* not in --help */
 #define CMD_RAW		0x4	/* takes its arguments unparsed */
@@ -718,6 +718,7 @@ int pelagos_ls_opts(const struct cmd *c, int argc, char **argv,
 int pelagos_open_root(const struct cmd *c, int create, int *fd);
 int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1]);
+void pelagos_hold_signals(sigset_t *s);
 
 /* cmd_sandbox.c: sandbox create, ls, inspect, rm and prune, and what they
  * print. */
