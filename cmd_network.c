@@ -91,41 +91,30 @@ out:
 	return ret;
 }
 
-static void
-cidr(char *out, size_t len, uint32_t ip, const unsigned char *ip6,
-	int prefix)
-{
-	char a[40];
-
-	if (ip6)
-		ipam_format_ip6(ip6, a);
-	else
-		ipam_format_ip(ip, a);
-	util_fmt(out, len, prefix ? "%s/%d" : "", a, prefix);
-}
-
-/* One network as a table row (fmt) or a JSON object (fmt NULL). */
+/* One network as a table row (fmt) or a JSON object (fmt NULL); its
+ * name is valid_name's, only the bridge's can hold what JSON escapes. */
 static void
 show(const struct netdef *nd, const char *fmt, int is_default)
 {
 	unsigned char gw6[16];
-	char sub[20], sub6[44], gw[16], g6[40] = "", mtu[8];
+	char sub[20], sub6[44] = "", gw[40], g6[40] = "", mtu[8];
 
-	cidr(sub, sizeof(sub), nd->sn.net, NULL, nd->sn.prefix);
-	cidr(sub6, sizeof(sub6), 0, nd->sn6.net, nd->sn6.prefix);
-	ipam_format_ip(nd->gateway, gw);
-	ipam_gateway6(&nd->sn6, gw6);
-	if (nd->sn6.prefix)
+	ipam_format_ip(nd->sn.net, gw);
+	util_fmt(sub, sizeof(sub), "%s/%d", gw, nd->sn.prefix);
+	if (nd->sn6.prefix) {
+		ipam_format_ip6(nd->sn6.net, gw);
+		util_fmt(sub6, sizeof(sub6), "%s/%d", gw, nd->sn6.prefix);
+		ipam_gateway6(&nd->sn6, gw6);
 		ipam_format_ip6(gw6, g6);
+	}
+	ipam_format_ip(nd->gateway, gw);
 	util_fmt(mtu, sizeof(mtu), "%d", nd->mtu);
 	if (fmt) {
 		util_out(fmt, nd->name, nd->bridge, sub, sub6[0] ? sub6 : "-",
 		    nd->mtu ? mtu : "-");
 		return;
 	}
-	util_out("{\"name\":");
-	json_put(nd->name);
-	util_out(",\"bridge\":");
+	util_out("{\"name\":\"%s\",\"bridge\":", nd->name);
 	json_put(nd->bridge);
 	util_out(",\"subnet\":\"%s\",\"gateway\":\"%s\",\"subnet6\":\"%s\","
 	    "\"gateway6\":\"%s\",\"mtu\":%s,\"default\":%s}", sub, gw, sub6,

@@ -194,7 +194,7 @@ opt_init(struct opt_state *st, const struct cmd *c, int argc, char **argv,
 int
 opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 {
-	const char *a, *eq;
+	const char *a, *eq, *msg = "unknown option '%s'";
 	size_t n;
 	int k;
 
@@ -218,35 +218,30 @@ opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 		return OPT_BAD;
 	}
 	st->ret = 2;
-	eq = strchr(a, '=');
-	n = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
+	eq = a[1] == '-' ? strchr(a, '=') : NULL;
+	n = eq ? (size_t)(eq - a) : strlen(a);
 	for (k = 0; tab && tab[k].name; k++) {
-		if (!(strlen(tab[k].name) == n && !strncmp(a, tab[k].name, n)) &&
+		if ((strncmp(a, tab[k].name, n) || tab[k].name[n]) &&
 		    !(tab[k].shrt && a[1] == tab[k].shrt && !a[2]))
 			continue;
-		if (!tab[k].value) {
-			if (n != strlen(a))
-				break;
+		if (eq && !tab[k].value) {
+			/* argv's own words: the command fails anyway. */
+			*(char *)eq = '\0';
+			msg = "option '%s' takes no value";
+		} else if (eq) {
+			*val = eq + 1;
 			return k;
-		}
-		if (n != strlen(a))
-			*val = a + n + 1;
-		else if (st->i < st->argc)
+		} else if (!tab[k].value) {
+			return k;
+		} else if (st->i < st->argc) {
 			*val = st->argv[st->i++];
-		else {
-			pelagos_usage(st->c, "option '%s' needs a value", a);
-			return OPT_BAD;
+			return k;
+		} else {
+			msg = "option '%s' needs a value";
 		}
-		return k;
+		break;
 	}
-	if (tab && tab[k].name) {
-		char opt[64];
-
-		util_fmt(opt, sizeof(opt), "%.*s", (int)n, a);
-		pelagos_usage(st->c, "option '%s' takes no value", opt);
-		return OPT_BAD;
-	}
-	pelagos_usage(st->c, "unknown option '%s'", a);
+	pelagos_usage(st->c, msg, a);
 	return OPT_BAD;
 }
 
