@@ -295,14 +295,12 @@ pelagos_hold_signals(sigset_t *s)
 }
 
 static const struct cmd *
-find(const char *group, const char *word)
+find(const char *name)
 {
-	size_t i, gl = strlen(group);
+	size_t i;
 
 	for (i = 0; i < NCMDS; i++)
-		if (word ? !strncmp(cmds[i].name, group, gl) &&
-		    cmds[i].name[gl] == ' ' && !strcmp(cmds[i].name + gl + 1,
-		    word) : !strcmp(cmds[i].name, group))
+		if (!strcmp(cmds[i].name, name))
 			return &cmds[i];
 	return NULL;
 }
@@ -315,6 +313,7 @@ dispatch(int argc, char **argv)
 	const struct cmd *c, *g;
 	struct opt_state st;
 	const char *v;
+	char name[32];
 	int k;
 
 	pelagos_root = getenv("PELAGOS_ROOT");
@@ -324,9 +323,10 @@ dispatch(int argc, char **argv)
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		if (k == OPT_BAD)
 			return st.ret;
-		if (k == 1)
-			return pelagos_help(&(struct cmd){ NULL, NULL,
-			    "pelagos " PELAGOS_VERSION "\n", 0 });
+		if (k == 1) {
+			util_out("pelagos " PELAGOS_VERSION "\n");
+			return 0;
+		}
 		if (!*v)
 			return pelagos_usage(&top, "option '--root' needs a "
 			    "directory", NULL);
@@ -336,7 +336,7 @@ dispatch(int argc, char **argv)
 	argv += st.i + 1;
 	if (argc == 0)
 		return pelagos_usage(&top, "missing command", NULL);
-	if (!(g = find(argv[0], NULL)))
+	if (!(g = find(argv[0])))
 		return pelagos_usage(&top, "unknown command '%s'", argv[0]);
 	c = g;
 	if (!g->fn) {
@@ -344,7 +344,9 @@ dispatch(int argc, char **argv)
 			return pelagos_usage(g, "missing command", NULL);
 		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 			return pelagos_help(g);
-		if (!(c = find(argv[0], argv[1])))
+		/* Longer words than any command's are cut, matching none. */
+		util_fmt(name, sizeof(name), "%s %s", argv[0], argv[1]);
+		if (!(c = find(name)))
 			return pelagos_usage(g, "unknown command '%s'", argv[1]);
 		argc--;
 		argv++;
