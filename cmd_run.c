@@ -31,20 +31,18 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	const char *v = NULL;
 	unsigned long long oom;
 	pid_t pid;
-	int rootfd = -1, ret = 1, k, status;
+	int rootfd = -1, k, status;
 
 	memset(&o, 0, sizeof(o));
 	o.umask = pelagos_umask;
-	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
-		pelagos_warn(c, "environment:");
-		return 1;
-	}
+	/* The --env values in argv's own slots: each takes one at least,
+	 * and all of them are read before they are written. */
+	o.env = argv;
 	opt_init(&st, c, argc, argv, 1);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
 		case OPT_BAD:
-			ret = st.ret;
-			goto out;
+			return st.ret;
 		case 0:
 			o.label = v;
 			break;
@@ -55,11 +53,9 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 			o.workdir = v;
 			break;
 		case 3:
-			if (v[0] == '=' || !strchr(v, '=')) {
-				ret = pelagos_usage(c, "--env wants K=V, not '%s'",
-				    v);
-				goto out;
-			}
+			if (v[0] == '=' || !strchr(v, '='))
+				return pelagos_usage(c, "--env wants K=V, not "
+				    "'%s'", v);
 			o.env[o.nenv++] = (char *)v;
 			break;
 		case 4:
@@ -68,50 +64,37 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		default:
 			if ((k < LIMIT_AT + LIM_COUNT ?
 			    cgroup_limit(k - LIMIT_AT, v, &o.lim) :
-			    confine_opt(k - LIMIT_AT - LIM_COUNT, v, &o.cf)) < 0) {
-				ret = pelagos_bad_value(c, opts[k].name, v);
-				goto out;
-			}
+			    confine_opt(k - LIMIT_AT - LIM_COUNT, v, &o.cf)) < 0)
+				return pelagos_bad_value(c, opts[k].name, v);
 		}
 	}
-	if (!o.label) {
-		ret = pelagos_usage(c, "missing --sandbox ID|NAME", NULL);
-		goto out;
-	}
-	if (valid_id(o.label) == 0 && valid_name(o.label) == 0) {
-		ret = pelagos_usage(c, "'%s' is neither a sandbox ID nor a name",
+	if (!o.label)
+		return pelagos_usage(c, "missing --sandbox ID|NAME", NULL);
+	if (!valid_id(o.label) && !valid_name(o.label))
+		return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name",
 		    o.label);
-		goto out;
-	}
-	if (st.i == argc) {
-		ret = pelagos_usage(c, "missing CMD", NULL);
-		goto out;
-	}
+	if (st.i == argc)
+		return pelagos_usage(c, "missing CMD", NULL);
 	o.argv = argv + st.i;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
-		goto out;
+		return 1;
 	if (pelagos_resolve(c, rootfd, o.label, id) < 0) {
 		pelagos_warn(c, "no such sandbox '%s'", o.label);
-		goto out;
+		if (rootfd >= 0)
+			close(rootfd);
+		return 1;
 	}
-	k = run_workload(rootfd, id, &o, &status, &pid, &oom, &e);
-	rootfd = -1;
-	if (k < 0) {
+	/* run_workload closes the root. */
+	if (run_workload(rootfd, id, &o, &status, &pid, &oom, &e) < 0) {
 		pelagos_fail(c, &e);
-		ret = status;
-		goto out;
+		return status;
 	}
 	if (oom)
 		pelagos_warn(c, "%s: out of memory: the OOM killer killed %llu "
 		    "process%s of it", o.argv[0], oom, oom == 1 ? "" : "es");
-	ret = status;
 	if (o.detach) {
 		util_out("%d\n", (int)pid);
-		ret = util_flush() == 0 ? 0 : 1;
+		return util_flush() == 0 ? 0 : 1;
 	}
-out:
-	if (rootfd >= 0)
-		close(rootfd);
-	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
-	return ret;
+	return status;
 }

@@ -550,12 +550,11 @@ json_cgroup(const struct sandbox *sb)
 	size_t i;
 	int bad;
 
-	util_out(",\"cgroup\":");
-	json_put(sb->cgroup);
-	util_out(",\"limits\":{\"memory\":%llu,\"memory_swap\":%llu,"
-	    "\"cpu_quota\":%llu,\"pids_max\":%llu,\"cpu_weight\":%llu},"
-	    "\"usage\":%s", l[0], l[1], l[2], l[3], l[4],
-	    sb->cgroup[0] ? "{" : "null");
+	/* The cgroup is valid_path's, which JSON does not escape. */
+	util_out(",\"cgroup\":\"%s\",\"limits\":{\"memory\":%llu,"
+	    "\"memory_swap\":%llu,\"cpu_quota\":%llu,\"pids_max\":%llu,"
+	    "\"cpu_weight\":%llu},\"usage\":%s", sb->cgroup, l[0], l[1], l[2],
+	    l[3], l[4], sb->cgroup[0] ? "{" : "null");
 	for (i = 0; sb->cgroup[0] && i < 3; i++) {
 		bad = cgroup_stat(sb->cgroup, use[i][1], use[i][2], &v);
 		util_out(bad ? "%s\"%s\":null" : "%s\"%s\":%llu",
@@ -596,7 +595,7 @@ int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
 	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
-	unsigned long long drops;
+	unsigned long long drops = 0;
 	struct sandbox sb;
 	const char *oci = NULL;
 	char gw[16] = "";
@@ -617,19 +616,15 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 		ipam_format_ip(sb.ifs[0].gateway, gw);
 	util_out("%c", '{');
 	json_fields(&sb);
-	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	json_put(sb.hostname);
-	util_out(",\"created\":%lld,\"bridge\":", sb.created);
+	/* The hostname is valid_hostname's, which JSON does not escape. */
+	util_out(",\"status\":\"%s\",\"hostname\":\"%s\",\"created\":%lld,"
+	    "\"bridge\":", sandbox_status(&sb), sb.hostname, sb.created);
 	json_put(sb.nifs ? sb.ifs[0].bridge : "");
-	util_out(",\"gateway\":");
-	json_put(gw);
+	util_out(",\"gateway\":\"%s\"", gw);
 	json_cgroup(&sb);
 	util_out(",\"antispoof\":%s,\"egress_drops\":", sb.antispoof ?
 	    "true" : "false");
-	if (fw_drops(&sb, &drops) == 0)
-		util_out("%llu}\n", drops);
-	else
-		util_out("null}\n");
+	util_out(fw_drops(&sb, &drops) == 0 ? "%llu}\n" : "null}\n", drops);
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
