@@ -45,7 +45,7 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		{ "--subnet", 0, 1 }, { "--subnet6", 0, 1 },
 		{ "--bridge", 0, 1 }, { "--gateway", 0, 1 },
 		{ "--mtu", 0, 1 }, { "--ipv6", 0, 0 }, { NULL, 0, 0 } };
-	const char *a[6] = { NULL }, *name, *end;
+	const char *a[6] = { NULL }, *name, *br, *end;
 	struct pelagos_err e;
 	struct netdef nd, def;
 	unsigned long long u = 0;
@@ -61,8 +61,9 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		return pelagos_usage(c, "--ipv6 and --subnet6 exclude each "
 		    "other", NULL);
 	name = argv[0];
-	if (!valid_ifname(a[2] ? a[2] : name))
-		return pelagos_bad_value(c, "bridge name", a[2] ? a[2] : name);
+	br = a[2] ? a[2] : name;
+	if (!valid_ifname(br))
+		return pelagos_bad_value(c, "bridge name", br);
 	if (ipam_parse_subnet(a[0], &nd.sn) < 0)
 		return pelagos_bad_value(c, "--subnet", a[0]);
 	if (a[1] && ipam_parse_subnet6(a[1], &nd.sn6) < 0)
@@ -73,7 +74,7 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 	if (a[4] && (util_parse_ull(a[4], &end, 65535, &u) < 0 || *end))
 		return pelagos_bad_value(c, "--mtu", a[4]);
 	strcpy(nd.name, name);
-	strcpy(nd.bridge, a[2] ? a[2] : name);
+	strcpy(nd.bridge, br);
 	if (a[5])
 		ipam_ula(name, &nd.sn6);
 	nd.mtu = (int)u;
@@ -143,12 +144,13 @@ list_nets(const struct cmd *c, int json, int quiet, const char *name)
 	for (i = 0; i < l.n; i++) {
 		if (name && strcmp(name, l.v[i].name))
 			continue;
-		if (quiet)
+		if (quiet) {
 			util_out("%s\n", l.v[i].name);
-		else
-			util_out("%s", json && !name ? shown ? ",\n" : "[" : "");
-		if (!quiet)
+		} else {
+			if (json && !name)
+				util_out(shown ? ",\n" : "[");
 			show(&l.v[i], json ? NULL : fmt, i == 0);
+		}
 		shown++;
 	}
 	if (name && !shown) {
