@@ -9,20 +9,20 @@
 #include "pelagos.h"
 
 const char cmd_network_usage[] =
-"usage: pelagos network create|ls|inspect|rm [ARGS] (each has --help)\n";
+"network create|ls|inspect|rm [ARGS] (each has --help)\n";
 
 const char cmd_net_create_usage[] =
-"usage: pelagos network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
+"network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
 " [--bridge BR] [--gateway IP] [--mtu N]\n";
 
 const char cmd_net_ls_usage[] =
-"usage: pelagos network ls [-q|--quiet|--json]\n";
+"network ls [-q|--quiet|--json]\n";
 
 const char cmd_net_inspect_usage[] =
-"usage: pelagos network inspect NAME\n";
+"network inspect NAME\n";
 
 const char cmd_net_rm_usage[] =
-"usage: pelagos network rm NAME...\n";
+"network rm NAME...\n";
 
 /* The default network, and the root (-1 when it does not exist, unless
  * create). */

@@ -7,12 +7,12 @@
 #include "pelagos.h"
 
 const char cmd_run_usage[] =
-"usage: pelagos run --sandbox ID|NAME [--rootfs DIR [--read-only]]\n"
+"run --sandbox ID|NAME [--rootfs DIR [--read-only]]\n"
 " [--workdir DIR] [--env K=V]... [-d|--detach] [LIMITS] [--cap-add CAP]...\n"
 " [--cap-drop CAP|ALL]... [--user UID[:GID]] [--group-add GID]...\n"
 " [--allow-new-privileges] [--seccomp=unconfined] [--privileged]\n"
 " [--] CMD [ARG...]\n"
-"LIMITS: as sandbox create's. Exits with CMD's status. See pelagos(8).\n";
+"LIMITS: as sandbox create's. Exits with CMD's status.\n";
 
 /* Options end at the first argument that is none: CMD's own options are
  * CMD's. */

@@ -13,10 +13,10 @@
 #include "pelagos.h"
 
 const char cmd_sandbox_usage[] =
-"usage: pelagos sandbox create|ls|inspect|rm|prune [ARGS] (each has --help)\n";
+"sandbox create|ls|inspect|rm|prune [ARGS] (each has --help)\n";
 
 const char cmd_create_usage[] =
-"usage: pelagos sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
+"sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
 " [--host-ipc] [--pod-pid] [--network NET]... [--ip|--ip6 [NET=]ADDR]...\n"
 " [--mtu N] [--dns IP]... [--dns-search DOM]... [--dns-option OPT]...\n"
 " [--add-host NAME:IP]... [--sysctl KEY=VALUE]... [--nat]\n"
@@ -24,23 +24,23 @@ const char cmd_create_usage[] =
 " [--egress A.B.C.D[/N]]... [LIMITS]\n"
 "LIMITS: [--memory SIZE] [--memory-swap SIZE] [--cpus N] [--pids N]\n"
 " [--cpu-weight W]\n"
-"Prints the new sandbox's ID. See pelagos(8).\n";
+"Prints the new sandbox's ID.\n";
 
 const char cmd_ls_usage[] =
-"usage: pelagos sandbox ls [-q|--quiet|--json]\n"
-"-q: IDs only; --json: the running ones. See pelagos(8).\n";
+"sandbox ls [-q|--quiet|--json]\n"
+"-q: IDs only; --json: the running ones.\n";
 
 const char cmd_inspect_usage[] =
-"usage: pelagos sandbox inspect [--oci] ID|NAME\n"
-"JSON; --oci: the namespaces for runc/crun. See pelagos(8).\n";
+"sandbox inspect [--oci] ID|NAME\n"
+"JSON; --oci: the namespaces for runc/crun.\n";
 
 const char cmd_rm_usage[] =
-"usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
-"-f: kill its processes first. See pelagos(8).\n";
+"sandbox rm [-f|--force] ID|NAME...\n"
+"-f: kill its processes first.\n";
 
 const char cmd_prune_usage[] =
-"usage: pelagos sandbox prune\n"
-"Removes dead sandboxes. See pelagos(8).\n";
+"sandbox prune\n"
+"Removes dead sandboxes.\n";
 
 /* Where create's own options start in its table, after the limits, and
  * the lists of struct pod_opts among them. */

@@ -17,7 +17,7 @@ const char *pelagos_root;
 mode_t pelagos_umask;
 
 static const char main_usage[] =
-"usage: pelagos [--root DIR] [-h|--help] [--version] CMD [ARGS]\n"
+"[--root DIR] [-h|--help] [--version] CMD [ARGS]\n"
 "  sandbox create [OPTIONS]\n"
 "  sandbox ls [-q|--json]\n"
 "  sandbox inspect [--oci] ID|NAME\n"
@@ -26,7 +26,7 @@ static const char main_usage[] =
 "  run --sandbox ID|NAME [OPTIONS] [--] CMD [ARG...]\n"
 "  network create|ls|inspect|rm [ARGS]\n"
 "--root defaults to $PELAGOS_ROOT, else " DEF_ROOT ". Each CMD has --help.\n"
-"Environment (PELAGOS_BRIDGE, _SUBNET, ...): see pelagos(8).\n";
+"Environment: PELAGOS_BRIDGE, PELAGOS_SUBNET, ...\n";
 
 static const struct cmd top = { NULL, NULL, main_usage, 0 };
 
@@ -169,7 +169,7 @@ pelagos_bad_value(const struct cmd *c, const char *opt, const char *v)
 int
 pelagos_help(const struct cmd *c)
 {
-	util_out("%s", c->usage);
+	util_out("usage: pelagos %sSee pelagos(8).\n", c->usage);
 	return util_flush() < 0;
 }
 
