@@ -326,11 +326,8 @@ out:
 	return ret;
 }
 
-static const char *
-mode_json(enum ns_mode m)
-{
-	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
-}
+/* By enum ns_mode, which the state's parser keeps in range. */
+static const char mode_json[][10] = { "Pod", "Container", "Node" };
 
 /* One interface as a JSON object. */
 static void
@@ -403,8 +400,8 @@ json_fields(const struct sandbox *sb)
 	util_out(",\"container_ip\":");
 	json_put(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
-	    "\"ipc\":\"%s\"},\"interfaces\":[", mode_json(sb->net),
-	    mode_json(sb->pid), mode_json(sb->ipc));
+	    "\"ipc\":\"%s\"},\"interfaces\":[", mode_json[sb->net],
+	    mode_json[sb->pid], mode_json[sb->ipc]);
 	for (i = 0; i < sb->nifs; i++)
 		json_if(&sb->ifs[i], i);
 	util_out("]");
