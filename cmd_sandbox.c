@@ -88,18 +88,17 @@ pod_value_ok(int k, const char *v, const struct sandbox *sb)
 }
 
 /* The networks of the --network names (the default network by its name)
- * and the addresses of --ip (ips[0]) and --ip6 (ips[1]): NET=ADDR for the
- * interface on NET, a bare ADDR for the only one.  0, or the exit status
- * of what was said. */
+ * and the addresses of --ip and --ip6 (the nip ips, those of --ip6 by bit
+ * in six): NET=ADDR for the interface on NET, a bare ADDR for the only
+ * one.  0, or the exit status of what was said. */
 static int
 resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
-	struct pod_opts *o, const char **nets,
-	const char *const (*ips)[MAX_IFS + 1], const int *nip, const char *mtu,
-	const struct netdef *def)
+	struct pod_opts *o, const char **nets, const char **ips, int nip,
+	unsigned six, const char *mtu, const struct netdef *def)
 {
 	const char *eq, *arg;
 	struct pod_if *pi;
-	int i, j;
+	int i, j, v6;
 
 	for (i = 0; i < sb->nifs; i++) {
 		for (j = 0; j < i; j++)
@@ -115,23 +114,23 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 			return pelagos_bad_value(c, "--mtu (IPv6 needs 1280)",
 			    mtu);
 	}
-	for (j = 0; j < nip[0] + nip[1]; j++) {
-		arg = j < nip[0] ? ips[0][j] : ips[1][j - nip[0]];
+	for (j = 0; j < nip; j++) {
+		arg = ips[j];
+		v6 = six >> j & 1;
 		eq = strchr(arg, '=');
 		for (i = eq || sb->nifs == 1 ? 0 : sb->nifs; eq &&
-		    i < sb->nifs && (strlen(nets[i]) != (size_t)(eq - arg) ||
-		    strncmp(nets[i], arg, (size_t)(eq - arg))); i++)
+		    i < sb->nifs && (strncmp(nets[i], arg, (size_t)(eq - arg)) ||
+		    nets[i][eq - arg]); i++)
 			;
 		eq = eq ? eq + 1 : arg;
 		pi = &sb->ifs[i];
-		if (i == sb->nifs || (j < nip[0] ? pi->ip ||
+		if (i == sb->nifs || (!v6 ? pi->ip ||
 		    ipam_parse_ip(eq, NULL, &pi->ip) < 0 || !pi->ip :
 		    !o->nets[i].sn6.prefix || pi->prefix6 ||
 		    ipam_parse_ip6(eq, NULL, pi->ip6) < 0))
-			return pelagos_bad_value(c, j < nip[0] ? "--ip" :
-			    "--ip6", arg);
+			return pelagos_bad_value(c, v6 ? "--ip6" : "--ip", arg);
 		/* Given once only; create sets the prefix. */
-		pi->prefix6 |= j >= nip[0];
+		pi->prefix6 |= v6;
 	}
 	return 0;
 }
@@ -173,7 +172,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		{ "--sysctl", 0, 1 }, { "--nat", 0, 0 },
 		{ "--publish", 'p', 1 }, { "--egress", 0, 1 }, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *mtu = NULL, *v, *end,
-	    *nets[MAX_IFS], *ips[2][MAX_IFS + 1];
+	    *nets[MAX_IFS], *ips[2 * (MAX_IFS + 1)];
 	size_t i;
 	struct pelagos_err e;
 	struct opt_state st;
@@ -182,7 +181,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	struct netdef def;
 	unsigned long long u;
 	sigset_t sigs;
-	int rootfd = -1, sigfd = -1, ret = 1, k, nip[2] = { 0, 0 }, def_ok;
+	unsigned six = 0;
+	int rootfd = -1, sigfd = -1, ret = 1, k, nip = 0, def_ok;
 
 	memset(&sb, 0, sizeof(sb));
 	memset(&o, 0, sizeof(o));
@@ -225,9 +225,12 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			break;
 		case NET_AT + 1:
 		case NET_AT + 2:
-			/* More than one per interface is an error later. */
-			if (nip[k - NET_AT - 1] < MAX_IFS + 1)
-				ips[k - NET_AT - 1][nip[k - NET_AT - 1]++] = v;
+			/* More than one per interface is an error later: of
+			 * the first 10, 5 of a kind at least are there. */
+			if (nip < 2 * (MAX_IFS + 1)) {
+				six |= (unsigned)(k == NET_AT + 2) << nip;
+				ips[nip++] = v;
+			}
 			break;
 		case NET_AT + 3:
 			if (util_parse_ull(v, &end, 65535, &u) < 0 || *end ||
@@ -250,7 +253,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		}
 	}
 	if (sb.net == NS_NODE && (sb.nat || sb.ports[0] || sb.egress[0] ||
-	    sb.nifs || nip[0] || nip[1] || mtu))
+	    sb.nifs || nip || mtu))
 		return pelagos_usage(c, "--host-net takes no --nat, --publish, "
 		    "--egress, --network, --ip, --ip6 or --mtu", NULL);
 	for (k = 0; k < 2; k++) {
@@ -293,8 +296,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (pelagos_open_root(c, 1, &rootfd) < 0)
 		goto out;
-	if ((k = resolve_nets(c, rootfd, &sb, &o, nets,
-	    (const char *const (*)[MAX_IFS + 1])ips, nip, mtu, &def)) != 0) {
+	if ((k = resolve_nets(c, rootfd, &sb, &o, nets, ips, nip, six, mtu,
+	    &def)) != 0) {
 		ret = k;
 		goto out;
 	}
