@@ -79,7 +79,6 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (pelagos_resolve(c, rootfd, o.label, id) < 0) {
-		pelagos_warn(c, "no such sandbox '%s'", o.label);
 		if (rootfd >= 0)
 			close(rootfd);
 		return 1;

@@ -524,10 +524,8 @@ load_arg(const struct cmd *c, int rootfd, const char *arg, struct sandbox *sb)
 {
 	char id[ID_LEN + 1];
 
-	if (pelagos_resolve(c, rootfd, arg, id) < 0) {
-		pelagos_warn(c, "no such sandbox '%s'", arg);
+	if (pelagos_resolve(c, rootfd, arg, id) < 0)
 		return -1;
-	}
 	if (sandbox_load(rootfd, id, sb) < 0) {
 		pelagos_warn(c, "state of sandbox %s:", id);
 		return -1;
@@ -649,12 +647,9 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 		return 1;
 	for (k = 0; k < argc; k++) {
 		v = argv[k];
-		if (pelagos_resolve(c, rootfd, v, id) < 0) {
-			/* Already gone is what --force asked for. */
-			if (!force) {
-				pelagos_warn(c, "no such sandbox '%s'", v);
-				ret = 1;
-			}
+		/* Already gone is what --force asked for. */
+		if (pelagos_resolve(force ? NULL : c, rootfd, v, id) < 0) {
+			ret |= !force;
 			continue;
 		}
 		if (sandbox_remove(rootfd, id, force ? TD_FORCE : 0, &e) < 0 &&

@@ -264,13 +264,12 @@ pelagos_open_root(const struct cmd *c, int create, int *fd)
 }
 
 /* An ID or a name, each a single safe path component by construction;
- * anything else was refused as a usage error before (cmd_sandbox.c).
- * ENOENT, unprinted, when there is no such sandbox. */
+ * anything else was refused as a usage error before (pelagos_args, run).
+ * ENOENT when there is no such sandbox, said unless c is NULL. */
 int
 pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1])
 {
-	(void)c;
 	if (rootfd >= 0 && valid_id(arg) && root_exists(rootfd, arg)) {
 		strcpy(id, arg);
 		return 0;
@@ -278,6 +277,8 @@ pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	if (rootfd >= 0 && valid_name(arg) &&
 	    root_name_lookup(rootfd, arg, id) == 0)
 		return 0;
+	if (c)
+		pelagos_warn(c, "no such sandbox '%s'", arg);
 	errno = ENOENT;
 	return -1;
 }
@@ -328,8 +329,8 @@ dispatch(int argc, char **argv)
 			return 0;
 		}
 		if (!*v)
-			return pelagos_usage(&top, "option '--root' needs a "
-			    "directory", NULL);
+			return pelagos_usage(&top, "option '%s' needs a value",
+			    "--root");
 		pelagos_root = v;
 	}
 	argc -= st.i + 1;
