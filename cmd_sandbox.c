@@ -257,14 +257,16 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		return pelagos_usage(c, "--host-net takes no --nat, --publish, "
 		    "--egress, --network, --ip, --ip6 or --mtu", NULL);
 	for (k = 0; k < 2; k++) {
-		v = k ? hostname : name;
-		if (v && !(k ? valid_hostname : valid_name)(v)) {
+		if (!(v = k ? hostname : name))
+			continue;
+		if (!(k ? valid_hostname : valid_name)(v)) {
 			pelagos_warn(c, "invalid %s '%s': use 1-%d of "
 			    "[A-Za-z0-9_.-], starting with a letter or digit",
 			    k ? "hostname" : "name", v, k ? HOST_MAX_LEN :
 			    NAME_MAX_LEN);
 			return 1;
 		}
+		strcpy(k ? sb.hostname : sb.name, v);
 	}
 	if (sb.net != NS_NODE && !sb.nifs)
 		nets[sb.nifs++] = DEF_NETWORK;
@@ -280,10 +282,6 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			if (!pod_value_ok(k, o.v[k][i], &sb))
 				return pelagos_bad_value(c,
 				    opts[k + POD_AT].name, o.v[k][i]);
-	if (name)
-		strcpy(sb.name, name);
-	if (hostname)
-		strcpy(sb.hostname, hostname);
 	sb.created = (long long)time(NULL);
 	if (!(o.resolv = getenv("PELAGOS_RESOLV_CONF")) || !*o.resolv)
 		o.resolv = DEF_RESOLV_CONF;

@@ -28,7 +28,7 @@ static const char main_usage[] =
 "--root defaults to $PELAGOS_ROOT, else " DEF_ROOT ". Each CMD has --help.\n"
 "Environment: PELAGOS_BRIDGE, PELAGOS_SUBNET, ...\n";
 
-static const struct cmd top = { NULL, NULL, main_usage, 0 };
+static const struct cmd top = { "", NULL, main_usage, 0 };
 
 static const struct cmd cmds[] = {
 	{ "sandbox", NULL, cmd_sandbox_usage, 0 },
@@ -55,7 +55,7 @@ put_line(const struct cmd *c, const char *msg, int os)
 	size_t i, n;
 
 	n = util_fmt(buf, sizeof(buf) - 1, "pelagos: %s%s%s%s%s",
-	    c->name ? c->name : "", c->name ? ": " : "", msg,
+	    c->name, *c->name ? ": " : "", msg,
 	    os ? ": " : "", os ? strerror(os) : "");
 	for (i = 0; buf[i]; i++)
 		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
@@ -151,7 +151,7 @@ pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 
 	util_fmt(what, sizeof(what), fmt, arg);
 	util_fmt(msg, sizeof(msg), "%s (see 'pelagos %s%s--help')", what,
-	    c->name ? c->name : "", c->name ? " " : "");
+	    c->name, *c->name ? " " : "");
 	put_line(c, msg, 0);
 	return 2;
 }
@@ -189,8 +189,9 @@ opt_init(struct opt_state *st, const struct cmd *c, int argc, char **argv,
  * value, "-x" for a short form, "-h"/"--help" everywhere, and "--" ends
  * the options.  Returns the option's index in tab, OPT_ARG with *val for
  * an argument, OPT_END, or OPT_BAD once the help or a usage error has
- * been printed, with the exit status in st->ret.  With st->stop the first argument ends the options too and is
- * left at argv[st->i], for commands whose arguments are a command line. */
+ * been printed, with the exit status in st->ret.  With st->stop the first
+ * argument ends the options too and is left at argv[st->i], for commands
+ * whose arguments are a command line. */
 int
 opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 {
