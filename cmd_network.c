@@ -98,8 +98,9 @@ static void
 show(const struct netdef *nd, const char *fmt, int is_default)
 {
 	unsigned char gw6[16];
-	char sub[20], sub6[44] = "", gw[40], g6[40] = "", mtu[8];
+	char sub[20], sub6[44], gw[40], g6[40], mtu[8];
 
+	sub6[0] = g6[0] = '\0';
 	ipam_format_ip(nd->sn.net, gw);
 	util_fmt(sub, sizeof(sub), "%s/%d", gw, nd->sn.prefix);
 	if (nd->sn6.prefix) {

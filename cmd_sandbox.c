@@ -335,8 +335,9 @@ static void
 json_if(const struct pod_if *pi, int i)
 {
 	static const unsigned char none[6];
-	char a[40], mac[18] = "";
+	char a[40], mac[18];
 
+	mac[0] = '\0';
 	if (memcmp(pi->mac, none, 6))
 		ipam_format_mac(pi->mac, mac);
 	/* A network's name needs no escaping (valid_name). */
@@ -382,9 +383,10 @@ json_list(const char *key, const char *l)
 static void
 json_fields(const struct sandbox *sb)
 {
-	char ip[16] = "";
+	char ip[16];
 	int i;
 
+	ip[0] = '\0';
 	if (sb->nifs)
 		ipam_format_ip(sb->ifs[0].ip, ip);
 	util_out("\"id\":");
@@ -473,8 +475,8 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 	if (rootfd >= 0 && list_ids(c, rootfd, &ids) < 0)
 		goto out;
 	for (i = 0; i < ids.n; i++) {
-		const char *id = ids.id[i], *status;
-		char ip[16] = "-";
+		const char *id = ids.id[i], *status, *ipp = "-";
+		char ip[16];
 
 		if (quiet) {
 			util_out("%s\n", id);
@@ -500,10 +502,12 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			}
 			continue;
 		}
-		if (sb.nifs)
+		if (sb.nifs) {
 			ipam_format_ip(sb.ifs[0].ip, ip);
+			ipp = ip;
+		}
 		table_row(&shown, id, sb.name[0] ? sb.name : "-", status,
-		    ip, sb.ns_name[0] ? sb.ns_name : "-");
+		    ipp, sb.ns_name[0] ? sb.ns_name : "-");
 	}
 	if (json)
 		util_out("%s", shown ? "]\n" : "[]\n");
@@ -594,7 +598,7 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	unsigned long long drops = 0;
 	struct sandbox sb;
 	const char *oci = NULL;
-	char gw[16] = "";
+	char gw[16];
 	int rootfd = -1, ret = 1, r;
 
 	if ((r = pelagos_args(c, &argc, argv, opts, &oci, ARGS_ONE | ARGS_REF,
@@ -608,6 +612,7 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 		ret = print_oci(c, &sb);
 		goto out;
 	}
+	gw[0] = '\0';
 	if (sb.nifs)
 		ipam_format_ip(sb.ifs[0].gateway, gw);
 	util_out("%c", '{');

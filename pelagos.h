@@ -675,7 +675,7 @@ int run_workload(int rootfd, const char *id, const struct run_opts *o,
 /* pelagos.c: main, the command table, the option parser, the root, and
  * the only place errors are printed. */
 struct cmd {
-	const char *name;	/* "sandbox create", as errors name it; "" */
+	const char *name;	/* "sandbox create" as errors name it, "" atop */
 	int (*fn)(const struct cmd *c, int argc, char **argv);
 	const char *usage;
 	char flags;
