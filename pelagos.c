@@ -25,8 +25,7 @@ static const char main_usage[] =
 "  sandbox prune\n"
 "  run --sandbox ID|NAME [OPTIONS] [--] CMD [ARG...]\n"
 "  network create|ls|inspect|rm [ARGS]\n"
-"--root defaults to $PELAGOS_ROOT, else " DEF_ROOT ". Each CMD has --help.\n"
-"Environment: PELAGOS_BRIDGE, PELAGOS_SUBNET, ...\n";
+"--root defaults to $PELAGOS_ROOT, else " DEF_ROOT ". Each CMD has --help.\n";
 
 static const struct cmd top = { "", NULL, main_usage, 0 };
 
@@ -144,15 +143,16 @@ pelagos_ls_opts(const struct cmd *c, int argc, char **argv, const char *f[2])
 	    "other", NULL) : -1;
 }
 
+/* The format gets the pointer to the help; the argument stays an
+ * argument, whatever it holds. */
 int
 pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 {
-	char what[300], msg[400];
+	char f[160];
 
-	util_fmt(what, sizeof(what), fmt, arg);
-	util_fmt(msg, sizeof(msg), "%s (see 'pelagos %s%s--help')", what,
-	    c->name, *c->name ? " " : "");
-	put_line(c, msg, 0);
+	util_fmt(f, sizeof(f), "%s (see 'pelagos %s%s--help')", fmt, c->name,
+	    *c->name ? " " : "");
+	pelagos_warn(c, f, arg);
 	return 2;
 }
 
