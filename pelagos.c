@@ -116,11 +116,11 @@ pelagos_args(const struct cmd *c, int *argc, char **argv,
 		}
 		if (n >= (how & ARGS_MANY))
 			return pelagos_usage(c, "unexpected argument '%s'", v);
-		if ((how & ARGS_REF) && !valid_id(v) && !valid_name(v))
-			return pelagos_usage(c, "'%s' is neither a sandbox ID "
-			    "nor a name", v);
-		if ((how & ARGS_NET) && !valid_name(v))
-			return pelagos_usage(c, "invalid network name '%s'", v);
+		if ((how & (ARGS_REF | ARGS_NET)) && !valid_name(v) &&
+		    !((how & ARGS_REF) && valid_id(v)))
+			return pelagos_usage(c, how & ARGS_REF ? "'%s' is "
+			    "neither a sandbox ID nor a name" :
+			    "invalid network name '%s'", v);
 		argv[n++] = (char *)v;
 	}
 	*argc = n;
