@@ -9,20 +9,20 @@
 #include "pelagos.h"
 
 const char cmd_network_usage[] =
-"usage: pelagos network create|ls|inspect|rm [args...]\n";
+"network create|ls|inspect|rm [ARGS] (each has --help)\n";
 
 const char cmd_net_create_usage[] =
-"usage: pelagos network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
-"    [--bridge BR] [--gateway IP] [--mtu N]\n";
+"network create NAME --subnet CIDR [--subnet6 CIDR|--ipv6]\n"
+" [--bridge BR] [--gateway IP] [--mtu N]\n";
 
 const char cmd_net_ls_usage[] =
-"usage: pelagos network ls [-q|--json]\n";
+"network ls [-q|--quiet|--json]\n";
 
 const char cmd_net_inspect_usage[] =
-"usage: pelagos network inspect NAME\n";
+"network inspect NAME\n";
 
 const char cmd_net_rm_usage[] =
-"usage: pelagos network rm NAME...\n";
+"network rm NAME...\n";
 
 /* The default network, and the root (-1 when it does not exist, unless
  * create). */
@@ -45,36 +45,25 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		{ "--subnet", 0, 1 }, { "--subnet6", 0, 1 },
 		{ "--bridge", 0, 1 }, { "--gateway", 0, 1 },
 		{ "--mtu", 0, 1 }, { "--ipv6", 0, 0 }, { NULL, 0, 0 } };
-	const char *v, *a[6] = { NULL }, *name = NULL, *end;
+	const char *a[6] = { NULL }, *name, *br, *end;
 	struct pelagos_err e;
 	struct netdef nd, def;
-	struct opt_state st;
 	unsigned long long u = 0;
 	int rootfd, ret = 1, k;
 
 	memset(&nd, 0, sizeof(nd));
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		if (k == OPT_ARG && name)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		if (k == OPT_ARG)
-			name = v;
-		else
-			a[k] = k == 5 ? "" : v;
-	}
-	if (!name || !a[0])
-		return pelagos_usage(c, "%s", "missing NAME or --subnet");
+	if ((k = pelagos_args(c, &argc, argv, opts, a, ARGS_ONE | ARGS_NET,
+	    NULL)) >= 0)
+		return k;
+	if (!argc || !a[0])
+		return pelagos_usage(c, "missing NAME or --subnet", NULL);
 	if (a[1] && a[5])
-		return pelagos_usage(c, "%s", "--ipv6 and --subnet6 exclude "
-		    "each other");
-	if (!valid_name(name))
-		return pelagos_bad_value(c, "network name", name);
-	if (!valid_ifname(a[2] ? a[2] : name))
-		return pelagos_bad_value(c, "bridge name", a[2] ? a[2] : name);
+		return pelagos_usage(c, "--ipv6 and --subnet6 exclude each "
+		    "other", NULL);
+	name = argv[0];
+	br = a[2] ? a[2] : name;
+	if (!valid_ifname(br))
+		return pelagos_bad_value(c, "bridge name", br);
 	if (ipam_parse_subnet(a[0], &nd.sn) < 0)
 		return pelagos_bad_value(c, "--subnet", a[0]);
 	if (a[1] && ipam_parse_subnet6(a[1], &nd.sn6) < 0)
@@ -85,7 +74,7 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 	if (a[4] && (util_parse_ull(a[4], &end, 65535, &u) < 0 || *end))
 		return pelagos_bad_value(c, "--mtu", a[4]);
 	strcpy(nd.name, name);
-	strcpy(nd.bridge, a[2] ? a[2] : name);
+	strcpy(nd.bridge, br);
 	if (a[5])
 		ipam_ula(name, &nd.sn6);
 	nd.mtu = (int)u;
@@ -103,41 +92,31 @@ out:
 	return ret;
 }
 
-static void
-cidr(char *out, size_t len, uint32_t ip, const unsigned char *ip6,
-	int prefix)
-{
-	char a[40];
-
-	if (ip6)
-		ipam_format_ip6(ip6, a);
-	else
-		ipam_format_ip(ip, a);
-	util_fmt(out, len, prefix ? "%s/%d" : "", a, prefix);
-}
-
-/* One network as a table row (fmt) or a JSON object (fmt NULL). */
+/* One network as a table row (fmt) or a JSON object (fmt NULL); its
+ * name is valid_name's, only the bridge's can hold what JSON escapes. */
 static void
 show(const struct netdef *nd, const char *fmt, int is_default)
 {
 	unsigned char gw6[16];
-	char sub[20], sub6[44], gw[16], g6[40] = "", mtu[8];
+	char sub[20], sub6[44], gw[40], g6[40], mtu[8];
 
-	cidr(sub, sizeof(sub), nd->sn.net, NULL, nd->sn.prefix);
-	cidr(sub6, sizeof(sub6), 0, nd->sn6.net, nd->sn6.prefix);
-	ipam_format_ip(nd->gateway, gw);
-	ipam_gateway6(&nd->sn6, gw6);
-	if (nd->sn6.prefix)
+	sub6[0] = g6[0] = '\0';
+	ipam_format_ip(nd->sn.net, gw);
+	util_fmt(sub, sizeof(sub), "%s/%d", gw, nd->sn.prefix);
+	if (nd->sn6.prefix) {
+		ipam_format_ip6(nd->sn6.net, gw);
+		util_fmt(sub6, sizeof(sub6), "%s/%d", gw, nd->sn6.prefix);
+		ipam_gateway6(&nd->sn6, gw6);
 		ipam_format_ip6(gw6, g6);
+	}
+	ipam_format_ip(nd->gateway, gw);
 	util_fmt(mtu, sizeof(mtu), "%d", nd->mtu);
 	if (fmt) {
 		util_out(fmt, nd->name, nd->bridge, sub, sub6[0] ? sub6 : "-",
 		    nd->mtu ? mtu : "-");
 		return;
 	}
-	util_out("{\"name\":");
-	json_put(nd->name);
-	util_out(",\"bridge\":");
+	util_out("{\"name\":\"%s\",\"bridge\":", nd->name);
 	json_put(nd->bridge);
 	util_out(",\"subnet\":\"%s\",\"gateway\":\"%s\",\"subnet6\":\"%s\","
 	    "\"gateway6\":\"%s\",\"mtu\":%s,\"default\":%s}", sub, gw, sub6,
@@ -166,12 +145,13 @@ list_nets(const struct cmd *c, int json, int quiet, const char *name)
 	for (i = 0; i < l.n; i++) {
 		if (name && strcmp(name, l.v[i].name))
 			continue;
-		if (quiet)
+		if (quiet) {
 			util_out("%s\n", l.v[i].name);
-		else
-			util_out("%s", json && !name ? shown ? ",\n" : "[" : "");
-		if (!quiet)
+		} else {
+			if (json && !name)
+				util_out(shown ? ",\n" : "[");
 			show(&l.v[i], json ? NULL : fmt, i == 0);
+		}
 		shown++;
 	}
 	if (name && !shown) {
@@ -195,48 +175,23 @@ out:
 int
 cmd_net_ls(const struct cmd *c, int argc, char **argv)
 {
-	int f[2], r;
+	const char *f[2];
+	int r;
 
-	if ((r = pelagos_ls_opts(c, argc, argv, f)) != 0)
-		return r < 0 ? pelagos_help(c) : r;
-	return list_nets(c, f[0], f[1], NULL);
-}
-
-/* The NAME operands of inspect (one) and rm, each checked; 0 when there
- * are some, -1 for --help, else the usage error's status. */
-static int
-names(const struct cmd *c, int argc, char **argv, int one,
-	const char **first)
-{
-	struct opt_state st;
-	const char *v;
-	int k, n = 0;
-
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return -1;
-		if (one && n)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		if (!valid_name(v))
-			return pelagos_usage(c, "invalid network name '%s'", v);
-		if (!n++)
-			*first = v;
-	}
-	return n ? 0 : pelagos_usage(c, "%s", "missing NAME");
+	if ((r = pelagos_ls_opts(c, argc, argv, f)) >= 0)
+		return r;
+	return list_nets(c, !!f[0], !!f[1], NULL);
 }
 
 int
 cmd_net_inspect(const struct cmd *c, int argc, char **argv)
 {
-	const char *name;
 	int r;
 
-	if ((r = names(c, argc, argv, 1, &name)) != 0)
-		return r < 0 ? pelagos_help(c) : r;
-	return list_nets(c, 1, 0, name);
+	if ((r = pelagos_args(c, &argc, argv, NULL, NULL, ARGS_ONE | ARGS_NET,
+	    "missing NAME")) >= 0)
+		return r;
+	return list_nets(c, 1, 0, argv[0]);
 }
 
 int
@@ -244,16 +199,15 @@ cmd_net_rm(const struct cmd *c, int argc, char **argv)
 {
 	struct pelagos_err e;
 	struct netdef def;
-	const char *name;
 	int rootfd, ret = 0, i;
 
-	if ((i = names(c, argc, argv, 0, &name)) != 0)
-		return i < 0 ? pelagos_help(c) : i;
+	if ((i = pelagos_args(c, &argc, argv, NULL, NULL, ARGS_MANY | ARGS_NET,
+	    "missing NAME")) >= 0)
+		return i;
 	if (setup(c, &def, 0, &rootfd))
 		return 1;
 	for (i = 0; i < argc; i++)
-		if (strcmp(argv[i], "--") &&
-		    netdef_remove(rootfd, argv[i], &def, &e) < 0)
+		if (netdef_remove(rootfd, argv[i], &def, &e) < 0)
 			ret = pelagos_fail(c, &e);
 	if (rootfd >= 0)
 		close(rootfd);

@@ -7,34 +7,12 @@
 #include "pelagos.h"
 
 const char cmd_run_usage[] =
-"usage: pelagos run --sandbox ID|NAME [--rootfs DIR [--read-only]]\n"
-"                   [--workdir DIR] [--env K=V]... [-d|--detach]\n"
-"                   [LIMITS] [CONFINEMENT] [--] CMD [ARG...]\n"
-"\n"
-"Runs CMD in the sandbox's UTS, IPC and network namespaces (the host's\n"
-"IPC or network when the sandbox shares them) and a cgroup of its own.\n"
-"In a --pod-pid sandbox CMD joins the pod's PID namespace; otherwise it\n"
-"gets one of its own, in which a minimal init is PID 1 and CMD is PID 2.\n"
-"CMD has podman's default capabilities, no_new_privs and a seccomp filter.\n"
-"\n"
-"  --sandbox ID|NAME  the sandbox to run in (required)\n"
-"  --rootfs DIR       make DIR the root, with a fresh /proc, a /dev of\n"
-"                     basic nodes and a read-only /sys, masked as OCI\n"
-"                     runtimes do (default: the host's /, files and all)\n"
-"  --read-only        a read-only root but for a tmpfs /tmp\n"
-"  --workdir DIR      working directory (default: the current one, or /\n"
-"                     with --rootfs)\n"
-"  --env K=V          set K for CMD; repeatable.  CMD inherits this\n"
-"                     environment, or only PATH and TERM with --rootfs\n"
-"  -d, --detach       run CMD in a new session with stdio on /dev/null,\n"
-"                     print its PID and return\n"
-"LIMITS are create's.  CONFINEMENT: --cap-add CAP, --cap-drop CAP|ALL,\n"
-"--user UID[:GID], --group-add GID, --allow-new-privileges,\n"
-"--seccomp=unconfined, --privileged (all capabilities, no filter).\n"
-"\n"
-"SIGINT, SIGTERM and SIGHUP are passed on to CMD.  The exit status is\n"
-"CMD's, 128+N if it died of signal N, 126 if it could not be executed,\n"
-"127 if it was not found, 1 if pelagos failed before starting it.\n";
+"run --sandbox ID|NAME [--rootfs DIR [--read-only]]\n"
+" [--workdir DIR] [--env K=V]... [-d|--detach] [LIMITS] [--cap-add CAP]...\n"
+" [--cap-drop CAP|ALL]... [--user UID[:GID]] [--group-add GID]...\n"
+" [--allow-new-privileges] [--seccomp=unconfined] [--privileged]\n"
+" [--] CMD [ARG...]\n"
+"LIMITS: as sandbox create's. Exits with CMD's status.\n";
 
 /* Options end at the first argument that is none: CMD's own options are
  * CMD's. */
@@ -53,23 +31,18 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 	const char *v = NULL;
 	unsigned long long oom;
 	pid_t pid;
-	int rootfd = -1, ret = 1, k, status;
+	int rootfd = -1, k, status;
 
 	memset(&o, 0, sizeof(o));
 	o.umask = pelagos_umask;
-	if (!(o.env = util_alloc(((size_t)argc + 1) * sizeof(*o.env)))) {
-		pelagos_warn(c, "environment:");
-		return 1;
-	}
+	/* The --env values in argv's own slots: each takes one at least,
+	 * and all of them are read before they are written. */
+	o.env = argv;
 	opt_init(&st, c, argc, argv, 1);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
 		case OPT_BAD:
-			ret = 2;
-			goto out;
-		case OPT_HELP:
-			ret = pelagos_help(c);
-			goto out;
+			return st.ret;
 		case 0:
 			o.label = v;
 			break;
@@ -80,11 +53,9 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 			o.workdir = v;
 			break;
 		case 3:
-			if (v[0] == '=' || !strchr(v, '=')) {
-				ret = pelagos_usage(c, "--env wants K=V, not '%s'",
-				    v);
-				goto out;
-			}
+			if (v[0] == '=' || !strchr(v, '='))
+				return pelagos_usage(c, "--env wants K=V, not "
+				    "'%s'", v);
 			o.env[o.nenv++] = (char *)v;
 			break;
 		case 4:
@@ -93,50 +64,36 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 		default:
 			if ((k < LIMIT_AT + LIM_COUNT ?
 			    cgroup_limit(k - LIMIT_AT, v, &o.lim) :
-			    confine_opt(k - LIMIT_AT - LIM_COUNT, v, &o.cf)) < 0) {
-				ret = pelagos_bad_value(c, opts[k].name, v);
-				goto out;
-			}
+			    confine_opt(k - LIMIT_AT - LIM_COUNT, v, &o.cf)) < 0)
+				return pelagos_bad_value(c, opts[k].name, v);
 		}
 	}
-	if (!o.label) {
-		ret = pelagos_usage(c, "%s", "missing --sandbox ID|NAME");
-		goto out;
-	}
-	if (valid_id(o.label) == 0 && valid_name(o.label) == 0) {
-		ret = pelagos_usage(c, "'%s' is neither a sandbox ID nor a name",
+	if (!o.label)
+		return pelagos_usage(c, "missing --sandbox ID|NAME", NULL);
+	if (!valid_id(o.label) && !valid_name(o.label))
+		return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name",
 		    o.label);
-		goto out;
-	}
-	if (st.i == argc) {
-		ret = pelagos_usage(c, "%s", "missing CMD");
-		goto out;
-	}
+	if (st.i == argc)
+		return pelagos_usage(c, "missing CMD", NULL);
 	o.argv = argv + st.i;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
-		goto out;
+		return 1;
 	if (pelagos_resolve(c, rootfd, o.label, id) < 0) {
-		pelagos_warn(c, "no such sandbox '%s'", o.label);
-		goto out;
+		if (rootfd >= 0)
+			close(rootfd);
+		return 1;
 	}
-	k = run_workload(rootfd, id, &o, &status, &pid, &oom, &e);
-	rootfd = -1;
-	if (k < 0) {
+	/* run_workload closes the root. */
+	if (run_workload(rootfd, id, &o, &status, &pid, &oom, &e) < 0) {
 		pelagos_fail(c, &e);
-		ret = status;
-		goto out;
+		return status;
 	}
 	if (oom)
 		pelagos_warn(c, "%s: out of memory: the OOM killer killed %llu "
 		    "process%s of it", o.argv[0], oom, oom == 1 ? "" : "es");
-	ret = status;
 	if (o.detach) {
 		util_out("%d\n", (int)pid);
-		ret = util_flush() == 0 ? 0 : 1;
+		return util_flush() == 0 ? 0 : 1;
 	}
-out:
-	if (rootfd >= 0)
-		close(rootfd);
-	util_release(o.env, ((size_t)argc + 1) * sizeof(*o.env));
-	return ret;
+	return status;
 }

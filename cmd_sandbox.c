@@ -13,79 +13,34 @@
 #include "pelagos.h"
 
 const char cmd_sandbox_usage[] =
-"usage: pelagos sandbox create|ls|inspect|rm|prune [args...]\n"
-"'pelagos sandbox CMD --help' describes each command.\n";
+"sandbox create|ls|inspect|rm|prune [ARGS] (each has --help)\n";
 
 const char cmd_create_usage[] =
-"usage: pelagos sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
-"    [--host-ipc] [--pod-pid] [LIMITS] [--network NET]...\n"
-"    [--ip|--ip6 [NET=]ADDR]... [--mtu N] [--dns IP]... [--dns-search DOM]...\n"
-"    [--dns-option OPT]... [--add-host NAME:IP]... [--sysctl KEY=VALUE]...\n"
-"    [--nat] [-p PORTS]... [--egress NET]...\n"
-"\n"
-"Creates a sandbox and prints its 16-character ID.\n"
-"\n"
-"  --name NAME      unique name: 1-63 of [A-Za-z0-9_.-], first alphanumeric\n"
-"  --hostname NAME  hostname in the pod (default: the name, else the ID's\n"
-"                   first 8 characters)\n"
-"  --host-net       stay in the host network namespace (no veth, no IP)\n"
-"  --host-ipc       share the host IPC namespace\n"
-"  --pod-pid        give the pod a PID namespace whose PID 1 is the pause\n"
-"  --network NET    eth0, eth1, ... on NET (default " DEF_NETWORK ")\n"
-"  --dns...         the pod's resolv.conf (default: the host's, less\n"
-"                   loopback nameservers); --add-host: a hosts line\n"
-"  --sysctl K=V     net.*, kernel.shm*|msg*|sem*, fs.mqueue.*\n"
-"  --nat            masquerade what it sends to other networks\n"
-"  -p, --publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]\n"
-"                   forward the host's port (on HOSTIP only) to the pod's\n"
-"  --egress A.B.C.D[/N]  let it send to there only (repeatable)\n"
-"LIMITS, of the pod's cgroup: --memory SIZE[k|m|g], --memory-swap SIZE\n"
-"(memory+swap), --cpus N[.N], --pids N, --cpu-weight 1-10000\n";
+"sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
+" [--host-ipc] [--pod-pid] [--network NET]... [--ip|--ip6 [NET=]ADDR]...\n"
+" [--mtu N] [--dns IP]... [--dns-search DOM]... [--dns-option OPT]...\n"
+" [--add-host NAME:IP]... [--sysctl KEY=VALUE]... [--nat]\n"
+" [-p|--publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]]...\n"
+" [--egress A.B.C.D[/N]]... [LIMITS]\n"
+"LIMITS: [--memory SIZE] [--memory-swap SIZE] [--cpus N] [--pids N]\n"
+" [--cpu-weight W]\n"
+"Prints the new sandbox's ID.\n";
 
 const char cmd_ls_usage[] =
-"usage: pelagos sandbox ls [-q|--json]\n"
-"\n"
-"Lists sandboxes as a table, or the running ones as a JSON array.\n"
-"\n"
-"  -q, --quiet  print only the IDs, one per line\n"
-"  --json       print the running sandboxes as a JSON array\n";
+"sandbox ls [-q|--quiet|--json]\n"
+"-q: IDs only; --json: the running ones.\n";
 
 const char cmd_inspect_usage[] =
-"usage: pelagos sandbox inspect [--oci] ID|NAME\n"
-"\n"
-"Prints the sandbox as one JSON object: the fields of ls --json (its\n"
-"interfaces among them), and status, hostname, created (seconds since\n"
-"the epoch), eth0's bridge and gateway, cgroup, limits, usage.\n"
-"\n"
-"  --oci  print the pod's namespaces as an OCI bundle's linux.namespaces\n"
-"         array, for a runtime (runc, crun) to join; refused unless the\n"
-"         sandbox is running\n";
+"sandbox inspect [--oci] ID|NAME\n"
+"JSON; --oci: the namespaces for runc/crun.\n";
 
 const char cmd_rm_usage[] =
-"usage: pelagos sandbox rm [-f|--force] ID|NAME...\n"
-"\n"
-"Stops each sandbox's pause and removes its namespace, veth, address and\n"
-"state; works on dead and half-created sandboxes too.  Refuses while\n"
-"other processes are in the sandbox.\n"
-"\n"
-"  -f, --force  kill the sandbox's other processes first; a sandbox that\n"
-"               is already gone is no error\n";
+"sandbox rm [-f|--force] ID|NAME...\n"
+"-f: kill its processes first.\n";
 
 const char cmd_prune_usage[] =
-"usage: pelagos sandbox prune\n"
-"\n"
-"Removes every dead sandbox of this root, and every half-created one whose\n"
-"create is gone, and prints their IDs.\n";
-
-/* ID|NAME arguments that cannot name a sandbox are usage errors, even
- * for rm --force, which only forgives a sandbox that is already gone. */
-static int
-check_ref(const struct cmd *c, const char *arg)
-{
-	if (valid_id(arg) || valid_name(arg))
-		return 0;
-	return pelagos_usage(c, "'%s' is neither a sandbox ID nor a name", arg);
-}
+"sandbox prune\n"
+"Removes dead sandboxes.\n";
 
 /* Where create's own options start in its table, after the limits, and
  * the lists of struct pod_opts among them. */
@@ -133,18 +88,17 @@ pod_value_ok(int k, const char *v, const struct sandbox *sb)
 }
 
 /* The networks of the --network names (the default network by its name)
- * and the addresses of --ip (ips[0]) and --ip6 (ips[1]): NET=ADDR for the
- * interface on NET, a bare ADDR for the only one.  0, or the exit status
- * of what was said. */
+ * and the addresses of --ip and --ip6 (the nip ips, those of --ip6 by bit
+ * in six): NET=ADDR for the interface on NET, a bare ADDR for the only
+ * one.  0, or the exit status of what was said. */
 static int
 resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
-	struct pod_opts *o, const char **nets,
-	const char *const (*ips)[MAX_IFS + 1], const int *nip, const char *mtu,
-	const struct netdef *def)
+	struct pod_opts *o, const char **nets, const char **ips, int nip,
+	unsigned six, const char *mtu, const struct netdef *def)
 {
 	const char *eq, *arg;
 	struct pod_if *pi;
-	int i, j;
+	int i, j, v6;
 
 	for (i = 0; i < sb->nifs; i++) {
 		for (j = 0; j < i; j++)
@@ -160,23 +114,23 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 			return pelagos_bad_value(c, "--mtu (IPv6 needs 1280)",
 			    mtu);
 	}
-	for (j = 0; j < nip[0] + nip[1]; j++) {
-		arg = j < nip[0] ? ips[0][j] : ips[1][j - nip[0]];
+	for (j = 0; j < nip; j++) {
+		arg = ips[j];
+		v6 = six >> j & 1;
 		eq = strchr(arg, '=');
 		for (i = eq || sb->nifs == 1 ? 0 : sb->nifs; eq &&
-		    i < sb->nifs && (strlen(nets[i]) != (size_t)(eq - arg) ||
-		    strncmp(nets[i], arg, (size_t)(eq - arg))); i++)
+		    i < sb->nifs && (strncmp(nets[i], arg, (size_t)(eq - arg)) ||
+		    nets[i][eq - arg]); i++)
 			;
 		eq = eq ? eq + 1 : arg;
 		pi = &sb->ifs[i];
-		if (i == sb->nifs || (j < nip[0] ? pi->ip ||
+		if (i == sb->nifs || (!v6 ? pi->ip ||
 		    ipam_parse_ip(eq, NULL, &pi->ip) < 0 || !pi->ip :
 		    !o->nets[i].sn6.prefix || pi->prefix6 ||
 		    ipam_parse_ip6(eq, NULL, pi->ip6) < 0))
-			return pelagos_bad_value(c, j < nip[0] ? "--ip" :
-			    "--ip6", arg);
+			return pelagos_bad_value(c, v6 ? "--ip6" : "--ip", arg);
 		/* Given once only; create sets the prefix. */
-		pi->prefix6 |= j >= nip[0];
+		pi->prefix6 |= v6;
 	}
 	return 0;
 }
@@ -218,7 +172,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		{ "--sysctl", 0, 1 }, { "--nat", 0, 0 },
 		{ "--publish", 'p', 1 }, { "--egress", 0, 1 }, { NULL, 0, 0 } };
 	const char *name = NULL, *hostname = NULL, *mtu = NULL, *v, *end,
-	    *nets[MAX_IFS], *ips[2][MAX_IFS + 1];
+	    *nets[MAX_IFS], *ips[2 * (MAX_IFS + 1)];
 	size_t i;
 	struct pelagos_err e;
 	struct opt_state st;
@@ -227,7 +181,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	struct netdef def;
 	unsigned long long u;
 	sigset_t sigs;
-	int rootfd = -1, sigfd = -1, ret = 1, k, nip[2] = { 0, 0 }, def_ok;
+	unsigned six = 0;
+	int rootfd = -1, sigfd = -1, ret = 1, k, nip = 0, def_ok;
 
 	memset(&sb, 0, sizeof(sb));
 	memset(&o, 0, sizeof(o));
@@ -236,9 +191,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		switch (k) {
 		case OPT_BAD:
-			return 2;
-		case OPT_HELP:
-			return pelagos_help(c);
+			return st.ret;
 		case OPT_ARG:
 			return pelagos_usage(c, "unexpected argument '%s'", v);
 		case 0:
@@ -272,9 +225,12 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			break;
 		case NET_AT + 1:
 		case NET_AT + 2:
-			/* More than one per interface is an error later. */
-			if (nip[k - NET_AT - 1] < MAX_IFS + 1)
-				ips[k - NET_AT - 1][nip[k - NET_AT - 1]++] = v;
+			/* More than one per interface is an error later: of
+			 * the first 10, 5 of a kind at least are there. */
+			if (nip < 2 * (MAX_IFS + 1)) {
+				six |= (unsigned)(k == NET_AT + 2) << nip;
+				ips[nip++] = v;
+			}
 			break;
 		case NET_AT + 3:
 			if (util_parse_ull(v, &end, 65535, &u) < 0 || *end ||
@@ -296,22 +252,22 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			o.v[k - POD_AT][o.n[k - POD_AT]++] = v;
 		}
 	}
-	if ((sb.nat || sb.ports[0] || sb.egress[0]) && sb.net == NS_NODE)
-		return pelagos_usage(c, "%s", "--host-net takes no --nat, "
-		    "--publish or --egress");
-	if (name && !valid_name(name)) {
-		pelagos_warn(c, "invalid name '%s': use 1-63 of [A-Za-z0-9_.-], "
-		    "starting with a letter or digit", name);
-		return 1;
+	if (sb.net == NS_NODE && (sb.nat || sb.ports[0] || sb.egress[0] ||
+	    sb.nifs || nip || mtu))
+		return pelagos_usage(c, "--host-net takes no --nat, --publish, "
+		    "--egress, --network, --ip, --ip6 or --mtu", NULL);
+	for (k = 0; k < 2; k++) {
+		if (!(v = k ? hostname : name))
+			continue;
+		if (!(k ? valid_hostname : valid_name)(v)) {
+			pelagos_warn(c, "invalid %s '%s': use 1-%d of "
+			    "[A-Za-z0-9_.-], starting with a letter or digit",
+			    k ? "hostname" : "name", v, k ? HOST_MAX_LEN :
+			    NAME_MAX_LEN);
+			return 1;
+		}
+		strcpy(k ? sb.hostname : sb.name, v);
 	}
-	if (hostname && !valid_hostname(hostname)) {
-		pelagos_warn(c, "invalid hostname '%s': use 1-64 of "
-		    "[A-Za-z0-9_.-], starting with a letter or digit", hostname);
-		return 1;
-	}
-	if (sb.net == NS_NODE && (sb.nifs || nip[0] || nip[1] || mtu))
-		return pelagos_usage(c, "%s", "--host-net takes no --network, "
-		    "--ip, --ip6 or --mtu");
 	if (sb.net != NS_NODE && !sb.nifs)
 		nets[sb.nifs++] = DEF_NETWORK;
 	/* PELAGOS_BRIDGE and PELAGOS_SUBNET count when the default network
@@ -326,28 +282,20 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			if (!pod_value_ok(k, o.v[k][i], &sb))
 				return pelagos_bad_value(c,
 				    opts[k + POD_AT].name, o.v[k][i]);
-	if (name)
-		strcpy(sb.name, name);
-	if (hostname)
-		strcpy(sb.hostname, hostname);
 	sb.created = (long long)time(NULL);
 	if (!(o.resolv = getenv("PELAGOS_RESOLV_CONF")) || !*o.resolv)
 		o.resolv = DEF_RESOLV_CONF;
 
 	/* SIGINT, SIGTERM and SIGHUP are held and checked between steps, so
 	 * an interrupted create rolls back instead of dying half-way. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	pelagos_hold_signals(&sigs);
 	/* A reader that went away makes the ID's write fail with EPIPE,
 	 * which undoes the create, instead of killing it half-reported. */
 	signal(SIGPIPE, SIG_IGN);
 	if (pelagos_open_root(c, 1, &rootfd) < 0)
 		goto out;
-	if ((k = resolve_nets(c, rootfd, &sb, &o, nets,
-	    (const char *const (*)[MAX_IFS + 1])ips, nip, mtu, &def)) != 0) {
+	if ((k = resolve_nets(c, rootfd, &sb, &o, nets, ips, nip, six, mtu,
+	    &def)) != 0) {
 		ret = k;
 		goto out;
 	}
@@ -379,19 +327,17 @@ out:
 	return ret;
 }
 
-static const char *
-mode_json(enum ns_mode m)
-{
-	return m == NS_POD ? "Pod" : m == NS_NODE ? "Node" : "Container";
-}
+/* By enum ns_mode, which the state's parser keeps in range. */
+static const char mode_json[][10] = { "Pod", "Container", "Node" };
 
 /* One interface as a JSON object. */
 static void
 json_if(const struct pod_if *pi, int i)
 {
 	static const unsigned char none[6];
-	char a[40], mac[18] = "";
+	char a[40], mac[18];
 
+	mac[0] = '\0';
 	if (memcmp(pi->mac, none, 6))
 		ipam_format_mac(pi->mac, mac);
 	/* A network's name needs no escaping (valid_name). */
@@ -437,9 +383,10 @@ json_list(const char *key, const char *l)
 static void
 json_fields(const struct sandbox *sb)
 {
-	char ip[16] = "";
+	char ip[16];
 	int i;
 
+	ip[0] = '\0';
 	if (sb->nifs)
 		ipam_format_ip(sb->ifs[0].ip, ip);
 	util_out("\"id\":");
@@ -456,8 +403,8 @@ json_fields(const struct sandbox *sb)
 	util_out(",\"container_ip\":");
 	json_put(ip);
 	util_out(",\"namespaces\":{\"network\":\"%s\",\"pid\":\"%s\","
-	    "\"ipc\":\"%s\"},\"interfaces\":[", mode_json(sb->net),
-	    mode_json(sb->pid), mode_json(sb->ipc));
+	    "\"ipc\":\"%s\"},\"interfaces\":[", mode_json[sb->net],
+	    mode_json[sb->pid], mode_json[sb->ipc]);
 	for (i = 0; i < sb->nifs; i++)
 		json_if(&sb->ifs[i], i);
 	util_out("]");
@@ -499,46 +446,54 @@ stateless_status(int rootfd, const char *id)
 	return st;
 }
 
+/* The root's sandboxes; -1 once the failure is said. */
+static int
+list_ids(const struct cmd *c, int rootfd, struct root_ids *ids)
+{
+	if (root_list(rootfd, ids) == 0)
+		return 0;
+	pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	return -1;
+}
+
 int
 cmd_ls(const struct cmd *c, int argc, char **argv)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox sb;
 	size_t i;
-	int f[2], rootfd = -1, shown = 0, ret = 1, json, quiet;
+	const char *f[2];
+	int rootfd = -1, shown = 0, ret, json, quiet;
 
-	if ((ret = pelagos_ls_opts(c, argc, argv, f)) != 0)
-		return ret < 0 ? pelagos_help(c) : ret;
+	if ((ret = pelagos_ls_opts(c, argc, argv, f)) >= 0)
+		return ret;
 	ret = 1;
-	json = f[0];
-	quiet = f[1];
+	json = !!f[0];
+	quiet = !!f[1];
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
-	if (rootfd >= 0 && root_list(rootfd, &ids) < 0) {
-		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	if (rootfd >= 0 && list_ids(c, rootfd, &ids) < 0)
 		goto out;
-	}
 	for (i = 0; i < ids.n; i++) {
-		const char *status;
-		char ip[16] = "-";
+		const char *id = ids.id[i], *status, *ipp = "-";
+		char ip[16];
 
-		if (sandbox_load(rootfd, ids.id[i], &sb) < 0) {
+		if (quiet) {
+			util_out("%s\n", id);
+			continue;
+		}
+		if (sandbox_load(rootfd, id, &sb) < 0) {
+			if (json)
+				continue;
 			/* No state yet: a create under way holds its
 			 * directory's lock; without it, the create died. */
 			status = errno != ENOENT ? "broken" :
-			    stateless_status(rootfd, ids.id[i]);
-			if (quiet)
-				util_out("%s\n", ids.id[i]);
-			else if (!json)
-				table_row(&shown, ids.id[i], "-", status, "-",
-				    "-");
-			continue;
+			    stateless_status(rootfd, id);
+			sb.name[0] = sb.ns_name[0] = '\0';
+			sb.nifs = 0;
+		} else {
+			status = sandbox_status(&sb);
 		}
-		if (quiet) {
-			util_out("%s\n", sb.id);
-			continue;
-		}
-		status = sandbox_status(&sb);
 		if (json) {
 			if (!strcmp(status, "running")) {
 				util_out("%s", shown++ ? ",\n{" : "[{");
@@ -547,10 +502,12 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			}
 			continue;
 		}
-		if (sb.nifs)
+		if (sb.nifs) {
 			ipam_format_ip(sb.ifs[0].ip, ip);
-		table_row(&shown, sb.id, sb.name[0] ? sb.name : "-", status,
-		    ip, sb.ns_name[0] ? sb.ns_name : "-");
+			ipp = ip;
+		}
+		table_row(&shown, id, sb.name[0] ? sb.name : "-", status,
+		    ipp, sb.ns_name[0] ? sb.ns_name : "-");
 	}
 	if (json)
 		util_out("%s", shown ? "]\n" : "[]\n");
@@ -569,45 +526,13 @@ load_arg(const struct cmd *c, int rootfd, const char *arg, struct sandbox *sb)
 {
 	char id[ID_LEN + 1];
 
-	if (pelagos_resolve(c, rootfd, arg, id) < 0) {
-		pelagos_warn(c, "no such sandbox '%s'", arg);
+	if (pelagos_resolve(c, rootfd, arg, id) < 0)
 		return -1;
-	}
 	if (sandbox_load(rootfd, id, sb) < 0) {
 		pelagos_warn(c, "state of sandbox %s:", id);
 		return -1;
 	}
 	return 0;
-}
-
-/* The single ID|NAME operand of a command whose options are flags; *set
- * gets a bit per flag given. */
-static int
-one_ref(const struct cmd *c, int argc, char **argv, const struct opt *opts,
-	int *set, const char **ref)
-{
-	struct opt_state st;
-	const char *v;
-	int k;
-
-	*ref = NULL;
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return -1;
-		if (k >= 0) {
-			*set |= 1 << k;
-			continue;
-		}
-		if (*ref)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		*ref = v;
-	}
-	if (!*ref)
-		return pelagos_usage(c, "%s", "missing ID or NAME");
-	return check_ref(c, *ref);
 }
 
 /* The pod's cgroup, its limits as the state records them (0 for none)
@@ -625,12 +550,11 @@ json_cgroup(const struct sandbox *sb)
 	size_t i;
 	int bad;
 
-	util_out(",\"cgroup\":");
-	json_put(sb->cgroup);
-	util_out(",\"limits\":{\"memory\":%llu,\"memory_swap\":%llu,"
-	    "\"cpu_quota\":%llu,\"pids_max\":%llu,\"cpu_weight\":%llu},"
-	    "\"usage\":%s", l[0], l[1], l[2], l[3], l[4],
-	    sb->cgroup[0] ? "{" : "null");
+	/* The cgroup is valid_path's, which JSON does not escape. */
+	util_out(",\"cgroup\":\"%s\",\"limits\":{\"memory\":%llu,"
+	    "\"memory_swap\":%llu,\"cpu_quota\":%llu,\"pids_max\":%llu,"
+	    "\"cpu_weight\":%llu},\"usage\":%s", sb->cgroup, l[0], l[1], l[2],
+	    l[3], l[4], sb->cgroup[0] ? "{" : "null");
 	for (i = 0; sb->cgroup[0] && i < 3; i++) {
 		bad = cgroup_stat(sb->cgroup, use[i][1], use[i][2], &v);
 		util_out(bad ? "%s\"%s\":null" : "%s\"%s\":%llu",
@@ -671,39 +595,37 @@ int
 cmd_inspect(const struct cmd *c, int argc, char **argv)
 {
 	static const struct opt opts[] = { { "--oci", 0, 0 }, { NULL, 0, 0 } };
-	unsigned long long drops;
+	unsigned long long drops = 0;
 	struct sandbox sb;
-	const char *ref;
-	char gw[16] = "";
-	int rootfd = -1, ret = 1, oci = 0, r;
+	const char *oci = NULL;
+	char gw[16];
+	int rootfd = -1, ret = 1, r;
 
-	if ((r = one_ref(c, argc, argv, opts, &oci, &ref)) != 0)
-		return r < 0 ? pelagos_help(c) : r;
+	if ((r = pelagos_args(c, &argc, argv, opts, &oci, ARGS_ONE | ARGS_REF,
+	    "missing ID or NAME")) >= 0)
+		return r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
-	if (load_arg(c, rootfd, ref, &sb) < 0)
+	if (load_arg(c, rootfd, argv[0], &sb) < 0)
 		goto out;
 	if (oci) {
 		ret = print_oci(c, &sb);
 		goto out;
 	}
+	gw[0] = '\0';
 	if (sb.nifs)
 		ipam_format_ip(sb.ifs[0].gateway, gw);
 	util_out("%c", '{');
 	json_fields(&sb);
-	util_out(",\"status\":\"%s\",\"hostname\":", sandbox_status(&sb));
-	json_put(sb.hostname);
-	util_out(",\"created\":%lld,\"bridge\":", sb.created);
+	/* The hostname is valid_hostname's, which JSON does not escape. */
+	util_out(",\"status\":\"%s\",\"hostname\":\"%s\",\"created\":%lld,"
+	    "\"bridge\":", sandbox_status(&sb), sb.hostname, sb.created);
 	json_put(sb.nifs ? sb.ifs[0].bridge : "");
-	util_out(",\"gateway\":");
-	json_put(gw);
+	util_out(",\"gateway\":\"%s\"", gw);
 	json_cgroup(&sb);
 	util_out(",\"antispoof\":%s,\"egress_drops\":", sb.antispoof ?
 	    "true" : "false");
-	if (fw_drops(&sb, &drops) == 0)
-		util_out("%llu}\n", drops);
-	else
-		util_out("null}\n");
+	util_out(fw_drops(&sb, &drops) == 0 ? "%llu}\n" : "null}\n", drops);
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
@@ -717,38 +639,20 @@ cmd_rm(const struct cmd *c, int argc, char **argv)
 	static const struct opt opts[] = {
 		{ "--force", 'f', 0 }, { NULL, 0, 0 } };
 	struct pelagos_err e;
-	struct opt_state st;
 	char id[ID_LEN + 1];
-	const char *v;
-	int rootfd = -1, ret = 0, force = 0, nargs = 0, k;
+	const char *v, *force = NULL;
+	int rootfd = -1, ret = 0, k;
 
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		if (k == 0)
-			force = 1;
-		else if (check_ref(c, v))
-			return 2;
-		else
-			nargs++;
-	}
-	if (!nargs)
-		return pelagos_usage(c, "%s", "missing ID or NAME");
+	if ((k = pelagos_args(c, &argc, argv, opts, &force, ARGS_MANY |
+	    ARGS_REF, "missing ID or NAME")) >= 0)
+		return k;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k != OPT_ARG)
-			continue;
-		if (pelagos_resolve(c, rootfd, v, id) < 0) {
-			/* Already gone is what --force asked for. */
-			if (!force) {
-				pelagos_warn(c, "no such sandbox '%s'", v);
-				ret = 1;
-			}
+	for (k = 0; k < argc; k++) {
+		v = argv[k];
+		/* Already gone is what --force asked for. */
+		if (pelagos_resolve(force ? NULL : c, rootfd, v, id) < 0) {
+			ret |= !force;
 			continue;
 		}
 		if (sandbox_remove(rootfd, id, force ? TD_FORCE : 0, &e) < 0 &&
@@ -767,19 +671,11 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct pelagos_err e;
-	struct opt_state st;
-	const char *v;
 	size_t i;
-	int rootfd = -1, lock = -1, ret = 1, k, r;
+	int rootfd = -1, lock = -1, ret = 1, r;
 
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, NULL, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(c);
-		return pelagos_usage(c, "unexpected argument '%s'", v);
-	}
+	if ((r = pelagos_args(c, &argc, argv, NULL, NULL, 0, NULL)) >= 0)
+		return r;
 	if (pelagos_open_root(c, 0, &rootfd) < 0)
 		return 1;
 	if (rootfd < 0)
@@ -788,10 +684,8 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 		pelagos_warn(c, "lock %s:", pelagos_root);
 		goto out;
 	}
-	if (root_list(rootfd, &ids) < 0) {
-		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	if (list_ids(c, rootfd, &ids) < 0)
 		goto out;
-	}
 	ret = 0;
 	for (i = 0; i < ids.n; i++) {
 		if ((r = sandbox_remove(rootfd, ids.id[i], TD_LOCKED | TD_PRUNE,
@@ -801,12 +695,10 @@ cmd_prune(const struct cmd *c, int argc, char **argv)
 			util_out("%s\n", ids.id[i]);
 	}
 	root_ids_free(&ids);
-	if (root_list(rootfd, &ids) < 0) {
-		pelagos_warn(c, "list %s/sandboxes:", pelagos_root);
+	if (list_ids(c, rootfd, &ids) < 0)
 		ret = 1;
-	} else if (sandbox_reconcile(rootfd, &ids, &e) < 0) {
+	else if (sandbox_reconcile(rootfd, &ids, &e) < 0)
 		ret = pelagos_fail(c, &e);
-	}
 	cgroup_prune(rootfd);
 	if (util_flush() != 0)
 		ret = 1;

@@ -47,11 +47,7 @@ cni_main(void)
 
 	/* Held for the whole request: an ADD checks for them between steps
 	 * and rolls back (attach.c), as sandbox create does. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	pelagos_hold_signals(&sigs);
 	code = cni_req_env(&r, getenv("CNI_COMMAND"), getenv("CNI_CONTAINERID"),
 	    getenv("CNI_NETNS"), getenv("CNI_IFNAME"), &e);
 	if (code)

@@ -4,6 +4,7 @@
  * one line, "pelagos: <command>: <what> <object>: <OS error>". */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>	/* getenv */
 #include <string.h>
@@ -16,35 +17,17 @@ const char *pelagos_root;
 mode_t pelagos_umask;
 
 static const char main_usage[] =
-"usage: pelagos [--root DIR] <command> [args...]\n"
-"\n"
-"Pod sandboxes: a network namespace on a bridge, held open by a pause\n"
-"process that also owns the pod's UTS and IPC namespaces.\n"
-"\n"
-"commands:\n"
-"  sandbox create [--name NAME] [--hostname NAME] [--host-net]\n"
-"                 [--host-ipc] [--pod-pid] [--network NET]...\n"
+"[--root DIR] [-h|--help] [--version] CMD [ARGS]\n"
+"  sandbox create [OPTIONS]\n"
 "  sandbox ls [-q|--json]\n"
 "  sandbox inspect [--oci] ID|NAME\n"
 "  sandbox rm [-f|--force] ID|NAME...\n"
 "  sandbox prune\n"
-"  run --sandbox ID|NAME [--rootfs DIR] [--workdir DIR] [--env K=V]...\n"
-"      [-d|--detach] [--] CMD [ARG...]\n"
-"  network create|ls|inspect|rm ...\n"
-"\n"
-"options:\n"
-"  --root DIR     state directory (default $PELAGOS_ROOT, else " DEF_ROOT ")\n"
-"  -h, --help     show this help; 'pelagos sandbox CMD --help' (network,\n"
-"                 run) for a command\n"
-"  --version      show the version\n"
-"\n"
-"environment:\n"
-"  PELAGOS_ROOT    state directory\n"
-"  PELAGOS_BRIDGE  bridge of network " DEF_NETWORK " (default " DEF_BRIDGE ")\n"
-"  PELAGOS_SUBNET  its IPv4 subnet (default " DEF_SUBNET ")\n"
-"  PELAGOS_RESOLV_CONF  the host's resolv.conf (" DEF_RESOLV_CONF ")\n";
+"  run --sandbox ID|NAME [OPTIONS] [--] CMD [ARG...]\n"
+"  network create|ls|inspect|rm [ARGS]\n"
+"--root defaults to $PELAGOS_ROOT, else " DEF_ROOT ". Each CMD has --help.\n";
 
-static const struct cmd top = { NULL, NULL, main_usage, 0 };
+static const struct cmd top = { "", NULL, main_usage, 0 };
 
 static const struct cmd cmds[] = {
 	{ "sandbox", NULL, cmd_sandbox_usage, 0 },
@@ -71,7 +54,7 @@ put_line(const struct cmd *c, const char *msg, int os)
 	size_t i, n;
 
 	n = util_fmt(buf, sizeof(buf) - 1, "pelagos: %s%s%s%s%s",
-	    c->name ? c->name : "", c->name ? ": " : "", msg,
+	    c->name, *c->name ? ": " : "", msg,
 	    os ? ": " : "", os ? strerror(os) : "");
 	for (i = 0; buf[i]; i++)
 		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
@@ -109,41 +92,67 @@ pelagos_warn(const struct cmd *c, const char *fmt, ...)
 	}
 }
 
-/* The options of sandbox ls and network ls: f[0] for --json, f[1] for
- * -q; 0, -1 for --help, or the usage error's status. */
+/* A command line of options and operands, whole: the value of option k
+ * in val[k] ("" for a flag), the operands moved to the front of argv and
+ * counted in *argc.  how: the most operands (ARGS_ONE, ARGS_MANY), each
+ * a sandbox ID or name (ARGS_REF) or a network name (ARGS_NET); missing,
+ * unless NULL, is the usage error of none.  -1 to go on, else the exit
+ * status of the help or usage error printed. */
 int
-pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2])
+pelagos_args(const struct cmd *c, int *argc, char **argv,
+	const struct opt *tab, const char **val, int how, const char *missing)
+{
+	struct opt_state st;
+	const char *v;
+	int k, n = 0;
+
+	opt_init(&st, c, *argc, argv, 0);
+	while ((k = opt_next(&st, tab, &v)) != OPT_END) {
+		if (k == OPT_BAD)
+			return st.ret;
+		if (k >= 0) {
+			val[k] = tab[k].value ? v : "";
+			continue;
+		}
+		if (n >= (how & ARGS_MANY))
+			return pelagos_usage(c, "unexpected argument '%s'", v);
+		if ((how & (ARGS_REF | ARGS_NET)) && !valid_name(v) &&
+		    !((how & ARGS_REF) && valid_id(v)))
+			return pelagos_usage(c, how & ARGS_REF ? "'%s' is "
+			    "neither a sandbox ID nor a name" :
+			    "invalid network name '%s'", v);
+		argv[n++] = (char *)v;
+	}
+	*argc = n;
+	return !n && missing ? pelagos_usage(c, missing, NULL) : -1;
+}
+
+/* The options of sandbox ls and network ls: f[0] for --json, f[1] for
+ * -q; -1 to go on, else the exit status. */
+int
+pelagos_ls_opts(const struct cmd *c, int argc, char **argv, const char *f[2])
 {
 	static const struct opt opts[] = {
 		{ "--json", 0, 0 }, { "--quiet", 'q', 0 }, { NULL, 0, 0 } };
-	struct opt_state st;
-	const char *v;
-	int k;
+	int r;
 
-	f[0] = f[1] = 0;
-	opt_init(&st, c, argc, argv, 0);
-	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
-		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return -1;
-		if (k == OPT_ARG)
-			return pelagos_usage(c, "unexpected argument '%s'", v);
-		f[k] = 1;
-	}
-	return f[0] && f[1] ? pelagos_usage(c, "%s", "-q and --json exclude "
-	    "each other") : 0;
+	f[0] = f[1] = NULL;
+	if ((r = pelagos_args(c, &argc, argv, opts, f, 0, NULL)) >= 0)
+		return r;
+	return f[0] && f[1] ? pelagos_usage(c, "-q and --json exclude each "
+	    "other", NULL) : -1;
 }
 
+/* The format gets the pointer to the help; the argument stays an
+ * argument, whatever it holds. */
 int
 pelagos_usage(const struct cmd *c, const char *fmt, const char *arg)
 {
-	char what[300], msg[400];
+	char f[160];
 
-	util_fmt(what, sizeof(what), fmt, arg);
-	util_fmt(msg, sizeof(msg), "%s (see 'pelagos %s%s--help')", what,
-	    c->name ? c->name : "", c->name ? " " : "");
-	put_line(c, msg, 0);
+	util_fmt(f, sizeof(f), "%s (see 'pelagos %s%s--help')", fmt, c->name,
+	    *c->name ? " " : "");
+	pelagos_warn(c, f, arg);
 	return 2;
 }
 
@@ -160,7 +169,7 @@ pelagos_bad_value(const struct cmd *c, const char *opt, const char *v)
 int
 pelagos_help(const struct cmd *c)
 {
-	util_out("%s", c->usage);
+	util_out("usage: pelagos %sSee pelagos(8).\n", c->usage);
 	return util_flush() < 0;
 }
 
@@ -179,13 +188,14 @@ opt_init(struct opt_state *st, const struct cmd *c, int argc, char **argv,
 /* The one way options are read: "--opt VALUE" and "--opt=VALUE" for a
  * value, "-x" for a short form, "-h"/"--help" everywhere, and "--" ends
  * the options.  Returns the option's index in tab, OPT_ARG with *val for
- * an argument, OPT_END, OPT_HELP, or OPT_BAD once a usage error has been
- * printed.  With st->stop the first argument ends the options too and is
- * left at argv[st->i], for commands whose arguments are a command line. */
+ * an argument, OPT_END, or OPT_BAD once the help or a usage error has
+ * been printed, with the exit status in st->ret.  With st->stop the first
+ * argument ends the options too and is left at argv[st->i], for commands
+ * whose arguments are a command line. */
 int
 opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 {
-	const char *a, *eq;
+	const char *a, *eq, *msg = "unknown option '%s'";
 	size_t n;
 	int k;
 
@@ -204,37 +214,35 @@ opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 		st->done = 1;
 		return st->stop ? OPT_END : opt_next(st, tab, val);
 	}
-	if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-		return OPT_HELP;
-	eq = strchr(a, '=');
-	n = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
-	for (k = 0; tab && tab[k].name; k++) {
-		if (!(strlen(tab[k].name) == n && !strncmp(a, tab[k].name, n)) &&
-		    !(tab[k].shrt && a[1] == tab[k].shrt && !a[2]))
-			continue;
-		if (!tab[k].value) {
-			if (n != strlen(a))
-				break;
-			return k;
-		}
-		if (n != strlen(a))
-			*val = a + n + 1;
-		else if (st->i < st->argc)
-			*val = st->argv[st->i++];
-		else {
-			pelagos_usage(st->c, "option '%s' needs a value", a);
-			return OPT_BAD;
-		}
-		return k;
-	}
-	if (tab && tab[k].name) {
-		char opt[64];
-
-		util_fmt(opt, sizeof(opt), "%.*s", (int)n, a);
-		pelagos_usage(st->c, "option '%s' takes no value", opt);
+	if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		st->ret = pelagos_help(st->c);
 		return OPT_BAD;
 	}
-	pelagos_usage(st->c, "unknown option '%s'", a);
+	st->ret = 2;
+	eq = a[1] == '-' ? strchr(a, '=') : NULL;
+	n = eq ? (size_t)(eq - a) : strlen(a);
+	for (k = 0; tab && tab[k].name; k++) {
+		if ((strncmp(a, tab[k].name, n) || tab[k].name[n]) &&
+		    !(tab[k].shrt && a[1] == tab[k].shrt && !a[2]))
+			continue;
+		if (eq && !tab[k].value) {
+			/* argv's own words: the command fails anyway. */
+			*(char *)eq = '\0';
+			msg = "option '%s' takes no value";
+		} else if (eq) {
+			*val = eq + 1;
+			return k;
+		} else if (!tab[k].value) {
+			return k;
+		} else if (st->i < st->argc) {
+			*val = st->argv[st->i++];
+			return k;
+		} else {
+			msg = "option '%s' needs a value";
+		}
+		break;
+	}
+	pelagos_usage(st->c, msg, a);
 	return OPT_BAD;
 }
 
@@ -257,13 +265,12 @@ pelagos_open_root(const struct cmd *c, int create, int *fd)
 }
 
 /* An ID or a name, each a single safe path component by construction;
- * anything else was refused as a usage error before (cmd_sandbox.c).
- * ENOENT, unprinted, when there is no such sandbox. */
+ * anything else was refused as a usage error before (pelagos_args, run).
+ * ENOENT when there is no such sandbox, said unless c is NULL. */
 int
 pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1])
 {
-	(void)c;
 	if (rootfd >= 0 && valid_id(arg) && root_exists(rootfd, arg)) {
 		strcpy(id, arg);
 		return 0;
@@ -271,19 +278,31 @@ pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	if (rootfd >= 0 && valid_name(arg) &&
 	    root_name_lookup(rootfd, arg, id) == 0)
 		return 0;
+	if (c)
+		pelagos_warn(c, "no such sandbox '%s'", arg);
 	errno = ENOENT;
 	return -1;
 }
 
-static const struct cmd *
-find(const char *group, const char *word)
+/* SIGINT, SIGTERM and SIGHUP held, for a command to check between its
+ * steps and roll back (sandbox create, a CNI ADD). */
+void
+pelagos_hold_signals(sigset_t *s)
 {
-	size_t i, gl = strlen(group);
+	sigemptyset(s);
+	sigaddset(s, SIGINT);
+	sigaddset(s, SIGTERM);
+	sigaddset(s, SIGHUP);
+	sigprocmask(SIG_BLOCK, s, NULL);
+}
+
+static const struct cmd *
+find(const char *name)
+{
+	size_t i;
 
 	for (i = 0; i < NCMDS; i++)
-		if (word ? !strncmp(cmds[i].name, group, gl) &&
-		    cmds[i].name[gl] == ' ' && !strcmp(cmds[i].name + gl + 1,
-		    word) : !strcmp(cmds[i].name, group))
+		if (!strcmp(cmds[i].name, name))
 			return &cmds[i];
 	return NULL;
 }
@@ -296,6 +315,7 @@ dispatch(int argc, char **argv)
 	const struct cmd *c, *g;
 	struct opt_state st;
 	const char *v;
+	char name[32];
 	int k;
 
 	pelagos_root = getenv("PELAGOS_ROOT");
@@ -304,30 +324,31 @@ dispatch(int argc, char **argv)
 	opt_init(&st, &top, argc - 1, argv + 1, 1);
 	while ((k = opt_next(&st, opts, &v)) != OPT_END) {
 		if (k == OPT_BAD)
-			return 2;
-		if (k == OPT_HELP)
-			return pelagos_help(&top);
-		if (k == 1)
-			return pelagos_help(&(struct cmd){ NULL, NULL,
-			    "pelagos " PELAGOS_VERSION "\n", 0 });
+			return st.ret;
+		if (k == 1) {
+			util_out("pelagos " PELAGOS_VERSION "\n");
+			return 0;
+		}
 		if (!*v)
-			return pelagos_usage(&top, "%s",
-			    "option '--root' needs a directory");
+			return pelagos_usage(&top, "option '%s' needs a value",
+			    "--root");
 		pelagos_root = v;
 	}
 	argc -= st.i + 1;
 	argv += st.i + 1;
 	if (argc == 0)
-		return pelagos_usage(&top, "%s", "missing command");
-	if (!(g = find(argv[0], NULL)))
+		return pelagos_usage(&top, "missing command", NULL);
+	if (!(g = find(argv[0])))
 		return pelagos_usage(&top, "unknown command '%s'", argv[0]);
 	c = g;
 	if (!g->fn) {
 		if (argc < 2)
-			return pelagos_usage(g, "%s", "missing command");
+			return pelagos_usage(g, "missing command", NULL);
 		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 			return pelagos_help(g);
-		if (!(c = find(argv[0], argv[1])))
+		/* Longer words than any command's are cut, matching none. */
+		util_fmt(name, sizeof(name), "%s %s", argv[0], argv[1]);
+		if (!(c = find(name)))
 			return pelagos_usage(g, "unknown command '%s'", argv[1]);
 		argc--;
 		argv++;

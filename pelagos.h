@@ -675,26 +675,32 @@ int run_workload(int rootfd, const char *id, const struct run_opts *o,
 /* pelagos.c: main, the command table, the option parser, the root, and
  * the only place errors are printed. */
 struct cmd {
-	const char *name;	/* "sandbox create", as errors name it */
+	const char *name;	/* "sandbox create" as errors name it, "" atop */
 	int (*fn)(const struct cmd *c, int argc, char **argv);
 	const char *usage;
-	int flags;
-};
+	char flags;
+} __attribute__((packed));
 #define CMD_ROOT	0x1	/* must be run as root */
 #define CMD_HIDDEN	0x2	/* not in --help */
 #define CMD_RAW		0x4	/* takes its arguments unparsed */
+/* Packed: the tables are data in the binary, 10 bytes an option, not 16. */
 struct opt {
 	const char *name;	/* "--name" */
 	char shrt;		/* 'f' for -f, or 0 */
-	int value;		/* takes a value */
-};
+	char value;		/* takes a value */
+} __attribute__((packed));
 struct opt_state {
 	const struct cmd *c;
 	int argc, i, done;
 	char **argv;
 	int stop;		/* the first argument ends the options */
+	int ret;		/* the exit status once OPT_BAD */
 };
-enum { OPT_END = -1, OPT_ARG = -2, OPT_HELP = -3, OPT_BAD = -4 };
+enum { OPT_END = -1, OPT_ARG = -2, OPT_BAD = -4 };
+#define ARGS_ONE	1	/* pelagos_args: at most one operand */
+#define ARGS_MANY	0xff	/* any number */
+#define ARGS_REF	0x100	/* each a sandbox ID or name */
+#define ARGS_NET	0x200	/* each a network name */
 extern const char *pelagos_root;
 extern mode_t pelagos_umask;
 void opt_init(struct opt_state *st, const struct cmd *c, int argc,
@@ -705,10 +711,14 @@ int pelagos_bad_value(const struct cmd *c, const char *opt, const char *v);
 int pelagos_help(const struct cmd *c);
 void pelagos_warn(const struct cmd *c, const char *fmt, ...);
 int pelagos_fail(const struct cmd *c, const struct pelagos_err *e);
-int pelagos_ls_opts(const struct cmd *c, int argc, char **argv, int f[2]);
+int pelagos_args(const struct cmd *c, int *argc, char **argv,
+	const struct opt *tab, const char **val, int how, const char *missing);
+int pelagos_ls_opts(const struct cmd *c, int argc, char **argv,
+	const char *f[2]);
 int pelagos_open_root(const struct cmd *c, int create, int *fd);
 int pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1]);
+void pelagos_hold_signals(sigset_t *s);
 
 /* cmd_sandbox.c: sandbox create, ls, inspect, rm and prune, and what they
  * print. */
