@@ -126,7 +126,7 @@ scan(int fd, const char *key, unsigned long long *v)
 	return util_parse_ull(p, NULL, ~0ull, v);
 }
 
-static int
+static __attribute__((noinline)) int
 open_file(const char *dir, const char *file)
 {
 	char p[CG_PATH_LEN + 48];
@@ -258,10 +258,10 @@ cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 	*leaf = -1;
 	if (cgroup_parent(parent) < 0)
 		return err_msg(e, EINVAL, "invalid PELAGOS_CGROUP_PARENT");
-	if (!parent[0])
-		return no_cgroup(&sb->lim, "no cgroup2 is mounted", e);
-	if (no_cgroup(&sb->lim, NULL, e) < 0)
-		return -1;
+	if ((ret = no_cgroup(&sb->lim, parent[0] ? NULL :
+	    "no cgroup2 is mounted", e)) < 0 || !parent[0])
+		return ret;
+	ret = -1;
 	made = mkdir(parent, 0755) == 0;
 	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    fstatfs(pfd, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
@@ -306,20 +306,19 @@ cgroup_leaf(const struct sandbox *sb, const char *name,
 	const struct limits *l, char path[CG_PATH_LEN + 16], int *fd,
 	struct pelagos_err *e)
 {
-	unsigned char r[4];
+	unsigned int r;
+	int ret;
 
 	path[0] = '\0';
 	*fd = -1;
-	if (!sb->cgroup[0])
-		return no_cgroup(l, "the sandbox has none", e);
-	if (no_cgroup(l, NULL, e) < 0)
-		return -1;
+	ret = no_cgroup(l, sb->cgroup[0] ? NULL : "the sandbox has none", e);
+	if (ret < 0 || !sb->cgroup[0])
+		return ret;
 	enable(sb->cgroup, l);
 	if (name)
 		util_fmt(path, CG_PATH_LEN + 16, "%s/%s", sb->cgroup, name);
-	else if (getrandom(r, sizeof(r), 0) == (ssize_t)sizeof(r))
-		util_fmt(path, CG_PATH_LEN + 16, "%s/w%02x%02x%02x%02x",
-		    sb->cgroup, r[0], r[1], r[2], r[3]);
+	else if (getrandom(&r, sizeof(r), 0) == (ssize_t)sizeof(r))
+		util_fmt(path, CG_PATH_LEN + 16, "%s/w%08x", sb->cgroup, r);
 	else
 		return err_os(e, "cgroup %s", sb->cgroup);
 	if ((*fd = make(AT_FDCWD, path, path, l, e)) < 0) {

@@ -13,8 +13,8 @@
  * sits in every namespace of the pod and has written the sysctls into
  * them, or one line of error text, and closes its end.
  *
- * The pause itself (pause_main and what it calls) uses libc only, so
- * that it stays small and its behaviour can be read in one place. */
+ * Once ready, the pause runs only its wait loop, which makes raw system
+ * calls and gives the rest of the binary's text back (see wait_loop). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -48,41 +48,21 @@ extern char **environ;
 
 static const char *const argv_head[] = { "pelagos", "sandbox", "__pause__" };
 #define HEAD_ARGS (sizeof(argv_head) / sizeof(argv_head[0]))
-
-/* Copies what into the record; the pause cannot use err_os, which needs
- * the formatter of the rest of the binary. */
-static int
-fail(struct pelagos_err *e, const char *what, int os)
-{
-	size_t n = strlen(what);
-
-	if (n >= sizeof(e->what))
-		n = sizeof(e->what) - 1;
-	memcpy(e->what, what, n);
-	e->what[n] = '\0';
-	e->os = os;
-	return 1;
-}
+/* The pause's options: the three flags first, in PAUSE_* bit order. */
+static const char *const opts[] = { "--host-ipc", "--host-net",
+	"--pod-pid", "--hostname", "--sysctl", "--ready-fd" };
+#define NOPTS	6
 
 /* One line on the handshake pipe: what, and the OS error if any. */
 static void
 say(int fd, const char *what, int os)
 {
 	char buf[256];
-	const char *parts[4] = { what, os ? ": " : "", os ? strerror(os) : "",
-		"\n" };
-	size_t n = 0, l, i;
+	size_t n = util_fmt(buf, sizeof(buf), "%s%s%s\n", what,
+	    os ? ": " : "", os ? strerror(os) : "");
 
-	if (fd < 0)
-		return;
-	for (i = 0; i < 4; i++) {
-		l = strlen(parts[i]);
-		if (l > sizeof(buf) - 1 - n)
-			l = sizeof(buf) - 1 - n;
-		memcpy(buf + n, parts[i], l);
-		n += l;
-	}
-	(void)!write(fd, buf, n);
+	if (fd >= 0)
+		(void)!write(fd, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 }
 
 /* Reports a setup failure both ways: on the pipe for pause_spawn, in the
@@ -91,23 +71,9 @@ static int
 setup_failed(int ready, struct pelagos_err *e, const char *what, int os)
 {
 	say(ready, what, os);
-	return fail(e, what, os);
-}
-
-/* A tag is one word that stays inside /run/netns. */
-static int
-tag_ok(const char *s)
-{
-	size_t i;
-
-	if (!strcmp(s, ".") || !strcmp(s, ".."))
-		return 0;
-	for (i = 0; s[i]; i++)
-		if (i >= IFNAME_LEN - 1 || !(s[i] == '-' || s[i] == '_' ||
-		    s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return 0;
-	return i > 0;
+	util_fmt(e->what, sizeof(e->what), "%s", what);
+	e->os = os;
+	return 1;
 }
 
 /* KEY=VALUE into /proc/sys/KEY (dots for slashes), which shows the
@@ -117,25 +83,22 @@ tag_ok(const char *s)
 static int
 sysctl_write(const char *kv, char *what)
 {
-	char path[160];
+	char path[160], *p;
 	const char *eq = strchr(kv, '=');
-	size_t i;
-	int fd, ret = -1;
+	int fd, ret = -1, n;
 
-	if (!eq || eq - kv > 100 || memchr(kv, '/', (size_t)(eq - kv))) {
+	if (!eq || (n = (int)(eq - kv)) > 100 || memchr(kv, '/', (size_t)n)) {
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(what, "sysctl ", 7);
-	memcpy(what + 7, kv, (size_t)(eq - kv));
-	what[7 + (eq - kv)] = '\0';
-	strcpy(path, "/proc/sys/");
-	for (i = 0; kv + i < eq; i++)
-		path[10 + i] = kv[i] == '.' ? '/' : kv[i];
-	path[10 + i] = '\0';
+	util_fmt(what, 256, "sysctl %.*s", n, kv);
+	util_fmt(path, sizeof(path), "/proc/sys/%.*s", n, kv);
+	for (p = path; (p = strchr(p, '.')); )
+		*p = '/';
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
-	if (write(fd, eq + 1, strlen(eq + 1)) == (ssize_t)strlen(eq + 1))
+	n = (int)strlen(++eq);
+	if (write(fd, eq, (size_t)n) == n)
 		ret = 0;
 	if (close(fd) < 0)
 		ret = -1;
@@ -369,89 +332,45 @@ wait_loop(pid_t child, const struct span *sp, int nsp)
 	}
 }
 
-/* Decimal digits of v, ending at end. */
-static char *
-num(unsigned v, char *end)
-{
-	*--end = '\0';
-	do
-		*--end = (char)('0' + v % 10);
-	while (v /= 10);
-	return end;
-}
-
-/* "ok PID START", START being field 22 of /proc/PID/stat.  It is read
- * here, while the process surely exists, so that create can record a
- * pause that dies the moment it has said ready: by then its PID may be
- * reaped, and its /proc gone. */
-static int
-ok_line(char *buf, pid_t pid)
-{
-	char digits[12], path[32], st[512], *p;
-	ssize_t n;
-	size_t l;
-	int fd, i;
-
-	strcpy(path, "/proc/");
-	strcat(path, num((unsigned)pid, digits + sizeof(digits)));
-	strcat(path, "/stat");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, st, sizeof(st) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	st[n] = '\0';
-	/* The command name may hold spaces and parentheses: fields are
-	 * counted from the last ')', which ends field 2. */
-	p = strrchr(st, ')');
-	for (i = 3; p && i <= 22; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || !(l = strspn(p + 1, "0123456789")) || l > 20) {
-		errno = EPROTO;
-		return -1;
-	}
-	p[1 + l] = '\0';
-	strcpy(buf, "ok ");
-	strcat(buf, num((unsigned)pid, digits + sizeof(digits)));
-	strcat(buf, " ");
-	strcat(buf, p + 1);
-	return 0;
-}
-
 int
 pause_main(int argc, char **argv, struct pelagos_err *e)
 {
 	const char *tag = NULL, *hostname = NULL, *what, *sysctl[MAX_POD_OPTS];
-	int flags = 0, ready = -1, i, fd, sync[2], nsysctl = 0, root;
+	int flags = 0, ready = -1, i, k, fd, sync[2], nsysctl = 0, root;
 	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[48], msg[256];
+	unsigned long long start;
 	sigset_t all, pend;
 	ssize_t n;
-	pid_t child = 0;
+	pid_t child = 0, pid;
 	struct span spans[MAX_SPANS];
 	int nspans = ro_segments(spans);
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--host-ipc"))
-			flags |= PAUSE_HOST_IPC;
-		else if (!strcmp(argv[i], "--host-net"))
-			flags |= PAUSE_HOST_NET;
-		else if (!strcmp(argv[i], "--pod-pid"))
-			flags |= PAUSE_POD_PID;
-		else if (!strcmp(argv[i], "--hostname") && i + 1 < argc)
-			hostname = argv[++i];
-		else if (!strcmp(argv[i], "--sysctl") && i + 1 < argc &&
-		    nsysctl < MAX_POD_OPTS)
-			sysctl[nsysctl++] = argv[++i];
-		else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc &&
-		    !strcmp(argv[i + 1], "3") && fcntl(READY_FD, F_GETFD) >= 0)
-			ready = READY_FD, i++;
-		else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !tag)
+		for (k = 0; k < NOPTS && strcmp(argv[i], opts[k]); k++)
+			;
+		if (k < 3) {
+			flags |= 1 << k;
+			continue;
+		}
+		if (k == NOPTS) {
+			if ((argv[i][0] == '-' && argv[i][1]) || tag)
+				goto usage;
 			tag = argv[i];
+			continue;
+		}
+		if (++i == argc)
+			goto usage;
+		if (k == 3)
+			hostname = argv[i];
+		else if (k == 4 && nsysctl < MAX_POD_OPTS)
+			sysctl[nsysctl++] = argv[i];
+		else if (k == 5 && !strcmp(argv[i], "3") &&
+		    fcntl(READY_FD, F_GETFD) >= 0)
+			ready = READY_FD;
 		else
 			goto usage;
 	}
-	if (!tag || (!(flags & PAUSE_HOST_NET) && !tag_ok(tag)) ||
+	if (!tag || (!(flags & PAUSE_HOST_NET) && !valid_ifname(tag)) ||
 	    (hostname && strlen(hostname) > HOST_MAX_LEN))
 		goto usage;
 	if (ready >= 0)
@@ -463,8 +382,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (!(flags & PAUSE_HOST_NET)) {
-		strcpy(path, NETNS_DIR "/");
-		strcat(path, tag);
+		util_fmt(path, sizeof(path), NETNS_DIR "/%s", tag);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 		    setns(fd, proc_ns[NSK_NET].flag) < 0)
 			return setup_failed(ready, e, "join network namespace",
@@ -517,12 +435,18 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			    "pid 1 failed", 0);
 		}
 	}
-	if (ok_line(ok, child ? child : getpid()) < 0) {
+	/* START, field 22 of /proc/PID/stat, is read here, while the
+	 * process surely exists, so that create can record a pause that
+	 * dies the moment it has said ready: by then its PID may be reaped,
+	 * and its /proc gone. */
+	pid = child ? child : getpid();
+	if (proc_start(pid, &start, NULL) < 0) {
 		if (child)
 			kill(child, SIGKILL);
 		return setup_failed(ready, e, "read the pause's start time",
 		    errno);
 	}
+	util_fmt(ok, sizeof(ok), "ok %d %llu", (int)pid, start);
 	if (harden(root, &what) < 0)
 		return setup_failed(ready, e, what, errno);
 	/* A SIGTERM or SIGINT that came during setup would end the pause
@@ -539,8 +463,8 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		close(ready);
 	return wait_loop(child, spans, nspans);
 usage:
-	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
-	    "[--sysctl KEY=VALUE]... [--hostname NAME]", 0);
+	setup_failed(-1, e, "usage: __pause__ TAG [--host-ipc] [--host-net] "
+	    "[--pod-pid] [--sysctl KEY=VALUE]... [--hostname NAME]", 0);
 	return 2;
 }
 
@@ -604,7 +528,10 @@ spawn_child(int ready, const char *const *argv)
 	sigset_t none;
 	int fd;
 
-	if (dup2(ready, READY_FD) < 0)
+	/* The pipe's end may be 3 itself, which dup2 would leave
+	 * close-on-exec. */
+	if ((ready == READY_FD ? fcntl(ready, F_SETFD, 0) :
+	    dup2(ready, READY_FD)) < 0)
 		goto fail;
 	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
 	    dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
@@ -688,36 +615,21 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 	for (i = 0; i < HEAD_ARGS; i++)
 		argv[argc++] = argv_head[i];
 	argv[argc++] = tag;
-	if (flags & PAUSE_HOST_IPC)
-		argv[argc++] = "--host-ipc";
-	if (flags & PAUSE_HOST_NET)
-		argv[argc++] = "--host-net";
-	if (flags & PAUSE_POD_PID)
-		argv[argc++] = "--pod-pid";
+	for (i = 0; i < 3; i++)
+		if (flags & 1 << i)
+			argv[argc++] = opts[i];
 	for (i = 0; i < nsysctl && i < MAX_POD_OPTS; i++) {
-		argv[argc++] = "--sysctl";
+		argv[argc++] = opts[4];
 		argv[argc++] = sysctl[i];
 	}
-	argv[argc++] = "--hostname";
+	argv[argc++] = opts[3];
 	argv[argc++] = hostname;
-	argv[argc++] = "--ready-fd";
+	argv[argc++] = opts[5];
 	argv[argc++] = "3";
 	argv[argc] = NULL;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return err_os(e, "pipe for the pause");
-	/* The ends are above 2 but one may be 3 itself, which the child's
-	 * dup2 would then leave close-on-exec. */
-	if (p[1] == READY_FD) {
-		int moved = fcntl(p[1], F_DUPFD_CLOEXEC, READY_FD + 1);
-
-		if (moved < 0) {
-			err_os(e, "dup pipe for the pause");
-			goto out;
-		}
-		close(p[1]);
-		p[1] = moved;
-	}
 	if ((child = start_pause(p[1], cgleaf, argv)) < 0) {
 		err_os(e, "start pause");
 		goto out;

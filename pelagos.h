@@ -658,8 +658,6 @@ int attach_status(const struct cni_req *r, struct pelagos_err *e);
 struct run_opts {
 	const char *label;	/* the sandbox as the user named it */
 	const char *rootfs, *workdir;
-	const char *sbpath;	/* set by run_workload: the sandbox's directory
-				 * (podfiles.c) */
 	char **env;		/* the --env K=V values */
 	size_t nenv;
 	int detach;

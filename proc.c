@@ -93,7 +93,7 @@ proc_same(pid_t pid, unsigned long long start)
 	    s == start && st != 'Z' && st != 'X';
 }
 
-static int
+static __attribute__((noinline)) int
 wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };

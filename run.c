@@ -20,7 +20,6 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -49,7 +48,7 @@ struct run_msg {
  * that process's.  (Without pidfds, before Linux 5.3, the start time
  * checked after the opens has to do.)  The network namespace checked is
  * the very one opened.  ESRCH means not running. */
-static int
+static __attribute__((noinline)) int
 join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 {
 	int fds[NSK_COUNT], pidfd = -1, ret = -1, saved;
@@ -61,33 +60,29 @@ join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 	for (i = 0; i < NSK_COUNT; i++)
 		fds[i] = -1;
 	if (sb->pause_pid <= 0)
-		return err_msg(e, ESRCH, "sandbox %s is not running", label);
+		goto gone;
 	pidfd = (int)syscall(SYS_pidfd_open, sb->pause_pid, 0);
 	if (pidfd < 0 && errno != ENOSYS) {
 		if (errno == ESRCH)
-			return err_msg(e, ESRCH, "sandbox %s is not running",
-			    label);
-		return err_os(e, "pidfd of pause %d of sandbox %s",
+			goto gone;
+		err_os(e, "pidfd of pause %d of sandbox %s",
 		    (int)sb->pause_pid, label);
+		goto out;
 	}
 	for (i = 0; i < NSK_COUNT; i++) {
 		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)i);
 		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			if (!sandbox_pause_alive(sb))
-				err_msg(e, ESRCH, "sandbox %s is not running",
-				    label);
-			else
-				err_os(e, "open %s of sandbox %s", path, label);
+				goto gone;
+			err_os(e, "open %s of sandbox %s", path, label);
 			goto out;
 		}
 	}
 	p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 	if (!sandbox_pause_alive(sb) || fstat(fds[NSK_NET], &st) < 0 ||
 	    st.st_ino != sb->netns_ino ||
-	    (pidfd >= 0 && poll(&p, 1, 0) != 0)) {
-		err_msg(e, ESRCH, "sandbox %s is not running", label);
-		goto out;
-	}
+	    (pidfd >= 0 && poll(&p, 1, 0) != 0))
+		goto gone;
 	for (i = 0; i < NSK_COUNT; i++)
 		if (sandbox_shares(sb, (enum ns_kind)i) &&
 		    setns(fds[i], proc_ns[i].flag) < 0) {
@@ -96,6 +91,9 @@ join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 			goto out;
 		}
 	ret = 0;
+	goto out;
+gone:
+	err_msg(e, ESRCH, "sandbox %s is not running", label);
 out:
 	saved = errno;
 	for (i = 0; i < NSK_COUNT; i++)
@@ -251,56 +249,65 @@ enter_rootfs(const char *dir, const char *sb, const struct confine *cf,
 	};
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct statfs sf;
+	const char *what = "unshare mount namespace for %s";
 	size_t i;
 
 	if (unshare(CLONE_NEWNS) < 0)
-		return err_os(e, "unshare mount namespace for %s", dir);
+		goto fail;
 	/* Slave, not private: the host's later mounts still reach us, ours
 	 * never reach the host, and pivot_root refuses shared mounts. */
+	what = "make / a slave mount for %s";
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return err_os(e, "make / a slave mount for %s", dir);
+		goto fail;
+	what = "bind %s onto itself";
 	if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return err_os(e, "bind %s onto itself", dir);
+		goto fail;
+	what = "enter %s";
 	if (chdir(dir) < 0)
-		return err_os(e, "enter %s", dir);
+		goto fail;
+	what = "mount proc in %s";
 	if (mount_at("proc", "proc", "proc", nodev, NULL) < 0)
-		return err_os(e, "mount proc in %s", dir);
+		goto fail;
+	what = "mount a tmpfs on dev in %s";
 	if (mount_at("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
 	    "mode=755,size=64k") < 0)
-		return err_os(e, "mount a tmpfs on dev in %s", dir);
+		goto fail;
+	what = "make the device nodes in %s/dev";
 	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
 		if (mknod(nodes[i].name, S_IFCHR | 0666,
 		    makedev(nodes[i].major, nodes[i].minor)) < 0)
-			return err_os(e, "make the device nodes in %s/dev", dir);
+			goto fail;
 	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		if (symlink(links[i][0], links[i][1]) < 0)
-			return err_os(e, "make the device nodes in %s/dev", dir);
+			goto fail;
+	what = "mount sysfs in %s";
 	if (mount_at("sysfs", "sys", "sysfs", nodev | MS_RDONLY, NULL) < 0)
-		return err_os(e, "mount sysfs in %s", dir);
-	if (mount_podfiles(sb, dir, e) < 0)
-		return -1;
-	if (confine_mounts(cf, e) < 0)
+		goto fail;
+	if (mount_podfiles(sb, dir, e) < 0 || confine_mounts(cf, e) < 0)
 		return -1;
 	/* A bind remount replaces the mount's flags: those it had are
 	 * kept. */
+	what = "make %s read-only";
 	if ((cf->flags & CF_READ_ONLY) && (mount_at("tmpfs", "tmp", "tmpfs",
 	    MS_NOSUID | MS_NODEV, "mode=1777") < 0 || statfs(".", &sf) < 0 ||
 	    mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
 	    ((unsigned long)sf.f_flags & nodev), NULL) < 0))
-		return err_os(e, "make %s read-only", dir);
+		goto fail;
 	/* pivot_root(".", ".") stacks the old root on the new one, to be
 	 * detached at once.  An initramfs root cannot be pivoted: there the
 	 * tree is moved over / and chrooted into, as switch_root does. */
+	what = "pivot_root into %s";
 	if (syscall(SYS_pivot_root, ".", ".") == 0) {
 		if (umount2(".", MNT_DETACH) < 0)
-			return err_os(e, "pivot_root into %s", dir);
+			goto fail;
 	} else if (errno != EINVAL || mount(".", "/", NULL, MS_MOVE,
 	    NULL) < 0 || chroot(".") < 0) {
-		return err_os(e, "pivot_root into %s", dir);
+		goto fail;
 	}
-	if (chdir("/") < 0)
-		return err_os(e, "pivot_root into %s", dir);
-	return 0;
+	if (chdir("/") == 0)
+		return 0;
+fail:
+	return err_os(e, what, dir);
 }
 
 /* CMD's side, never returning: the directory, then exec. */
@@ -330,21 +337,20 @@ fail:
 	_exit(1);
 }
 
-/* PID 1 of the workload's PID namespace: passes signals on to CMD, reaps
- * what is orphaned to it, and ends with CMD's status, taking the rest of
- * the namespace with it.  A signal the kernel sent (a terminal's ^C to
- * the whole process group) has reached CMD already. */
+/* Passes the signals of set but SIGCHLD on to cmd, reaps what is
+ * orphaned to us, and ends with cmd's status.  A signal the kernel sent
+ * (a terminal's ^C to the whole process group) has reached cmd already.
+ * As PID 1 of the workload's PID namespace (set: all), ending takes the
+ * rest of the namespace with it. */
 static int
-init_loop(pid_t cmd)
+forward(pid_t cmd, const sigset_t *set)
 {
-	sigset_t all;
 	siginfo_t si;
 	pid_t r;
 	int status;
 
-	sigfillset(&all);
 	for (;;) {
-		if (sigwaitinfo(&all, &si) < 0)
+		if (sigwaitinfo(set, &si) < 0)
 			continue;
 		if (si.si_signo != SIGCHLD) {
 			if (si.si_code != SI_KERNEL)
@@ -362,8 +368,8 @@ init_loop(pid_t cmd)
  * CMD.  It enters the root and is confined before the init forks, so
  * that the init, PID 1 of what CMD sees, is inside all of it too. */
 static int
-child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
-	const sigset_t *mask)
+child_main(const struct run_opts *o, const char *sbpath, char **envp,
+	int chan, int own_pid, const sigset_t *mask)
 {
 	struct run_msg m;
 	sigset_t all;
@@ -381,7 +387,7 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 		close(fd);
 	}
 	umask(0);
-	if ((o->rootfs && enter_rootfs(o->rootfs, o->sbpath, &o->cf,
+	if ((o->rootfs && enter_rootfs(o->rootfs, sbpath, &o->cf,
 	    &m.err) < 0) ||
 	    confine_apply(&o->cf, &chan, &m.err) < 0)
 		goto fail;
@@ -398,7 +404,7 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	close(chan);
 	/* Nothing of the caller's filesystem stays busy because of us. */
 	(void)!chdir("/");
-	return init_loop(cmd);
+	return forward(cmd, &all);
 fail:
 	tell(chan, &m, 1, 1);
 	return 1;
@@ -407,7 +413,7 @@ fail:
 /* Reads CMD's side's reports until its end closes, at exec or exit.
  * *pid is CMD's PID, from the credentials on its "about to exec" report;
  * 0 when none came.  A failure report is copied to *fail. */
-static int
+static __attribute__((noinline)) int
 await_exec(int chan, pid_t *pid, struct run_msg *fail)
 {
 	union {
@@ -447,30 +453,6 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 				memcpy(&u, CMSG_DATA(h), sizeof(u));
 				*pid = u.pid;
 			}
-	}
-}
-
-/* Passes SIGINT, SIGTERM and SIGHUP on until the child ends; a signal
- * the kernel sent to the whole process group has reached it already. */
-static int
-wait_child(pid_t child, int sigfd)
-{
-	struct signalfd_siginfo si;
-	int status;
-	ssize_t n;
-
-	for (;;) {
-		n = read(sigfd, &si, sizeof(si));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != (ssize_t)sizeof(si))
-			return -1;
-		if (si.ssi_signo == SIGCHLD) {
-			if (waitpid(child, &status, WNOHANG) == child)
-				return exit_status(status);
-		} else if (si.ssi_code != SI_KERNEL) {
-			kill(child, (int)si.ssi_signo);
-		}
 	}
 }
 
@@ -520,14 +502,13 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 {
 	struct run_msg fail;
 	struct sandbox sbuf, *sb = &sbuf;
-	struct run_opts oc = *o;
 	char sbpath[PATH_MAX], link[32];
 	ssize_t n;
 	sigset_t sigs, old;
 	char **envp = NULL, leaf[CG_PATH_LEN + 16] = "";
 	size_t envbytes = 0;
 	pid_t child;
-	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
+	int chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
 	int cgleaf = -1;
 
 	*status = 1;
@@ -540,18 +521,13 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		err_os(e, "environment for %s", o->argv[0]);
 		goto out;
 	}
-	/* Held from here on: taken from the signalfd and passed on once
-	 * CMD runs. */
+	/* Held from here on: taken and passed on once CMD runs. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, &old);
-	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0) {
-		err_os(e, "signalfd");
-		goto out;
-	}
 	/* The sandbox's directory by name, for --rootfs to look up again in
 	 * its own mount namespace: a bind mount's source must be in the
 	 * caller's, which a descriptor opened here is not. */
@@ -561,7 +537,6 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		goto out;
 	}
 	sbpath[n] = '\0';
-	oc.sbpath = sbpath;
 	if (join_pod(sb, o->label, e) < 0 ||
 	    cgroup_leaf(sb, NULL, &o->lim, leaf, &cgleaf, e) < 0)
 		goto out;
@@ -584,7 +559,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		goto out;
 	}
 	if (child == 0)
-		_exit(child_main(&oc, envp, chan[1], sb->pid != NS_POD, &old));
+		_exit(child_main(o, sbpath, envp, chan[1], sb->pid != NS_POD,
+		    &old));
 	close(chan[1]);
 	chan[1] = -1;
 	if (await_exec(chan[0], pid, &fail) < 0) {
@@ -608,19 +584,13 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		ret = 0;
 		goto out;
 	}
-	if ((*status = wait_child(child, sigfd)) < 0) {
-		err_os(e, "wait for %s", o->argv[0]);
-		*status = 1;
-		goto out;
-	}
+	*status = forward(child, &sigs);
 	ret = 0;
 out:
 	if (leaf[0] && !(o->detach && ret == 0))
 		*oom = cgroup_leaf_done(leaf);
 	if (dfd >= 0)
 		close(dfd);
-	if (sigfd >= 0)
-		close(sigfd);
 	if (chan[0] >= 0)
 		close(chan[0]);
 	if (chan[1] >= 0)
