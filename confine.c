@@ -201,9 +201,8 @@ static const unsigned short deny[] = {
 #endif
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
 	CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
-#define FLEN	(4 + X32 + NDENY + 9)
-#define JEQ(nr, to) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), \
-	(unsigned char)((to) - n - 1), 0)
+#define HEAD	(4 + X32)
+#define FLEN	(HEAD + NDENY + 9)
 
 /* The filter, laid out as
  *	arch check, load nr, [x32], deny list, clone3, unshare, clone, allow,
@@ -214,45 +213,41 @@ static const unsigned short deny[] = {
 static int
 install(void)
 {
+	static const struct sock_filter head[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+#if X32
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT,
+		    FLEN - 3 - 4, 0),
+#endif
+	}, tail[] = {
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 7, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* The low half of the first argument: every supported
+		 * target is little-endian. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_FLAGS, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	};
 	struct sock_filter f[FLEN];
 	struct sock_fprog prog = { FLEN, f };
-	size_t n = 0, i;
+	size_t n;
 
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, arch));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SECCOMP_ARCH, 1, 0);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr));
-#if X32
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
-	    __X32_SYSCALL_BIT, (unsigned char)(FLEN - 3 - n), 0);
-	n++;
-#endif
-	for (i = 0; i < NDENY; i++, n++)
-		f[n] = (struct sock_filter)JEQ(deny[i], FLEN - 2);
-	f[n] = (struct sock_filter)JEQ(SYS_clone3, FLEN - 1);
-	n++;
-	f[n] = (struct sock_filter)JEQ(SYS_unshare, FLEN - 5);
-	n++;
-	f[n] = (struct sock_filter)JEQ(SYS_clone, FLEN - 5);
-	n++;
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW);
-	/* The low half of the first argument: every supported target is
-	 * little-endian. */
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, args[0]));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
-	    NS_FLAGS, 1, 0);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ERRNO | EPERM);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ERRNO | ENOSYS);
+	memcpy(f, head, sizeof(head));
+	/* Each a jump to the EPERM at FLEN - 2. */
+	for (n = 0; n < NDENY; n++)
+		f[HEAD + n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
+		    BPF_K, deny[n], (unsigned char)(FLEN - 3 - HEAD - n), 0);
+	memcpy(f + HEAD + NDENY, tail, sizeof(tail));
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 

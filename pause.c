@@ -484,14 +484,9 @@ pause_is(pid_t pid, const char *tag)
 	const char *p = buf;
 	size_t tl = strlen(tag), l, i;
 	ssize_t n;
-	int fd;
 
 	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0)
+	if ((n = proc_read(path, buf, sizeof(buf))) <= 0)
 		return 0;
 	for (i = 0; i < HEAD_ARGS; i++, p += l) {
 		l = strlen(argv_head[i]) + 1;

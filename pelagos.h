@@ -433,6 +433,7 @@ struct proc_scan {
 	struct proc_id *other;		/* everything else in the namespace */
 	size_t nother, cap;
 };
+ssize_t proc_read(const char *path, char *buf, size_t len);
 void proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k);
 unsigned long long proc_ns_ino(pid_t pid, enum ns_kind k);
 int proc_start(pid_t pid, unsigned long long *start, char *state);

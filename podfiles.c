@@ -70,16 +70,10 @@ static int
 from_host(const char *path, struct file *f, struct pelagos_err *e)
 {
 	char in[FILE_MAX + 1], *p, *nl, *a;
-	int fd, dropped = 0, kept = 0;
-	ssize_t r;
+	int dropped = 0, kept = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (proc_read(path, in, sizeof(in)) < 0)
 		return errno == ENOENT ? 0 : err_os(e, "read %s", path);
-	r = read(fd, in, FILE_MAX);
-	close(fd);
-	if (r < 0)
-		return err_os(e, "read %s", path);
-	in[r] = '\0';
 	for (p = in; *p; p = nl + 1) {
 		if (!(nl = strchr(p, '\n')))
 			nl = p + strlen(p) - 1;

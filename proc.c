@@ -31,6 +31,22 @@ const struct ns_info proc_ns[NSK_COUNT] = {
 	[NSK_PID] = { "pid", CLONE_NEWPID, "pid" },
 };
 
+/* The small file at path (of /proc, a cgroup, /etc) into buf, ending
+ * in a NUL: its length, or -1. */
+ssize_t
+proc_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
 void
 proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k)
 {
@@ -51,17 +67,11 @@ int
 proc_start(pid_t pid, unsigned long long *start, char *state)
 {
 	char path[32], buf[512], *p;
-	int fd, i;
-	ssize_t n;
+	int i;
 
 	util_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (proc_read(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: fields are
 	 * counted from the last ')'. */
 	if (!(p = strrchr(buf, ')')) || p[1] != ' ')

@@ -167,9 +167,9 @@ mount_at(const char *src, const char *dir, const char *type,
 }
 
 /* The pod's files (podfiles.c), in the sandbox's directory sb, read-only
- * over DIR/etc/<name>, each made empty where DIR has none.  Through
- * descriptors: a symlink in DIR is never followed out of it, but
- * refused. */
+ * over DIR/etc/<name>, each made empty where DIR has none.  The
+ * targets through descriptors: a symlink in DIR is never followed out of
+ * it, but refused. */
 static int
 mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 {
@@ -177,14 +177,14 @@ mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 		"hostname" };
 	char src[PATH_MAX + 16], dst[32], rel[20];
 	struct stat st;
-	int etc = -1, fs, fd, ret = -1, i;
+	int etc = -1, fd, ret = -1, i;
 
 	for (i = 0; i < 3; i++) {
 		fd = -1;
 		util_fmt(rel, sizeof(rel), "etc/%s", names[i]);
 		/* A sandbox made by an earlier release has none. */
 		util_fmt(src, sizeof(src), "%s/%s", sb, names[i]);
-		if ((fs = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		if (access(src, F_OK) < 0)
 			continue;
 		if (etc < 0 && ((mkdir("etc", 0755) < 0 && errno != EEXIST) ||
 		    (etc = open("etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
@@ -201,20 +201,17 @@ mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 		if (fd < 0 || fstat(fd, &st) < 0)
 			goto fail;
 		errno = ELOOP;
-		util_fmt(src, sizeof(src), "/proc/self/fd/%d", fs);
 		util_fmt(dst, sizeof(dst), "/proc/self/fd/%d", fd);
 		if (S_ISLNK(st.st_mode) || mount(src, dst, NULL, MS_BIND,
 		    NULL) < 0 || mount(NULL, rel, NULL, MS_BIND | MS_REMOUNT |
 		    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 			goto fail;
-		close(fs);
 		close(fd);
 	}
 	ret = 0;
 	goto out;
 fail:
 	err_os(e, "mount %s/%s", dir, rel);
-	close(fs);
 	if (fd >= 0)
 		close(fd);
 out:
@@ -581,10 +578,9 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 			goto out;
 		}
 		*status = 0;
-		ret = 0;
-		goto out;
+	} else {
+		*status = forward(child, &sigs);
 	}
-	*status = forward(child, &sigs);
 	ret = 0;
 out:
 	if (leaf[0] && !(o->detach && ret == 0))
