@@ -33,7 +33,7 @@
 /* In LIM_* order, as LIMIT_OPTS lists them: the option, its controller,
  * the file it sets. */
 static const struct {
-	const char *opt, *ctl, *file;
+	char opt[14], ctl[7], file[16];
 } lims[LIM_COUNT] = {
 	{ "--memory", "memory", "memory.max" },
 	{ "--memory-swap", "memory", "memory.swap.max" },

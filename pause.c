@@ -521,18 +521,14 @@ spawn_child(int ready, const char *const *argv)
 {
 	const char *what = "redirect stdio";
 	sigset_t none;
-	int fd;
 
 	/* The pipe's end may be 3 itself, which dup2 would leave
 	 * close-on-exec. */
 	if ((ready == READY_FD ? fcntl(ready, F_SETFD, 0) :
 	    dup2(ready, READY_FD)) < 0)
 		goto fail;
-	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
-	    dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+	if (proc_null_stdio() < 0)
 		goto fail;
-	if (fd > 2)
-		close(fd);
 	what = "chdir /";
 	if (chdir("/") < 0)
 		goto fail;
@@ -634,8 +630,9 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 
 	pfd[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	/* A negative sigfd is ignored by poll. */
 	for (;;) {
-		n = poll(pfd, sigfd >= 0 ? 2 : 1, READY_TIMEOUT_MS);
+		n = poll(pfd, 2, READY_TIMEOUT_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -647,7 +644,7 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 			    READY_TIMEOUT_MS);
 			goto out;
 		}
-		if (sigfd >= 0 && pfd[1].revents) {
+		if (pfd[1].revents) {
 			err_msg(e, EINTR, "interrupted");
 			goto out;
 		}

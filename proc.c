@@ -47,6 +47,21 @@ proc_read(const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* /dev/null as fds 0-2.  Opened without O_CLOEXEC: where 0-2 were
+ * closed it is one of them itself, to survive an exec. */
+int
+proc_null_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR), r;
+
+	if (fd < 0)
+		return -1;
+	r = dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ? -1 : 0;
+	if (fd > 2)
+		close(fd);
+	return r;
+}
+
 void
 proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k)
 {
@@ -172,6 +187,7 @@ proc_scan(struct proc_scan *s)
 	struct util_dir d;
 	const char *name, *end;
 	int ret = -1, member, r;
+	struct proc_id *to;
 	pid_t pid;
 
 	if (util_dir_open(&d, AT_FDCWD, "/proc") < 0)
@@ -188,19 +204,19 @@ proc_scan(struct proc_scan *s)
 		if (proc_start(pid, &start, NULL) < 0)
 			continue;
 		if (pause_is(pid, s->tag)) {
-			if (s->npause < PROC_MAX_PAUSES) {
-				s->pause[s->npause].pid = pid;
-				s->pause[s->npause++].start = start;
-			}
-			continue;
+			if (s->npause == PROC_MAX_PAUSES)
+				continue;
+			to = &s->pause[s->npause++];
+		} else {
+			if (!member)
+				continue;
+			if (s->nother == s->cap && util_grow((void **)&s->other,
+			    &s->cap, sizeof(*s->other)) < 0)
+				goto out;
+			to = &s->other[s->nother++];
 		}
-		if (!member)
-			continue;
-		if (s->nother == s->cap && util_grow((void **)&s->other,
-		    &s->cap, sizeof(*s->other)) < 0)
-			goto out;
-		s->other[s->nother].pid = pid;
-		s->other[s->nother++].start = start;
+		to->pid = pid;
+		to->start = start;
 	}
 	ret = r < 0 ? -1 : 0;
 out:

@@ -230,20 +230,12 @@ static int
 enter_rootfs(const char *dir, const char *sb, const struct confine *cf,
 	struct pelagos_err *e)
 {
-	static const struct {
-		const char *name;
-		unsigned int major, minor;
-	} nodes[] = {
-		{ "dev/null", 1, 3 }, { "dev/zero", 1, 5 },
-		{ "dev/full", 1, 7 }, { "dev/random", 1, 8 },
-		{ "dev/urandom", 1, 9 }, { "dev/tty", 5, 0 },
-	};
-	static const char *const links[][2] = {
-		{ "/proc/self/fd", "dev/fd" },
-		{ "/proc/self/fd/0", "dev/stdin" },
-		{ "/proc/self/fd/1", "dev/stdout" },
-		{ "/proc/self/fd/2", "dev/stderr" },
-	};
+	/* dev/<name>: character devices 1,<minor>, but tty, 5,0; then the
+	 * links to /proc/self/fd and fds 0-2. */
+	static const char nodes[][8] = { "null", "zero", "full", "random",
+		"urandom", "tty", "fd", "stdin", "stdout", "stderr" };
+	static const unsigned char minor[] = { 3, 5, 7, 8, 9, 0 };
+	char node[16], fd[20];
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct statfs sf;
 	const char *what = "unshare mount namespace for %s";
@@ -270,13 +262,14 @@ enter_rootfs(const char *dir, const char *sb, const struct confine *cf,
 	    "mode=755,size=64k") < 0)
 		goto fail;
 	what = "make the device nodes in %s/dev";
-	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-		if (mknod(nodes[i].name, S_IFCHR | 0666,
-		    makedev(nodes[i].major, nodes[i].minor)) < 0)
+	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		util_fmt(node, sizeof(node), "dev/%s", nodes[i]);
+		util_fmt(fd, sizeof(fd), "/proc/self/fd/%d", (int)i - 7);
+		if (i < sizeof(minor) ? mknod(node, S_IFCHR | 0666,
+		    makedev(i == 5 ? 5 : 1, minor[i])) < 0 :
+		    symlink(i == 6 ? "/proc/self/fd" : fd, node) < 0)
 			goto fail;
-	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
-		if (symlink(links[i][0], links[i][1]) < 0)
-			goto fail;
+	}
 	what = "mount sysfs in %s";
 	if (mount_at("sysfs", "sys", "sysfs", nodev | MS_RDONLY, NULL) < 0)
 		goto fail;
@@ -371,17 +364,11 @@ child_main(const struct run_opts *o, const char *sbpath, char **envp,
 	struct run_msg m;
 	sigset_t all;
 	pid_t cmd;
-	int fd;
 
 	memset(&m, 0, sizeof(m));
-	if (o->detach) {
-		if (setsid() < 0 ||
-		    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
-		    dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
-			err_os(&m.err, "detach %s", o->argv[0]);
-			goto fail;
-		}
-		close(fd);
+	if (o->detach && (setsid() < 0 || proc_null_stdio() < 0)) {
+		err_os(&m.err, "detach %s", o->argv[0]);
+		goto fail;
 	}
 	umask(0);
 	if ((o->rootfs && enter_rootfs(o->rootfs, sbpath, &o->cf,
