@@ -30,16 +30,16 @@
 #endif
 #define KILL_TIMEOUT_MS	2000
 
-/* In LIM_* order, as LIMIT_OPTS lists them: the option, its controller,
- * the file it sets. */
+/* In LIM_* order, as LIMIT_OPTS lists them: the option, its controller
+ * (as cgroup.subtree_control turns it on), the file it sets. */
 static const struct {
-	char opt[14], ctl[7], file[16];
+	char opt[14], ctl[8], file[16];
 } lims[LIM_COUNT] = {
-	{ "--memory", "memory", "memory.max" },
-	{ "--memory-swap", "memory", "memory.swap.max" },
-	{ "--cpus", "cpu", "cpu.max" },
-	{ "--pids", "pids", "pids.max" },
-	{ "--cpu-weight", "cpu", "cpu.weight" },
+	{ "--memory", "+memory", "memory.max" },
+	{ "--memory-swap", "+memory", "memory.swap.max" },
+	{ "--cpus", "+cpu", "cpu.max" },
+	{ "--pids", "+pids", "pids.max" },
+	{ "--cpu-weight", "+cpu", "cpu.weight" },
 };
 
 /* The value of limit i (LIM_*): -1 when bad.  Sizes take a k, m, g or t
@@ -171,15 +171,13 @@ put(int dirfd, const char *file, const char *s)
 static void
 enable(const char *dir, const struct limits *l)
 {
-	char p[CG_PATH_LEN + 32], on[8];
+	char p[CG_PATH_LEN + 32];
 	int i;
 
 	util_fmt(p, sizeof(p), "%s/cgroup.subtree_control", dir);
 	for (i = 0; i < LIM_COUNT; i++)
-		if (l ? l->v[i] != 0 : i == LIM_PIDS) {
-			util_fmt(on, sizeof(on), "+%s", lims[i].ctl);
-			put(AT_FDCWD, p, on);
-		}
+		if (l ? l->v[i] != 0 : i == LIM_PIDS)
+			put(AT_FDCWD, p, lims[i].ctl);
 }
 
 /* Makes the cgroup dirfd/name (at path), with the limits l, and opens
@@ -204,7 +202,7 @@ make(int dirfd, const char *name, const char *path, const struct limits *l,
 			if (errno == ENOENT)
 				err_msg(e, ENOTSUP, "%s needs the %s controller,"
 				    " which cgroup %.*s does not hand on",
-				    lims[i].opt, lims[i].ctl,
+				    lims[i].opt, lims[i].ctl + 1,
 				    (int)(strrchr(path, '/') - path), path);
 			else
 				err_os(e, "cgroup %s: %s", path, lims[i].file);
@@ -239,7 +237,7 @@ no_cgroup(const struct limits *l, const char *why, struct pelagos_err *e)
 		    l->v[LIM_SWAP] < l->v[LIM_MEMORY]) ? err_msg(e, EINVAL,
 		    "--memory-swap needs --memory, and as much") : 0;
 	return i < 0 ? 0 : err_msg(e, ENOTSUP, "%s needs the %s controller of"
-	    " a cgroup2: %s", lims[i].opt, lims[i].ctl, why);
+	    " a cgroup2: %s", lims[i].opt, lims[i].ctl + 1, why);
 }
 
 /* Makes the pod's cgroup with its limits and the pause's leaf, *leaf

@@ -72,7 +72,7 @@ cap_bits(const char *name)
 }
 
 /* A decimal ID below 2^32 - 1 (which means "none" to the kernel). */
-static int
+static inline __attribute__((always_inline)) int
 parse_id(const char *s, const char **end, unsigned int *id)
 {
 	unsigned long long v;

@@ -80,7 +80,7 @@ setup_failed(int ready, struct pelagos_err *e, const char *what, int os)
  * namespaces of the writer: the pod's, for the keys create lets through
  * (proc_sysctl_ns).  A key with a '/' could leave /proc/sys; with dots
  * for slashes, none can. */
-static int
+static inline __attribute__((always_inline)) int
 sysctl_write(const char *kv, char *what)
 {
 	char path[160], *p;

@@ -66,7 +66,7 @@ save(int dirfd, const char *name, struct file *f, struct pelagos_err *e)
  * a loopback one (127.x.x.x, ::1), which in the pod would be its own lo.
  * Returns 1 when it dropped some and kept none, -1 on error.  A host
  * without the file gives an empty one. */
-static int
+static inline __attribute__((always_inline)) int
 from_host(const char *path, struct file *f, struct pelagos_err *e)
 {
 	char in[FILE_MAX + 1], *p, *nl, *a;
@@ -108,7 +108,7 @@ list(struct file *f, const char *what, const char *const *v, size_t n,
 	}
 }
 
-static int
+static inline __attribute__((always_inline)) int
 write_files(int dirfd, const struct sandbox *sb, struct pod_opts *o,
 	struct file *f, struct pelagos_err *e)
 {
