@@ -78,7 +78,7 @@ cgroup_limit(int i, const char *v, struct limits *l)
 int
 cgroup_parent(char buf[CG_PATH_LEN])
 {
-	static const char *const mounts[] = {
+	static const char mounts[][24] = {
 		"/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	const char *p = getenv("PELAGOS_CGROUP_PARENT");
 	struct statfs st;
@@ -247,7 +247,6 @@ no_cgroup(const struct limits *l, const char *why, struct pelagos_err *e)
 int
 cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 {
-	static const struct limits none;
 	char parent[CG_PATH_LEN], path[CG_PATH_LEN + 16];
 	struct statfs sf;
 	struct stat st;
@@ -287,7 +286,8 @@ cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 		goto out;
 	}
 	enable(sb->cgroup, &sb->lim);
-	ret = cgroup_leaf(sb, "pause", &none, path, leaf, e);
+	ret = cgroup_leaf(sb, "pause", &(struct limits){ { 0 } }, path, leaf,
+	    e);
 out:
 	if (pfd >= 0)
 		close(pfd);

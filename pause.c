@@ -46,8 +46,8 @@
 
 extern char **environ;
 
-static const char *const argv_head[] = { "pelagos", "sandbox", "__pause__" };
-#define HEAD_ARGS (sizeof(argv_head) / sizeof(argv_head[0]))
+/* The pause's argv before its tag, as its /proc/PID/cmdline shows it. */
+static const char head[] = "pelagos\0sandbox\0__pause__";
 /* The pause's options: the three flags first, in PAUSE_* bit order. */
 static const char *const opts[] = { "--host-ipc", "--host-net",
 	"--pod-pid", "--hostname", "--sysctl", "--ready-fd" };
@@ -481,20 +481,13 @@ int
 pause_is(pid_t pid, const char *tag)
 {
 	char path[32], buf[64];
-	const char *p = buf;
-	size_t tl = strlen(tag), l, i;
-	ssize_t n;
+	size_t tl = strlen(tag);
 
 	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((n = proc_read(path, buf, sizeof(buf))) <= 0)
-		return 0;
-	for (i = 0; i < HEAD_ARGS; i++, p += l) {
-		l = strlen(argv_head[i]) + 1;
-		if ((size_t)(buf + n - p) < l || memcmp(p, argv_head[i], l))
-			return 0;
-	}
-	return (size_t)(buf + n - p) > tl && !memcmp(p, tag, tl) &&
-	    p[tl] == '\0';
+	return proc_read(path, buf, sizeof(buf)) > (ssize_t)(sizeof(head) + tl)
+	    && !memcmp(buf, head, sizeof(head)) &&
+	    !memcmp(buf + sizeof(head), tag, tl) &&
+	    buf[sizeof(head) + tl] == '\0';
 }
 
 static int
@@ -603,8 +596,9 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 	ssize_t n;
 	int p[2] = { -1, -1 }, argc = 0, ret = -1, saved, status;
 
-	for (i = 0; i < HEAD_ARGS; i++)
-		argv[argc++] = argv_head[i];
+	argv[argc++] = head;
+	argv[argc++] = head + 8;
+	argv[argc++] = head + 16;
 	argv[argc++] = tag;
 	for (i = 0; i < 3; i++)
 		if (flags & 1 << i)

@@ -114,21 +114,18 @@ make_env(const struct run_opts *o, size_t *bytes)
 	static char path[] = DEFAULT_PATH;
 	char **env;
 	size_t n = 0, i, j, klen;
+	int term = 0;
 
-	for (i = 0; !o->rootfs && environ[i]; i++)
-		n++;
-	*bytes = (n + o->nenv + 3) * sizeof(*env);
+	for (i = 0; environ[i]; i++)
+		;
+	*bytes = (i + o->nenv + 2) * sizeof(*env);
 	if (!(env = util_alloc(*bytes)))
 		return NULL;
-	memcpy(env, environ, n * sizeof(*env));
-	if (o->rootfs) {
+	if (o->rootfs)
 		env[n++] = path;
-		for (i = 0; environ[i]; i++)
-			if (!strncmp(environ[i], "TERM=", 5)) {
-				env[n++] = environ[i];
-				break;
-			}
-	}
+	for (i = 0; environ[i]; i++)
+		if (!o->rootfs || (!strncmp(environ[i], "TERM=", 5) && !term++))
+			env[n++] = environ[i];
 	for (i = 0; i < o->nenv; i++) {
 		klen = strcspn(o->env[i], "=") + 1;
 		for (j = 0; j < n && strncmp(env[j], o->env[i], klen); j++)
@@ -431,12 +428,13 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 			*fail = m;
 			continue;
 		}
-		for (h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
-			if (h->cmsg_level == SOL_SOCKET &&
-			    h->cmsg_type == SCM_CREDENTIALS) {
-				memcpy(&u, CMSG_DATA(h), sizeof(u));
-				*pid = u.pid;
-			}
+		/* The one control message SO_PASSCRED brings: nothing on
+		 * this channel passes descriptors. */
+		if ((h = CMSG_FIRSTHDR(&mh)) && h->cmsg_level == SOL_SOCKET &&
+		    h->cmsg_type == SCM_CREDENTIALS) {
+			memcpy(&u, CMSG_DATA(h), sizeof(u));
+			*pid = u.pid;
+		}
 	}
 }
 
