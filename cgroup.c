@@ -331,8 +331,10 @@ cgroup_leaf(const struct sandbox *sb, const char *name,
 /* fork(), but with the child born in the cgroup at dirfd (-1: the
  * caller's): one that moved there by cgroup.procs would wait out an RCU
  * grace period of the cgroup core's lock (about 10 ms), and would run,
- * for a moment, outside it.  libc does not see this fork, so the child
- * uses none of its thread functions before it execs or forks again. */
+ * for a moment, outside it.  libc does not see this fork, nor, with -1,
+ * a plain one (libc's fork keeps books for threads and atfork handlers,
+ * which pelagos has none of, at 700 bytes of binary), so the child uses
+ * none of libc's thread functions (raise, abort, locks). */
 pid_t
 cgroup_fork(int dirfd)
 {
@@ -343,9 +345,11 @@ cgroup_fork(int dirfd)
 	} a = { .flags = 0x200000000ull, .exit_signal = SIGCHLD,
 		.cgroup = (unsigned long long)dirfd };	/* CLONE_INTO_CGROUP */
 
-	if (dirfd < 0)
-		return fork();
-	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (dirfd >= 0)
+		return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	/* With no stack, clone is fork on every architecture; its other
+	 * arguments, in whatever order, are all 0. */
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 }
 
 /* Removes the leaf of a workload that ended and says how many of its

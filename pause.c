@@ -410,7 +410,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			    errno);
 		/* The child is PID 1 of the new namespace; it is the pod's
 		 * pause from then on, and this process only waits for it. */
-		if (pipe2(sync, O_CLOEXEC) < 0 || (child = fork()) < 0)
+		if (pipe2(sync, O_CLOEXEC) < 0 || (child = cgroup_fork(-1)) < 0)
 			return setup_failed(ready, e, "fork pid 1", errno);
 		if (child == 0) {
 			if (ready >= 0)

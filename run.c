@@ -376,7 +376,7 @@ child_main(const struct run_opts *o, const char *sbpath, char **envp,
 		workload(o, envp, chan, mask);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if ((cmd = fork()) < 0) {
+	if ((cmd = cgroup_fork(-1)) < 0) {
 		err_os(&m.err, "fork %s", o->argv[0]);
 		goto fail;
 	}
