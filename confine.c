@@ -248,7 +248,10 @@ install(void)
 		f[HEAD + n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
 		    BPF_K, deny[n], (unsigned char)(FLEN - 3 - HEAD - n), 0);
 	memcpy(f + HEAD + NDENY, tail, sizeof(tail));
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	/* prctl here and below as the system call: libc's variadic
+	 * wrapper only costs bytes. */
+	return (int)syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+	    &prog, 0, 0);
 }
 
 /* In the workload's first process, before its init forks CMD: both are
@@ -275,17 +278,18 @@ confine_apply(const struct confine *c, int *chan, struct pelagos_err *e)
 	*chan = 3;
 	util_close_from(4);
 	what = "install seccomp filter";
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    (filter && !nnp && install() < 0))
 		goto fail;
 	/* set is kept to what the bounding set holds (capset refuses
 	 * more), up to the kernel's last capability. */
 	what = "set capabilities";
-	for (cap = 0; (r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++) {
+	for (cap = 0; (r = (int)syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0, 0,
+	    0)) >= 0; cap++) {
 		if (r && set >> cap & 1)
 			continue;
 		set &= ~(1ull << cap);
-		if (r && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+		if (r && syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			goto fail;
 	}
 	set &= (1ull << cap) - 1;
@@ -305,7 +309,7 @@ confine_apply(const struct confine *c, int *chan, struct pelagos_err *e)
 	if (syscall(SYS_capset, &hdr, d) < 0)
 		goto fail;
 	what = "set no_new_privs";
-	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (nnp && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		goto fail;
 	what = "install seccomp filter";
 	if (filter && nnp && install() < 0)

@@ -177,23 +177,27 @@ harden(int root, const char **what)
 		return -1;
 	if (root >= 0)
 		close(root);
+	/* prctl and pipe2 (pause_spawn too) as system calls: libc's
+	 * variadic wrapper and old-kernel fallback only cost bytes. */
 	*what = "make the pause non-dumpable";
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -1;
 	*what = "drop capability bounding set";
-	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+	for (cap = 0; syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) == 0;
+	    cap++)
 		;
 	if (errno != EINVAL)
 		return -1;
 	*what = "set no_new_privs";
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
 	*what = "drop capabilities";
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -1;
 	*what = "install seccomp filter";
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+	if (syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0,
+	    0) < 0)
 		return -1;
 	*what = "seccomp filter lets getppid through";
 	if (syscall(SYS_getppid) != -1 || errno != EPERM) {
@@ -410,7 +414,8 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			    errno);
 		/* The child is PID 1 of the new namespace; it is the pod's
 		 * pause from then on, and this process only waits for it. */
-		if (pipe2(sync, O_CLOEXEC) < 0 || (child = cgroup_fork(-1)) < 0)
+		if (syscall(SYS_pipe2, sync, O_CLOEXEC) < 0 ||
+		    (child = cgroup_fork(-1)) < 0)
 			return setup_failed(ready, e, "fork pid 1", errno);
 		if (child == 0) {
 			if (ready >= 0)
@@ -613,7 +618,7 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 	argv[argc++] = "3";
 	argv[argc] = NULL;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (syscall(SYS_pipe2, p, O_CLOEXEC) < 0)
 		return err_os(e, "pipe for the pause");
 	if ((child = start_pause(p[1], cgleaf, argv)) < 0) {
 		err_os(e, "start pause");

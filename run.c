@@ -416,7 +416,7 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 		mh.msg_iovlen = 1;
 		mh.msg_control = c.buf;
 		mh.msg_controllen = sizeof(c.buf);
-		n = recvmsg(chan, &mh, 0);
+		n = syscall(SYS_recvmsg, chan, &mh, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -514,7 +514,12 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	 * its own mount namespace: a bind mount's source must be in the
 	 * caller's, which a descriptor opened here is not. */
 	util_fmt(link, sizeof(link), "/proc/self/fd/%d", dfd);
-	if ((n = readlink(link, sbpath, sizeof(sbpath) - 1)) < 0) {
+	/* Here and for the socket and its messages, the system calls
+	 * themselves: libc's wrappers carry fallbacks for kernels older than
+	 * pelagos supports and fixups these calls need none of, and only
+	 * pelagos run used them. */
+	if ((n = syscall(SYS_readlinkat, AT_FDCWD, link, sbpath,
+	    sizeof(sbpath) - 1)) < 0) {
 		err_os(e, "directory of sandbox %s", o->label);
 		goto out;
 	}
@@ -526,7 +531,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	 * and its children; the lock must not be inherited by them. */
 	close(dfd);
 	dfd = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
+	if (syscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    chan) < 0 ||
 	    setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one,
 	    sizeof(one)) < 0) {
 		err_os(e, "socket");
