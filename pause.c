@@ -46,7 +46,8 @@
 
 extern char **environ;
 
-/* The pause's argv before its tag, as its /proc/PID/cmdline shows it. */
+/* The pause's argv before its tag, as its /proc/PID/cmdline shows it:
+ * its words start at 0, 8 and 16. */
 static const char head[] = "pelagos\0sandbox\0__pause__";
 /* The pause's options: the three flags first, in PAUSE_* bit order. */
 static const char *const opts[] = { "--host-ipc", "--host-net",
@@ -79,7 +80,8 @@ setup_failed(int ready, struct pelagos_err *e, const char *what, int os)
 /* KEY=VALUE into /proc/sys/KEY (dots for slashes), which shows the
  * namespaces of the writer: the pod's, for the keys create lets through
  * (proc_sysctl_ns).  A key with a '/' could leave /proc/sys; with dots
- * for slashes, none can. */
+ * for slashes, none can.  In line, as GCC at -Oz would not: that saves
+ * bytes (measured). */
 static inline __attribute__((always_inline)) int
 sysctl_write(const char *kv, char *what)
 {

@@ -65,7 +65,8 @@ save(int dirfd, const char *name, struct file *f, struct pelagos_err *e)
 /* The host's file line by line, but "nameserver" lines whose address is
  * a loopback one (127.x.x.x, ::1), which in the pod would be its own lo.
  * Returns 1 when it dropped some and kept none, -1 on error.  A host
- * without the file gives an empty one. */
+ * without the file gives an empty one.  (always_inline here and below:
+ * GCC at -Oz would keep them out of line, which costs bytes.) */
 static inline __attribute__((always_inline)) int
 from_host(const char *path, struct file *f, struct pelagos_err *e)
 {

@@ -30,6 +30,8 @@
 
 #include "pelagos.h"
 
+/* noinline here and there below: where GCC's inlining at -Oz costs bytes
+ * (measured). */
 #define DEFAULT_PATH \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -298,7 +300,7 @@ fail:
 	return err_os(e, what, dir);
 }
 
-/* execvp(argv[0], argv) with environ as envp: libc's costs the binary
+/* execvp(argv[0], argv), environ being envp: libc's costs the binary
  * 500 bytes.  As it does, a name without a '/' is looked for in $PATH's
  * directories in turn, past those where it is missing or not a file we
  * may execute; EACCES, if any, is the error then. */
