@@ -334,7 +334,7 @@ cgroup_leaf(const struct sandbox *sb, const char *name,
  * grace period of the cgroup core's lock (about 10 ms), and would run,
  * for a moment, outside it.  libc does not see this fork, nor, with -1,
  * a plain one (libc's fork keeps books for threads and atfork handlers,
- * which pelagos has none of, at 700 bytes of binary), so the child uses
+ * which pelagos has none of, at 1.8 KB of binary), so the child uses
  * none of libc's thread functions (raise, abort, locks). */
 pid_t
 cgroup_fork(int dirfd)
