@@ -30,16 +30,16 @@
 #endif
 #define KILL_TIMEOUT_MS	2000
 
-/* In LIM_* order, as LIMIT_OPTS lists them: the option, its controller,
- * the file it sets. */
+/* In LIM_* order, as LIMIT_OPTS lists them: the option, its controller
+ * (as cgroup.subtree_control turns it on), the file it sets. */
 static const struct {
-	const char *opt, *ctl, *file;
+	char opt[14], ctl[8], file[16];
 } lims[LIM_COUNT] = {
-	{ "--memory", "memory", "memory.max" },
-	{ "--memory-swap", "memory", "memory.swap.max" },
-	{ "--cpus", "cpu", "cpu.max" },
-	{ "--pids", "pids", "pids.max" },
-	{ "--cpu-weight", "cpu", "cpu.weight" },
+	{ "--memory", "+memory", "memory.max" },
+	{ "--memory-swap", "+memory", "memory.swap.max" },
+	{ "--cpus", "+cpu", "cpu.max" },
+	{ "--pids", "+pids", "pids.max" },
+	{ "--cpu-weight", "+cpu", "cpu.weight" },
 };
 
 /* The value of limit i (LIM_*): -1 when bad.  Sizes take a k, m, g or t
@@ -78,7 +78,7 @@ cgroup_limit(int i, const char *v, struct limits *l)
 int
 cgroup_parent(char buf[CG_PATH_LEN])
 {
-	static const char *const mounts[] = {
+	static const char mounts[][24] = {
 		"/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	const char *p = getenv("PELAGOS_CGROUP_PARENT");
 	struct statfs st;
@@ -126,7 +126,8 @@ scan(int fd, const char *key, unsigned long long *v)
 	return util_parse_ull(p, NULL, ~0ull, v);
 }
 
-static int
+/* Out of line: GCC's inlining of it at -Oz costs bytes (measured). */
+static __attribute__((noinline)) int
 open_file(const char *dir, const char *file)
 {
 	char p[CG_PATH_LEN + 48];
@@ -171,15 +172,13 @@ put(int dirfd, const char *file, const char *s)
 static void
 enable(const char *dir, const struct limits *l)
 {
-	char p[CG_PATH_LEN + 32], on[8];
+	char p[CG_PATH_LEN + 32];
 	int i;
 
 	util_fmt(p, sizeof(p), "%s/cgroup.subtree_control", dir);
 	for (i = 0; i < LIM_COUNT; i++)
-		if (l ? l->v[i] != 0 : i == LIM_PIDS) {
-			util_fmt(on, sizeof(on), "+%s", lims[i].ctl);
-			put(AT_FDCWD, p, on);
-		}
+		if (l ? l->v[i] != 0 : i == LIM_PIDS)
+			put(AT_FDCWD, p, lims[i].ctl);
 }
 
 /* Makes the cgroup dirfd/name (at path), with the limits l, and opens
@@ -204,7 +203,7 @@ make(int dirfd, const char *name, const char *path, const struct limits *l,
 			if (errno == ENOENT)
 				err_msg(e, ENOTSUP, "%s needs the %s controller,"
 				    " which cgroup %.*s does not hand on",
-				    lims[i].opt, lims[i].ctl,
+				    lims[i].opt, lims[i].ctl + 1,
 				    (int)(strrchr(path, '/') - path), path);
 			else
 				err_os(e, "cgroup %s: %s", path, lims[i].file);
@@ -239,7 +238,7 @@ no_cgroup(const struct limits *l, const char *why, struct pelagos_err *e)
 		    l->v[LIM_SWAP] < l->v[LIM_MEMORY]) ? err_msg(e, EINVAL,
 		    "--memory-swap needs --memory, and as much") : 0;
 	return i < 0 ? 0 : err_msg(e, ENOTSUP, "%s needs the %s controller of"
-	    " a cgroup2: %s", lims[i].opt, lims[i].ctl, why);
+	    " a cgroup2: %s", lims[i].opt, lims[i].ctl + 1, why);
 }
 
 /* Makes the pod's cgroup with its limits and the pause's leaf, *leaf
@@ -249,7 +248,6 @@ no_cgroup(const struct limits *l, const char *why, struct pelagos_err *e)
 int
 cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 {
-	static const struct limits none;
 	char parent[CG_PATH_LEN], path[CG_PATH_LEN + 16];
 	struct statfs sf;
 	struct stat st;
@@ -258,10 +256,10 @@ cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 	*leaf = -1;
 	if (cgroup_parent(parent) < 0)
 		return err_msg(e, EINVAL, "invalid PELAGOS_CGROUP_PARENT");
-	if (!parent[0])
-		return no_cgroup(&sb->lim, "no cgroup2 is mounted", e);
-	if (no_cgroup(&sb->lim, NULL, e) < 0)
-		return -1;
+	if ((ret = no_cgroup(&sb->lim, parent[0] ? NULL :
+	    "no cgroup2 is mounted", e)) < 0 || !parent[0])
+		return ret;
+	ret = -1;
 	made = mkdir(parent, 0755) == 0;
 	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    fstatfs(pfd, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
@@ -289,7 +287,8 @@ cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 		goto out;
 	}
 	enable(sb->cgroup, &sb->lim);
-	ret = cgroup_leaf(sb, "pause", &none, path, leaf, e);
+	ret = cgroup_leaf(sb, "pause", &(struct limits){ { 0 } }, path, leaf,
+	    e);
 out:
 	if (pfd >= 0)
 		close(pfd);
@@ -306,20 +305,19 @@ cgroup_leaf(const struct sandbox *sb, const char *name,
 	const struct limits *l, char path[CG_PATH_LEN + 16], int *fd,
 	struct pelagos_err *e)
 {
-	unsigned char r[4];
+	unsigned int r;
+	int ret;
 
 	path[0] = '\0';
 	*fd = -1;
-	if (!sb->cgroup[0])
-		return no_cgroup(l, "the sandbox has none", e);
-	if (no_cgroup(l, NULL, e) < 0)
-		return -1;
+	ret = no_cgroup(l, sb->cgroup[0] ? NULL : "the sandbox has none", e);
+	if (ret < 0 || !sb->cgroup[0])
+		return ret;
 	enable(sb->cgroup, l);
 	if (name)
 		util_fmt(path, CG_PATH_LEN + 16, "%s/%s", sb->cgroup, name);
-	else if (getrandom(r, sizeof(r), 0) == (ssize_t)sizeof(r))
-		util_fmt(path, CG_PATH_LEN + 16, "%s/w%02x%02x%02x%02x",
-		    sb->cgroup, r[0], r[1], r[2], r[3]);
+	else if (getrandom(&r, sizeof(r), 0) == (ssize_t)sizeof(r))
+		util_fmt(path, CG_PATH_LEN + 16, "%s/w%08x", sb->cgroup, r);
 	else
 		return err_os(e, "cgroup %s", sb->cgroup);
 	if ((*fd = make(AT_FDCWD, path, path, l, e)) < 0) {
@@ -334,8 +332,10 @@ cgroup_leaf(const struct sandbox *sb, const char *name,
 /* fork(), but with the child born in the cgroup at dirfd (-1: the
  * caller's): one that moved there by cgroup.procs would wait out an RCU
  * grace period of the cgroup core's lock (about 10 ms), and would run,
- * for a moment, outside it.  libc does not see this fork, so the child
- * uses none of its thread functions before it execs or forks again. */
+ * for a moment, outside it.  libc does not see this fork, nor, with -1,
+ * a plain one (libc's fork keeps books for threads and atfork handlers,
+ * which pelagos has none of, at 1.8 KB of binary), so the child uses
+ * none of libc's thread functions (raise, abort, locks). */
 pid_t
 cgroup_fork(int dirfd)
 {
@@ -346,9 +346,11 @@ cgroup_fork(int dirfd)
 	} a = { .flags = 0x200000000ull, .exit_signal = SIGCHLD,
 		.cgroup = (unsigned long long)dirfd };	/* CLONE_INTO_CGROUP */
 
-	if (dirfd < 0)
-		return fork();
-	return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (dirfd >= 0)
+		return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	/* With no stack, clone is fork on every architecture; its other
+	 * arguments, in whatever order, are all 0. */
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 }
 
 /* Removes the leaf of a workload that ended and says how many of its

@@ -13,8 +13,8 @@
  * sits in every namespace of the pod and has written the sysctls into
  * them, or one line of error text, and closes its end.
  *
- * The pause itself (pause_main and what it calls) uses libc only, so
- * that it stays small and its behaviour can be read in one place. */
+ * Once ready, the pause runs only its wait loop, which makes raw system
+ * calls and gives the rest of the binary's text back (see wait_loop). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -46,43 +46,24 @@
 
 extern char **environ;
 
-static const char *const argv_head[] = { "pelagos", "sandbox", "__pause__" };
-#define HEAD_ARGS (sizeof(argv_head) / sizeof(argv_head[0]))
-
-/* Copies what into the record; the pause cannot use err_os, which needs
- * the formatter of the rest of the binary. */
-static int
-fail(struct pelagos_err *e, const char *what, int os)
-{
-	size_t n = strlen(what);
-
-	if (n >= sizeof(e->what))
-		n = sizeof(e->what) - 1;
-	memcpy(e->what, what, n);
-	e->what[n] = '\0';
-	e->os = os;
-	return 1;
-}
+/* The pause's argv before its tag, as its /proc/PID/cmdline shows it:
+ * its words start at 0, 8 and 16. */
+static const char head[] = "pelagos\0sandbox\0__pause__";
+/* The pause's options: the three flags first, in PAUSE_* bit order. */
+static const char *const opts[] = { "--host-ipc", "--host-net",
+	"--pod-pid", "--hostname", "--sysctl", "--ready-fd" };
+#define NOPTS	6
 
 /* One line on the handshake pipe: what, and the OS error if any. */
 static void
 say(int fd, const char *what, int os)
 {
 	char buf[256];
-	const char *parts[4] = { what, os ? ": " : "", os ? strerror(os) : "",
-		"\n" };
-	size_t n = 0, l, i;
+	size_t n = util_fmt(buf, sizeof(buf), "%s%s%s\n", what,
+	    os ? ": " : "", os ? strerror(os) : "");
 
-	if (fd < 0)
-		return;
-	for (i = 0; i < 4; i++) {
-		l = strlen(parts[i]);
-		if (l > sizeof(buf) - 1 - n)
-			l = sizeof(buf) - 1 - n;
-		memcpy(buf + n, parts[i], l);
-		n += l;
-	}
-	(void)!write(fd, buf, n);
+	if (fd >= 0)
+		(void)!write(fd, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 }
 
 /* Reports a setup failure both ways: on the pipe for pause_spawn, in the
@@ -91,51 +72,35 @@ static int
 setup_failed(int ready, struct pelagos_err *e, const char *what, int os)
 {
 	say(ready, what, os);
-	return fail(e, what, os);
-}
-
-/* A tag is one word that stays inside /run/netns. */
-static int
-tag_ok(const char *s)
-{
-	size_t i;
-
-	if (!strcmp(s, ".") || !strcmp(s, ".."))
-		return 0;
-	for (i = 0; s[i]; i++)
-		if (i >= IFNAME_LEN - 1 || !(s[i] == '-' || s[i] == '_' ||
-		    s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return 0;
-	return i > 0;
+	util_fmt(e->what, sizeof(e->what), "%s", what);
+	e->os = os;
+	return 1;
 }
 
 /* KEY=VALUE into /proc/sys/KEY (dots for slashes), which shows the
  * namespaces of the writer: the pod's, for the keys create lets through
  * (proc_sysctl_ns).  A key with a '/' could leave /proc/sys; with dots
- * for slashes, none can. */
-static int
+ * for slashes, none can.  In line, as GCC at -Oz would not: that saves
+ * bytes (measured). */
+static inline __attribute__((always_inline)) int
 sysctl_write(const char *kv, char *what)
 {
-	char path[160];
+	char path[160], *p;
 	const char *eq = strchr(kv, '=');
-	size_t i;
-	int fd, ret = -1;
+	int fd, ret = -1, n;
 
-	if (!eq || eq - kv > 100 || memchr(kv, '/', (size_t)(eq - kv))) {
+	if (!eq || (n = (int)(eq - kv)) > 100 || memchr(kv, '/', (size_t)n)) {
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(what, "sysctl ", 7);
-	memcpy(what + 7, kv, (size_t)(eq - kv));
-	what[7 + (eq - kv)] = '\0';
-	strcpy(path, "/proc/sys/");
-	for (i = 0; kv + i < eq; i++)
-		path[10 + i] = kv[i] == '.' ? '/' : kv[i];
-	path[10 + i] = '\0';
+	util_fmt(what, 256, "sysctl %.*s", n, kv);
+	util_fmt(path, sizeof(path), "/proc/sys/%.*s", n, kv);
+	for (p = path; (p = strchr(p, '.')); )
+		*p = '/';
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
-	if (write(fd, eq + 1, strlen(eq + 1)) == (ssize_t)strlen(eq + 1))
+	n = (int)strlen(++eq);
+	if (write(fd, eq, (size_t)n) == n)
 		ret = 0;
 	if (close(fd) < 0)
 		ret = -1;
@@ -214,23 +179,27 @@ harden(int root, const char **what)
 		return -1;
 	if (root >= 0)
 		close(root);
+	/* prctl and pipe2 (pause_spawn too) as system calls: libc's
+	 * variadic wrapper and old-kernel fallback only cost bytes. */
 	*what = "make the pause non-dumpable";
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -1;
 	*what = "drop capability bounding set";
-	for (cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+	for (cap = 0; syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) == 0;
+	    cap++)
 		;
 	if (errno != EINVAL)
 		return -1;
 	*what = "set no_new_privs";
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
 	*what = "drop capabilities";
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -1;
 	*what = "install seccomp filter";
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+	if (syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0,
+	    0) < 0)
 		return -1;
 	*what = "seccomp filter lets getppid through";
 	if (syscall(SYS_getppid) != -1 || errno != EPERM) {
@@ -369,89 +338,45 @@ wait_loop(pid_t child, const struct span *sp, int nsp)
 	}
 }
 
-/* Decimal digits of v, ending at end. */
-static char *
-num(unsigned v, char *end)
-{
-	*--end = '\0';
-	do
-		*--end = (char)('0' + v % 10);
-	while (v /= 10);
-	return end;
-}
-
-/* "ok PID START", START being field 22 of /proc/PID/stat.  It is read
- * here, while the process surely exists, so that create can record a
- * pause that dies the moment it has said ready: by then its PID may be
- * reaped, and its /proc gone. */
-static int
-ok_line(char *buf, pid_t pid)
-{
-	char digits[12], path[32], st[512], *p;
-	ssize_t n;
-	size_t l;
-	int fd, i;
-
-	strcpy(path, "/proc/");
-	strcat(path, num((unsigned)pid, digits + sizeof(digits)));
-	strcat(path, "/stat");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, st, sizeof(st) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	st[n] = '\0';
-	/* The command name may hold spaces and parentheses: fields are
-	 * counted from the last ')', which ends field 2. */
-	p = strrchr(st, ')');
-	for (i = 3; p && i <= 22; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || !(l = strspn(p + 1, "0123456789")) || l > 20) {
-		errno = EPROTO;
-		return -1;
-	}
-	p[1 + l] = '\0';
-	strcpy(buf, "ok ");
-	strcat(buf, num((unsigned)pid, digits + sizeof(digits)));
-	strcat(buf, " ");
-	strcat(buf, p + 1);
-	return 0;
-}
-
 int
 pause_main(int argc, char **argv, struct pelagos_err *e)
 {
 	const char *tag = NULL, *hostname = NULL, *what, *sysctl[MAX_POD_OPTS];
-	int flags = 0, ready = -1, i, fd, sync[2], nsysctl = 0, root;
+	int flags = 0, ready = -1, i, k, fd, sync[2], nsysctl = 0, root;
 	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[48], msg[256];
+	unsigned long long start;
 	sigset_t all, pend;
 	ssize_t n;
-	pid_t child = 0;
+	pid_t child = 0, pid;
 	struct span spans[MAX_SPANS];
 	int nspans = ro_segments(spans);
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--host-ipc"))
-			flags |= PAUSE_HOST_IPC;
-		else if (!strcmp(argv[i], "--host-net"))
-			flags |= PAUSE_HOST_NET;
-		else if (!strcmp(argv[i], "--pod-pid"))
-			flags |= PAUSE_POD_PID;
-		else if (!strcmp(argv[i], "--hostname") && i + 1 < argc)
-			hostname = argv[++i];
-		else if (!strcmp(argv[i], "--sysctl") && i + 1 < argc &&
-		    nsysctl < MAX_POD_OPTS)
-			sysctl[nsysctl++] = argv[++i];
-		else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc &&
-		    !strcmp(argv[i + 1], "3") && fcntl(READY_FD, F_GETFD) >= 0)
-			ready = READY_FD, i++;
-		else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !tag)
+		for (k = 0; k < NOPTS && strcmp(argv[i], opts[k]); k++)
+			;
+		if (k < 3) {
+			flags |= 1 << k;
+			continue;
+		}
+		if (k == NOPTS) {
+			if ((argv[i][0] == '-' && argv[i][1]) || tag)
+				goto usage;
 			tag = argv[i];
+			continue;
+		}
+		if (++i == argc)
+			goto usage;
+		if (k == 3)
+			hostname = argv[i];
+		else if (k == 4 && nsysctl < MAX_POD_OPTS)
+			sysctl[nsysctl++] = argv[i];
+		else if (k == 5 && !strcmp(argv[i], "3") &&
+		    fcntl(READY_FD, F_GETFD) >= 0)
+			ready = READY_FD;
 		else
 			goto usage;
 	}
-	if (!tag || (!(flags & PAUSE_HOST_NET) && !tag_ok(tag)) ||
+	if (!tag || (!(flags & PAUSE_HOST_NET) && !valid_ifname(tag)) ||
 	    (hostname && strlen(hostname) > HOST_MAX_LEN))
 		goto usage;
 	if (ready >= 0)
@@ -463,8 +388,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (!(flags & PAUSE_HOST_NET)) {
-		strcpy(path, NETNS_DIR "/");
-		strcat(path, tag);
+		util_fmt(path, sizeof(path), NETNS_DIR "/%s", tag);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 		    setns(fd, proc_ns[NSK_NET].flag) < 0)
 			return setup_failed(ready, e, "join network namespace",
@@ -492,7 +416,8 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			    errno);
 		/* The child is PID 1 of the new namespace; it is the pod's
 		 * pause from then on, and this process only waits for it. */
-		if (pipe2(sync, O_CLOEXEC) < 0 || (child = fork()) < 0)
+		if (syscall(SYS_pipe2, sync, O_CLOEXEC) < 0 ||
+		    (child = cgroup_fork(-1)) < 0)
 			return setup_failed(ready, e, "fork pid 1", errno);
 		if (child == 0) {
 			if (ready >= 0)
@@ -517,12 +442,18 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			    "pid 1 failed", 0);
 		}
 	}
-	if (ok_line(ok, child ? child : getpid()) < 0) {
+	/* START, field 22 of /proc/PID/stat, is read here, while the
+	 * process surely exists, so that create can record a pause that
+	 * dies the moment it has said ready: by then its PID may be reaped,
+	 * and its /proc gone. */
+	pid = child ? child : getpid();
+	if (proc_start(pid, &start, NULL) < 0) {
 		if (child)
 			kill(child, SIGKILL);
 		return setup_failed(ready, e, "read the pause's start time",
 		    errno);
 	}
+	util_fmt(ok, sizeof(ok), "ok %d %llu", (int)pid, start);
 	if (harden(root, &what) < 0)
 		return setup_failed(ready, e, what, errno);
 	/* A SIGTERM or SIGINT that came during setup would end the pause
@@ -539,8 +470,8 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		close(ready);
 	return wait_loop(child, spans, nspans);
 usage:
-	fail(e, "usage: __pause__ TAG [--host-ipc] [--host-net] [--pod-pid] "
-	    "[--sysctl KEY=VALUE]... [--hostname NAME]", 0);
+	setup_failed(-1, e, "usage: __pause__ TAG [--host-ipc] [--host-net] "
+	    "[--pod-pid] [--sysctl KEY=VALUE]... [--hostname NAME]", 0);
 	return 2;
 }
 
@@ -557,25 +488,13 @@ int
 pause_is(pid_t pid, const char *tag)
 {
 	char path[32], buf[64];
-	const char *p = buf;
-	size_t tl = strlen(tag), l, i;
-	ssize_t n;
-	int fd;
+	size_t tl = strlen(tag);
 
 	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0)
-		return 0;
-	for (i = 0; i < HEAD_ARGS; i++, p += l) {
-		l = strlen(argv_head[i]) + 1;
-		if ((size_t)(buf + n - p) < l || memcmp(p, argv_head[i], l))
-			return 0;
-	}
-	return (size_t)(buf + n - p) > tl && !memcmp(p, tag, tl) &&
-	    p[tl] == '\0';
+	return proc_read(path, buf, sizeof(buf)) > (ssize_t)(sizeof(head) + tl)
+	    && !memcmp(buf, head, sizeof(head)) &&
+	    !memcmp(buf + sizeof(head), tag, tl) &&
+	    buf[sizeof(head) + tl] == '\0';
 }
 
 static int
@@ -602,15 +521,14 @@ spawn_child(int ready, const char *const *argv)
 {
 	const char *what = "redirect stdio";
 	sigset_t none;
-	int fd;
 
-	if (dup2(ready, READY_FD) < 0)
+	/* The pipe's end may be 3 itself, which dup2 would leave
+	 * close-on-exec. */
+	if ((ready == READY_FD ? fcntl(ready, F_SETFD, 0) :
+	    dup2(ready, READY_FD)) < 0)
 		goto fail;
-	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
-	    dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+	if (proc_null_stdio() < 0)
 		goto fail;
-	if (fd > 2)
-		close(fd);
 	what = "chdir /";
 	if (chdir("/") < 0)
 		goto fail;
@@ -685,39 +603,25 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 	ssize_t n;
 	int p[2] = { -1, -1 }, argc = 0, ret = -1, saved, status;
 
-	for (i = 0; i < HEAD_ARGS; i++)
-		argv[argc++] = argv_head[i];
+	argv[argc++] = head;
+	argv[argc++] = head + 8;
+	argv[argc++] = head + 16;
 	argv[argc++] = tag;
-	if (flags & PAUSE_HOST_IPC)
-		argv[argc++] = "--host-ipc";
-	if (flags & PAUSE_HOST_NET)
-		argv[argc++] = "--host-net";
-	if (flags & PAUSE_POD_PID)
-		argv[argc++] = "--pod-pid";
+	for (i = 0; i < 3; i++)
+		if (flags & 1 << i)
+			argv[argc++] = opts[i];
 	for (i = 0; i < nsysctl && i < MAX_POD_OPTS; i++) {
-		argv[argc++] = "--sysctl";
+		argv[argc++] = opts[4];
 		argv[argc++] = sysctl[i];
 	}
-	argv[argc++] = "--hostname";
+	argv[argc++] = opts[3];
 	argv[argc++] = hostname;
-	argv[argc++] = "--ready-fd";
+	argv[argc++] = opts[5];
 	argv[argc++] = "3";
 	argv[argc] = NULL;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (syscall(SYS_pipe2, p, O_CLOEXEC) < 0)
 		return err_os(e, "pipe for the pause");
-	/* The ends are above 2 but one may be 3 itself, which the child's
-	 * dup2 would then leave close-on-exec. */
-	if (p[1] == READY_FD) {
-		int moved = fcntl(p[1], F_DUPFD_CLOEXEC, READY_FD + 1);
-
-		if (moved < 0) {
-			err_os(e, "dup pipe for the pause");
-			goto out;
-		}
-		close(p[1]);
-		p[1] = moved;
-	}
 	if ((child = start_pause(p[1], cgleaf, argv)) < 0) {
 		err_os(e, "start pause");
 		goto out;
@@ -727,8 +631,9 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 
 	pfd[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	/* A negative sigfd is ignored by poll. */
 	for (;;) {
-		n = poll(pfd, sigfd >= 0 ? 2 : 1, READY_TIMEOUT_MS);
+		n = poll(pfd, 2, READY_TIMEOUT_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -740,7 +645,7 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 			    READY_TIMEOUT_MS);
 			goto out;
 		}
-		if (sigfd >= 0 && pfd[1].revents) {
+		if (pfd[1].revents) {
 			err_msg(e, EINTR, "interrupted");
 			goto out;
 		}

@@ -414,9 +414,9 @@ int netdef_remove(int rootfd, const char *name, const struct netdef *def,
  * time) and by namespace. */
 enum ns_kind { NSK_IPC, NSK_UTS, NSK_NET, NSK_PID, NSK_COUNT };
 struct ns_info {
-	const char *name;	/* as in /proc/<pid>/ns/<name> */
+	char name[4];		/* as in /proc/<pid>/ns/<name> */
 	int flag;		/* CLONE_NEW* */
-	const char *oci;	/* as an OCI bundle's linux.namespaces names it */
+	char oci[8];		/* as an OCI bundle's linux.namespaces names it */
 };
 extern const struct ns_info proc_ns[NSK_COUNT];	/* in the order run joins */
 #define PROC_MAX_PAUSES	4	/* a --pod-pid pause is two processes */
@@ -433,6 +433,8 @@ struct proc_scan {
 	struct proc_id *other;		/* everything else in the namespace */
 	size_t nother, cap;
 };
+ssize_t proc_read(const char *path, char *buf, size_t len);
+int proc_null_stdio(void);
 void proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k);
 unsigned long long proc_ns_ino(pid_t pid, enum ns_kind k);
 int proc_start(pid_t pid, unsigned long long *start, char *state);
@@ -658,8 +660,6 @@ int attach_status(const struct cni_req *r, struct pelagos_err *e);
 struct run_opts {
 	const char *label;	/* the sandbox as the user named it */
 	const char *rootfs, *workdir;
-	const char *sbpath;	/* set by run_workload: the sandbox's directory
-				 * (podfiles.c) */
 	char **env;		/* the --env K=V values */
 	size_t nenv;
 	int detach;

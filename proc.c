@@ -31,6 +31,37 @@ const struct ns_info proc_ns[NSK_COUNT] = {
 	[NSK_PID] = { "pid", CLONE_NEWPID, "pid" },
 };
 
+/* The small file at path (of /proc, a cgroup, /etc) into buf, ending
+ * in a NUL: its length, or -1. */
+ssize_t
+proc_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/* /dev/null as fds 0-2.  Opened without O_CLOEXEC: where 0-2 were
+ * closed it is one of them itself, to survive an exec. */
+int
+proc_null_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR), r;
+
+	if (fd < 0)
+		return -1;
+	r = dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ? -1 : 0;
+	if (fd > 2)
+		close(fd);
+	return r;
+}
+
 void
 proc_ns_path(char *buf, size_t len, pid_t pid, enum ns_kind k)
 {
@@ -51,17 +82,11 @@ int
 proc_start(pid_t pid, unsigned long long *start, char *state)
 {
 	char path[32], buf[512], *p;
-	int fd, i;
-	ssize_t n;
+	int i;
 
 	util_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (proc_read(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: fields are
 	 * counted from the last ')'. */
 	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
@@ -93,7 +118,8 @@ proc_same(pid_t pid, unsigned long long start)
 	    s == start && st != 'Z' && st != 'X';
 }
 
-static int
+/* Out of line: GCC's inlining of it at -Oz costs bytes (measured). */
+static __attribute__((noinline)) int
 wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -162,6 +188,7 @@ proc_scan(struct proc_scan *s)
 	struct util_dir d;
 	const char *name, *end;
 	int ret = -1, member, r;
+	struct proc_id *to;
 	pid_t pid;
 
 	if (util_dir_open(&d, AT_FDCWD, "/proc") < 0)
@@ -178,19 +205,19 @@ proc_scan(struct proc_scan *s)
 		if (proc_start(pid, &start, NULL) < 0)
 			continue;
 		if (pause_is(pid, s->tag)) {
-			if (s->npause < PROC_MAX_PAUSES) {
-				s->pause[s->npause].pid = pid;
-				s->pause[s->npause++].start = start;
-			}
-			continue;
+			if (s->npause == PROC_MAX_PAUSES)
+				continue;
+			to = &s->pause[s->npause++];
+		} else {
+			if (!member)
+				continue;
+			if (s->nother == s->cap && util_grow((void **)&s->other,
+			    &s->cap, sizeof(*s->other)) < 0)
+				goto out;
+			to = &s->other[s->nother++];
 		}
-		if (!member)
-			continue;
-		if (s->nother == s->cap && util_grow((void **)&s->other,
-		    &s->cap, sizeof(*s->other)) < 0)
-			goto out;
-		s->other[s->nother].pid = pid;
-		s->other[s->nother++].start = start;
+		to->pid = pid;
+		to->start = start;
 	}
 	ret = r < 0 ? -1 : 0;
 out:

@@ -11,6 +11,7 @@
  * what failed; the kernel stamps each report with the sender's PID as
  * this process sees it (SCM_CREDENTIALS), which is the PID -d prints. */
 #include <errno.h>
+#include <stdlib.h>	/* getenv */
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -20,7 +21,6 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -30,6 +30,8 @@
 
 #include "pelagos.h"
 
+/* noinline here and there below: where GCC's inlining at -Oz costs bytes
+ * (measured). */
 #define DEFAULT_PATH \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -49,7 +51,7 @@ struct run_msg {
  * that process's.  (Without pidfds, before Linux 5.3, the start time
  * checked after the opens has to do.)  The network namespace checked is
  * the very one opened.  ESRCH means not running. */
-static int
+static __attribute__((noinline)) int
 join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 {
 	int fds[NSK_COUNT], pidfd = -1, ret = -1, saved;
@@ -61,33 +63,29 @@ join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 	for (i = 0; i < NSK_COUNT; i++)
 		fds[i] = -1;
 	if (sb->pause_pid <= 0)
-		return err_msg(e, ESRCH, "sandbox %s is not running", label);
+		goto gone;
 	pidfd = (int)syscall(SYS_pidfd_open, sb->pause_pid, 0);
 	if (pidfd < 0 && errno != ENOSYS) {
 		if (errno == ESRCH)
-			return err_msg(e, ESRCH, "sandbox %s is not running",
-			    label);
-		return err_os(e, "pidfd of pause %d of sandbox %s",
+			goto gone;
+		err_os(e, "pidfd of pause %d of sandbox %s",
 		    (int)sb->pause_pid, label);
+		goto out;
 	}
 	for (i = 0; i < NSK_COUNT; i++) {
 		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)i);
 		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			if (!sandbox_pause_alive(sb))
-				err_msg(e, ESRCH, "sandbox %s is not running",
-				    label);
-			else
-				err_os(e, "open %s of sandbox %s", path, label);
+				goto gone;
+			err_os(e, "open %s of sandbox %s", path, label);
 			goto out;
 		}
 	}
 	p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 	if (!sandbox_pause_alive(sb) || fstat(fds[NSK_NET], &st) < 0 ||
 	    st.st_ino != sb->netns_ino ||
-	    (pidfd >= 0 && poll(&p, 1, 0) != 0)) {
-		err_msg(e, ESRCH, "sandbox %s is not running", label);
-		goto out;
-	}
+	    (pidfd >= 0 && poll(&p, 1, 0) != 0))
+		goto gone;
 	for (i = 0; i < NSK_COUNT; i++)
 		if (sandbox_shares(sb, (enum ns_kind)i) &&
 		    setns(fds[i], proc_ns[i].flag) < 0) {
@@ -96,6 +94,9 @@ join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 			goto out;
 		}
 	ret = 0;
+	goto out;
+gone:
+	err_msg(e, ESRCH, "sandbox %s is not running", label);
 out:
 	saved = errno;
 	for (i = 0; i < NSK_COUNT; i++)
@@ -110,27 +111,24 @@ out:
 /* CMD's environment: ours without --rootfs, since CMD then sees our
  * filesystem; with it only PATH and TERM, which mean the same in any
  * tree.  Each --env K=V then replaces K or is added. */
-static char **
+static __attribute__((noinline)) char **
 make_env(const struct run_opts *o, size_t *bytes)
 {
 	static char path[] = DEFAULT_PATH;
 	char **env;
 	size_t n = 0, i, j, klen;
+	int term = 0;
 
-	for (i = 0; !o->rootfs && environ[i]; i++)
-		n++;
-	*bytes = (n + o->nenv + 3) * sizeof(*env);
+	for (i = 0; environ[i]; i++)
+		;
+	*bytes = (i + o->nenv + 2) * sizeof(*env);
 	if (!(env = util_alloc(*bytes)))
 		return NULL;
-	memcpy(env, environ, n * sizeof(*env));
-	if (o->rootfs) {
+	if (o->rootfs)
 		env[n++] = path;
-		for (i = 0; environ[i]; i++)
-			if (!strncmp(environ[i], "TERM=", 5)) {
-				env[n++] = environ[i];
-				break;
-			}
-	}
+	for (i = 0; environ[i]; i++)
+		if (!o->rootfs || (!strncmp(environ[i], "TERM=", 5) && !term++))
+			env[n++] = environ[i];
 	for (i = 0; i < o->nenv; i++) {
 		klen = strcspn(o->env[i], "=") + 1;
 		for (j = 0; j < n && strncmp(env[j], o->env[i], klen); j++)
@@ -151,7 +149,7 @@ exit_status(int status)
 }
 
 /* Sends the report; m's record is filled by whoever failed. */
-static void
+static __attribute__((noinline)) void
 tell(int chan, struct run_msg *m, int failed, int status)
 {
 	m->failed = failed;
@@ -169,9 +167,9 @@ mount_at(const char *src, const char *dir, const char *type,
 }
 
 /* The pod's files (podfiles.c), in the sandbox's directory sb, read-only
- * over DIR/etc/<name>, each made empty where DIR has none.  Through
- * descriptors: a symlink in DIR is never followed out of it, but
- * refused. */
+ * over DIR/etc/<name>, each made empty where DIR has none.  The
+ * targets through descriptors: a symlink in DIR is never followed out of
+ * it, but refused. */
 static int
 mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 {
@@ -179,14 +177,14 @@ mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 		"hostname" };
 	char src[PATH_MAX + 16], dst[32], rel[20];
 	struct stat st;
-	int etc = -1, fs, fd, ret = -1, i;
+	int etc = -1, fd, ret = -1, i;
 
 	for (i = 0; i < 3; i++) {
 		fd = -1;
 		util_fmt(rel, sizeof(rel), "etc/%s", names[i]);
 		/* A sandbox made by an earlier release has none. */
 		util_fmt(src, sizeof(src), "%s/%s", sb, names[i]);
-		if ((fs = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		if (access(src, F_OK) < 0)
 			continue;
 		if (etc < 0 && ((mkdir("etc", 0755) < 0 && errno != EEXIST) ||
 		    (etc = open("etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
@@ -203,20 +201,17 @@ mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 		if (fd < 0 || fstat(fd, &st) < 0)
 			goto fail;
 		errno = ELOOP;
-		util_fmt(src, sizeof(src), "/proc/self/fd/%d", fs);
 		util_fmt(dst, sizeof(dst), "/proc/self/fd/%d", fd);
 		if (S_ISLNK(st.st_mode) || mount(src, dst, NULL, MS_BIND,
 		    NULL) < 0 || mount(NULL, rel, NULL, MS_BIND | MS_REMOUNT |
 		    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 			goto fail;
-		close(fs);
 		close(fd);
 	}
 	ret = 0;
 	goto out;
 fail:
 	err_os(e, "mount %s/%s", dir, rel);
-	close(fs);
 	if (fd >= 0)
 		close(fd);
 out:
@@ -235,72 +230,105 @@ static int
 enter_rootfs(const char *dir, const char *sb, const struct confine *cf,
 	struct pelagos_err *e)
 {
-	static const struct {
-		const char *name;
-		unsigned int major, minor;
-	} nodes[] = {
-		{ "dev/null", 1, 3 }, { "dev/zero", 1, 5 },
-		{ "dev/full", 1, 7 }, { "dev/random", 1, 8 },
-		{ "dev/urandom", 1, 9 }, { "dev/tty", 5, 0 },
-	};
-	static const char *const links[][2] = {
-		{ "/proc/self/fd", "dev/fd" },
-		{ "/proc/self/fd/0", "dev/stdin" },
-		{ "/proc/self/fd/1", "dev/stdout" },
-		{ "/proc/self/fd/2", "dev/stderr" },
-	};
+	/* dev/<name>: character devices 1,<minor>, but tty, 5,0; then the
+	 * links to /proc/self/fd and fds 0-2. */
+	static const char nodes[][8] = { "null", "zero", "full", "random",
+		"urandom", "tty", "fd", "stdin", "stdout", "stderr" };
+	static const unsigned char minor[] = { 3, 5, 7, 8, 9, 0 };
+	char node[16], fd[20];
 	const unsigned long nodev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct statfs sf;
+	const char *what = "unshare mount namespace for %s";
 	size_t i;
 
 	if (unshare(CLONE_NEWNS) < 0)
-		return err_os(e, "unshare mount namespace for %s", dir);
+		goto fail;
 	/* Slave, not private: the host's later mounts still reach us, ours
 	 * never reach the host, and pivot_root refuses shared mounts. */
+	what = "make / a slave mount for %s";
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return err_os(e, "make / a slave mount for %s", dir);
+		goto fail;
+	what = "bind %s onto itself";
 	if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return err_os(e, "bind %s onto itself", dir);
+		goto fail;
+	what = "enter %s";
 	if (chdir(dir) < 0)
-		return err_os(e, "enter %s", dir);
+		goto fail;
+	what = "mount proc in %s";
 	if (mount_at("proc", "proc", "proc", nodev, NULL) < 0)
-		return err_os(e, "mount proc in %s", dir);
+		goto fail;
+	what = "mount a tmpfs on dev in %s";
 	if (mount_at("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
 	    "mode=755,size=64k") < 0)
-		return err_os(e, "mount a tmpfs on dev in %s", dir);
-	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-		if (mknod(nodes[i].name, S_IFCHR | 0666,
-		    makedev(nodes[i].major, nodes[i].minor)) < 0)
-			return err_os(e, "make the device nodes in %s/dev", dir);
-	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
-		if (symlink(links[i][0], links[i][1]) < 0)
-			return err_os(e, "make the device nodes in %s/dev", dir);
+		goto fail;
+	what = "make the device nodes in %s/dev";
+	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		util_fmt(node, sizeof(node), "dev/%s", nodes[i]);
+		util_fmt(fd, sizeof(fd), "/proc/self/fd/%d", (int)i - 7);
+		if (i < sizeof(minor) ? mknod(node, S_IFCHR | 0666,
+		    makedev(i == 5 ? 5 : 1, minor[i])) < 0 :
+		    symlink(i == 6 ? "/proc/self/fd" : fd, node) < 0)
+			goto fail;
+	}
+	what = "mount sysfs in %s";
 	if (mount_at("sysfs", "sys", "sysfs", nodev | MS_RDONLY, NULL) < 0)
-		return err_os(e, "mount sysfs in %s", dir);
-	if (mount_podfiles(sb, dir, e) < 0)
-		return -1;
-	if (confine_mounts(cf, e) < 0)
+		goto fail;
+	if (mount_podfiles(sb, dir, e) < 0 || confine_mounts(cf, e) < 0)
 		return -1;
 	/* A bind remount replaces the mount's flags: those it had are
 	 * kept. */
+	what = "make %s read-only";
 	if ((cf->flags & CF_READ_ONLY) && (mount_at("tmpfs", "tmp", "tmpfs",
 	    MS_NOSUID | MS_NODEV, "mode=1777") < 0 || statfs(".", &sf) < 0 ||
 	    mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
 	    ((unsigned long)sf.f_flags & nodev), NULL) < 0))
-		return err_os(e, "make %s read-only", dir);
+		goto fail;
 	/* pivot_root(".", ".") stacks the old root on the new one, to be
 	 * detached at once.  An initramfs root cannot be pivoted: there the
 	 * tree is moved over / and chrooted into, as switch_root does. */
+	what = "pivot_root into %s";
 	if (syscall(SYS_pivot_root, ".", ".") == 0) {
 		if (umount2(".", MNT_DETACH) < 0)
-			return err_os(e, "pivot_root into %s", dir);
+			goto fail;
 	} else if (errno != EINVAL || mount(".", "/", NULL, MS_MOVE,
 	    NULL) < 0 || chroot(".") < 0) {
-		return err_os(e, "pivot_root into %s", dir);
+		goto fail;
 	}
-	if (chdir("/") < 0)
-		return err_os(e, "pivot_root into %s", dir);
-	return 0;
+	if (chdir("/") == 0)
+		return 0;
+fail:
+	return err_os(e, what, dir);
+}
+
+/* execvp(argv[0], argv), environ being envp: libc's costs the binary
+ * 500 bytes.  As it does, a name without a '/' is looked for in $PATH's
+ * directories in turn, past those where it is missing or not a file we
+ * may execute; EACCES, if any, is the error then. */
+static void
+exec_cmd(char *const argv[], char **envp)
+{
+	const char *file = argv[0], *p = getenv("PATH"), *z;
+	char b[PATH_MAX];
+	int eacces = 0;
+
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		return;
+	}
+	for (p = p ? p : "/usr/local/bin:/bin:/usr/bin"; *file; p = z + 1) {
+		z = p + strcspn(p, ":");
+		errno = ENAMETOOLONG;
+		if (util_fmt(b, sizeof(b), "%.*s%s%s", (int)(z - p), p,
+		    z > p ? "/" : "", file) < sizeof(b))
+			execve(b, argv, envp);
+		if (errno == EACCES)
+			eacces = 1;
+		else if (errno != ENOENT && errno != ENOTDIR)
+			return;
+		if (!*z)
+			break;
+	}
+	errno = eacces ? EACCES : ENOENT;
 }
 
 /* CMD's side, never returning: the directory, then exec. */
@@ -320,7 +348,7 @@ workload(const struct run_opts *o, char **envp, int chan,
 	tell(chan, &m, 0, 0);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	environ = envp;
-	execvp(o->argv[0], o->argv);
+	exec_cmd(o->argv, envp);
 	st = errno == ENOENT ? 127 : 126;
 	err_os(&m.err, "execute %s", o->argv[0]);
 	tell(chan, &m, 1, st);
@@ -330,21 +358,21 @@ fail:
 	_exit(1);
 }
 
-/* PID 1 of the workload's PID namespace: passes signals on to CMD, reaps
- * what is orphaned to it, and ends with CMD's status, taking the rest of
- * the namespace with it.  A signal the kernel sent (a terminal's ^C to
- * the whole process group) has reached CMD already. */
+/* Passes the signals of set but SIGCHLD on to cmd, reaps what is
+ * orphaned to us, and ends with cmd's status.  A signal the kernel sent
+ * (a terminal's ^C to the whole process group) has reached cmd already.
+ * As PID 1 of the workload's PID namespace (set: all), ending takes the
+ * rest of the namespace with it. */
 static int
-init_loop(pid_t cmd)
+forward(pid_t cmd, const sigset_t *set)
 {
-	sigset_t all;
 	siginfo_t si;
 	pid_t r;
 	int status;
 
-	sigfillset(&all);
 	for (;;) {
-		if (sigwaitinfo(&all, &si) < 0)
+		/* The system call: libc's sigwaitinfo only adds bytes. */
+		if (syscall(SYS_rt_sigtimedwait, set, &si, NULL, _NSIG / 8) < 0)
 			continue;
 		if (si.si_signo != SIGCHLD) {
 			if (si.si_code != SI_KERNEL)
@@ -362,26 +390,20 @@ init_loop(pid_t cmd)
  * CMD.  It enters the root and is confined before the init forks, so
  * that the init, PID 1 of what CMD sees, is inside all of it too. */
 static int
-child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
-	const sigset_t *mask)
+child_main(const struct run_opts *o, const char *sbpath, char **envp,
+	int chan, int own_pid, const sigset_t *mask)
 {
 	struct run_msg m;
 	sigset_t all;
 	pid_t cmd;
-	int fd;
 
 	memset(&m, 0, sizeof(m));
-	if (o->detach) {
-		if (setsid() < 0 ||
-		    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
-		    dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
-			err_os(&m.err, "detach %s", o->argv[0]);
-			goto fail;
-		}
-		close(fd);
+	if (o->detach && (setsid() < 0 || proc_null_stdio() < 0)) {
+		err_os(&m.err, "detach %s", o->argv[0]);
+		goto fail;
 	}
 	umask(0);
-	if ((o->rootfs && enter_rootfs(o->rootfs, o->sbpath, &o->cf,
+	if ((o->rootfs && enter_rootfs(o->rootfs, sbpath, &o->cf,
 	    &m.err) < 0) ||
 	    confine_apply(&o->cf, &chan, &m.err) < 0)
 		goto fail;
@@ -389,7 +411,7 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 		workload(o, envp, chan, mask);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if ((cmd = fork()) < 0) {
+	if ((cmd = cgroup_fork(-1)) < 0) {
 		err_os(&m.err, "fork %s", o->argv[0]);
 		goto fail;
 	}
@@ -398,7 +420,7 @@ child_main(const struct run_opts *o, char **envp, int chan, int own_pid,
 	close(chan);
 	/* Nothing of the caller's filesystem stays busy because of us. */
 	(void)!chdir("/");
-	return init_loop(cmd);
+	return forward(cmd, &all);
 fail:
 	tell(chan, &m, 1, 1);
 	return 1;
@@ -407,7 +429,7 @@ fail:
 /* Reads CMD's side's reports until its end closes, at exec or exit.
  * *pid is CMD's PID, from the credentials on its "about to exec" report;
  * 0 when none came.  A failure report is copied to *fail. */
-static int
+static __attribute__((noinline)) int
 await_exec(int chan, pid_t *pid, struct run_msg *fail)
 {
 	union {
@@ -429,7 +451,7 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 		mh.msg_iovlen = 1;
 		mh.msg_control = c.buf;
 		mh.msg_controllen = sizeof(c.buf);
-		n = recvmsg(chan, &mh, 0);
+		n = syscall(SYS_recvmsg, chan, &mh, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -441,35 +463,12 @@ await_exec(int chan, pid_t *pid, struct run_msg *fail)
 			*fail = m;
 			continue;
 		}
-		for (h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
-			if (h->cmsg_level == SOL_SOCKET &&
-			    h->cmsg_type == SCM_CREDENTIALS) {
-				memcpy(&u, CMSG_DATA(h), sizeof(u));
-				*pid = u.pid;
-			}
-	}
-}
-
-/* Passes SIGINT, SIGTERM and SIGHUP on until the child ends; a signal
- * the kernel sent to the whole process group has reached it already. */
-static int
-wait_child(pid_t child, int sigfd)
-{
-	struct signalfd_siginfo si;
-	int status;
-	ssize_t n;
-
-	for (;;) {
-		n = read(sigfd, &si, sizeof(si));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != (ssize_t)sizeof(si))
-			return -1;
-		if (si.ssi_signo == SIGCHLD) {
-			if (waitpid(child, &status, WNOHANG) == child)
-				return exit_status(status);
-		} else if (si.ssi_code != SI_KERNEL) {
-			kill(child, (int)si.ssi_signo);
+		/* The one control message SO_PASSCRED brings: nothing on
+		 * this channel passes descriptors. */
+		if ((h = CMSG_FIRSTHDR(&mh)) && h->cmsg_level == SOL_SOCKET &&
+		    h->cmsg_type == SCM_CREDENTIALS) {
+			memcpy(&u, CMSG_DATA(h), sizeof(u));
+			*pid = u.pid;
 		}
 	}
 }
@@ -520,14 +519,13 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 {
 	struct run_msg fail;
 	struct sandbox sbuf, *sb = &sbuf;
-	struct run_opts oc = *o;
 	char sbpath[PATH_MAX], link[32];
 	ssize_t n;
 	sigset_t sigs, old;
 	char **envp = NULL, leaf[CG_PATH_LEN + 16] = "";
 	size_t envbytes = 0;
 	pid_t child;
-	int sigfd = -1, chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
+	int chan[2] = { -1, -1 }, one = 1, ret = -1, dfd;
 	int cgleaf = -1;
 
 	*status = 1;
@@ -540,28 +538,27 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		err_os(e, "environment for %s", o->argv[0]);
 		goto out;
 	}
-	/* Held from here on: taken from the signalfd and passed on once
-	 * CMD runs. */
+	/* Held from here on: taken and passed on once CMD runs. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, &old);
-	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0) {
-		err_os(e, "signalfd");
-		goto out;
-	}
 	/* The sandbox's directory by name, for --rootfs to look up again in
 	 * its own mount namespace: a bind mount's source must be in the
 	 * caller's, which a descriptor opened here is not. */
 	util_fmt(link, sizeof(link), "/proc/self/fd/%d", dfd);
-	if ((n = readlink(link, sbpath, sizeof(sbpath) - 1)) < 0) {
+	/* Here and for the socket and its messages, the system calls
+	 * themselves: libc's wrappers carry fallbacks for kernels older than
+	 * pelagos supports and fixups these calls need none of, and only
+	 * pelagos run used them. */
+	if ((n = syscall(SYS_readlinkat, AT_FDCWD, link, sbpath,
+	    sizeof(sbpath) - 1)) < 0) {
 		err_os(e, "directory of sandbox %s", o->label);
 		goto out;
 	}
 	sbpath[n] = '\0';
-	oc.sbpath = sbpath;
 	if (join_pod(sb, o->label, e) < 0 ||
 	    cgroup_leaf(sb, NULL, &o->lim, leaf, &cgleaf, e) < 0)
 		goto out;
@@ -569,7 +566,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 	 * and its children; the lock must not be inherited by them. */
 	close(dfd);
 	dfd = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
+	if (syscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    chan) < 0 ||
 	    setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one,
 	    sizeof(one)) < 0) {
 		err_os(e, "socket");
@@ -584,7 +582,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		goto out;
 	}
 	if (child == 0)
-		_exit(child_main(&oc, envp, chan[1], sb->pid != NS_POD, &old));
+		_exit(child_main(o, sbpath, envp, chan[1], sb->pid != NS_POD,
+		    &old));
 	close(chan[1]);
 	chan[1] = -1;
 	if (await_exec(chan[0], pid, &fail) < 0) {
@@ -605,13 +604,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 			goto out;
 		}
 		*status = 0;
-		ret = 0;
-		goto out;
-	}
-	if ((*status = wait_child(child, sigfd)) < 0) {
-		err_os(e, "wait for %s", o->argv[0]);
-		*status = 1;
-		goto out;
+	} else {
+		*status = forward(child, &sigs);
 	}
 	ret = 0;
 out:
@@ -619,8 +613,6 @@ out:
 		*oom = cgroup_leaf_done(leaf);
 	if (dfd >= 0)
 		close(dfd);
-	if (sigfd >= 0)
-		close(sigfd);
 	if (chan[0] >= 0)
 		close(chan[0]);
 	if (chan[1] >= 0)
