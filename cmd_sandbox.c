@@ -643,7 +643,10 @@ cmd_inspect(const struct cmd *c, int argc, char **argv)
 	json_cgroup(&sb);
 	util_out(",\"antispoof\":%s,\"egress_drops\":", sb.antispoof ?
 	    "true" : "false");
-	util_out(fw_drops(&sb, &drops) == 0 ? "%llu}\n" : "null}\n", drops);
+	/* Called first: C leaves the order of an argument list's
+	 * evaluation open. */
+	r = fw_drops(&sb, &drops);
+	util_out(r == 0 ? "%llu}\n" : "null}\n", drops);
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	if (rootfd >= 0)
