@@ -15,7 +15,7 @@ fill(struct pelagos_err *e, int os, const char *fmt, va_list ap)
 }
 
 /* The failure of an OS call: errno's text follows the message. */
-int
+ERR_VA_NOFP int
 err_os(struct pelagos_err *e, const char *fmt, ...)
 {
 	int saved = errno;
@@ -30,7 +30,7 @@ err_os(struct pelagos_err *e, const char *fmt, ...)
 
 /* A failure the message says all of; errno is set to errnum for the
  * caller's logic, but no OS text is printed. */
-int
+ERR_VA_NOFP int
 err_msg(struct pelagos_err *e, int errnum, const char *fmt, ...)
 {
 	va_list ap;

@@ -121,6 +121,14 @@ struct pelagos_err {
 };
 int err_os(struct pelagos_err *e, const char *fmt, ...);
 int err_msg(struct pelagos_err *e, int errnum, const char *fmt, ...);
+/* On a variadic function's definition: GCC's x86_64 prologue saves the
+ * eight SSE registers for a double that pelagos never passes (59 bytes
+ * a function). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ERR_VA_NOFP __attribute__((target("general-regs-only")))
+#else
+#define ERR_VA_NOFP
+#endif
 
 /* util.c: small stand-ins for printf, stdio, malloc, qsort, opendir. */
 struct util_dir {

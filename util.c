@@ -173,7 +173,7 @@ util_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
 	return s.total;
 }
 
-size_t
+ERR_VA_NOFP size_t
 util_fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -211,7 +211,7 @@ util_write_all(int fd, const void *p, size_t n)
 
 /* Standard output, buffered and written out as the buffer fills;
  * util_flush reports whether all of it was written. */
-void
+ERR_VA_NOFP void
 util_out(const char *fmt, ...)
 {
 	struct sink s = { out.buf, sizeof(out.buf), out.n, 0, 1, 0 };
