@@ -62,7 +62,7 @@ get_str(const struct json *j, int obj, const char *key, char *buf,
 
 /* prevResult's lists, and where CHECK finds what ADD reported: the
  * interface named CNI_IFNAME, its MAC and its IPv4 address. */
-static int
+static int __attribute__((noinline))
 prev_result(struct cni_req *r)
 {
 	static const char *const lists[] = { "interfaces", "ips", "routes" };

@@ -67,18 +67,26 @@ field(struct sink *s, const char *str, size_t n, size_t width, int left,
 		pad(s, n, width, ' ');
 }
 
-/* The length modifiers, each read as its own type: size_t is not
- * unsigned long long on 32-bit targets. */
-enum lmod { L_INT, L_LONG, L_LLONG, L_SIZE };
+static size_t
+number(const char **fmt)
+{
+	size_t n = 0;
 
+	for (; **fmt >= '0' && **fmt <= '9'; ++*fmt)
+		n = n * 10 + (size_t)(**fmt - '0');
+	return n;
+}
+
+/* 'l' and 'z' count alike: size_t is as wide as long on every Linux ABI,
+ * and long is as wide as int or as long long. */
 static void
 format(struct sink *s, const char *fmt, va_list ap)
 {
-	char num[24], *p, padc;
+	char num[24], *p, padc, c;
 	unsigned long long u;
-	size_t width, prec;
-	int left, neg;
-	enum lmod lm;
+	size_t width, prec, n;
+	int left, lm, big, neg;
+	unsigned int base;
 	const char *str;
 
 	for (; *fmt; fmt++) {
@@ -90,73 +98,60 @@ format(struct sink *s, const char *fmt, va_list ap)
 		fmt += left;
 		padc = *fmt == '0' ? '0' : ' ';
 		fmt += padc == '0';
-		for (width = 0; *fmt >= '0' && *fmt <= '9'; fmt++)
-			width = width * 10 + (size_t)(*fmt - '0');
+		width = number(&fmt);
 		prec = (size_t)-1;
 		if (*fmt == '.') {
 			if (*++fmt == '*') {
 				prec = (size_t)va_arg(ap, int);
 				fmt++;
 			} else {
-				for (prec = 0; *fmt >= '0' && *fmt <= '9'; fmt++)
-					prec = prec * 10 + (size_t)(*fmt - '0');
+				prec = number(&fmt);
 			}
 		}
-		lm = L_INT;
-		if (*fmt == 'z') {
-			lm = L_SIZE;
-			fmt++;
-		} else {
-			for (; *fmt == 'l' && lm < L_LLONG; fmt++)
-				lm++;
-		}
-		neg = 0;
-		switch (*fmt) {
-		case 'd':
-		case 'i': {
-			long long v = lm == L_LLONG ? va_arg(ap, long long) :
-			    lm == L_LONG ? va_arg(ap, long) :
-			    lm == L_SIZE ? (long long)va_arg(ap, ssize_t) :
-			    va_arg(ap, int);
-
-			neg = v < 0;
-			u = neg ? 0 - (unsigned long long)v :
-			    (unsigned long long)v;
-			goto number;
-		}
-		case 'u':
-		case 'x':
-			u = lm == L_LLONG ? va_arg(ap, unsigned long long) :
-			    lm == L_LONG ? va_arg(ap, unsigned long) :
-			    lm == L_SIZE ? va_arg(ap, size_t) :
-			    va_arg(ap, unsigned int);
-number:
+		for (lm = 0; *fmt == 'l' || *fmt == 'z'; fmt++)
+			lm++;
+		big = lm > 1 || (lm && sizeof(long) == sizeof(long long));
+		c = *fmt;
+		if (c == 's') {
+			str = va_arg(ap, const char *);
+			n = strnlen(str, prec);
+			padc = ' ';
+		} else if (c && strchr("cdiux", c)) {
+			if (big)
+				u = va_arg(ap, unsigned long long);
+			else if (lm)
+				u = va_arg(ap, unsigned long);
+			else
+				u = va_arg(ap, unsigned int);
+			if ((c == 'd' || c == 'i') && !big)
+				u = (unsigned long long)(lm ? (long long)(long)u :
+				    (long long)(int)u);
 			p = num + sizeof(num);
-			do {
-				*--p = "0123456789abcdef"[u % (*fmt == 'x' ?
-				    16 : 10)];
-				u /= *fmt == 'x' ? 16 : 10;
-			} while (u);
+			neg = (c == 'd' || c == 'i') && (long long)u < 0;
+			base = c == 'x' ? 16 : 10;
+			if (neg)
+				u = 0 - u;
+			if (c == 'c') {
+				*--p = (char)u;
+				padc = ' ';
+			} else {
+				do {
+					*--p = "0123456789abcdef"[u % base];
+					u /= base;
+				} while (u);
+			}
 			if (neg)
 				*--p = '-';
-			field(s, p, (size_t)(num + sizeof(num) - p), width,
-			    left, padc);
-			break;
-		case 'c':
-			num[0] = (char)va_arg(ap, int);
-			field(s, num, 1, width, left, ' ');
-			break;
-		case 's':
-			str = va_arg(ap, const char *);
-			field(s, str, strnlen(str, prec), width, left, ' ');
-			break;
-		case '%':
-			put(s, '%');
-			break;
-		default:
-			fmt--;
-			break;
+			str = p;
+			n = (size_t)(num + sizeof(num) - p);
+		} else {
+			if (c == '%')
+				put(s, '%');
+			else
+				fmt--;
+			continue;
 		}
+		field(s, str, n, width, left, padc);
 	}
 }
 
