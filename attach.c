@@ -194,27 +194,32 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	int brindex, i, code;
 
 	if ((code = ctx_open(r, 1, &c, e)) != 0)
-		return ctx_close(&c, code);
-	if (c.a.ip)
-		return ctx_close(&c, (err_msg(e, EEXIST, "%s exists", r->key),
-		    CNI_E_SYSTEM));
+		goto out;
+	code = CNI_E_SYSTEM;
+	if (c.a.ip) {
+		err_msg(e, EEXIST, "%s exists", r->key);
+		goto out;
+	}
 	if ((code = ctx_netns(r, &c, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
+	code = CNI_E_SYSTEM;
 	if (nl_getlink(&c.pod, r->ifname, &l) == 0)
 		errno = EEXIST;
-	if (errno != ENODEV)
-		return ctx_close(&c, sys(e, "interface", r->ifname));
+	if (errno != ENODEV) {
+		sys(e, "interface", r->ifname);
+		goto out;
+	}
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
 	    &c.a.ip) < 0) {
-		if (errno != EADDRNOTAVAIL)
-			return ctx_close(&c, sys(e, "lease an address in",
-			    r->dir));
 		ipam_format_ip(r->sn.net, ip);
-		return ctx_close(&c, (err_msg(e, EADDRNOTAVAIL, "no free "
-		    "address in %s/%d", ip, r->sn.prefix), CNI_E_SYSTEM));
+		if (errno != EADDRNOTAVAIL)
+			sys(e, "lease an address in", r->dir);
+		else
+			err_msg(e, EADDRNOTAVAIL, "no free address in %s/%d",
+			    ip, r->sn.prefix);
+		goto out;
 	}
 	names(r, &c.a);
-	code = CNI_E_SYSTEM;
 	strcpy(nd.bridge, r->bridge);
 	nd.sn = r->sn;
 	nd.gateway = pi.gateway = r->gw;
@@ -232,10 +237,12 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 			goto undo;
 	if (!interrupted(e)) {
 		*a = c.a;
-		return ctx_close(&c, 0);
+		code = 0;
+		goto out;
 	}
 undo:
 	leases(c.dirfd, r, 1, 0, &(struct pelagos_err){ "", 0 }, NULL);
+out:
 	return ctx_close(&c, code);
 }
 
@@ -267,7 +274,6 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	struct nl_route rt;
 	struct ctx c;
 	char mac[18];
-	const unsigned char *m = c.a.link[2].mac;
 	int code;
 
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
@@ -286,8 +292,7 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 		    c.a.link[1].name, r->bridge), CNI_E_DRIFT));
 	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
 		return ctx_close(&c, code);
-	util_fmt(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
-	    m[2], m[3], m[4], m[5]);
+	cni_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
 	    r->want_mac)) || nl_getroute(&c.pod, c.a.ip, &rt) < 0 ||
 	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,

@@ -216,6 +216,18 @@ cni_valid(const struct cni_req *r, const char *key)
 	return 0;
 }
 
+void
+cni_format_mac(const unsigned char m[6], char out[18])
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		out[3 * i] = "0123456789abcdef"[m[i] >> 4];
+		out[3 * i + 1] = "0123456789abcdef"[m[i] & 15];
+		out[3 * i + 2] = i < 5 ? ':' : '\0';
+	}
+}
+
 /* prevResult's entries of one list, each after a ',' but the first;
  * whether there were any. */
 static int
@@ -240,8 +252,7 @@ prev_entries(const struct cni_req *r, int list)
 void
 cni_result(const struct cni_req *r, const struct cni_att *a)
 {
-	const unsigned char *m;
-	char ip[16], gw[16];
+	char ip[16], gw[16], mac[18];
 	const char *raw = "{}";
 	size_t n = 2;
 	int i, more;
@@ -251,11 +262,10 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 	util_out("{\"cniVersion\":\"%s\",\"interfaces\":[", r->version);
 	more = prev_entries(r, PREV_IFS);
 	for (i = 0; i < 3; i++, more = 1) {
-		m = a->link[i].mac;
+		cni_format_mac(a->link[i].mac, mac);
 		util_out(&",{\"name\":"[!more]);
 		json_put(a->link[i].name);
-		util_out(",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"%s", m[0],
-		    m[1], m[2], m[3], m[4], m[5], i == 2 ? ",\"sandbox\":" : "}");
+		util_out(",\"mac\":\"%s\"%s", mac, i == 2 ? ",\"sandbox\":" : "}");
 	}
 	json_put(r->netns);
 	util_out("}],\"ips\":[");

@@ -650,6 +650,7 @@ void cni_result(const struct cni_req *r, const struct cni_att *a);
 void cni_error(const struct cni_req *r, int code,
 	const struct pelagos_err *e);
 void cni_version_result(const struct cni_req *r);
+void cni_format_mac(const unsigned char m[6], char out[18]);
 
 /* attach.c: a CNI attachment's kernel objects and lease: a veth whose
  * host end, named after the address, is on the network's bridge and whose
