@@ -48,16 +48,20 @@ cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 /* A string member of obj into buf: 0, 1 when absent or null, -1 when it
  * is no string or too long. */
 static int
-get_str(const struct json *j, int obj, const char *key, char *buf,
-	size_t len)
+str_at(const struct json *j, int t, char *buf, size_t len)
 {
-	int t = json_get(j, obj, key);
-
 	buf[0] = '\0';
 	if (t < 0 || (json_type(j, t) == JSON_PRIMITIVE &&
 	    j->js[j->tok[t].start] == 'n'))
 		return 1;
 	return json_string(j, t, buf, len) < 0 ? -1 : 0;
+}
+
+static int
+get_str(const struct json *j, int obj, const char *key, char *buf,
+	size_t len)
+{
+	return str_at(j, json_get(j, obj, key), buf, len);
 }
 
 /* prevResult's lists, and where CHECK finds what ADD reported: the
@@ -134,15 +138,15 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 		err_os(e, "configuration on stdin (%zu bytes)", len);
 		return CNI_E_DECODE;
 	}
-	for (k = 0; k < NKEYS; k++)
+	for (k = 0; k < NKEYS; k++) {
 		t[k] = json_get(j, k == K_PORTS ? json_get(j, 0,
 		    "runtimeConfig") : 0, keys[k]);
+		if (k < NSTR && str_at(j, t[k], str[k], sizeof(str[k])) < 0)
+			goto bad;
+	}
 	r->dns = t[K_DNS];
 	r->prev = t[K_PREV];
 	r->valid = t[K_VALID];
-	for (k = 0; k < NSTR; k++)
-		if (get_str(j, 0, keys[k], str[k], sizeof(str[k])) < 0)
-			goto bad;
 	for (k = 0; cni_versions[k] && strcmp(str[K_VERSION],
 	    cni_versions[k]); k++)
 		;
@@ -170,14 +174,17 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	if ((str[k = K_GATEWAY][0] && (ipam_parse_ip(str[K_GATEWAY], NULL,
 	    &r->gw) < 0 || r->gw <= r->sn.net ||
 	    r->gw >= (r->sn.net | ~ipam_mask(r->sn.prefix)))) ||
-	    str[k = K_DIR][0] != '/' ||
-	    (t[k = K_DEFGW] >= 0 && json_bool(j, t[K_DEFGW], &r->defroute)) ||
-	    (t[k = K_MASQ] >= 0 && json_bool(j, t[K_MASQ], &masq)) ||
-	    (t[k = K_MTU] >= 0 && (json_uint(j, t[K_MTU], 65535, &mtu) ||
-	    mtu < 68)) || (t[k = K_DNS] >= 0 && json_type(j, t[K_DNS]) !=
-	    JSON_OBJECT) || (t[k = K_PREV] >= 0 && json_type(j, t[K_PREV]) !=
-	    JSON_OBJECT) ||
-	    (r->cmd == CNI_CHECK && t[K_PREV] < 0) ||
+	    str[k = K_DIR][0] != '/')
+		goto bad;
+	/* isDefaultGateway and ipMasq are booleans, mtu a number, dns and
+	 * prevResult objects. */
+	for (k = K_DEFGW; k <= K_PREV; k++)
+		if (t[k] >= 0 && (k == K_MTU ? json_uint(j, t[k], 65535,
+		    &mtu) || mtu < 68 : k < K_MTU ? json_bool(j, t[k],
+		    k == K_DEFGW ? &r->defroute : &masq) :
+		    json_type(j, t[k]) != JSON_OBJECT))
+			goto bad;
+	if ((r->cmd == CNI_CHECK && t[k = K_PREV] < 0) ||
 	    (r->cmd == CNI_GC && json_type(j, t[k = K_VALID]) != JSON_ARRAY) ||
 	    (r->prev >= 0 && r->cmd != CNI_DEL && prev_result(r) < 0))
 		goto bad;

@@ -290,17 +290,17 @@ void
 util_sort(void *base, size_t n, size_t size,
 	int (*cmp)(const void *, const void *))
 {
-	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
-	unsigned char *b = base;
-	size_t g, i, j, gap;
+	unsigned char *b = base, *p;
+	size_t i, gap, g;
 
-	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
-		gap = gaps[g];
-		for (i = gap; i < n; i++)
-			for (j = i; j >= gap &&
-			    cmp(b + (j - gap) * size, b + j * size) > 0; j -= gap)
-				swap(b + (j - gap) * size, b + j * size, size);
-	}
+	/* Knuth's gaps, 1, 4, 13, 40, ... */
+	for (gap = 1; gap < n / 3; gap = gap * 3 + 1)
+		;
+	for (; gap; gap /= 3)
+		for (g = gap * size, i = gap; i < n; i++)
+			for (p = b + i * size; p >= b + g && cmp(p - g, p) > 0;
+			    p -= g)
+				swap(p - g, p, size);
 }
 
 /* Directory entries straight from getdents64, without opendir's heap.
