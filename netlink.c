@@ -58,15 +58,10 @@ nl_msg_raw(struct nl_buf *b, uint16_t type, uint16_t flags, const void *hdr,
 {
 	struct nlmsghdr *h;
 
-	if (b->err || NLMSG_HDRLEN > sizeof(b->data) - b->len) {
-		b->err = ENOBUFS;
-		return;
-	}
+	/* reserve() sets the new message's length as it grows. */
 	b->msg = b->len;
-	h = (struct nlmsghdr *)(b->data + b->len);
-	memset(h, 0, NLMSG_HDRLEN);
-	b->len += NLMSG_HDRLEN;
-	h->nlmsg_len = NLMSG_HDRLEN;
+	if (!(h = reserve(b, NLMSG_HDRLEN)))
+		return;
 	h->nlmsg_type = type;
 	h->nlmsg_flags = NLM_F_REQUEST | flags;
 	h->nlmsg_seq = b->seq + b->nmsg++;
