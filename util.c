@@ -237,7 +237,8 @@ util_err(const char *line)
 }
 
 /* Anonymous memory straight from the kernel; util_grow doubles an
- * array in place where it can. */
+ * array by copying it (musl's mremap wrapper costs more bytes than the
+ * copy of arrays this small costs time). */
 void *
 util_alloc(size_t bytes)
 {
@@ -258,15 +259,14 @@ int
 util_grow(void **p, size_t *cap, size_t elem)
 {
 	size_t ncap = *cap ? *cap * 2 : 256;
-	void *q;
+	void *q = util_alloc(ncap * elem);
 
-	if (!*p)
-		q = util_alloc(ncap * elem);
-	else if ((q = mremap(*p, *cap * elem, ncap * elem, MREMAP_MAYMOVE)) ==
-	    MAP_FAILED)
-		q = NULL;
 	if (!q)
 		return -1;
+	if (*p) {
+		memcpy(q, *p, *cap * elem);
+		util_release(*p, *cap * elem);
+	}
 	*p = q;
 	*cap = ncap;
 	return 0;
