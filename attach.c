@@ -38,6 +38,9 @@ sys(struct pelagos_err *e, const char *what, const char *obj)
 	return CNI_E_SYSTEM;
 }
 
+/* Where the errors go that follow the one reported. */
+static struct pelagos_err scratch;
+
 /* One lease visitor for all: it records the request's own lease, and
  * with drop set removes an attachment (its veth, then its lease): for
  * GC every one not in cni.dev/valid-attachments, else the request's.  A
@@ -64,8 +67,7 @@ visit(uint32_t ip, const char *holder, void *arg)
 	veth_name(ip, name);
 	/* nft.c: the attachment's NAT and port elements go here, before
 	 * its lease, once the nftables code lands. */
-	if (net_veth_release(name, 0, v->code ? &(struct pelagos_err){ "",
-	    0 } : v->e) < 0) {
+	if (net_veth_release(name, 0, v->code ? &scratch : v->e) < 0) {
 		v->code = CNI_E_SYSTEM;
 		return 0;
 	}
@@ -241,7 +243,7 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 		goto out;
 	}
 undo:
-	leases(c.dirfd, r, 1, 0, &(struct pelagos_err){ "", 0 }, NULL);
+	leases(c.dirfd, r, 1, 0, &scratch, NULL);
 out:
 	return ctx_close(&c, code);
 }

@@ -281,16 +281,10 @@ json_raw(const struct json *j, int t, size_t *n)
 void
 json_put(const char *s)
 {
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	unsigned char ch;
 
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
+	for (util_out("\""); (ch = (unsigned char)*s); s++)
+		util_out(ch == '"' || ch == '\\' ? "\\%c" : ch < 0x20 ?
+		    "\\u%04x" : "%c", ch);
+	util_out("\"");
 }

@@ -114,7 +114,8 @@ format(struct sink *s, const char *fmt, va_list ap)
 		c = *fmt;
 		if (c == 's') {
 			str = va_arg(ap, const char *);
-			n = strnlen(str, prec);
+			for (n = 0; n < prec && str[n]; n++)
+				;
 			padc = ' ';
 		} else if (c && strchr("cdiux", c)) {
 			if (big)
