@@ -20,6 +20,7 @@
 #include <net/if.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -166,10 +167,12 @@ ctx_close(struct ctx *c, int code)
 static int
 interrupted(struct pelagos_err *e)
 {
-	sigset_t s;
+	/* The kernel's set is 8 bytes on every ABI; signals below 32 are
+	 * in its first word. */
+	unsigned long set[2] = { 0, 0 };
 
-	if (sigpending(&s) == 0 && (sigismember(&s, SIGINT) ||
-	    sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP)))
+	if (syscall(SYS_rt_sigpending, set, 8) == 0 && set[0] &
+	    (1ul << (SIGINT - 1) | 1ul << (SIGTERM - 1) | 1ul << (SIGHUP - 1)))
 		return err_msg(e, EINTR, "interrupted"), -1;
 	return 0;
 }

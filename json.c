@@ -17,36 +17,30 @@
 
 #include "pelagos.h"
 
-/* RFC 8259's number, or true, false or null. */
-static int
-digits(const char *s, int *i, int n)
-{
-	int d = *i;
-
-	while (*i < n && s[*i] >= '0' && s[*i] <= '9')
-		++*i;
-	return *i - d;
-}
-
+/* RFC 8259's number, or true, false or null.  The number is read by a
+ * state machine: from each state, the next for a '-', a '0', a '1' to
+ * '9', a '.', an 'e' or 'E' and a '+'; 0 refuses.  A number may end in
+ * state 3 (a lone 0), 4 (an integer), 6 (a fraction) or 9 (an
+ * exponent). */
 static int
 primitive(const char *s, int n)
 {
-	int i = s[0] == '-', d;
+	static const unsigned char next[9][6] = {
+		{ 2, 3, 4 }, { 0, 3, 4 }, { 0, 0, 0, 5, 7 },
+		{ 0, 4, 4, 5, 7 }, { 0, 6, 6 }, { 0, 6, 6, 0, 7 },
+		{ 8, 9, 9, 0, 0, 8 }, { 0, 9, 9 }, { 0, 9, 9 } };
+	int i, c, st = 1;
 
 	if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
 	    (n == 5 && !memcmp(s, "false", 5)))
 		return 0;
-	if (!(d = digits(s, &i, n)) || (s[i - d] == '0' && d > 1))
-		return -1;
-	if (i < n && s[i] == '.' && (++i, !digits(s, &i, n)))
-		return -1;
-	if (i < n && (s[i] | 0x20) == 'e') {
-		i++;
-		i += i < n && (s[i] == '+' || s[i] == '-');
-		if (!digits(s, &i, n))
-			return -1;
+	for (i = 0; i < n && st; i++) {
+		c = s[i];
+		c = c == '-' ? 0 : c == '0' ? 1 : c >= '1' && c <= '9' ? 2 :
+		    c == '.' ? 3 : (c | 0x20) == 'e' ? 4 : c == '+' ? 5 : 6;
+		st = c < 6 ? next[st - 1][c] : 0;
 	}
-	return i == n ? 0 : -1;
+	return st == 3 || st == 4 || st == 6 || st == 9 ? 0 : -1;
 }
 
 /* What the text may hold next. */
