@@ -62,7 +62,7 @@ grammar(const char *js, int len)
 		while (i < len && (js[i] == ' ' || js[i] == '\t' ||
 		    js[i] == '\n' || js[i] == '\r'))
 			i++;
-		if (i == len)
+		if (i >= len)
 			return x == X_END ? 0 : -1;
 		c = js[i];
 		if (x == X_END)
@@ -91,7 +91,7 @@ grammar(const char *js, int len)
 			errno = ELOOP;
 			return -1;
 		}
-		if (x == X_KEY && c != '"')
+		if ((x == X_KEY && c != '"') || (!d && c != '{'))
 			return -1;
 		if (c == '"') {
 			while (++i < len && js[i] != '"')
@@ -101,15 +101,13 @@ grammar(const char *js, int len)
 					i += js[i] == '\\';
 			x = x == X_KEY ? X_COLON : X_NEXT;
 		} else if (c == '{' || c == '[') {
-			if (!d && c != '{')
-				return -1;
 			open[d++] = c;
 			x = X_FIRST;
 		} else {
 			for (k = i; k < len && !strchr(" \t\n\r,:]}", js[k]);
 			    k++)
 				;
-			if (!d || primitive(js + i, k - i))
+			if (primitive(js + i, k - i))
 				return -1;
 			i = k - 1;
 			x = X_NEXT;
