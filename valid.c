@@ -25,6 +25,13 @@ valid_id(const char *s)
 	return s[i] == '\0';
 }
 
+/* What names are made of: letters, digits, '_', '.' and '-'. */
+static int
+is_word(int c)
+{
+	return is_alnum(c) || c == '_' || c == '.' || c == '-';
+}
+
 static int
 valid_word(const char *s, size_t max)
 {
@@ -33,8 +40,7 @@ valid_word(const char *s, size_t max)
 	if (!is_alnum((unsigned char)s[0]))
 		return 0;
 	for (i = 0; s[i]; i++)
-		if (i >= max || !(is_alnum((unsigned char)s[i]) ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+		if (i >= max || !is_word((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -74,8 +80,7 @@ valid_dns_option(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (i >= 64 || !(is_alnum((unsigned char)s[i]) ||
-		    strchr("_.:-", s[i])))
+		if (i >= 64 || !(is_word((unsigned char)s[i]) || s[i] == ':'))
 			return 0;
 	return i > 0;
 }
@@ -112,8 +117,8 @@ valid_path(const char *s)
 	if (*p != '/')
 		return 0;
 	while (*p == '/') {
-		n = strspn(++p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_.-");
+		for (n = 0, p++; is_word((unsigned char)p[n]); n++)
+			;
 		if (!n || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
 			return 0;
