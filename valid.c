@@ -13,14 +13,19 @@ is_alnum(int c)
 	    (c >= '0' && c <= '9');
 }
 
+static int
+is_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
 int
 valid_id(const char *s)
 {
 	size_t i;
 
 	for (i = 0; i < ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+		if (!is_hex(s[i]))
 			return 0;
 	return s[i] == '\0';
 }
@@ -64,7 +69,7 @@ valid_ifname(const char *s)
 {
 	size_t i;
 
-	if (!s[0] || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (!s[0] || (s[0] == '.' && (!s[1] || (s[1] == '.' && !s[2]))))
 		return 0;
 	for (i = 0; s[i]; i++)
 		if (i >= IFNAME_LEN - 1 || s[i] == '/' || s[i] == ':' ||
@@ -93,7 +98,7 @@ valid_boot_id(const char *s)
 
 	for (i = 0; i < BOOT_ID_LEN; i++)
 		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		    !is_hex(s[i]))
 			return 0;
 	return s[i] == '\0';
 }
