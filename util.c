@@ -181,11 +181,8 @@ util_fmt(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
-static struct {
-	char buf[4096];
-	size_t n;
-	int err;
-} out;
+static char out_buf[4096];
+static struct sink out = { out_buf, sizeof(out_buf), 0, 0, 1, 0 };
 
 int
 util_write_all(int fd, const void *p, size_t n)
@@ -210,22 +207,17 @@ util_write_all(int fd, const void *p, size_t n)
 ERR_VA_NOFP void
 util_out(const char *fmt, ...)
 {
-	struct sink s = { out.buf, sizeof(out.buf), out.n, 0, 1, 0 };
 	va_list ap;
 
 	va_start(ap, fmt);
-	format(&s, fmt, ap);
+	format(&out, fmt, ap);
 	va_end(ap);
-	out.n = s.n;
-	out.err |= s.err;
 }
 
 int
 util_flush(void)
 {
-	if (out.n && util_write_all(1, out.buf, out.n) < 0)
-		out.err = 1;
-	out.n = 0;
+	drain(&out);
 	return out.err ? -1 : 0;
 }
 
