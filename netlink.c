@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -14,6 +13,13 @@
 #include "pelagos.h"
 
 #define NLA_ALIGNED(n) (((n) + 3u) & ~3u)
+
+/* htonl and ntohl in line: musl's are calls. */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BE32(x) (x)
+#else
+#define BE32(x) __builtin_bswap32(x)
+#endif
 
 void
 nl_buf_init(struct nl_buf *b, uint32_t seq)
@@ -214,7 +220,7 @@ newaddr(struct nl_buf *b, int family, int ifindex, const void *a, size_t len,
 void
 nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix)
 {
-	uint32_t be = htonl(ip);
+	uint32_t be = BE32(ip);
 
 	newaddr(b, AF_INET, ifindex, &be, sizeof(be), prefix);
 }
@@ -242,7 +248,7 @@ defroute(struct nl_buf *b, int family, const void *gw, size_t len, int oif)
 void
 nl_req_defroute(struct nl_buf *b, uint32_t gw)
 {
-	uint32_t be = htonl(gw);
+	uint32_t be = BE32(gw);
 
 	defroute(b, AF_INET, &be, sizeof(be), 0);
 }
@@ -276,7 +282,7 @@ void
 nl_req_getroute(struct nl_buf *b, uint32_t dst)
 {
 	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
-	uint32_t be = htonl(dst);
+	uint32_t be = BE32(dst);
 
 	nl_msg(b, RTM_GETROUTE, 0, &rt, sizeof(rt));
 	nl_put(b, RTA_DST, &be, sizeof(be));
@@ -419,7 +425,7 @@ parse_route(const struct nlmsghdr *h, void *arg)
 		if (t == RTA_OIF)
 			out->oif = (int)u;
 		else if (t == RTA_GATEWAY)
-			out->gw = ntohl(u);
+			out->gw = BE32(u);
 	}
 	return 0;
 }
