@@ -640,7 +640,6 @@ struct cni_att {
 	struct cni_link link[3];	/* bridge, host end, CNI_IFNAME */
 	uint32_t ip;
 };
-extern const char *const cni_versions[];
 int cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	const char *netns, const char *ifname, struct pelagos_err *e);
 int cni_req_conf(struct cni_req *r, struct json *j, const char *js,
