@@ -112,12 +112,15 @@ static int
 ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	struct pelagos_err *e)
 {
-	char path[sizeof(r->dir)];
-	size_t i;
+	char path[sizeof(r->dir) + 1];
+	size_t i, n = strlen(r->dir);
 
 	memset(c, 0, sizeof(*c));
 	c->dirfd = c->lock = c->nsfd = c->host.fd = c->pod.fd = -1;
-	strcpy(path, r->dir);
+	/* With a '/' appended, the loop makes the last component too. */
+	memcpy(path, r->dir, n);
+	path[n] = '/';
+	path[n + 1] = '\0';
 	for (i = 1; create && path[i]; i++)
 		if (path[i] == '/') {
 			path[i] = '\0';
@@ -125,8 +128,7 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 				return sys(e, "create", path);
 			path[i] = '/';
 		}
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
-		return sys(e, "create", path);
+	path[n] = '\0';
 	if ((c->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return !create && errno == ENOENT ? 0 : sys(e, "open", path);
 	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
