@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -348,7 +349,7 @@ nl_open(struct nl_sock *s, int protocol)
 	/* Acks need not echo the whole request back. */
 	setsockopt(s->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(s->fd, (struct sockaddr *)&sa, &salen) < 0) {
+	    syscall(SYS_getsockname, s->fd, &sa, &salen) < 0) {
 		e = errno;
 		nl_close(s);
 		errno = e;
@@ -481,7 +482,10 @@ nl_talk_cb(struct nl_sock *s, struct nl_buf *b,
 	while (acked < want) {
 		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
 
-		n = recv(s->fd, rbuf, sizeof(rbuf), 0);
+		/* Raw: musl's recv is two wrappers deep, and nothing else
+		 * here uses them. */
+		n = syscall(SYS_recvfrom, s->fd, rbuf, sizeof(rbuf), 0, NULL,
+		    NULL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

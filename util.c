@@ -229,23 +229,32 @@ util_err(const char *line)
 	(void)!util_write_all(2, line, strlen(line));
 }
 
-/* Anonymous memory straight from the kernel; util_grow doubles an
- * array by copying it (musl's mremap wrapper costs more bytes than the
- * copy of arrays this small costs time). */
+/* Anonymous memory straight from the kernel, by raw system calls: musl's
+ * mmap and munmap wrappers (270 bytes) check for what pelagos never asks
+ * (MAP_FIXED, offsets).  32-bit ABIs have mmap2 (i386's mmap takes a
+ * struct).  util_grow doubles an array by copying it (musl's mremap
+ * wrapper costs more bytes than the copy of arrays this small costs
+ * time). */
+#ifdef SYS_mmap2
+#define SYS_MMAP SYS_mmap2
+#else
+#define SYS_MMAP SYS_mmap
+#endif
+
 void *
 util_alloc(size_t bytes)
 {
-	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long p = syscall(SYS_MMAP, NULL, bytes ? bytes : 1,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	return p == -1 ? NULL : (void *)p;
 }
 
 void
 util_release(void *p, size_t bytes)
 {
 	if (p)
-		munmap(p, bytes ? bytes : 1);
+		syscall(SYS_munmap, p, bytes ? bytes : 1);
 }
 
 int
