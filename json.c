@@ -50,7 +50,8 @@ enum { X_VALUE, X_KEY, X_FIRST, X_COLON, X_NEXT, X_END };
  * more as RFC 8259 has it, with a stack of the open brackets: a value
  * where one may stand, a string key and ':' before each member's value, a
  * ',' between siblings and nothing after the top-level object but
- * blanks.  jsmn has already refused a bad escape and a NUL. */
+ * blanks.  jsmn has already refused a bad escape and a NUL.  Returns 0
+ * or the errno to fail with. */
 static int
 grammar(const char *js, int len)
 {
@@ -63,13 +64,13 @@ grammar(const char *js, int len)
 		    js[i] == '\n' || js[i] == '\r'))
 			i++;
 		if (i >= len)
-			return x == X_END ? 0 : -1;
+			return x == X_END ? 0 : EBADMSG;
 		c = js[i];
 		if (x == X_END)
-			return -1;
+			return EBADMSG;
 		if (x == X_COLON) {
 			if (c != ':')
-				return -1;
+				return EBADMSG;
 			x = X_VALUE;
 			continue;
 		}
@@ -80,23 +81,21 @@ grammar(const char *js, int len)
 			}
 			if (x == X_NEXT) {
 				if (c != ',')
-					return -1;
+					return EBADMSG;
 				x = open[d - 1] == '{' ? X_KEY : X_VALUE;
 				continue;
 			}
 			x = open[d - 1] == '{' ? X_KEY : X_VALUE;
 		}
 		/* A value or a key starts here, d brackets deep. */
-		if (d > JSON_MAX_DEPTH) {
-			errno = ELOOP;
-			return -1;
-		}
+		if (d > JSON_MAX_DEPTH)
+			return ELOOP;
 		if ((x == X_KEY && c != '"') || (!d && c != '{'))
-			return -1;
+			return EBADMSG;
 		if (c == '"') {
 			while (++i < len && js[i] != '"')
 				if ((unsigned char)js[i] < 0x20)
-					return -1;
+					return EBADMSG;
 				else
 					i += js[i] == '\\';
 			x = x == X_KEY ? X_COLON : X_NEXT;
@@ -108,7 +107,7 @@ grammar(const char *js, int len)
 			    k++)
 				;
 			if (primitive(js + i, k - i))
-				return -1;
+				return EBADMSG;
 			i = k - 1;
 			x = X_NEXT;
 		}
@@ -123,22 +122,23 @@ int
 json_parse(struct json *j, const char *js, size_t len)
 {
 	jsmn_parser p;
-	int n;
+	int n, err;
 
 	j->js = js;
 	j->n = 0;
-	errno = EFBIG;
-	if (len > JSON_MAX_BYTES)
+	n = 0;
+	err = EFBIG;
+	if (len <= JSON_MAX_BYTES) {
+		jsmn_init(&p);
+		n = jsmn_parse(&p, js, len, (jsmntok_t *)(void *)j->tok,
+		    JSON_MAX_TOKENS);
+		err = n == JSMN_ERROR_NOMEM ? E2BIG : n < 0 ? EBADMSG :
+		    grammar(js, (int)len);
+	}
+	if (err) {
+		errno = err;
 		return -1;
-	jsmn_init(&p);
-	n = jsmn_parse(&p, js, len, (jsmntok_t *)(void *)j->tok,
-	    JSON_MAX_TOKENS);
-	errno = E2BIG;
-	if (n == JSMN_ERROR_NOMEM)
-		return -1;
-	errno = EBADMSG;
-	if (n < 0 || grammar(js, (int)len) < 0)
-		return -1;
+	}
 	j->n = n;
 	return 0;
 }
