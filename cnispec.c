@@ -17,6 +17,7 @@
  * of pointers. */
 static const char versions[] = "0.3.0\0" "0.3.1\0" "0.4.0\0" "1.0.0\0" "1.1.0";
 #define NVERSIONS 5
+static const char cmds[] = "ADD\0DEL\0CHECK\0GC\0STATUS\0VERSION";
 static const unsigned char version_num[] = { 30, 31, 40, 100, 110 };
 
 /* The k-th word of list. */
@@ -35,8 +36,7 @@ cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	int i;
 
 	memset(r, 0, sizeof(*r));
-	for (i = 0; i < 6 && strcmp(cmd, word("ADD\0DEL\0CHECK\0GC\0STATUS\0"
-	    "VERSION", i)); i++)
+	for (i = 0; i < 6 && strcmp(cmd, word(cmds, i)); i++)
 		;
 	if (i == 6)
 		return FAIL(CNI_E_ENV, "CNI_COMMAND %.16s is unknown", cmd);
@@ -167,8 +167,7 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	if ((r->cmd == CNI_CHECK && r->ver < 40) ||
 	    ((r->cmd == CNI_GC || r->cmd == CNI_STATUS) && r->ver < 110))
 		return FAIL(CNI_E_VERSION, "cniVersion %s has no %s",
-		    r->version, r->cmd == CNI_GC ? "GC" : r->cmd == CNI_CHECK ?
-		    "CHECK" : "STATUS");
+		    r->version, word(cmds, r->cmd));
 	if (r->cmd == CNI_VERSION)
 		return 0;
 	if (!str[K_BRIDGE][0])
