@@ -341,7 +341,8 @@ util_dir_next(struct util_dir *d, const char **name)
 		}
 		e = (struct ent *)((char *)d->buf + d->pos);
 		d->pos += e->reclen;
-		if (strcmp(e->name, ".") && strcmp(e->name, "..")) {
+		if (e->name[0] != '.' || (e->name[1] && (e->name[1] != '.' ||
+		    e->name[2]))) {
 			*name = e->name;
 			return 1;
 		}
