@@ -32,7 +32,8 @@ veth_name(uint32_t ip, char name[IFNAME_LEN])
 	util_fmt(name, IFNAME_LEN, CNI_VETH_PREFIX "%08x", ip);
 }
 
-static int
+/* Out of line: inlined, it is copied to each of its callers. */
+static int __attribute__((noinline))
 sys(struct pelagos_err *e, const char *what, const char *obj)
 {
 	err_os(e, "%s %s", what, obj);
