@@ -20,6 +20,7 @@
 #include <net/if.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -31,12 +32,16 @@ veth_name(uint32_t ip, char name[IFNAME_LEN])
 	util_fmt(name, IFNAME_LEN, CNI_VETH_PREFIX "%08x", ip);
 }
 
-static int
+/* Out of line: inlined, it is copied to each of its callers. */
+static int __attribute__((noinline))
 sys(struct pelagos_err *e, const char *what, const char *obj)
 {
 	err_os(e, "%s %s", what, obj);
 	return CNI_E_SYSTEM;
 }
+
+/* Where the errors go that follow the one reported. */
+static struct pelagos_err scratch;
 
 /* One lease visitor for all: it records the request's own lease, and
  * with drop set removes an attachment (its veth, then its lease): for
@@ -64,8 +69,7 @@ visit(uint32_t ip, const char *holder, void *arg)
 	veth_name(ip, name);
 	/* nft.c: the attachment's NAT and port elements go here, before
 	 * its lease, once the nftables code lands. */
-	if (net_veth_release(name, 0, v->code ? &(struct pelagos_err){ "",
-	    0 } : v->e) < 0) {
+	if (net_veth_release(name, 0, v->code ? &scratch : v->e) < 0) {
 		v->code = CNI_E_SYSTEM;
 		return 0;
 	}
@@ -109,12 +113,15 @@ static int
 ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	struct pelagos_err *e)
 {
-	char path[sizeof(r->dir)];
-	size_t i;
+	char path[sizeof(r->dir) + 1];
+	size_t i, n = strlen(r->dir);
 
 	memset(c, 0, sizeof(*c));
 	c->dirfd = c->lock = c->nsfd = c->host.fd = c->pod.fd = -1;
-	strcpy(path, r->dir);
+	/* With a '/' appended, the loop makes the last component too. */
+	memcpy(path, r->dir, n);
+	path[n] = '/';
+	path[n + 1] = '\0';
 	for (i = 1; create && path[i]; i++)
 		if (path[i] == '/') {
 			path[i] = '\0';
@@ -122,8 +129,7 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 				return sys(e, "create", path);
 			path[i] = '/';
 		}
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
-		return sys(e, "create", path);
+	path[n] = '\0';
 	if ((c->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return !create && errno == ENOENT ? 0 : sys(e, "open", path);
 	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
@@ -164,10 +170,12 @@ ctx_close(struct ctx *c, int code)
 static int
 interrupted(struct pelagos_err *e)
 {
-	sigset_t s;
+	/* The kernel's set is 8 bytes on every ABI; signals below 32 are
+	 * in its first word. */
+	unsigned long set[2] = { 0, 0 };
 
-	if (sigpending(&s) == 0 && (sigismember(&s, SIGINT) ||
-	    sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP)))
+	if (syscall(SYS_rt_sigpending, set, 8) == 0 && set[0] &
+	    (1ul << (SIGINT - 1) | 1ul << (SIGTERM - 1) | 1ul << (SIGHUP - 1)))
 		return err_msg(e, EINTR, "interrupted"), -1;
 	return 0;
 }
@@ -194,27 +202,32 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	int brindex, i, code;
 
 	if ((code = ctx_open(r, 1, &c, e)) != 0)
-		return ctx_close(&c, code);
-	if (c.a.ip)
-		return ctx_close(&c, (err_msg(e, EEXIST, "%s exists", r->key),
-		    CNI_E_SYSTEM));
+		goto out;
+	code = CNI_E_SYSTEM;
+	if (c.a.ip) {
+		err_msg(e, EEXIST, "%s exists", r->key);
+		goto out;
+	}
 	if ((code = ctx_netns(r, &c, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
+	code = CNI_E_SYSTEM;
 	if (nl_getlink(&c.pod, r->ifname, &l) == 0)
 		errno = EEXIST;
-	if (errno != ENODEV)
-		return ctx_close(&c, sys(e, "interface", r->ifname));
+	if (errno != ENODEV) {
+		sys(e, "interface", r->ifname);
+		goto out;
+	}
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
 	    &c.a.ip) < 0) {
-		if (errno != EADDRNOTAVAIL)
-			return ctx_close(&c, sys(e, "lease an address in",
-			    r->dir));
 		ipam_format_ip(r->sn.net, ip);
-		return ctx_close(&c, (err_msg(e, EADDRNOTAVAIL, "no free "
-		    "address in %s/%d", ip, r->sn.prefix), CNI_E_SYSTEM));
+		if (errno != EADDRNOTAVAIL)
+			sys(e, "lease an address in", r->dir);
+		else
+			err_msg(e, EADDRNOTAVAIL, "no free address in %s/%d",
+			    ip, r->sn.prefix);
+		goto out;
 	}
 	names(r, &c.a);
-	code = CNI_E_SYSTEM;
 	strcpy(nd.bridge, r->bridge);
 	nd.sn = r->sn;
 	nd.gateway = pi.gateway = r->gw;
@@ -232,10 +245,12 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 			goto undo;
 	if (!interrupted(e)) {
 		*a = c.a;
-		return ctx_close(&c, 0);
+		code = 0;
+		goto out;
 	}
 undo:
-	leases(c.dirfd, r, 1, 0, &(struct pelagos_err){ "", 0 }, NULL);
+	leases(c.dirfd, r, 1, 0, &scratch, NULL);
+out:
 	return ctx_close(&c, code);
 }
 
@@ -267,7 +282,6 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	struct nl_route rt;
 	struct ctx c;
 	char mac[18];
-	const unsigned char *m = c.a.link[2].mac;
 	int code;
 
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
@@ -286,8 +300,7 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 		    c.a.link[1].name, r->bridge), CNI_E_DRIFT));
 	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
 		return ctx_close(&c, code);
-	util_fmt(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
-	    m[2], m[3], m[4], m[5]);
+	cni_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
 	    r->want_mac)) || nl_getroute(&c.pod, c.a.ip, &rt) < 0 ||
 	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,

@@ -13,20 +13,30 @@
 
 #define FAIL(code, ...) (err_msg(e, EINVAL, __VA_ARGS__), (code))
 
-const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0",
-	"1.1.0", NULL };
+/* Lists of words are NUL-separated strings, read with word(): no table
+ * of pointers. */
+static const char versions[] = "0.3.0\0" "0.3.1\0" "0.4.0\0" "1.0.0\0" "1.1.0";
+#define NVERSIONS 5
+static const char cmds[] = "ADD\0DEL\0CHECK\0GC\0STATUS\0VERSION";
 static const unsigned char version_num[] = { 30, 31, 40, 100, 110 };
+
+/* The k-th word of list. */
+static const char *
+word(const char *list, int k)
+{
+	while (k-- > 0)
+		list += strlen(list) + 1;
+	return list;
+}
 
 int
 cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	const char *netns, const char *ifname, struct pelagos_err *e)
 {
-	static const char *const cmds[] = { "ADD", "DEL", "CHECK", "GC",
-		"STATUS", "VERSION" };
 	int i;
 
 	memset(r, 0, sizeof(*r));
-	for (i = 0; i < 6 && strcmp(cmd, cmds[i]); i++)
+	for (i = 0; i < 6 && strcmp(cmd, word(cmds, i)); i++)
 		;
 	if (i == 6)
 		return FAIL(CNI_E_ENV, "CNI_COMMAND %.16s is unknown", cmd);
@@ -48,11 +58,8 @@ cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 /* A string member of obj into buf: 0, 1 when absent or null, -1 when it
  * is no string or too long. */
 static int
-get_str(const struct json *j, int obj, const char *key, char *buf,
-	size_t len)
+str_at(const struct json *j, int t, char *buf, size_t len)
 {
-	int t = json_get(j, obj, key);
-
 	buf[0] = '\0';
 	if (t < 0 || (json_type(j, t) == JSON_PRIMITIVE &&
 	    j->js[j->tok[t].start] == 'n'))
@@ -60,19 +67,26 @@ get_str(const struct json *j, int obj, const char *key, char *buf,
 	return json_string(j, t, buf, len) < 0 ? -1 : 0;
 }
 
+static int
+get_str(const struct json *j, int obj, const char *key, char *buf,
+	size_t len)
+{
+	return str_at(j, json_get(j, obj, key), buf, len);
+}
+
 /* prevResult's lists, and where CHECK finds what ADD reported: the
  * interface named CNI_IFNAME, its MAC and its IPv4 address. */
-static int
+static int __attribute__((noinline))
 prev_result(struct cni_req *r)
 {
-	static const char *const lists[] = { "interfaces", "ips", "routes" };
 	const struct json *j = r->j;
 	char s[20], *slash;
 	unsigned long long v;
 	int t, k, want = -1;
 
 	for (k = 0; k < 3; k++)
-		if ((r->prev_list[k] = json_get(j, r->prev, lists[k])) >= 0 &&
+		if ((r->prev_list[k] = json_get(j, r->prev,
+		    word("interfaces\0ips\0routes", k))) >= 0 &&
 		    json_type(j, r->prev_list[k]) != JSON_ARRAY)
 			return -1;
 	for (t = json_next(j, r->prev_list[PREV_IFS], -1); t >= 0;
@@ -98,10 +112,9 @@ prev_result(struct cni_req *r)
 enum { K_VERSION, K_NAME, K_BRIDGE, K_SUBNET, K_GATEWAY, K_DIR, NSTR,
 	K_DEFGW = NSTR, K_MASQ, K_MTU, K_DNS, K_PREV, K_SUBNET6, K_IPAM,
 	K_PORTS, K_VALID, NKEYS };
-static const char *const keys[NKEYS] = { "cniVersion", "name", "bridge",
-	"subnet", "gateway", "dataDir", "isDefaultGateway", "ipMasq", "mtu",
-	"dns", "prevResult", "subnet6", "ipam", "portMappings",
-	"cni.dev/valid-attachments" };
+static const char keys[] = "cniVersion\0name\0bridge\0subnet\0gateway\0"
+	"dataDir\0isDefaultGateway\0ipMasq\0mtu\0dns\0prevResult\0subnet6\0"
+	"ipam\0portMappings\0cni.dev/valid-attachments";
 
 /* One exit for every key at fault: kept out of line, or the compiler
  * copies it to each of the places that jump to it. */
@@ -114,7 +127,7 @@ bad_key(const struct json *j, int t, int k, int code, struct pelagos_err *e)
 	if (t >= 0)
 		raw = json_raw(j, t, &n);
 	err_msg(e, EINVAL, "%s%s%s%.*s is %s", k == K_PORTS ? "runtimeConfig." :
-	    "", keys[k], t < 0 ? "" : "=", (int)(n > 64 ? 64 : n), raw,
+	    "", word(keys, k), t < 0 ? "" : "=", (int)(n > 64 ? 64 : n), raw,
 	    code == CNI_E_FIELD ?
 	    "not supported by this build" : t < 0 ? "missing" : "invalid");
 	return code;
@@ -134,19 +147,19 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 		err_os(e, "configuration on stdin (%zu bytes)", len);
 		return CNI_E_DECODE;
 	}
-	for (k = 0; k < NKEYS; k++)
+	for (k = 0; k < NKEYS; k++) {
 		t[k] = json_get(j, k == K_PORTS ? json_get(j, 0,
-		    "runtimeConfig") : 0, keys[k]);
+		    "runtimeConfig") : 0, word(keys, k));
+		if (k < NSTR && str_at(j, t[k], str[k], sizeof(str[k])) < 0)
+			goto bad;
+	}
 	r->dns = t[K_DNS];
 	r->prev = t[K_PREV];
 	r->valid = t[K_VALID];
-	for (k = 0; k < NSTR; k++)
-		if (get_str(j, 0, keys[k], str[k], sizeof(str[k])) < 0)
-			goto bad;
-	for (k = 0; cni_versions[k] && strcmp(str[K_VERSION],
-	    cni_versions[k]); k++)
+	for (k = 0; k < NVERSIONS && strcmp(str[K_VERSION], word(versions,
+	    k)); k++)
 		;
-	if (!cni_versions[k])
+	if (k == NVERSIONS)
 		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not one of "
 		    "0.3.0, 0.3.1, 0.4.0, 1.0.0 and 1.1.0", str[K_VERSION]);
 	strcpy(r->version, str[K_VERSION]);
@@ -154,8 +167,7 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	if ((r->cmd == CNI_CHECK && r->ver < 40) ||
 	    ((r->cmd == CNI_GC || r->cmd == CNI_STATUS) && r->ver < 110))
 		return FAIL(CNI_E_VERSION, "cniVersion %s has no %s",
-		    r->version, r->cmd == CNI_GC ? "GC" : r->cmd == CNI_CHECK ?
-		    "CHECK" : "STATUS");
+		    r->version, word(cmds, r->cmd));
 	if (r->cmd == CNI_VERSION)
 		return 0;
 	if (!str[K_BRIDGE][0])
@@ -170,14 +182,17 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	if ((str[k = K_GATEWAY][0] && (ipam_parse_ip(str[K_GATEWAY], NULL,
 	    &r->gw) < 0 || r->gw <= r->sn.net ||
 	    r->gw >= (r->sn.net | ~ipam_mask(r->sn.prefix)))) ||
-	    str[k = K_DIR][0] != '/' ||
-	    (t[k = K_DEFGW] >= 0 && json_bool(j, t[K_DEFGW], &r->defroute)) ||
-	    (t[k = K_MASQ] >= 0 && json_bool(j, t[K_MASQ], &masq)) ||
-	    (t[k = K_MTU] >= 0 && (json_uint(j, t[K_MTU], 65535, &mtu) ||
-	    mtu < 68)) || (t[k = K_DNS] >= 0 && json_type(j, t[K_DNS]) !=
-	    JSON_OBJECT) || (t[k = K_PREV] >= 0 && json_type(j, t[K_PREV]) !=
-	    JSON_OBJECT) ||
-	    (r->cmd == CNI_CHECK && t[K_PREV] < 0) ||
+	    str[k = K_DIR][0] != '/')
+		goto bad;
+	/* isDefaultGateway and ipMasq are booleans, mtu a number, dns and
+	 * prevResult objects. */
+	for (k = K_DEFGW; k <= K_PREV; k++)
+		if (t[k] >= 0 && (k == K_MTU ? json_uint(j, t[k], 65535,
+		    &mtu) || mtu < 68 : k < K_MTU ? json_bool(j, t[k],
+		    k == K_DEFGW ? &r->defroute : &masq) :
+		    json_type(j, t[k]) != JSON_OBJECT))
+			goto bad;
+	if ((r->cmd == CNI_CHECK && t[k = K_PREV] < 0) ||
 	    (r->cmd == CNI_GC && json_type(j, t[k = K_VALID]) != JSON_ARRAY) ||
 	    (r->prev >= 0 && r->cmd != CNI_DEL && prev_result(r) < 0))
 		goto bad;
@@ -216,6 +231,18 @@ cni_valid(const struct cni_req *r, const char *key)
 	return 0;
 }
 
+void
+cni_format_mac(const unsigned char m[6], char out[18])
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		out[3 * i] = "0123456789abcdef"[m[i] >> 4];
+		out[3 * i + 1] = "0123456789abcdef"[m[i] & 15];
+		out[3 * i + 2] = i < 5 ? ':' : '\0';
+	}
+}
+
 /* prevResult's entries of one list, each after a ',' but the first;
  * whether there were any. */
 static int
@@ -240,8 +267,7 @@ prev_entries(const struct cni_req *r, int list)
 void
 cni_result(const struct cni_req *r, const struct cni_att *a)
 {
-	const unsigned char *m;
-	char ip[16], gw[16];
+	char ip[16], gw[16], mac[18];
 	const char *raw = "{}";
 	size_t n = 2;
 	int i, more;
@@ -251,11 +277,10 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 	util_out("{\"cniVersion\":\"%s\",\"interfaces\":[", r->version);
 	more = prev_entries(r, PREV_IFS);
 	for (i = 0; i < 3; i++, more = 1) {
-		m = a->link[i].mac;
+		cni_format_mac(a->link[i].mac, mac);
 		util_out(&",{\"name\":"[!more]);
 		json_put(a->link[i].name);
-		util_out(",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\"%s", m[0],
-		    m[1], m[2], m[3], m[4], m[5], i == 2 ? ",\"sandbox\":" : "}");
+		util_out(",\"mac\":\"%s\"%s", mac, i == 2 ? ",\"sandbox\":" : "}");
 	}
 	json_put(r->netns);
 	util_out("}],\"ips\":[");
@@ -278,19 +303,18 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 void
 cni_error(const struct cni_req *r, int code, const struct pelagos_err *e)
 {
-	static const char *const msgs[] = { "incompatible CNI version",
-		"unsupported field", "unknown container",
-		"invalid environment variables", "I/O failure",
-		"decoding failure", "invalid network configuration" };
 	char details[320];
 
 	util_fmt(details, sizeof(details), "%s%s%s", e->what,
 	    e->os ? ": " : "", e->os ? strerror(e->os) : "");
 	util_out("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"%s\","
 	    "\"details\":", r->ver ? r->version : "1.1.0", code,
-	    code <= CNI_E_CONFIG ? msgs[code - 1] : code == CNI_E_UNAVAILABLE ?
-	    "plugin not available" : code == CNI_E_DRIFT ?
-	    "attachment not as added" : "system error");
+	    word("incompatible CNI version\0unsupported field\0"
+	    "unknown container\0invalid environment variables\0I/O failure\0"
+	    "decoding failure\0invalid network configuration\0"
+	    "plugin not available\0attachment not as added\0system error",
+	    code <= CNI_E_CONFIG ? code - 1 : code == CNI_E_UNAVAILABLE ? 7 :
+	    code == CNI_E_DRIFT ? 8 : 9));
 	json_put(details);
 	util_out("}\n");
 }
@@ -303,7 +327,7 @@ cni_version_result(const struct cni_req *r)
 
 	util_out("{\"cniVersion\":\"%s\",\"supportedVersions\":[",
 	    r->ver ? r->version : "1.1.0");
-	for (i = 0; cni_versions[i]; i++)
-		util_out(&",\"%s\""[!i], cni_versions[i]);
+	for (i = 0; i < NVERSIONS; i++)
+		util_out(&",\"%s\""[!i], word(versions, i));
 	util_out("]}\n");
 }

@@ -14,23 +14,22 @@ fill(struct pelagos_err *e, int os, const char *fmt, va_list ap)
 	e->os = os;
 }
 
-/* The failure of an OS call: errno's text follows the message. */
-int
+/* The failure of an OS call: errno's text follows the message (the
+ * formatter makes no system call, so errno survives it). */
+ERR_VA_NOFP int
 err_os(struct pelagos_err *e, const char *fmt, ...)
 {
-	int saved = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	fill(e, saved, fmt, ap);
+	fill(e, errno, fmt, ap);
 	va_end(ap);
-	errno = saved;
 	return -1;
 }
 
 /* A failure the message says all of; errno is set to errnum for the
  * caller's logic, but no OS text is printed. */
-int
+ERR_VA_NOFP int
 err_msg(struct pelagos_err *e, int errnum, const char *fmt, ...)
 {
 	va_list ap;

@@ -8,6 +8,7 @@
  * accepted a text, every token is a well-formed value in its place.
  * Strings are written with json_put. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #define JSMN_STATIC
@@ -16,119 +17,128 @@
 
 #include "pelagos.h"
 
-/* RFC 8259's number, or true, false or null. */
+/* RFC 8259's number, or true, false or null.  The number is read by a
+ * state machine: from each state, the next for a '-', a '0', a '1' to
+ * '9', a '.', an 'e' or 'E' and a '+'; 0 refuses.  A number may end in
+ * state 3 (a lone 0), 4 (an integer), 6 (a fraction) or 9 (an
+ * exponent). */
 static int
 primitive(const char *s, int n)
 {
-	int i = 0, d;
+	static const unsigned char next[9][6] = {
+		{ 2, 3, 4 }, { 0, 3, 4 }, { 0, 0, 0, 5, 7 },
+		{ 0, 4, 4, 5, 7 }, { 0, 6, 6 }, { 0, 6, 6, 0, 7 },
+		{ 8, 9, 9, 0, 0, 8 }, { 0, 9, 9 }, { 0, 9, 9 } };
+	int i, c, st = 1;
 
 	if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
 	    (n == 5 && !memcmp(s, "false", 5)))
 		return 0;
-	i += i < n && s[i] == '-';
-	for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-		;
-	if (i == d || (s[d] == '0' && i > d + 1))
-		return -1;
-	if (i < n && s[i] == '.') {
-		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == d)
-			return -1;
+	for (i = 0; i < n && st; i++) {
+		c = s[i];
+		c = c == '-' ? 0 : c == '0' ? 1 : c >= '1' && c <= '9' ? 2 :
+		    c == '.' ? 3 : (c | 0x20) == 'e' ? 4 : c == '+' ? 5 : 6;
+		st = c < 6 ? next[st - 1][c] : 0;
 	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		i += i < n && (s[i] == '+' || s[i] == '-');
-		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == d)
-			return -1;
-	}
-	return i == n ? 0 : -1;
+	return st == 3 || st == 4 || st == 6 || st == 9 ? 0 : -1;
 }
 
-/* jsmn has matched the brackets and split strings and primitives; what
- * is left to check is where the ',' and ':' are.  Each value must follow
- * its key's ':', each first child its container's bracket and each later
- * one a ','; and as there must be no other ',' or ':', their count must
- * be exactly one ':' per key and one ',' between siblings. */
+/* What the text may hold next. */
+enum { X_VALUE, X_KEY, X_FIRST, X_COLON, X_NEXT, X_END };
+
+/* jsmn splits the text without checking its grammar; this walks it once
+ * more as RFC 8259 has it, with a stack of the open brackets: a value
+ * where one may stand, a string key and ':' before each member's value, a
+ * ',' between siblings and nothing after the top-level object but
+ * blanks.  jsmn has already refused a bad escape and a NUL.  Returns 0
+ * or the errno to fail with. */
+static int
+grammar(const char *js, int len)
+{
+	char open[JSON_MAX_DEPTH + 1];
+	int i = 0, d = 0, x = X_VALUE, k;
+	char c;
+
+	for (;; i++) {
+		while (i < len && (js[i] == ' ' || js[i] == '\t' ||
+		    js[i] == '\n' || js[i] == '\r'))
+			i++;
+		if (i >= len)
+			return x == X_END ? 0 : EBADMSG;
+		c = js[i];
+		if (x == X_END)
+			return EBADMSG;
+		if (x == X_COLON) {
+			if (c != ':')
+				return EBADMSG;
+			x = X_VALUE;
+			continue;
+		}
+		if (x == X_FIRST || x == X_NEXT) {
+			if (c == open[d - 1] + 2) {
+				x = --d ? X_NEXT : X_END;
+				continue;
+			}
+			if (x == X_NEXT) {
+				if (c != ',')
+					return EBADMSG;
+				x = open[d - 1] == '{' ? X_KEY : X_VALUE;
+				continue;
+			}
+			x = open[d - 1] == '{' ? X_KEY : X_VALUE;
+		}
+		/* A value or a key starts here, d brackets deep. */
+		if (d > JSON_MAX_DEPTH)
+			return ELOOP;
+		if ((x == X_KEY && c != '"') || (!d && c != '{'))
+			return EBADMSG;
+		if (c == '"') {
+			while (++i < len && js[i] != '"')
+				if ((unsigned char)js[i] < 0x20)
+					return EBADMSG;
+				else
+					i += js[i] == '\\';
+			x = x == X_KEY ? X_COLON : X_NEXT;
+		} else if (c == '{' || c == '[') {
+			open[d++] = c;
+			x = X_FIRST;
+		} else {
+			for (k = i; k < len && !strchr(" \t\n\r,:]}", js[k]);
+			    k++)
+				;
+			if (primitive(js + i, k - i))
+				return EBADMSG;
+			i = k - 1;
+			x = X_NEXT;
+		}
+	}
+}
+
+/* jsmn fills struct json_tok as its own jsmntok_t. */
+typedef char json_same_tok[sizeof(jsmntok_t) == sizeof(struct json_tok) &&
+    offsetof(jsmntok_t, parent) == offsetof(struct json_tok, parent) ? 1 : -1];
+
 int
 json_parse(struct json *j, const char *js, size_t len)
 {
-	jsmntok_t raw[JSON_MAX_TOKENS];
-	unsigned char depth[JSON_MAX_TOKENS];
 	jsmn_parser p;
-	int n, i, k, par, in = 0, seps = 0, want = 0;
-	char c;
+	int n, err;
 
 	j->js = js;
 	j->n = 0;
-	errno = EFBIG;
-	if (len > JSON_MAX_BYTES)
-		return -1;
-	jsmn_init(&p);
-	n = jsmn_parse(&p, js, len, raw, JSON_MAX_TOKENS);
-	errno = E2BIG;
-	if (n == JSMN_ERROR_NOMEM)
-		return -1;
-	errno = EBADMSG;
-	if (n <= 0 || raw[0].type != JSMN_OBJECT)
-		return -1;
-	for (i = 0; i < (int)len; i++) {
-		c = js[i];
-		if (in && c == '\\')
-			i++;
-		else if (!in && (c == ',' || c == ':'))
-			seps++;
-		else if (c == '"')
-			in = !in;
-		else if ((unsigned char)c < 0x20 && (in || (c != ' ' &&
-		    c != '\t' && c != '\n' && c != '\r')))
-			return -1;
-		else if (!in && c != ' ' && c != '\t' && c != '\n' &&
-		    c != '\r' && (i < raw[0].start || i >= raw[0].end))
-			return -1;
+	n = 0;
+	err = EFBIG;
+	if (len <= JSON_MAX_BYTES) {
+		jsmn_init(&p);
+		n = jsmn_parse(&p, js, len, (jsmntok_t *)(void *)j->tok,
+		    JSON_MAX_TOKENS);
+		err = n == JSMN_ERROR_NOMEM ? E2BIG : n < 0 ? EBADMSG :
+		    grammar(js, (int)len);
 	}
-	for (i = 0; i < n; i++) {
-		struct json_tok *t = &j->tok[i];
-
-		t->type = raw[i].type;
-		t->start = raw[i].start;
-		t->end = raw[i].end;
-		t->size = raw[i].size;
-		t->parent = par = raw[i].parent;
-		if (t->type == JSMN_PRIMITIVE ? primitive(js + t->start,
-		    t->end - t->start) || t->size : t->type == JSMN_STRING &&
-		    t->size > (par >= 0 && j->tok[par].type == JSMN_OBJECT))
-			return -1;
-		want += t->size > 1 && t->type != JSMN_STRING ? t->size - 1 : 0;
-		if (i == 0) {
-			depth[0] = 0;
-			continue;
-		}
-		if (par < 0)
-			return -1;
-		depth[i] = (unsigned char)(depth[par] + (j->tok[par].type !=
-		    JSMN_STRING));
-		if (depth[i] > JSON_MAX_DEPTH) {
-			errno = ELOOP;
-			return -1;
-		}
-		k = raw[i].start - (t->type == JSMN_STRING);
-		while (--k > 0 && (js[k] == ' ' || js[k] == '\t' ||
-		    js[k] == '\n' || js[k] == '\r'))
-			;
-		c = j->tok[par].type;
-		if (c == JSMN_OBJECT && (t->type != JSMN_STRING ||
-		    t->size != 1))
-			return -1;
-		want += c == JSMN_OBJECT;
-		if (js[k] != (c == JSMN_STRING ? ':' : par + 1 < i ? ',' :
-		    c == JSMN_OBJECT ? '{' : '['))
-			return -1;
-	}
-	if (seps != want)
+	if (err) {
+		errno = err;
 		return -1;
+	}
 	j->n = n;
 	return 0;
 }
@@ -263,16 +273,10 @@ json_raw(const struct json *j, int t, size_t *n)
 void
 json_put(const char *s)
 {
-	util_out("%c", '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	unsigned char ch;
 
-		if (ch == '"' || ch == '\\')
-			util_out("\\%c", ch);
-		else if (ch < 0x20)
-			util_out("\\u%04x", ch);
-		else
-			util_out("%c", ch);
-	}
-	util_out("%c", '"');
+	for (util_out("\""); (ch = (unsigned char)*s); s++)
+		util_out(ch == '"' || ch == '\\' ? "\\%c" : ch < 0x20 ?
+		    "\\u%04x" : "%c", ch);
+	util_out("\"");
 }

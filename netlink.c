@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -14,6 +14,13 @@
 #include "pelagos.h"
 
 #define NLA_ALIGNED(n) (((n) + 3u) & ~3u)
+
+/* htonl and ntohl in line: musl's are calls. */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BE32(x) (x)
+#else
+#define BE32(x) __builtin_bswap32(x)
+#endif
 
 void
 nl_buf_init(struct nl_buf *b, uint32_t seq)
@@ -58,15 +65,10 @@ nl_msg_raw(struct nl_buf *b, uint16_t type, uint16_t flags, const void *hdr,
 {
 	struct nlmsghdr *h;
 
-	if (b->err || NLMSG_HDRLEN > sizeof(b->data) - b->len) {
-		b->err = ENOBUFS;
-		return;
-	}
+	/* reserve() sets the new message's length as it grows. */
 	b->msg = b->len;
-	h = (struct nlmsghdr *)(b->data + b->len);
-	memset(h, 0, NLMSG_HDRLEN);
-	b->len += NLMSG_HDRLEN;
-	h->nlmsg_len = NLMSG_HDRLEN;
+	if (!(h = reserve(b, NLMSG_HDRLEN)))
+		return;
 	h->nlmsg_type = type;
 	h->nlmsg_flags = NLM_F_REQUEST | flags;
 	h->nlmsg_seq = b->seq + b->nmsg++;
@@ -124,44 +126,44 @@ nl_nest_end(struct nl_buf *b, size_t off)
 		((struct nlattr *)(b->data + off))->nla_len = b->len - off;
 }
 
+/* A link message on name; change says which of up's flags to set. */
+static void
+link_msg(struct nl_buf *b, uint16_t type, uint16_t flags, unsigned int up,
+	unsigned int change, const char *name)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_flags = up,
+		.ifi_change = change };
+
+	nl_msg(b, type, flags, &ifi, sizeof(ifi));
+	nl_put_str(b, IFLA_IFNAME, name);
+}
+
 /* A bridge with a hardware address of its own: without one it takes
  * the lowest of its ports', and changes when that port goes. */
 void
 nl_req_newbridge(struct nl_buf *b, const char *name,
 	const unsigned char mac[6])
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
-		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
 	size_t info;
 
-	nl_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
-	nl_put_str(b, IFLA_IFNAME, name);
+	link_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, IFF_UP, IFF_UP,
+	    name);
 	nl_put(b, IFLA_ADDRESS, mac, 6);
 	info = nl_nest(b, IFLA_LINKINFO);
 	nl_put_str(b, IFLA_INFO_KIND, "bridge");
 	nl_nest_end(b, info);
 }
 
-static void
-set_up(struct nl_buf *b, const char *name, unsigned int up)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
-		.ifi_flags = up, .ifi_change = IFF_UP };
-
-	nl_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-	nl_put_str(b, IFLA_IFNAME, name);
-}
-
 void
 nl_req_linkup(struct nl_buf *b, const char *name)
 {
-	set_up(b, name, IFF_UP);
+	link_msg(b, RTM_NEWLINK, 0, IFF_UP, IFF_UP, name);
 }
 
 void
 nl_req_linkdown(struct nl_buf *b, const char *name)
 {
-	set_up(b, name, 0);
+	link_msg(b, RTM_NEWLINK, 0, 0, IFF_UP, name);
 }
 
 /* One message creates the pair, enslaves and raises the host end, and
@@ -173,13 +175,11 @@ void
 nl_req_newveth(struct nl_buf *b, const char *host, int master,
 	const char *peer, int peer_nsfd, int mtu, const unsigned char *mac)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
-		.ifi_flags = IFF_UP, .ifi_change = IFF_UP };
 	struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
 	size_t info, data, p;
 
-	nl_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
-	nl_put_str(b, IFLA_IFNAME, host);
+	link_msg(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, IFF_UP, IFF_UP,
+	    host);
 	nl_put_u32(b, IFLA_MASTER, (uint32_t)master);
 	if (mtu)
 		nl_put_u32(b, IFLA_MTU, (uint32_t)mtu);
@@ -221,7 +221,7 @@ newaddr(struct nl_buf *b, int family, int ifindex, const void *a, size_t len,
 void
 nl_req_newaddr(struct nl_buf *b, int ifindex, uint32_t ip, int prefix)
 {
-	uint32_t be = htonl(ip);
+	uint32_t be = BE32(ip);
 
 	newaddr(b, AF_INET, ifindex, &be, sizeof(be), prefix);
 }
@@ -249,7 +249,7 @@ defroute(struct nl_buf *b, int family, const void *gw, size_t len, int oif)
 void
 nl_req_defroute(struct nl_buf *b, uint32_t gw)
 {
-	uint32_t be = htonl(gw);
+	uint32_t be = BE32(gw);
 
 	defroute(b, AF_INET, &be, sizeof(be), 0);
 }
@@ -265,20 +265,14 @@ nl_req_defroute6(struct nl_buf *b, const unsigned char gw[16], int oif)
 void
 nl_req_dellink(struct nl_buf *b, const char *name)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-
-	nl_msg(b, RTM_DELLINK, 0, &ifi, sizeof(ifi));
-	nl_put_str(b, IFLA_IFNAME, name);
+	link_msg(b, RTM_DELLINK, 0, 0, 0, name);
 }
 
 /* A link's MTU: an existing bridge's, to its network's. */
 void
 nl_req_linkmtu(struct nl_buf *b, const char *name, unsigned int mtu)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-
-	nl_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-	nl_put_str(b, IFLA_IFNAME, name);
+	link_msg(b, RTM_NEWLINK, 0, 0, 0, name);
 	nl_put_u32(b, IFLA_MTU, mtu);
 }
 
@@ -289,7 +283,7 @@ void
 nl_req_getroute(struct nl_buf *b, uint32_t dst)
 {
 	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
-	uint32_t be = htonl(dst);
+	uint32_t be = BE32(dst);
 
 	nl_msg(b, RTM_GETROUTE, 0, &rt, sizeof(rt));
 	nl_put(b, RTA_DST, &be, sizeof(be));
@@ -298,12 +292,8 @@ nl_req_getroute(struct nl_buf *b, uint32_t dst)
 void
 nl_req_getlink(struct nl_buf *b, const char *name)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	uint32_t mask = RTEXT_FILTER_SKIP_STATS;
-
-	nl_msg(b, RTM_GETLINK, 0, &ifi, sizeof(ifi));
-	nl_put_str(b, IFLA_IFNAME, name);
-	nl_put(b, IFLA_EXT_MASK, &mask, sizeof(mask));
+	link_msg(b, RTM_GETLINK, 0, 0, 0, name);
+	nl_put_u32(b, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 }
 
 /* The next attribute of the len bytes at *p, which it steps over: its
@@ -359,7 +349,7 @@ nl_open(struct nl_sock *s, int protocol)
 	/* Acks need not echo the whole request back. */
 	setsockopt(s->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(s->fd, (struct sockaddr *)&sa, &salen) < 0) {
+	    syscall(SYS_getsockname, s->fd, &sa, &salen) < 0) {
 		e = errno;
 		nl_close(s);
 		errno = e;
@@ -377,39 +367,41 @@ nl_close(struct nl_sock *s)
 	s->fd = -1;
 }
 
+/* A reply of the given type, with a header of hdr bytes before its
+ * attributes: 0 with *p and *len set to them. */
+static int
+attrs(const struct nlmsghdr *h, uint16_t type, size_t hdr,
+	const unsigned char **p, size_t *len)
+{
+	if (h->nlmsg_type != type || h->nlmsg_len < NLMSG_LENGTH(hdr))
+		return -1;
+	*p = (const unsigned char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr);
+	*len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(hdr));
+	return 0;
+}
+
 static int
 parse_link(const struct nlmsghdr *h, void *arg)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(h);
-	const struct rtattr *a = IFLA_RTA(ifi);
-	int len = (int)IFLA_PAYLOAD(h);
+	const unsigned char *p, *v;
+	size_t len, n;
 	struct nl_link *out = arg;
+	int t;
 
-	if (h->nlmsg_type != RTM_NEWLINK)
+	if (attrs(h, RTM_NEWLINK, sizeof(*ifi), &p, &len) < 0)
 		return 0;
-
 	memset(out, 0, sizeof(*out));
 	out->index = ifi->ifi_index;
 	out->flags = ifi->ifi_flags;
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if ((a->rta_type == IFLA_MASTER || a->rta_type == IFLA_MTU) &&
-		    RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
-			memcpy(a->rta_type == IFLA_MTU ? &out->mtu : &out->master,
-			    RTA_DATA(a), sizeof(uint32_t));
-		} else if (a->rta_type == IFLA_ADDRESS &&
-		    RTA_PAYLOAD(a) == sizeof(out->mac)) {
-			memcpy(out->mac, RTA_DATA(a), sizeof(out->mac));
-		} else if (a->rta_type == IFLA_LINKINFO) {
-			const struct rtattr *i = RTA_DATA(a);
-			int ilen = (int)RTA_PAYLOAD(a);
-
-			for (; RTA_OK(i, ilen); i = RTA_NEXT(i, ilen))
-				if (i->rta_type == IFLA_INFO_KIND &&
-				    RTA_PAYLOAD(i) >= 7 &&
-				    !memcmp(RTA_DATA(i), "bridge", 7))
-					out->is_bridge = 1;
-		}
-	}
+	while ((t = nl_attr_next(&p, &len, &v, &n)) >= 0)
+		if ((t == IFLA_MASTER || t == IFLA_MTU) && n >= 4)
+			memcpy(t == IFLA_MTU ? &out->mtu : &out->master, v, 4);
+		else if (t == IFLA_ADDRESS && n == sizeof(out->mac))
+			memcpy(out->mac, v, sizeof(out->mac));
+		else if (t == IFLA_LINKINFO && (v = nl_attr_get(v, n,
+		    IFLA_INFO_KIND, &n)) && n >= 7 && !memcmp(v, "bridge", 7))
+			out->is_bridge = 1;
 	return 0;
 }
 
@@ -417,23 +409,24 @@ static int
 parse_route(const struct nlmsghdr *h, void *arg)
 {
 	const struct rtmsg *rt = NLMSG_DATA(h);
-	const struct rtattr *a = RTM_RTA(rt);
-	int len = (int)RTM_PAYLOAD(h);
+	const unsigned char *p, *v;
+	size_t len, n;
 	struct nl_route *out = arg;
-	uint32_t v;
+	uint32_t u;
+	int t;
 
-	if (h->nlmsg_type != RTM_NEWROUTE)
+	if (attrs(h, RTM_NEWROUTE, sizeof(*rt), &p, &len) < 0)
 		return 0;
 	memset(out, 0, sizeof(*out));
 	out->type = rt->rtm_type;
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (RTA_PAYLOAD(a) != sizeof(v))
+	while ((t = nl_attr_next(&p, &len, &v, &n)) >= 0) {
+		if (n != sizeof(u))
 			continue;
-		memcpy(&v, RTA_DATA(a), sizeof(v));
-		if (a->rta_type == RTA_OIF)
-			out->oif = (int)v;
-		else if (a->rta_type == RTA_GATEWAY)
-			out->gw = ntohl(v);
+		memcpy(&u, v, sizeof(u));
+		if (t == RTA_OIF)
+			out->oif = (int)u;
+		else if (t == RTA_GATEWAY)
+			out->gw = BE32(u);
 	}
 	return 0;
 }
@@ -489,7 +482,10 @@ nl_talk_cb(struct nl_sock *s, struct nl_buf *b,
 	while (acked < want) {
 		struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
 
-		n = recv(s->fd, rbuf, sizeof(rbuf), 0);
+		/* Raw: musl's recv is two wrappers deep, and nothing else
+		 * here uses them. */
+		n = syscall(SYS_recvfrom, s->fd, rbuf, sizeof(rbuf), 0, NULL,
+		    NULL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -121,6 +121,14 @@ struct pelagos_err {
 };
 int err_os(struct pelagos_err *e, const char *fmt, ...);
 int err_msg(struct pelagos_err *e, int errnum, const char *fmt, ...);
+/* On a variadic function's definition: GCC's x86_64 prologue saves the
+ * eight SSE registers for a double that pelagos never passes (59 bytes
+ * a function). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ERR_VA_NOFP __attribute__((target("general-regs-only")))
+#else
+#define ERR_VA_NOFP
+#endif
 
 /* util.c: small stand-ins for printf, stdio, malloc, qsort, opendir. */
 struct util_dir {
@@ -634,7 +642,6 @@ struct cni_att {
 	struct cni_link link[3];	/* bridge, host end, CNI_IFNAME */
 	uint32_t ip;
 };
-extern const char *const cni_versions[];
 int cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	const char *netns, const char *ifname, struct pelagos_err *e);
 int cni_req_conf(struct cni_req *r, struct json *j, const char *js,
@@ -644,6 +651,7 @@ void cni_result(const struct cni_req *r, const struct cni_att *a);
 void cni_error(const struct cni_req *r, int code,
 	const struct pelagos_err *e);
 void cni_version_result(const struct cni_req *r);
+void cni_format_mac(const unsigned char m[6], char out[18]);
 
 /* attach.c: a CNI attachment's kernel objects and lease: a veth whose
  * host end, named after the address, is on the network's bridge and whose

@@ -67,18 +67,26 @@ field(struct sink *s, const char *str, size_t n, size_t width, int left,
 		pad(s, n, width, ' ');
 }
 
-/* The length modifiers, each read as its own type: size_t is not
- * unsigned long long on 32-bit targets. */
-enum lmod { L_INT, L_LONG, L_LLONG, L_SIZE };
+static size_t
+number(const char **fmt)
+{
+	size_t n = 0;
 
+	for (; **fmt >= '0' && **fmt <= '9'; ++*fmt)
+		n = n * 10 + (size_t)(**fmt - '0');
+	return n;
+}
+
+/* 'l' and 'z' count alike: size_t is as wide as long on every Linux ABI,
+ * and long is as wide as int or as long long. */
 static void
 format(struct sink *s, const char *fmt, va_list ap)
 {
-	char num[24], *p, padc;
+	char num[24], *p, padc, c;
 	unsigned long long u;
-	size_t width, prec;
-	int left, neg;
-	enum lmod lm;
+	size_t width, prec, n;
+	int left, lm, big, neg;
+	unsigned int base;
 	const char *str;
 
 	for (; *fmt; fmt++) {
@@ -90,73 +98,61 @@ format(struct sink *s, const char *fmt, va_list ap)
 		fmt += left;
 		padc = *fmt == '0' ? '0' : ' ';
 		fmt += padc == '0';
-		for (width = 0; *fmt >= '0' && *fmt <= '9'; fmt++)
-			width = width * 10 + (size_t)(*fmt - '0');
+		width = number(&fmt);
 		prec = (size_t)-1;
 		if (*fmt == '.') {
 			if (*++fmt == '*') {
 				prec = (size_t)va_arg(ap, int);
 				fmt++;
 			} else {
-				for (prec = 0; *fmt >= '0' && *fmt <= '9'; fmt++)
-					prec = prec * 10 + (size_t)(*fmt - '0');
+				prec = number(&fmt);
 			}
 		}
-		lm = L_INT;
-		if (*fmt == 'z') {
-			lm = L_SIZE;
-			fmt++;
-		} else {
-			for (; *fmt == 'l' && lm < L_LLONG; fmt++)
-				lm++;
-		}
-		neg = 0;
-		switch (*fmt) {
-		case 'd':
-		case 'i': {
-			long long v = lm == L_LLONG ? va_arg(ap, long long) :
-			    lm == L_LONG ? va_arg(ap, long) :
-			    lm == L_SIZE ? (long long)va_arg(ap, ssize_t) :
-			    va_arg(ap, int);
-
-			neg = v < 0;
-			u = neg ? 0 - (unsigned long long)v :
-			    (unsigned long long)v;
-			goto number;
-		}
-		case 'u':
-		case 'x':
-			u = lm == L_LLONG ? va_arg(ap, unsigned long long) :
-			    lm == L_LONG ? va_arg(ap, unsigned long) :
-			    lm == L_SIZE ? va_arg(ap, size_t) :
-			    va_arg(ap, unsigned int);
-number:
+		for (lm = 0; *fmt == 'l' || *fmt == 'z'; fmt++)
+			lm++;
+		big = lm > 1 || (lm && sizeof(long) == sizeof(long long));
+		c = *fmt;
+		if (c == 's') {
+			str = va_arg(ap, const char *);
+			for (n = 0; n < prec && str[n]; n++)
+				;
+			padc = ' ';
+		} else if (c && strchr("cdiux", c)) {
+			if (big)
+				u = va_arg(ap, unsigned long long);
+			else if (lm)
+				u = va_arg(ap, unsigned long);
+			else
+				u = va_arg(ap, unsigned int);
+			if ((c == 'd' || c == 'i') && !big)
+				u = (unsigned long long)(lm ? (long long)(long)u :
+				    (long long)(int)u);
 			p = num + sizeof(num);
-			do {
-				*--p = "0123456789abcdef"[u % (*fmt == 'x' ?
-				    16 : 10)];
-				u /= *fmt == 'x' ? 16 : 10;
-			} while (u);
+			neg = (c == 'd' || c == 'i') && (long long)u < 0;
+			base = c == 'x' ? 16 : 10;
+			if (neg)
+				u = 0 - u;
+			if (c == 'c') {
+				*--p = (char)u;
+				padc = ' ';
+			} else {
+				do {
+					*--p = "0123456789abcdef"[u % base];
+					u /= base;
+				} while (u);
+			}
 			if (neg)
 				*--p = '-';
-			field(s, p, (size_t)(num + sizeof(num) - p), width,
-			    left, padc);
-			break;
-		case 'c':
-			num[0] = (char)va_arg(ap, int);
-			field(s, num, 1, width, left, ' ');
-			break;
-		case 's':
-			str = va_arg(ap, const char *);
-			field(s, str, strnlen(str, prec), width, left, ' ');
-			break;
-		case '%':
-			put(s, '%');
-			break;
-		default:
-			fmt--;
-			break;
+			str = p;
+			n = (size_t)(num + sizeof(num) - p);
+		} else {
+			if (c == '%')
+				put(s, '%');
+			else
+				fmt--;
+			continue;
 		}
+		field(s, str, n, width, left, padc);
 	}
 }
 
@@ -173,7 +169,7 @@ util_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
 	return s.total;
 }
 
-size_t
+ERR_VA_NOFP size_t
 util_fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -185,11 +181,8 @@ util_fmt(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
-static struct {
-	char buf[4096];
-	size_t n;
-	int err;
-} out;
+static char out_buf[4096];
+static struct sink out = { out_buf, sizeof(out_buf), 0, 0, 1, 0 };
 
 int
 util_write_all(int fd, const void *p, size_t n)
@@ -211,25 +204,20 @@ util_write_all(int fd, const void *p, size_t n)
 
 /* Standard output, buffered and written out as the buffer fills;
  * util_flush reports whether all of it was written. */
-void
+ERR_VA_NOFP void
 util_out(const char *fmt, ...)
 {
-	struct sink s = { out.buf, sizeof(out.buf), out.n, 0, 1, 0 };
 	va_list ap;
 
 	va_start(ap, fmt);
-	format(&s, fmt, ap);
+	format(&out, fmt, ap);
 	va_end(ap);
-	out.n = s.n;
-	out.err |= s.err;
 }
 
 int
 util_flush(void)
 {
-	if (out.n && util_write_all(1, out.buf, out.n) < 0)
-		out.err = 1;
-	out.n = 0;
+	drain(&out);
 	return out.err ? -1 : 0;
 }
 
@@ -241,37 +229,46 @@ util_err(const char *line)
 	(void)!util_write_all(2, line, strlen(line));
 }
 
-/* Anonymous memory straight from the kernel; util_grow doubles an
- * array in place where it can. */
+/* Anonymous memory straight from the kernel, by raw system calls: musl's
+ * mmap and munmap wrappers (270 bytes) check for what pelagos never asks
+ * (MAP_FIXED, offsets).  32-bit ABIs have mmap2 (i386's mmap takes a
+ * struct).  util_grow doubles an array by copying it (musl's mremap
+ * wrapper costs more bytes than the copy of arrays this small costs
+ * time). */
+#ifdef SYS_mmap2
+#define SYS_MMAP SYS_mmap2
+#else
+#define SYS_MMAP SYS_mmap
+#endif
+
 void *
 util_alloc(size_t bytes)
 {
-	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long p = syscall(SYS_MMAP, NULL, bytes ? bytes : 1,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	return p == -1 ? NULL : (void *)p;
 }
 
 void
 util_release(void *p, size_t bytes)
 {
 	if (p)
-		munmap(p, bytes ? bytes : 1);
+		syscall(SYS_munmap, p, bytes ? bytes : 1);
 }
 
 int
 util_grow(void **p, size_t *cap, size_t elem)
 {
 	size_t ncap = *cap ? *cap * 2 : 256;
-	void *q;
+	void *q = util_alloc(ncap * elem);
 
-	if (!*p)
-		q = util_alloc(ncap * elem);
-	else if ((q = mremap(*p, *cap * elem, ncap * elem, MREMAP_MAYMOVE)) ==
-	    MAP_FAILED)
-		q = NULL;
 	if (!q)
 		return -1;
+	if (*p) {
+		memcpy(q, *p, *cap * elem);
+		util_release(*p, *cap * elem);
+	}
 	*p = q;
 	*cap = ncap;
 	return 0;
@@ -295,17 +292,17 @@ void
 util_sort(void *base, size_t n, size_t size,
 	int (*cmp)(const void *, const void *))
 {
-	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
-	unsigned char *b = base;
-	size_t g, i, j, gap;
+	unsigned char *b = base, *p;
+	size_t i, gap, g;
 
-	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
-		gap = gaps[g];
-		for (i = gap; i < n; i++)
-			for (j = i; j >= gap &&
-			    cmp(b + (j - gap) * size, b + j * size) > 0; j -= gap)
-				swap(b + (j - gap) * size, b + j * size, size);
-	}
+	/* Knuth's gaps, 1, 4, 13, 40, ... */
+	for (gap = 1; gap < n / 3; gap = gap * 3 + 1)
+		;
+	for (; gap; gap /= 3)
+		for (g = gap * size, i = gap; i < n; i++)
+			for (p = b + i * size; p >= b + g && cmp(p - g, p) > 0;
+			    p -= g)
+				swap(p - g, p, size);
 }
 
 /* Directory entries straight from getdents64, without opendir's heap.
@@ -344,7 +341,8 @@ util_dir_next(struct util_dir *d, const char **name)
 		}
 		e = (struct ent *)((char *)d->buf + d->pos);
 		d->pos += e->reclen;
-		if (strcmp(e->name, ".") && strcmp(e->name, "..")) {
+		if (e->name[0] != '.' || (e->name[1] && (e->name[1] != '.' ||
+		    e->name[2]))) {
 			*name = e->name;
 			return 1;
 		}

@@ -13,16 +13,28 @@ is_alnum(int c)
 	    (c >= '0' && c <= '9');
 }
 
+static int
+is_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
 int
 valid_id(const char *s)
 {
 	size_t i;
 
 	for (i = 0; i < ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+		if (!is_hex(s[i]))
 			return 0;
 	return s[i] == '\0';
+}
+
+/* What names are made of: letters, digits, '_', '.' and '-'. */
+static int
+is_word(int c)
+{
+	return is_alnum(c) || c == '_' || c == '.' || c == '-';
 }
 
 static int
@@ -33,8 +45,7 @@ valid_word(const char *s, size_t max)
 	if (!is_alnum((unsigned char)s[0]))
 		return 0;
 	for (i = 0; s[i]; i++)
-		if (i >= max || !(is_alnum((unsigned char)s[i]) ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+		if (i >= max || !is_word((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -58,7 +69,7 @@ valid_ifname(const char *s)
 {
 	size_t i;
 
-	if (!s[0] || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (!s[0] || (s[0] == '.' && (!s[1] || (s[1] == '.' && !s[2]))))
 		return 0;
 	for (i = 0; s[i]; i++)
 		if (i >= IFNAME_LEN - 1 || s[i] == '/' || s[i] == ':' ||
@@ -74,8 +85,7 @@ valid_dns_option(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (i >= 64 || !(is_alnum((unsigned char)s[i]) ||
-		    strchr("_.:-", s[i])))
+		if (i >= 64 || !(is_word((unsigned char)s[i]) || s[i] == ':'))
 			return 0;
 	return i > 0;
 }
@@ -88,7 +98,7 @@ valid_boot_id(const char *s)
 
 	for (i = 0; i < BOOT_ID_LEN; i++)
 		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		    !is_hex(s[i]))
 			return 0;
 	return s[i] == '\0';
 }
@@ -112,8 +122,8 @@ valid_path(const char *s)
 	if (*p != '/')
 		return 0;
 	while (*p == '/') {
-		n = strspn(++p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_.-");
+		for (n = 0, p++; is_word((unsigned char)p[n]); n++)
+			;
 		if (!n || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
 			return 0;
