@@ -130,7 +130,8 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 			path[i] = '/';
 		}
 	path[n] = '\0';
-	if ((c->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((c->dirfd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
 		return !create && errno == ENOENT ? 0 : sys(e, "open", path);
 	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
 		return sys(e, "create leases in", path);

@@ -133,7 +133,7 @@ open_file(const char *dir, const char *file)
 	char p[CG_PATH_LEN + 48];
 
 	util_fmt(p, sizeof(p), "%s/%s", dir, file);
-	return open(p, O_RDONLY | O_CLOEXEC);
+	return openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC);
 }
 
 int
@@ -261,7 +261,8 @@ cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 		return ret;
 	ret = -1;
 	made = mkdir(parent, 0755) == 0;
-	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	if ((pfd = openat(AT_FDCWD, parent, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 ||
 	    fstatfs(pfd, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
 		errno = pfd < 0 ? errno : ENOTDIR;
 		err_os(e, "cgroup %s", parent);
@@ -421,7 +422,8 @@ cgroup_remove(const char *path, pid_t pause, struct pelagos_err *e)
 	unsigned long long v;
 	int fd, ret = -1, i;
 
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : err_os(e, "cgroup %s", path);
 	p[1].fd = pause > 0 ? (int)syscall(SYS_pidfd_open, pause, 0) : -1;
 	if ((p[0].fd = open_file(path, "cgroup.events")) < 0 ||

@@ -97,7 +97,7 @@ sysctl_write(const char *kv, char *what)
 	util_fmt(path, sizeof(path), "/proc/sys/%.*s", n, kv);
 	for (p = path; (p = strchr(p, '.')); )
 		*p = '/';
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = (int)strlen(++eq);
 	if (write(fd, eq, (size_t)n) == n)
@@ -389,7 +389,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (!(flags & PAUSE_HOST_NET)) {
 		util_fmt(path, sizeof(path), NETNS_DIR "/%s", tag);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		if ((fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC)) < 0 ||
 		    setns(fd, proc_ns[NSK_NET].flag) < 0)
 			return setup_failed(ready, e, "join network namespace",
 			    errno);

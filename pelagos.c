@@ -366,7 +366,7 @@ main(int argc, char **argv)
 	 * output meant for the terminal would go there. */
 	for (fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
-		    open("/dev/null", O_RDWR) != fd)
+		    openat(AT_FDCWD, "/dev/null", O_RDWR) != fd)
 			return 1;
 	pelagos_umask = umask(077);
 	/* A CNI runtime runs plugins by the name in its configuration, with

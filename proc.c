@@ -36,7 +36,7 @@ const struct ns_info proc_ns[NSK_COUNT] = {
 ssize_t
 proc_read(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -52,7 +52,7 @@ proc_read(const char *path, char *buf, size_t len)
 int
 proc_null_stdio(void)
 {
-	int fd = open("/dev/null", O_RDWR), r;
+	int fd = openat(AT_FDCWD, "/dev/null", O_RDWR), r;
 
 	if (fd < 0)
 		return -1;

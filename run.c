@@ -74,7 +74,8 @@ join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 	}
 	for (i = 0; i < NSK_COUNT; i++) {
 		proc_ns_path(path, sizeof(path), sb->pause_pid, (enum ns_kind)i);
-		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if ((fds[i] = openat(AT_FDCWD, path, O_RDONLY |
+		    O_CLOEXEC)) < 0) {
 			if (!sandbox_pause_alive(sb))
 				goto gone;
 			err_os(e, "open %s of sandbox %s", path, label);
@@ -187,8 +188,8 @@ mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 		if (access(src, F_OK) < 0)
 			continue;
 		if (etc < 0 && ((mkdir("etc", 0755) < 0 && errno != EEXIST) ||
-		    (etc = open("etc", O_PATH | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC)) < 0))
+		    (etc = openat(AT_FDCWD, "etc", O_PATH | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) < 0))
 			goto fail;
 		if ((fd = openat(etc, names[i], O_PATH | O_NOFOLLOW |
 		    O_CLOEXEC)) < 0 && errno == ENOENT &&
