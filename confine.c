@@ -274,7 +274,7 @@ confine_apply(const struct confine *c, int *chan, struct pelagos_err *e)
 	const char *what = "keep the report channel";
 
 	if (*chan != 3 && (dup2(*chan, 3) < 0 ||
-	    fcntl(3, F_SETFD, FD_CLOEXEC) < 0))
+	    syscall(SYS_fcntl, 3, F_SETFD, FD_CLOEXEC) < 0))
 		goto fail;
 	*chan = 3;
 	util_close_from(4);

@@ -371,7 +371,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		else if (k == 4 && nsysctl < MAX_POD_OPTS)
 			sysctl[nsysctl++] = argv[i];
 		else if (k == 5 && !strcmp(argv[i], "3") &&
-		    fcntl(READY_FD, F_GETFD) >= 0)
+		    syscall(SYS_fcntl, READY_FD, F_GETFD) >= 0)
 			ready = READY_FD;
 		else
 			goto usage;
@@ -380,7 +380,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	    (hostname && strlen(hostname) > HOST_MAX_LEN))
 		goto usage;
 	if (ready >= 0)
-		fcntl(ready, F_SETFD, FD_CLOEXEC);
+		syscall(SYS_fcntl, ready, F_SETFD, FD_CLOEXEC);
 	/* Whatever else the caller leaked to us would be pinned for the
 	 * pod's lifetime. */
 	util_close_from(READY_FD + 1);
@@ -524,7 +524,7 @@ spawn_child(int ready, const char *const *argv)
 
 	/* The pipe's end may be 3 itself, which dup2 would leave
 	 * close-on-exec. */
-	if ((ready == READY_FD ? fcntl(ready, F_SETFD, 0) :
+	if ((ready == READY_FD ? syscall(SYS_fcntl, ready, F_SETFD, 0) :
 	    dup2(ready, READY_FD)) < 0)
 		goto fail;
 	if (proc_null_stdio() < 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "pelagos.h"
 
@@ -365,7 +366,7 @@ main(int argc, char **argv)
 	 * opened (a signalfd, a netlink socket) would take its number, and
 	 * output meant for the terminal would go there. */
 	for (fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		if (syscall(SYS_fcntl, fd, F_GETFD) < 0 && errno == EBADF &&
 		    openat(AT_FDCWD, "/dev/null", O_RDWR) != fd)
 			return 1;
 	pelagos_umask = umask(077);
