@@ -72,7 +72,7 @@ fw_table(void)
 	return valid_name(t) ? t : NULL;
 }
 
-static int
+static __attribute__((noinline)) int
 fw_open(struct fw *f, int rootfd, const char *table)
 {
 	f->s = &nfs;
@@ -86,7 +86,7 @@ fw_open(struct fw *f, int rootfd, const char *table)
  * when the state was read or the options parsed.  NAT and published
  * ports are eth0's, the checks and the allowlist every interface's.
  * Static: a batch holds one sandbox. */
-static const struct nft_pod *
+static __attribute__((noinline)) const struct nft_pod *
 pod_of(const struct sandbox *sb, int i, int guard, struct nft_pod *p)
 {
 	static struct fw_port ports[FW_MAX_PORTS];

@@ -80,8 +80,42 @@ static const struct kv_file state_file = {
 	"pelagos-state ", 2, keys, sizeof(keys) / sizeof(keys[0])
 };
 
-static const char *const modes[] = { "pod", "container", "node" };
+/* The words of a mode, of on/off and of a phase, in the order of their
+ * values. */
+static const char modes[] = "pod\0container\0node\0";
+static const char onoff[] = "off\0on\0";
+static const char phases[] = "ready\0creating\0";
 static const unsigned char zero[16];
+
+#define TB(t)		(1u << (t))
+/* The types whose value may be "-": none (the caller zeroed it). */
+#define DASH_OK		(TB(T_NAME) | TB(T_IFNAME) | TB(T_ADDR) | TB(T_ADDR6) | \
+	TB(T_IP) | TB(T_IP6) | TB(T_NET6) | TB(T_BOOT) | TB(T_CGROUP) | \
+	TB(T_LIMIT) | TB(T_PORTS) | TB(T_EGRESS))
+/* The numbers, and those of them that are ints. */
+#define T_NUMS		(TB(T_INT) | TB(T_IFS) | TB(T_PID) | TB(T_ULL) | TB(T_LL) | \
+	TB(T_SKIP) | TB(T_LIMIT))
+#define T_INTS		(TB(T_INT) | TB(T_IFS) | TB(T_PID))
+
+/* The index of v in a list of words, -1 if it is none of them. */
+static int
+word_index(const char *list, const char *v)
+{
+	int i;
+
+	for (i = 0; *list; i++, list += strlen(list) + 1)
+		if (!strcmp(list, v))
+			return i;
+	return -1;
+}
+
+static const char *
+word_at(const char *list, int i)
+{
+	while (i--)
+		list += strlen(list) + 1;
+	return list;
+}
 
 static void *
 at(const void *base, const struct kv_key *k)
@@ -110,62 +144,68 @@ static void
 add_value(struct text *t, const void *base, const struct kv_key *k)
 {
 	const struct pod_if *pi = at(base, k);
-	const struct subnet *sn = at(base, k);
-	const struct subnet6 *sn6 = at(base, k);
-	const unsigned char *b = at(base, k);
-	const char *s = at(base, k);
+	const unsigned char *b = at(base, k), *a = b;
+	unsigned long long u;
+	int pfx = -1, none = 0, six = 0;
 	char ip[40];
 
+	if (T_NUMS & TB(k->type)) {
+		u = T_INTS & TB(k->type) ? (unsigned long long)(long long)
+		    *(int *)b : *(unsigned long long *)b;
+		if (k->type == T_LIMIT && !u)
+			goto none;
+		add(t, k->type == T_ULL || k->type == T_LIMIT ? "%llu" : "%lld",
+		    u);
+		return;
+	}
 	switch (k->type) {
 	case T_MODE:
 	case T_PIDMODE:
-		add(t, "%s", modes[*(enum ns_mode *)at(base, k)]);
-		return;
-	case T_ADDR:
-	case T_NET:
-	case T_IP:
-		if (k->type == T_ADDR ? !pi->ip : k->type == T_IP &&
-		    !*(uint32_t *)b)
-			break;
-		ipam_format_ip(k->type == T_ADDR ? pi->ip : k->type == T_NET ?
-		    sn->net : *(uint32_t *)b, ip);
-		add(t, k->type == T_IP ? "%s" : "%s/%d", ip, k->type == T_ADDR ?
-		    pi->prefix : sn->prefix);
-		return;
-	case T_ADDR6:
-	case T_NET6:
-	case T_IP6:
-		if (k->type == T_ADDR6 ? !pi->prefix6 : k->type == T_NET6 ?
-		    !sn6->prefix : !memcmp(b, zero, 16))
-			break;
-		ipam_format_ip6(k->type == T_ADDR6 ? pi->ip6 : b, ip);
-		add(t, k->type == T_IP6 ? "%s" : "%s/%d", ip,
-		    k->type == T_ADDR6 ? pi->prefix6 : sn6->prefix);
-		return;
-	case T_INT:
-	case T_IFS:
-	case T_PID:
-		add(t, "%d", *(int *)b);
-		return;
-	case T_LIMIT:
-		if (!*(unsigned long long *)b)
-			break;
-		/* fall through */
-	case T_ULL:
-		add(t, "%llu", *(unsigned long long *)b);
-		return;
-	case T_LL:
-		add(t, "%lld", *(long long *)b);
+		add(t, "%s", word_at(modes, *(int *)b));
 		return;
 	case T_ONOFF:
-		add(t, "%s", *(int *)b ? "on" : "off");
+		add(t, "%s", word_at(onoff, !!*(int *)b));
 		return;
+	case T_ADDR:
+		a = (const unsigned char *)&pi->ip;
+		pfx = pi->prefix;
+		none = !pi->ip;
+		break;
+	case T_NET:
+		pfx = ((const struct subnet *)b)->prefix;
+		break;
+	case T_IP:
+		none = !*(const uint32_t *)b;
+		break;
+	case T_ADDR6:
+		a = pi->ip6;
+		pfx = pi->prefix6;
+		/* fall through */
+	case T_NET6:
+		if (k->type == T_NET6)
+			pfx = ((const struct subnet6 *)b)->prefix;
+		none = !pfx;
+		six = 1;
+		break;
+	case T_IP6:
+		none = !memcmp(b, zero, 16);
+		six = 1;
+		break;
 	default:
-		if (s[0]) {
-			add(t, "%s", s);
-			return;
-		}
+		if (!b[0])
+			goto none;
+		add(t, "%s", b);
+		return;
 	}
+	if (none)
+		goto none;
+	if (six)
+		ipam_format_ip6(a, ip);
+	else
+		ipam_format_ip(*(const uint32_t *)a, ip);
+	add(t, pfx < 0 ? "%s" : "%s/%d", ip, pfx);
+	return;
+none:
 	add(t, "-");
 }
 
@@ -281,25 +321,20 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	size_t m;
 	int p;
 
-	if (!strcmp(v, "-")) {
+	if (!strcmp(v, "-"))
 		/* Zeroed by the caller: "-" is none where none is allowed. */
-		switch (k->type) {
-		case T_NAME:
-		case T_IFNAME:
-		case T_ADDR:
-		case T_ADDR6:
-		case T_IP:
-		case T_IP6:
-		case T_NET6:
-		case T_BOOT:
-		case T_CGROUP:
-		case T_LIMIT:
-		case T_PORTS:
-		case T_EGRESS:
-			return 0;
-		default:
+		return DASH_OK & TB(k->type) ? 0 : -1;
+	if (T_NUMS & TB(k->type)) {
+		if (parse_num(v, k->type == T_PID ? INT_MAX : k->type == T_INT ?
+		    65535 : k->type == T_IFS ? MAX_IFS : k->type == T_LL ?
+		    LLONG_MAX : ULLONG_MAX, &u) < 0 ||
+		    (k->type == T_LIMIT && !u))
 			return -1;
-		}
+		if (T_INTS & TB(k->type))
+			*(int *)b = (int)u;
+		else if (k->type != T_SKIP)
+			*(unsigned long long *)b = u;
+		return 0;
 	}
 	switch (k->type) {
 	case T_ID:
@@ -312,17 +347,18 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		    HOST_MAX_LEN + 1);
 	case T_IFNAME:
 		return parse_word(v, valid_ifname, at(base, k), IFNAME_LEN);
+	case T_BOOT:
+		return parse_word(v, valid_boot_id, at(base, k), BOOT_ID_LEN + 1);
 	case T_MODE:
 	case T_PIDMODE:
 		/* The network and IPC are the pod's or the node's; the PID
 		 * namespace the pod's or each container's own. */
-		for (m = 0; m < 3; m++)
-			if (!strcmp(v, modes[m]) && (m == NS_POD ||
-			    (m == NS_CONTAINER) == (k->type == T_PIDMODE))) {
-				*(enum ns_mode *)at(base, k) = (enum ns_mode)m;
-				return 0;
-			}
-		return -1;
+		p = word_index(modes, v);
+		if (p < 0 || (p != NS_POD &&
+		    (p == NS_CONTAINER) != (k->type == T_PIDMODE)))
+			return -1;
+		*(enum ns_mode *)b = (enum ns_mode)p;
+		return 0;
 	case T_ADDR:
 		return parse_addr(v, &pi->ip, NULL, 32, &pi->prefix);
 	case T_ADDR6:
@@ -338,33 +374,12 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	case T_NET6:
 		return ipam_parse_subnet6(v, at(base, k)) < 0 ||
 		    parse_addr(v, NULL, a, 128, &p) < 0 ? -1 : 0;
-	case T_INT:
-	case T_IFS:
-	case T_PID:
-		if (parse_num(v, k->type == T_PID ? INT_MAX : k->type == T_INT ?
-		    65535 : MAX_IFS, &u) < 0)
-			return -1;
-		*(int *)b = (int)u;
-		return 0;
-	case T_ULL:
-		return parse_num(v, ULLONG_MAX, at(base, k));
-	case T_LL:
-		if (parse_num(v, LLONG_MAX, &u) < 0)
-			return -1;
-		*(long long *)b = (long long)u;
-		return 0;
 	case T_PHASE:
 		/* A version 1 create wrote "creating" before its pause was
 		 * up: such a sandbox has no pause to trust. */
-		*creating = !strcmp(v, "creating");
-		return strcmp(v, "ready") && strcmp(v, "creating") ? -1 : 0;
-	case T_SKIP:
-		return parse_num(v, ULLONG_MAX, &u);
-	case T_BOOT:
-		return parse_word(v, valid_boot_id, at(base, k), BOOT_ID_LEN + 1);
-	case T_LIMIT:
-		return parse_num(v, ULLONG_MAX, at(base, k)) < 0 ||
-		    !*(unsigned long long *)b ? -1 : 0;
+		p = word_index(phases, v);
+		*creating = p == 1;
+		return p;
 	case T_CGROUP:
 		/* rm kills what is in it: only this sandbox's, by name. */
 		m = strlen(v);
@@ -375,8 +390,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		strcpy(at(base, k), v);
 		return 0;
 	case T_ONOFF:
-		*(int *)b = !strcmp(v, "on");
-		return strcmp(v, "on") && strcmp(v, "off") ? -1 : 0;
+		*(int *)b = p = word_index(onoff, v);
+		return p;
 	case T_PORTS:
 	case T_EGRESS:
 		return parse_list(k, v, base);
