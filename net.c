@@ -117,7 +117,7 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	int *made, struct pelagos_err *e)
 {
 	char path[64];
-	int host = -1, fd = -1, ret = -1, saved;
+	int host = -1, fd = -1, ret = -1;
 
 	*made = 0;
 	ns_path(path, sizeof(path), name);
@@ -155,10 +155,7 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 		ret = 0;
 	ret = ns_return(host, ret, e);
 out:
-	saved = errno;
-	close(host);
-	errno = saved;
-	return ret;
+	return root_close(host, ret);
 }
 
 /* Unmounts and removes /run/netns/NAME, whatever is mounted there;

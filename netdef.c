@@ -94,7 +94,7 @@ netdef_load(int rootfd, const char *name, const struct netdef *def,
 {
 	struct pelagos_err ignored;
 	char buf[NETDEF_MAX + 1];
-	int n, v, dfd, e;
+	int n, v, dfd;
 
 	if (!strcmp(name, def->name)) {
 		*nd = *def;
@@ -104,11 +104,8 @@ netdef_load(int rootfd, const char *name, const struct netdef *def,
 	if (!valid_name(name) || rootfd < 0 ||
 	    (dfd = root_dir(rootfd, "networks")) < 0)
 		return -1;
-	n = state_kv_load(dfd, name, buf, NETDEF_MAX);
-	e = errno;
-	close(dfd);
-	errno = e;
-	if (n < 0)
+	if ((n = root_close(dfd, state_kv_load(dfd, name, buf,
+	    NETDEF_MAX))) < 0)
 		return -1;
 	memset(nd, 0, sizeof(*nd));
 	if (state_kv_parse(&net_file, buf, (size_t)n, nd, &v) < 0 ||

@@ -260,6 +260,7 @@ struct root_ids {
 };
 int root_dir(int rootfd, const char *name);
 int root_sync(int fd);
+int root_close(int fd, int ret);
 int root_open(const char *path, int create);
 int root_lock(int rootfd, int how);
 int root_sbdir(int rootfd, const char *id);

@@ -40,6 +40,18 @@ root_sync(int fd)
 	return fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
 }
 
+/* Closes fd, if open, with errno kept; passes ret on. */
+int
+root_close(int fd, int ret)
+{
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return ret;
+}
+
 /* The root, with (create) its three directories made and made durable.
  * An existing one is checked the same way: a symlink or a file in the
  * place of one of them is refused (ELOOP or ENOTDIR). */
@@ -48,7 +60,7 @@ root_open(const char *path, int create)
 {
 	static const char *const sub[] = { "sandboxes", "leases", "names",
 		"networks" };
-	int fd = -1, d, e, made = 0;
+	int fd = -1, d, made = 0;
 	size_t i;
 
 	if (create && mkdir(path, 0700) == 0)
@@ -71,10 +83,7 @@ root_open(const char *path, int create)
 		goto fail;
 	return fd;
 fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return root_close(fd, -1);
 }
 
 /* The root's lock: exclusive for whoever claims or removes records, or
@@ -84,19 +93,15 @@ fail:
 int
 root_lock(int rootfd, int how)
 {
-	int fd, e;
+	int fd;
 
 	fd = openat(rootfd, "lock", how == LOCK_EX ? O_RDWR | O_CREAT |
 	    O_CLOEXEC | O_NOFOLLOW : O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	while (flock(fd, how) < 0) {
-		if (errno != EINTR) {
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
+		if (errno != EINTR)
+			return root_close(fd, -1);
 	}
 	return fd;
 }
@@ -112,15 +117,12 @@ sandboxes_dir(int rootfd)
 int
 root_sbdir(int rootfd, const char *id)
 {
-	int sfd, fd, e;
+	int sfd, fd;
 
 	if ((sfd = sandboxes_dir(rootfd)) < 0)
 		return -1;
 	fd = openat(sfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	e = errno;
-	close(sfd);
-	errno = e;
-	return fd;
+	return root_close(sfd, fd);
 }
 
 /* Makes the sandbox's directory and returns it open and flock()ed: the
@@ -138,17 +140,12 @@ root_claim(int rootfd, const char *id)
 	    O_CLOEXEC)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
 	    root_sync(sfd) == 0)
 		goto out;
+	fd = root_close(fd, -1);
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
 	unlinkat(sfd, id, AT_REMOVEDIR);
 	errno = e;
 out:
-	e = errno;
-	close(sfd);
-	errno = e;
-	return fd;
+	return root_close(sfd, fd);
 }
 
 /* Whether a create still holds the sandbox's directory. */
@@ -259,10 +256,7 @@ root_link_make(int rootfd, const char *dir, const char *name, const char *id)
 		unlinkat(dfd, name, 0);
 		errno = e;
 	}
-	e = errno;
-	close(dfd);
-	errno = e;
-	return ret;
+	return root_close(dfd, ret);
 }
 
 /* Unlinks a lease or name in dir only while it still belongs to id;
@@ -271,7 +265,7 @@ int
 root_link_free(int rootfd, const char *dir, const char *name, const char *id)
 {
 	char cur[ID_LEN + 1];
-	int dfd, ret = 0, e;
+	int dfd, ret = 0;
 
 	if ((dfd = root_dir(rootfd, dir)) < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -282,10 +276,7 @@ root_link_free(int rootfd, const char *dir, const char *name, const char *id)
 		ret = -1;
 	else if (!strcmp(cur, id))
 		ret = root_sync(dfd);
-	e = errno;
-	close(dfd);
-	errno = e;
-	return ret;
+	return root_close(dfd, ret);
 }
 
 /* Visits the links in dir, unlinking those for which drop(root, the
@@ -344,7 +335,7 @@ int
 root_link_take(int rootfd, const char *dir, const char *name, const char *id,
 	char owner[ID_LEN + 1])
 {
-	int dfd, ret = -1, e;
+	int dfd, ret = -1;
 
 	owner[0] = '\0';
 	if (root_link_make(rootfd, dir, name, id) == 0)
@@ -361,10 +352,7 @@ root_link_take(int rootfd, const char *dir, const char *name, const char *id,
 		goto out;
 	ret = root_link_make(rootfd, dir, name, id);
 out:
-	e = errno;
-	close(dfd);
-	errno = e;
-	return ret;
+	return root_close(dfd, ret);
 }
 
 int
@@ -383,15 +371,11 @@ root_name_free(int rootfd, const char *name, const char *id)
 int
 root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
 {
-	int nfd, ret, e;
+	int nfd;
 
 	if ((nfd = root_dir(rootfd, "names")) < 0)
 		return -1;
-	ret = root_link_read(nfd, name, id);
-	e = errno;
-	close(nfd);
-	errno = e;
-	return ret;
+	return root_close(nfd, root_link_read(nfd, name, id));
 }
 
 static int

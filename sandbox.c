@@ -112,15 +112,11 @@ sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
 int
 sandbox_load(int rootfd, const char *id, struct sandbox *sb)
 {
-	int dfd, ret, saved;
+	int dfd;
 
 	if ((dfd = root_sbdir(rootfd, id)) < 0)
 		return -1;
-	ret = sandbox_load_at(dfd, id, sb);
-	saved = errno;
-	close(dfd);
-	errno = saved;
-	return ret;
+	return root_close(dfd, sandbox_load_at(dfd, id, sb));
 }
 
 /* The kernel objects an ID names: its netns (whose name is the pause's
@@ -253,15 +249,16 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 {
 	struct pelagos_err step;
 	struct proc_scan s;
+	struct proc_id rec, *p;
 	size_t i, busy;
 	long n = 0;
-	pid_t pid;
-	int ret = -1, unmounted = 0;
+	int ret = -1, unmounted = 0, pause;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(sb->id, s.tag);
 	/* The recorded pause of an earlier boot is nobody's now. */
-	pid = this_boot(sb) ? sb->pause_pid : 0;
+	rec.pid = this_boot(sb) ? sb->pause_pid : 0;
+	rec.start = sb->pause_start;
 	if (sb->cgroup[0] && !(flags & (TD_NOSCAN | TD_FORCE)) &&
 	    (n = cgroup_busy(sb->cgroup)) < 0 && errno != ENOENT) {
 		err_os(e, "processes in cgroup %s", sb->cgroup);
@@ -282,31 +279,25 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		goto out;
 	}
 	ret = 0;
-	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, pid, &step) < 0)
+	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, rec.pid, &step) < 0)
 		keep_first(e, &ret, &step);
 	/* Killed with its cgroup, the pause may still be on its way out: as
 	 * PID 1 of a --pod-pid sandbox it waits for every process of its PID
 	 * namespace to be reaped, and, on its way, no longer shows the tag. */
-	if (proc_stop(pid, sb->pause_start, sb->cgroup[0] ? 0 : SIGTERM,
-	    sb->cgroup[0] ? NULL : s.tag) < 0) {
-		err_os(&step, "stop pause %d of sandbox %s",
-		    (int)sb->pause_pid, sb->id);
-		keep_first(e, &ret, &step);
+	/* The recorded pause first, then the pauses and other processes
+	 * the scan found. */
+	for (i = 0; i <= (size_t)s.npause + s.nother; i++) {
+		p = !i ? &rec : i <= (size_t)s.npause ? &s.pause[i - 1] :
+		    &s.other[i - 1 - s.npause];
+		pause = i <= (size_t)s.npause;
+		if (proc_stop(p->pid, p->start, !pause ? SIGKILL :
+		    !i && sb->cgroup[0] ? 0 : SIGTERM,
+		    pause && (i || !sb->cgroup[0]) ? s.tag : NULL) < 0) {
+			err_os(&step, pause ? "stop pause %d of sandbox %s" :
+			    "kill process %d in sandbox %s", (int)p->pid, sb->id);
+			keep_first(e, &ret, &step);
+		}
 	}
-	for (i = 0; i < (size_t)s.npause; i++)
-		if (proc_stop(s.pause[i].pid, s.pause[i].start, SIGTERM,
-		    s.tag) < 0) {
-			err_os(&step, "stop pause %d of sandbox %s",
-			    (int)s.pause[i].pid, sb->id);
-			keep_first(e, &ret, &step);
-		}
-	for (i = 0; i < s.nother; i++)
-		if (proc_stop(s.other[i].pid, s.other[i].start, SIGKILL,
-		    NULL) < 0) {
-			err_os(&step, "kill process %d in sandbox %s",
-			    (int)s.other[i].pid, sb->id);
-			keep_first(e, &ret, &step);
-		}
 	/* Once nothing of it runs, nothing sends from its address: its
 	 * elements go first, so that the grace period the kernel frees them
 	 * after (fw.c) passes while the rest goes. */
