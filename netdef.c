@@ -28,12 +28,12 @@
 
 #define N(m) offsetof(struct netdef, m)
 static const struct kv_key net_keys[] = {
-	{ "name", T_NETNAME, N(name), 2 },
-	{ "bridge", T_IFNAME, N(bridge), 2 },
-	{ "subnet", T_NET, N(sn), 2 },
-	{ "gateway", T_IP, N(gateway), 2 },
-	{ "subnet6", T_NET6, N(sn6), 2 },
-	{ "mtu", T_INT, N(mtu), 2 },
+	{ "name", T_NETNAME, 2, N(name) },
+	{ "bridge", T_IFNAME, 2, N(bridge) },
+	{ "subnet", T_NET, 2, N(sn) },
+	{ "gateway", T_IP, 2, N(gateway) },
+	{ "subnet6", T_NET6, 2, N(sn6) },
+	{ "mtu", T_INT, 2, N(mtu) },
 };
 #undef N
 

@@ -367,10 +367,11 @@ enum kv_type {
 	T_PORTS, T_EGRESS
 };
 struct kv_key {
-	const char *key;
+	char key[14];		/* held in the table: "creator_start" is the
+				 * longest */
 	unsigned char type;	/* an enum kv_type */
-	unsigned short off;	/* of the value in the table's struct */
 	unsigned char versions;	/* bit n: present in version n */
+	unsigned short off;	/* of the value in the table's struct */
 };
 struct kv_file {
 	const char *magic;	/* with its trailing space */

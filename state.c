@@ -28,51 +28,51 @@
 
 #define F(m) offsetof(struct sandbox, m)
 static const struct kv_key keys[] = {
-	{ "id", T_ID, F(id), 6 },
-	{ "name", T_NAME, F(name), 6 },
-	{ "phase", T_PHASE, 0, 2 },
-	{ "net", T_MODE, F(net), 6 },
-	{ "ipc", T_MODE, F(ipc), 6 },
-	{ "pid", T_PIDMODE, F(pid), 6 },
-	{ "ns_name", T_IFNAME, F(ns_name), 6 },
-	{ "veth_host", T_IFNAME, F(ifs[0].veth_host), 2 },
-	{ "bridge", T_IFNAME, F(ifs[0].bridge), 2 },
-	{ "ip", T_ADDR, F(ifs[0]), 2 },
-	{ "gateway", T_IP, F(ifs[0].gateway), 2 },
-	{ "interfaces", T_IFS, F(nifs), 4 },
-	{ "hostname", T_HOST, F(hostname), 6 },
-	{ "pause_pid", T_PID, F(pause_pid), 6 },
-	{ "pause_start", T_ULL, F(pause_start), 6 },
-	{ "netns_ino", T_ULL, F(netns_ino), 6 },
-	{ "creator_pid", T_SKIP, 0, 2 },
-	{ "creator_start", T_SKIP, 0, 2 },
-	{ "created", T_LL, F(created), 6 },
-	{ "boot_id", T_BOOT, F(boot_id), 4 },
-	{ "cgroup", T_CGROUP, F(cgroup), 4 },
-	{ "memory", T_LIMIT, F(lim.v[LIM_MEMORY]), 4 },
-	{ "memory_swap", T_LIMIT, F(lim.v[LIM_SWAP]), 4 },
-	{ "cpu_quota", T_LIMIT, F(lim.v[LIM_QUOTA]), 4 },
-	{ "pids_max", T_LIMIT, F(lim.v[LIM_PIDS]), 4 },
-	{ "cpu_weight", T_LIMIT, F(lim.v[LIM_WEIGHT]), 4 },
-	{ "nat", T_ONOFF, F(nat), 4 },
-	{ "ports", T_PORTS, F(ports), 4 },
-	{ "egress", T_EGRESS, F(egress), 4 },
-	{ "nft", T_NAME, F(nft), 4 },
-	{ "antispoof", T_ONOFF, F(antispoof), 4 },
+	{ "id", T_ID, 6, F(id) },
+	{ "name", T_NAME, 6, F(name) },
+	{ "phase", T_PHASE, 2, 0 },
+	{ "net", T_MODE, 6, F(net) },
+	{ "ipc", T_MODE, 6, F(ipc) },
+	{ "pid", T_PIDMODE, 6, F(pid) },
+	{ "ns_name", T_IFNAME, 6, F(ns_name) },
+	{ "veth_host", T_IFNAME, 2, F(ifs[0].veth_host) },
+	{ "bridge", T_IFNAME, 2, F(ifs[0].bridge) },
+	{ "ip", T_ADDR, 2, F(ifs[0]) },
+	{ "gateway", T_IP, 2, F(ifs[0].gateway) },
+	{ "interfaces", T_IFS, 4, F(nifs) },
+	{ "hostname", T_HOST, 6, F(hostname) },
+	{ "pause_pid", T_PID, 6, F(pause_pid) },
+	{ "pause_start", T_ULL, 6, F(pause_start) },
+	{ "netns_ino", T_ULL, 6, F(netns_ino) },
+	{ "creator_pid", T_SKIP, 2, 0 },
+	{ "creator_start", T_SKIP, 2, 0 },
+	{ "created", T_LL, 6, F(created) },
+	{ "boot_id", T_BOOT, 4, F(boot_id) },
+	{ "cgroup", T_CGROUP, 4, F(cgroup) },
+	{ "memory", T_LIMIT, 4, F(lim.v[LIM_MEMORY]) },
+	{ "memory_swap", T_LIMIT, 4, F(lim.v[LIM_SWAP]) },
+	{ "cpu_quota", T_LIMIT, 4, F(lim.v[LIM_QUOTA]) },
+	{ "pids_max", T_LIMIT, 4, F(lim.v[LIM_PIDS]) },
+	{ "cpu_weight", T_LIMIT, 4, F(lim.v[LIM_WEIGHT]) },
+	{ "nat", T_ONOFF, 4, F(nat) },
+	{ "ports", T_PORTS, 4, F(ports) },
+	{ "egress", T_EGRESS, 4, F(egress) },
+	{ "nft", T_NAME, 4, F(nft) },
+	{ "antispoof", T_ONOFF, 4, F(antispoof) },
 };
 #undef F
 
 /* The block of each interface, its keys prefixed "eth<index>.". */
 #define P(m) offsetof(struct pod_if, m)
 static const struct kv_key if_keys[] = {
-	{ "network", T_NETNAME, P(network), 4 },
-	{ "bridge", T_IFNAME, P(bridge), 4 },
-	{ "veth", T_IFNAME, P(veth_host), 4 },
-	{ "mtu", T_INT, P(mtu), 4 },
-	{ "ip", T_ADDR, 0, 4 },
-	{ "gateway", T_IP, P(gateway), 4 },
-	{ "ip6", T_ADDR6, 0, 4 },
-	{ "gateway6", T_IP6, P(gateway6), 4 },
+	{ "network", T_NETNAME, 4, P(network) },
+	{ "bridge", T_IFNAME, 4, P(bridge) },
+	{ "veth", T_IFNAME, 4, P(veth_host) },
+	{ "mtu", T_INT, 4, P(mtu) },
+	{ "ip", T_ADDR, 4, 0 },
+	{ "gateway", T_IP, 4, P(gateway) },
+	{ "ip6", T_ADDR6, 4, 0 },
+	{ "gateway6", T_IP6, 4, P(gateway6) },
 };
 #undef P
 
@@ -123,10 +123,13 @@ at(const void *base, const struct kv_key *k)
 	return (char *)base + k->off;
 }
 
-/* The text being formatted; n counts what did not fit too. */
+/* The text being formatted (n counts what did not fit too), or parsed
+ * (from p to end). */
 struct text {
 	char *buf;
 	size_t len, n;
+	const char *p, *end;
+	int *creating;
 };
 
 static void
@@ -207,50 +210,6 @@ add_value(struct text *t, const void *base, const struct kv_key *k)
 	return;
 none:
 	add(t, "-");
-}
-
-static void
-add_keys(struct text *t, const struct kv_key *k, size_t nk, int ver,
-	const void *base, const char *pfx)
-{
-	const struct sandbox *sb = base;
-	char p[8];
-	size_t i;
-	int j;
-
-	for (i = 0; i < nk; i++) {
-		if (!(k[i].versions & 1 << ver))
-			continue;
-		add(t, "%s%s ", pfx, k[i].key);
-		add_value(t, base, &k[i]);
-		add(t, "\n");
-		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
-			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
-			add_keys(t, if_keys, sizeof(if_keys) / sizeof(if_keys[0]),
-			    ver, &sb->ifs[j], p);
-		}
-	}
-}
-
-int
-state_kv_format(const struct kv_file *f, const void *base, char *buf,
-	size_t len)
-{
-	struct text t = { buf, len, 0 };
-
-	add(&t, "%s%d\n", f->magic, f->version);
-	add_keys(&t, f->keys, f->nkeys, f->version, base, "");
-	if (t.n >= len) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	return (int)t.n;
-}
-
-int
-state_format(const struct sandbox *sb, char *buf, size_t len)
-{
-	return state_kv_format(&state_file, sb, buf, len);
 }
 
 static int
@@ -399,14 +358,12 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	return -1;
 }
 
-/* The text being parsed. */
-struct cursor {
-	const char *p, *end;
-};
-
+/* Formats (t->p NULL) or parses the keys of table k of version ver,
+ * each prefixed pfx, and after the interface count the block of each
+ * interface. */
 static int
-parse_keys(struct cursor *c, const struct kv_key *k, size_t nk, int ver,
-	void *base, const char *pfx, int *creating)
+walk(struct text *t, const struct kv_key *k, size_t nk, int ver,
+	void *base, const char *pfx)
 {
 	struct sandbox *sb = base;
 	char line[LINE_MAX_LEN + 1], *sp, p[8];
@@ -417,28 +374,54 @@ parse_keys(struct cursor *c, const struct kv_key *k, size_t nk, int ver,
 	for (i = 0; i < nk; i++) {
 		if (!(k[i].versions & 1 << ver))
 			continue;
-		nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
-		if (!nl || (n = (size_t)(nl - c->p)) > LINE_MAX_LEN)
-			return -1;
-		memcpy(line, c->p, n);
-		line[n] = '\0';
-		if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
-			return -1;
-		*sp = '\0';
-		if (strncmp(line, pfx, pl) || strcmp(line + pl, k[i].key) ||
-		    !sp[1] || strchr(sp + 1, ' ') ||
-		    parse_value(&k[i], sp + 1, base, creating) < 0)
-			return -1;
-		c->p = nl + 1;
+		if (!t->p) {
+			add(t, "%s%s ", pfx, k[i].key);
+			add_value(t, base, &k[i]);
+			add(t, "\n");
+		} else {
+			nl = memchr(t->p, '\n', (size_t)(t->end - t->p));
+			if (!nl || (n = (size_t)(nl - t->p)) > LINE_MAX_LEN)
+				return -1;
+			memcpy(line, t->p, n);
+			line[n] = '\0';
+			if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
+				return -1;
+			*sp = '\0';
+			if (strncmp(line, pfx, pl) || strcmp(line + pl, k[i].key) ||
+			    !sp[1] || strchr(sp + 1, ' ') ||
+			    parse_value(&k[i], sp + 1, base, t->creating) < 0)
+				return -1;
+			t->p = nl + 1;
+		}
 		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
 			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
-			if (parse_keys(c, if_keys, sizeof(if_keys) /
-			    sizeof(if_keys[0]), ver, &sb->ifs[j], p,
-			    creating) < 0)
+			if (walk(t, if_keys, sizeof(if_keys) / sizeof(if_keys[0]),
+			    ver, &sb->ifs[j], p) < 0)
 				return -1;
 		}
 	}
 	return 0;
+}
+
+int
+state_kv_format(const struct kv_file *f, const void *base, char *buf,
+	size_t len)
+{
+	struct text t = { buf, len, 0, NULL, NULL, NULL };
+
+	add(&t, "%s%d\n", f->magic, f->version);
+	walk(&t, f->keys, f->nkeys, f->version, (void *)base, "");
+	if (t.n >= len) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	return (int)t.n;
+}
+
+int
+state_format(const struct sandbox *sb, char *buf, size_t len)
+{
+	return state_kv_format(&state_file, sb, buf, len);
 }
 
 /* Accepts exactly what state_kv_format writes for one of the versions
@@ -449,16 +432,16 @@ state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	void *base, int *version)
 {
 	size_t mlen = strlen(f->magic);
-	struct cursor c = { buf + mlen + 2, buf + len };
 	int creating = 0;
+	struct text t = { NULL, 0, 0, buf + mlen + 2, buf + len, &creating };
 
 	if (len < mlen + 2 || memcmp(buf, f->magic, mlen) ||
 	    buf[mlen + 1] != '\n' || buf[mlen] < '1' ||
 	    buf[mlen] > '0' + f->version)
 		goto bad;
 	*version = buf[mlen] - '0';
-	if (parse_keys(&c, f->keys, f->nkeys, *version, base, "",
-	    &creating) < 0 || c.p != c.end)
+	if (walk(&t, f->keys, f->nkeys, *version, base, "") < 0 ||
+	    t.p != t.end)
 		goto bad;
 	/* Only the state file has a phase. */
 	return creating;
