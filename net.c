@@ -94,17 +94,32 @@ out:
 	return ret;
 }
 
-/* Back in the host's network namespace (host is its fd) after a step in
- * another; the step's errno survives unless the way back fails. */
+/* This thread into the network namespace nsfd, or into a new one at -1,
+ * *host left open on the host's (-1 if it could not be opened); what
+ * names the step for an error. */
 static int
-ns_return(int host, int ret, struct pelagos_err *e)
+ns_enter(int nsfd, int *host, const char *what, const char *obj,
+	struct pelagos_err *e)
+{
+	if ((*host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		return err_os(e, "open /proc/self/ns/net");
+	if ((nsfd < 0 ? unshare(CLONE_NEWNET) : setns(nsfd, CLONE_NEWNET)) < 0)
+		return err_os(e, what, obj);
+	return 0;
+}
+
+/* Back in the host's network namespace after ns_enter, host closed; the
+ * step's errno survives unless the way back fails. */
+static int
+ns_leave(int host, int ret, struct pelagos_err *e)
 {
 	int saved = errno;
 
-	if (setns(host, CLONE_NEWNET) < 0)
-		return err_os(e, "return to the host network namespace");
-	errno = saved;
-	return ret;
+	if (host >= 0 && setns(host, CLONE_NEWNET) < 0)
+		ret = err_os(e, "return to the host network namespace");
+	else
+		errno = saved;
+	return root_close(host, ret);
 }
 
 /* A fresh network namespace, bind-mounted at /run/netns/NAME the way
@@ -117,24 +132,19 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	int *made, struct pelagos_err *e)
 {
 	char path[64];
-	int host = -1, fd = -1, ret = -1;
+	int host, fd, ret;
 
 	*made = 0;
 	ns_path(path, sizeof(path), name);
 	if (dir_ready() < 0)
 		return err_os(e, "make " NETNS_DIR " a shared mount");
-	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
-		return err_os(e, "open /proc/self/ns/net");
-	if ((fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0) {
-		err_os(e, "create %s", path);
-		goto out;
-	}
+	if ((fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0)
+		return err_os(e, "create %s", path);
 	close(fd);
 	*made = 1;
-	if (unshare(CLONE_NEWNET) < 0) {
-		err_os(e, "create network namespace %s", name);
+	if ((ret = ns_enter(-1, &host, "create network namespace %s", name,
+	    e)) < 0)
 		goto out;
-	}
 	/* Without ipv6 the pod's interfaces are IPv4 only: with IPv6 on,
 	 * every new eth0 sends DAD and MLD packets that the bridge floods to
 	 * every port, which slows each create down as sandboxes add up.  With
@@ -146,16 +156,13 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	if (ipv6)
 		sysctl_set("/proc/sys/net/ipv6/mld_qrv", "1");
 	if (nl_open(podnl, NETLINK_ROUTE) < 0)
-		err_os(e, "netlink socket in %s", name);
+		ret = err_os(e, "netlink socket in %s", name);
 	else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
-		err_os(e, "mount %s", path);
+		ret = err_os(e, "mount %s", path);
 	else if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		err_os(e, "open %s", path);
-	else
-		ret = 0;
-	ret = ns_return(host, ret, e);
+		ret = err_os(e, "open %s", path);
 out:
-	return root_close(host, ret);
+	return ns_leave(host, ret, e);
 }
 
 /* Unmounts and removes /run/netns/NAME, whatever is mounted there;
@@ -296,19 +303,12 @@ net_veth_create(struct nl_sock *nl, const char *host, int brindex,
 int
 net_ipv6_ifconf(int nsfd, const char *ifname, int on, struct pelagos_err *e)
 {
-	int host, ret = 0;
+	int host, ret;
 
-	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
-		return err_os(e, "open /proc/self/ns/net");
-	if (setns(nsfd, CLONE_NEWNET) < 0) {
-		ret = err_os(e, "enter the namespace of %s", ifname);
-	} else {
+	if ((ret = ns_enter(nsfd, &host, "enter the namespace of %s", ifname,
+	    e)) == 0)
 		ipv6_conf(ifname, on);
-		if (setns(host, CLONE_NEWNET) < 0)
-			ret = err_os(e, "return to the host network namespace");
-	}
-	close(host);
-	return ret;
+	return ns_leave(host, ret, e);
 }
 
 /* Deleting a veth waits 20-30 ms for the kernel's RCU grace periods.
@@ -374,32 +374,16 @@ int
 net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
 	struct pelagos_err *e)
 {
-	int host = -1, ret = -1, saved;
+	int host, ret;
 
 	if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_os(e, "open %s", path);
-	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
-		err_os(e, "open /proc/self/ns/net");
-		goto out;
-	}
-	if (setns(*nsfd, CLONE_NEWNET) < 0) {
-		err_os(e, "enter network namespace %s", path);
-		goto out;
-	}
-	if (nl_open(podnl, NETLINK_ROUTE) < 0)
-		err_os(e, "netlink socket in %s", path);
-	else
-		ret = 0;
-	ret = ns_return(host, ret, e);
-out:
-	saved = errno;
-	if (host >= 0)
-		close(host);
-	if (ret < 0) {
+	if ((ret = ns_enter(*nsfd, &host, "enter network namespace %s", path,
+	    e)) == 0 && nl_open(podnl, NETLINK_ROUTE) < 0)
+		ret = err_os(e, "netlink socket in %s", path);
+	if ((ret = ns_leave(host, ret, e)) < 0) {
 		nl_close(podnl);
-		close(*nsfd);
-		*nsfd = -1;
+		*nsfd = root_close(*nsfd, -1);
 	}
-	errno = saved;
 	return ret;
 }
