@@ -519,39 +519,31 @@ ipam_lease_free(int rootfd, uint32_t ip, const unsigned char *ip6,
 	return root_link_free(rootfd, "leases", a, id);
 }
 
+struct each {
+	int (*fn)(uint32_t ip, const char *holder, void *arg);
+	void *arg;
+};
+
+static int
+each_ip(int rootfd, const char *name, const char *holder, const void *arg)
+{
+	const struct each *x = arg;
+	uint32_t ip;
+
+	(void)rootfd;
+	return ipam_parse_ip(name, NULL, &ip) < 0 ? 0 :
+	    x->fn(ip, holder, x->arg);
+}
+
 /* Visits every IPv4 lease as its address and what it points at, and
  * frees those for which fn returns 1.  Call with the root locked. */
 int
 ipam_lease_each(int rootfd,
 	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg)
 {
-	struct util_dir d;
-	const char *name;
-	char holder[320];
-	uint32_t ip;
-	ssize_t n;
-	int ret = 0, r, k, freed = 0;
+	struct each x = { fn, arg };
 
-	if (util_dir_open(&d, rootfd, "leases") < 0)
-		return errno == ENOENT ? 0 : -1;
-	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (ipam_parse_ip(name, NULL, &ip) < 0 ||
-		    (n = readlinkat(d.fd, name, holder, sizeof(holder))) < 0 ||
-		    n == sizeof(holder))
-			continue;
-		holder[n] = '\0';
-		if ((k = fn(ip, holder, arg)) < 0)
-			ret = -1;
-		else if (k > 0 && unlinkat(d.fd, name, 0) < 0 &&
-		    errno != ENOENT)
-			ret = -1;
-		else if (k > 0)
-			freed = 1;
-	}
-	if (r < 0 || (freed && root_sync(d.fd) < 0))
-		ret = -1;
-	util_dir_close(&d);
-	return ret;
+	return root_links_each(rootfd, "leases", each_ip, &x);
 }
 
 struct leased {

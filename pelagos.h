@@ -279,6 +279,11 @@ int root_links_sweep(int rootfd, const char *dir,
 	int (*drop)(int rootfd, const char *name, const char *id,
 	const void *arg),
 	const void *arg);
+#define ROOT_LINK_MAX	320	/* what a link may point at, with the NUL */
+int root_links_each(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *name, const char *target,
+	const void *arg),
+	const void *arg);
 int root_is_id(int rootfd, const char *name, const char *id,
 	const void *want);
 int root_is_orphan(int rootfd, const char *name, const char *id,

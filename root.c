@@ -280,24 +280,34 @@ root_link_free(int rootfd, const char *dir, const char *name, const char *id)
 }
 
 /* Visits the links in dir, unlinking those for which drop(root, the
- * link's name, the ID it points at, arg) says so.  A link that does not hold an ID is
- * left alone: it is not ours to judge. */
-int
-root_links_sweep(int rootfd, const char *dir,
+ * link's name, what it points at, arg) returns 1 (-1: an error, and the
+ * visit goes on).  Without raw a link that does not hold an ID is left
+ * alone: it is not ours to judge. */
+static int
+links_walk(int rootfd, const char *dir, int raw,
 	int (*drop)(int rootfd, const char *name, const char *id,
 	const void *arg),
 	const void *arg)
 {
-	char id[ID_LEN + 1];
+	char id[ROOT_LINK_MAX];
 	struct util_dir d;
 	const char *name;
-	int ret = 0, r, dropped = 0;
+	int ret = 0, r, k, dropped = 0;
+	ssize_t n;
 
 	if (util_dir_open(&d, rootfd, dir) < 0)
 		return errno == ENOENT ? 0 : -1;
 	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (root_link_read(d.fd, name, id) < 0 ||
-		    !drop(rootfd, name, id, arg))
+		if (raw) {
+			if ((n = readlinkat(d.fd, name, id, sizeof(id))) < 0 ||
+			    n == sizeof(id))
+				continue;
+			id[n] = '\0';
+		} else if (root_link_read(d.fd, name, id) < 0)
+			continue;
+		if ((k = drop(rootfd, name, id, arg)) < 0)
+			ret = -1;
+		if (k <= 0)
 			continue;
 		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 			ret = -1;
@@ -307,6 +317,25 @@ root_links_sweep(int rootfd, const char *dir,
 		ret = -1;
 	util_dir_close(&d);
 	return ret;
+}
+
+int
+root_links_sweep(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *name, const char *id,
+	const void *arg),
+	const void *arg)
+{
+	return links_walk(rootfd, dir, 0, drop, arg);
+}
+
+/* The same over every link, whatever it points at. */
+int
+root_links_each(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *name, const char *target,
+	const void *arg),
+	const void *arg)
+{
+	return links_walk(rootfd, dir, 1, drop, arg);
 }
 
 int
