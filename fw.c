@@ -244,7 +244,7 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 
 /* Turned on when the first sandbox needs it, as Docker does; never off
  * again, since other sandboxes (of any root) may rely on it. */
-static int
+static __attribute__((noinline)) int
 forward_on(struct pelagos_err *e)
 {
 	static const char path[] = "/proc/sys/net/ipv4/ip_forward";
@@ -260,7 +260,7 @@ forward_on(struct pelagos_err *e)
 	return ret;
 }
 
-static int
+static __attribute__((noinline)) int
 lacks(struct pelagos_err *e)
 {
 	return err_msg(e, EOPNOTSUPP, "--nat, --publish and --egress need "

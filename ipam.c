@@ -302,7 +302,7 @@ lowest(const unsigned char *bits, uint32_t size, uint32_t *off)
 	return -1;
 }
 
-static void
+static __attribute__((noinline)) void
 mark(unsigned char *bits, uint32_t i)
 {
 	bits[i / 8] |= (unsigned char)(1u << i % 8);

@@ -15,7 +15,7 @@
 
 #include "pelagos.h"
 
-static void
+static __attribute__((noinline)) void
 ns_path(char *buf, size_t len, const char *name)
 {
 	util_fmt(buf, len, NETNS_DIR "/%s", name);
@@ -65,7 +65,7 @@ ipv6_conf(const char *ifname, int on)
  * itself first.  The flock keeps parallel creates from stacking binds.
  * Only the first setup is recursive: a mount made under a shared mount is
  * shared already, and a recursive change walks every sandbox's mount. */
-static int
+static __attribute__((noinline)) int
 dir_ready(void)
 {
 	int fd = -1, ret = -1;

@@ -475,7 +475,7 @@ elem(struct elems *x, const struct key *k, const struct key *end,
 	nl_nest_end(x->b, e);
 }
 
-static void
+static __attribute__((noinline)) void
 set_close(struct elems *x)
 {
 	nl_nest_end(x->b, x->list);

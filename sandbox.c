@@ -208,7 +208,7 @@ keep_first(struct pelagos_err *first, int *ret, const struct pelagos_err *e)
 /* The records: lease, name and directory, freed under the root's lock
  * (TD_LOCKED: the caller holds it), so that no create can take an address
  * or a name between the check that it is still ours and its removal. */
-static int
+static __attribute__((noinline)) int
 free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
 	struct pelagos_err *e)
 {
@@ -584,7 +584,7 @@ take_name(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 }
 
 /* Why an interface got no lease, as the user should read it. */
-static int
+static __attribute__((noinline)) int
 lease_error(const struct pod_if *pi, int which, struct pelagos_err *e)
 {
 	unsigned char n6[16];
