@@ -27,18 +27,20 @@
 #define NETDEF_MAX	512
 
 #define N(m) offsetof(struct netdef, m)
-static const struct kv_key net_keys[] = {
-	{ "name", T_NETNAME, 2, N(name) },
-	{ "bridge", T_IFNAME, 2, N(bridge) },
-	{ "subnet", T_NET, 2, N(sn) },
-	{ "gateway", T_IP, 2, N(gateway) },
-	{ "subnet6", T_NET6, 2, N(sn6) },
-	{ "mtu", T_INT, 2, N(mtu) },
-};
+#define NET_KEYS(K) \
+	K("name", T_NETNAME, 2, N(name)) \
+	K("bridge", T_IFNAME, 2, N(bridge)) \
+	K("subnet", T_NET, 2, N(sn)) \
+	K("gateway", T_IP, 2, N(gateway)) \
+	K("subnet6", T_NET6, 2, N(sn6)) \
+	K("mtu", T_INT, 2, N(mtu))
+static const char net_names[] = NET_KEYS(KV_NAME);
+static const struct kv_key net_keys[] = { NET_KEYS(KV_KEY) };
 #undef N
 
 static const struct kv_file net_file = {
-	"pelagos-network ", 1, net_keys, sizeof(net_keys) / sizeof(net_keys[0])
+	"pelagos-network ", 1, net_keys, sizeof(net_keys) / sizeof(net_keys[0]),
+	net_names
 };
 
 /* What a definition must hold, whoever wrote it: a gateway that is a

@@ -372,17 +372,20 @@ enum kv_type {
 	T_PORTS, T_EGRESS
 };
 struct kv_key {
-	char key[14];		/* held in the table: "creator_start" is the
-				 * longest */
 	unsigned char type;	/* an enum kv_type */
 	unsigned char versions;	/* bit n: present in version n */
 	unsigned short off;	/* of the value in the table's struct */
 };
+/* A table is one list of K(name, type, versions, offset) lines, made
+ * into its names (KV_NAME) and its keys (KV_KEY). */
+#define KV_NAME(n, t, v, o)	n "\0"
+#define KV_KEY(n, t, v, o)	{ t, v, o },
 struct kv_file {
 	const char *magic;	/* with its trailing space */
 	int version;		/* the one written; older ones are read */
 	const struct kv_key *keys;
 	size_t nkeys;
+	const char *names;	/* the keys' names, in their order */
 };
 int state_kv_format(const struct kv_file *f, const void *base, char *buf,
 	size_t len);

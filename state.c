@@ -26,58 +26,62 @@
 #define STATE_MAX	4096	/* larger than any valid file */
 #define LINE_MAX_LEN	(FWSPEC_LIST_MAX + 16)
 
+/* One line per key, in file order: its name, type, versions and value
+ * (pelagos.h, KV_NAME). */
 #define F(m) offsetof(struct sandbox, m)
-static const struct kv_key keys[] = {
-	{ "id", T_ID, 6, F(id) },
-	{ "name", T_NAME, 6, F(name) },
-	{ "phase", T_PHASE, 2, 0 },
-	{ "net", T_MODE, 6, F(net) },
-	{ "ipc", T_MODE, 6, F(ipc) },
-	{ "pid", T_PIDMODE, 6, F(pid) },
-	{ "ns_name", T_IFNAME, 6, F(ns_name) },
-	{ "veth_host", T_IFNAME, 2, F(ifs[0].veth_host) },
-	{ "bridge", T_IFNAME, 2, F(ifs[0].bridge) },
-	{ "ip", T_ADDR, 2, F(ifs[0]) },
-	{ "gateway", T_IP, 2, F(ifs[0].gateway) },
-	{ "interfaces", T_IFS, 4, F(nifs) },
-	{ "hostname", T_HOST, 6, F(hostname) },
-	{ "pause_pid", T_PID, 6, F(pause_pid) },
-	{ "pause_start", T_ULL, 6, F(pause_start) },
-	{ "netns_ino", T_ULL, 6, F(netns_ino) },
-	{ "creator_pid", T_SKIP, 2, 0 },
-	{ "creator_start", T_SKIP, 2, 0 },
-	{ "created", T_LL, 6, F(created) },
-	{ "boot_id", T_BOOT, 4, F(boot_id) },
-	{ "cgroup", T_CGROUP, 4, F(cgroup) },
-	{ "memory", T_LIMIT, 4, F(lim.v[LIM_MEMORY]) },
-	{ "memory_swap", T_LIMIT, 4, F(lim.v[LIM_SWAP]) },
-	{ "cpu_quota", T_LIMIT, 4, F(lim.v[LIM_QUOTA]) },
-	{ "pids_max", T_LIMIT, 4, F(lim.v[LIM_PIDS]) },
-	{ "cpu_weight", T_LIMIT, 4, F(lim.v[LIM_WEIGHT]) },
-	{ "nat", T_ONOFF, 4, F(nat) },
-	{ "ports", T_PORTS, 4, F(ports) },
-	{ "egress", T_EGRESS, 4, F(egress) },
-	{ "nft", T_NAME, 4, F(nft) },
-	{ "antispoof", T_ONOFF, 4, F(antispoof) },
-};
+#define STATE_KEYS(K) \
+	K("id", T_ID, 6, F(id)) \
+	K("name", T_NAME, 6, F(name)) \
+	K("phase", T_PHASE, 2, 0) \
+	K("net", T_MODE, 6, F(net)) \
+	K("ipc", T_MODE, 6, F(ipc)) \
+	K("pid", T_PIDMODE, 6, F(pid)) \
+	K("ns_name", T_IFNAME, 6, F(ns_name)) \
+	K("veth_host", T_IFNAME, 2, F(ifs[0].veth_host)) \
+	K("bridge", T_IFNAME, 2, F(ifs[0].bridge)) \
+	K("ip", T_ADDR, 2, F(ifs[0])) \
+	K("gateway", T_IP, 2, F(ifs[0].gateway)) \
+	K("interfaces", T_IFS, 4, F(nifs)) \
+	K("hostname", T_HOST, 6, F(hostname)) \
+	K("pause_pid", T_PID, 6, F(pause_pid)) \
+	K("pause_start", T_ULL, 6, F(pause_start)) \
+	K("netns_ino", T_ULL, 6, F(netns_ino)) \
+	K("creator_pid", T_SKIP, 2, 0) \
+	K("creator_start", T_SKIP, 2, 0) \
+	K("created", T_LL, 6, F(created)) \
+	K("boot_id", T_BOOT, 4, F(boot_id)) \
+	K("cgroup", T_CGROUP, 4, F(cgroup)) \
+	K("memory", T_LIMIT, 4, F(lim.v[LIM_MEMORY])) \
+	K("memory_swap", T_LIMIT, 4, F(lim.v[LIM_SWAP])) \
+	K("cpu_quota", T_LIMIT, 4, F(lim.v[LIM_QUOTA])) \
+	K("pids_max", T_LIMIT, 4, F(lim.v[LIM_PIDS])) \
+	K("cpu_weight", T_LIMIT, 4, F(lim.v[LIM_WEIGHT])) \
+	K("nat", T_ONOFF, 4, F(nat)) \
+	K("ports", T_PORTS, 4, F(ports)) \
+	K("egress", T_EGRESS, 4, F(egress)) \
+	K("nft", T_NAME, 4, F(nft)) \
+	K("antispoof", T_ONOFF, 4, F(antispoof))
+static const char key_names[] = STATE_KEYS(KV_NAME);
+static const struct kv_key keys[] = { STATE_KEYS(KV_KEY) };
 #undef F
 
 /* The block of each interface, its keys prefixed "eth<index>.". */
 #define P(m) offsetof(struct pod_if, m)
-static const struct kv_key if_keys[] = {
-	{ "network", T_NETNAME, 4, P(network) },
-	{ "bridge", T_IFNAME, 4, P(bridge) },
-	{ "veth", T_IFNAME, 4, P(veth_host) },
-	{ "mtu", T_INT, 4, P(mtu) },
-	{ "ip", T_ADDR, 4, 0 },
-	{ "gateway", T_IP, 4, P(gateway) },
-	{ "ip6", T_ADDR6, 4, 0 },
-	{ "gateway6", T_IP6, 4, P(gateway6) },
-};
+#define IF_KEYS(K) \
+	K("network", T_NETNAME, 4, P(network)) \
+	K("bridge", T_IFNAME, 4, P(bridge)) \
+	K("veth", T_IFNAME, 4, P(veth_host)) \
+	K("mtu", T_INT, 4, P(mtu)) \
+	K("ip", T_ADDR, 4, 0) \
+	K("gateway", T_IP, 4, P(gateway)) \
+	K("ip6", T_ADDR6, 4, 0) \
+	K("gateway6", T_IP6, 4, P(gateway6))
+static const char if_names[] = IF_KEYS(KV_NAME);
+static const struct kv_key if_keys[] = { IF_KEYS(KV_KEY) };
 #undef P
 
 static const struct kv_file state_file = {
-	"pelagos-state ", 2, keys, sizeof(keys) / sizeof(keys[0])
+	"pelagos-state ", 2, keys, sizeof(keys) / sizeof(keys[0]), key_names
 };
 
 /* The words of a mode, of on/off and of a phase, in the order of their
@@ -362,8 +366,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
  * each prefixed pfx, and after the interface count the block of each
  * interface. */
 static int
-walk(struct text *t, const struct kv_key *k, size_t nk, int ver,
-	void *base, const char *pfx)
+walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
+	int ver, void *base, const char *pfx)
 {
 	struct sandbox *sb = base;
 	char line[LINE_MAX_LEN + 1], *sp, p[8];
@@ -371,11 +375,11 @@ walk(struct text *t, const struct kv_key *k, size_t nk, int ver,
 	const char *nl;
 	int j;
 
-	for (i = 0; i < nk; i++) {
+	for (i = 0; i < nk; i++, name += strlen(name) + 1) {
 		if (!(k[i].versions & 1 << ver))
 			continue;
 		if (!t->p) {
-			add(t, "%s%s ", pfx, k[i].key);
+			add(t, "%s%s ", pfx, name);
 			add_value(t, base, &k[i]);
 			add(t, "\n");
 		} else {
@@ -387,7 +391,7 @@ walk(struct text *t, const struct kv_key *k, size_t nk, int ver,
 			if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
 				return -1;
 			*sp = '\0';
-			if (strncmp(line, pfx, pl) || strcmp(line + pl, k[i].key) ||
+			if (strncmp(line, pfx, pl) || strcmp(line + pl, name) ||
 			    !sp[1] || strchr(sp + 1, ' ') ||
 			    parse_value(&k[i], sp + 1, base, t->creating) < 0)
 				return -1;
@@ -396,7 +400,7 @@ walk(struct text *t, const struct kv_key *k, size_t nk, int ver,
 		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
 			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
 			if (walk(t, if_keys, sizeof(if_keys) / sizeof(if_keys[0]),
-			    ver, &sb->ifs[j], p) < 0)
+			    if_names, ver, &sb->ifs[j], p) < 0)
 				return -1;
 		}
 	}
@@ -410,7 +414,7 @@ state_kv_format(const struct kv_file *f, const void *base, char *buf,
 	struct text t = { buf, len, 0, NULL, NULL, NULL };
 
 	add(&t, "%s%d\n", f->magic, f->version);
-	walk(&t, f->keys, f->nkeys, f->version, (void *)base, "");
+	walk(&t, f->keys, f->nkeys, f->names, f->version, (void *)base, "");
 	if (t.n >= len) {
 		errno = ENOBUFS;
 		return -1;
@@ -440,7 +444,7 @@ state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	    buf[mlen] > '0' + f->version)
 		goto bad;
 	*version = buf[mlen] - '0';
-	if (walk(&t, f->keys, f->nkeys, *version, base, "") < 0 ||
+	if (walk(&t, f->keys, f->nkeys, f->names, *version, base, "") < 0 ||
 	    t.p != t.end)
 		goto bad;
 	/* Only the state file has a phase. */
