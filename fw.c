@@ -233,11 +233,12 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 		    sizeof(one)) < 0 ||
 		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0;
 		close(fd);
-		ipam_format_ip(p->ip, ip);
 		/* EADDRINUSE, or EADDRNOTAVAIL: not an address of ours. */
-		if (r)
+		if (r) {
+			ipam_format_ip(p->ip, ip);
 			return err_os(e, "publish %s:%u/%s", ip, p->hport,
 			    p->proto == IPPROTO_TCP ? "tcp" : "udp");
+		}
 	}
 	return 0;
 }
@@ -292,13 +293,10 @@ fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 	}
 	sb->antispoof = 1;
 	if ((i = root_sbdir(rootfd, sb->id)) < 0 ||
-	    state_save(i, FW_FILE, sb) < 0) {
+	    root_close(i, state_save(i, FW_FILE, sb)) < 0) {
 		err_os(e, "record firewall of sandbox %s", sb->id);
-		if (i >= 0)
-			close(i);
 		goto out;
 	}
-	close(i);
 	if (fw_send(&f, sb, F_ADD | F_EXCL | guard) < 0 &&
 	    (errno != ENOENT || f.b.bad == -2 ||
 	    restore(&f, sb, NULL, &guard) < 0)) {
@@ -361,11 +359,8 @@ fw_del(int rootfd, const struct sandbox *sb, int derived,
 	char a[16];
 
 	if (derived) {
-		if ((r = root_sbdir(rootfd, sb->id)) >= 0) {
-			how = state_load(r, FW_FILE, &in);
-			close(r);
-			r = how;
-		}
+		if ((r = root_sbdir(rootfd, sb->id)) >= 0)
+			r = root_close(r, state_load(r, FW_FILE, &in));
 		/* No directory, no intent: its create never got so far. */
 		if (r < 0)
 			return errno == ENOENT || errno == EBADMSG ||
