@@ -256,8 +256,7 @@ forward_on(struct pelagos_err *e)
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
 	    pread(fd, &c, 1, 0) != 1 || (c != '1' && write(fd, "1", 1) != 1))
 		ret = err_os(e, "turn on IPv4 forwarding in %s", path);
-	if (fd >= 0)
-		close(fd);
+	root_close(fd, 0);
 	return ret;
 }
 

@@ -221,8 +221,7 @@ netdef_create(int rootfd, const struct netdef *nd, const struct netdef *def,
 	}
 	ret = 0;
 out:
-	if (dfd >= 0)
-		close(dfd);
+	root_close(dfd, 0);
 	netdef_list_free(&l);
 	close(lock);
 	return ret;
@@ -264,9 +263,7 @@ netdef_remove(int rootfd, const char *name, const struct netdef *def,
 	else
 		ret = 0;
 out:
-	if (dfd >= 0)
-		close(dfd);
-	if (lock >= 0)
-		close(lock);
+	root_close(dfd, 0);
+	root_close(lock, 0);
 	return ret;
 }

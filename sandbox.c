@@ -232,8 +232,7 @@ free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
 	 * left is then still traced from it. */
 	if (ret == 0 && !kept && root_rmdir(rootfd, sb->id) < 0)
 		ret = err_os(e, "remove state of sandbox %s", sb->id);
-	if (lock >= 0)
-		close(lock);
+	root_close(lock, 0);
 	return ret;
 }
 
@@ -355,39 +354,30 @@ sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
 	if ((dfd = root_sbdir(rootfd, id)) < 0 && errno != ELOOP &&
 	    errno != ENOTDIR) {
 		if (errno == ENOENT)
-			err_msg(e, ENOENT, "no such sandbox %s", id);
-		else
-			err_os(e, "sandbox %s", id);
+			goto gone;
+		err_os(e, "sandbox %s", id);
 		goto out;
 	}
-	r = dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1;
-	if (r < 0 && errno == ENOENT) {
-		if (flock(dfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+	if ((dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1) < 0) {
+		/* No state file (ENOENT), or an unreadable one. */
+		r = errno;
+		if (r == ENOENT && flock(dfd, LOCK_SH | LOCK_NB) < 0 &&
+		    errno == EWOULDBLOCK) {
 			ret = flags & TD_PRUNE ? 0 : err_msg(e, EBUSY,
 			    "sandbox %s is still being created", id);
 			goto out;
 		}
 		sandbox_derive(id, &sb);
-		flags |= TD_DERIVED;
-	} else if (r < 0) {
 		/* Unreadable state: only a pause can tell it lives. */
-		sandbox_derive(id, &sb);
-		if ((flags & TD_PRUNE) && has_pause(&sb)) {
-			ret = 0;
-			goto out;
-		}
+		if (r != ENOENT && (flags & TD_PRUNE) && has_pause(&sb))
+			goto kept;
 		flags |= TD_DERIVED;
 	} else if ((flags & TD_PRUNE) &&
-	    !strcmp(sandbox_status(&sb), "running")) {
-		ret = 0;
-		goto out;
-	}
+	    !strcmp(sandbox_status(&sb), "running"))
+		goto kept;
 	/* The root need not stay locked while pauses stop: the records are
 	 * freed under it again, and the directory is ours now. */
-	if (lock >= 0) {
-		close(lock);
-		lock = -1;
-	}
+	lock = root_close(lock, -1);
 	/* Locks are taken root first, then a sandbox's, only without
 	 * waiting (claim, and here under TD_LOCKED), or a sandbox's first,
 	 * then the root's (here, and a create's rollback): a prune that
@@ -396,24 +386,24 @@ sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
 	if (dfd >= 0) {
 		while (flock(dfd, LOCK_EX | (flags & TD_LOCKED ? LOCK_NB : 0)) < 0)
 			if (errno != EINTR) {
-				if (errno == EWOULDBLOCK) {
-					ret = 0;
-					goto out;
-				}
+				if (errno == EWOULDBLOCK)
+					goto kept;
 				err_os(e, "lock sandbox %s", id);
 				goto out;
 			}
-		if (fstat(dfd, &st) == 0 && st.st_nlink == 0) {
-			err_msg(e, ENOENT, "no such sandbox %s", id);
-			goto out;
-		}
+		if (fstat(dfd, &st) == 0 && st.st_nlink == 0)
+			goto gone;
 	}
 	ret = sandbox_teardown(rootfd, &sb, flags, e) < 0 ? -1 : 1;
+	goto out;
+gone:
+	err_msg(e, ENOENT, "no such sandbox %s", id);
+	goto out;
+kept:
+	ret = 0;
 out:
-	if (dfd >= 0)
-		close(dfd);
-	if (lock >= 0)
-		close(lock);
+	root_close(dfd, 0);
+	root_close(lock, 0);
 	return ret;
 }
 
@@ -775,10 +765,8 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
 out:
 	nl_close(&hostnl);
 	nl_close(&podnl);
-	if (nsfd >= 0)
-		close(nsfd);
-	if (cgleaf >= 0)
-		close(cgleaf);
+	root_close(nsfd, 0);
+	root_close(cgleaf, 0);
 	return ret;
 }
 
