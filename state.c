@@ -251,17 +251,18 @@ parse_list(const struct kv_key *k, const char *v, void *base)
 	return 0;
 }
 
-/* "ADDR/PREFIX" with a prefix of 1 to max, the address not zero and
- * written as ipam writes it. */
+/* "ADDR/PREFIX" with a prefix of 1 to max (max 0: "ADDR" alone), the
+ * address not zero and written as ipam writes it. */
 static int
 parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
 	int *prefix)
 {
-	const char *slash = strchr(v, '/');
-	unsigned long long u;
+	const char *slash = max ? strchr(v, '/') : v + strlen(v);
+	unsigned long long u = 0;
 	char back[40];
 
-	if (!slash || parse_num(slash + 1, (unsigned)max, &u) < 0 || !u)
+	if (!slash || (max && (parse_num(slash + 1, (unsigned)max, &u) < 0 ||
+	    !u)))
 		return -1;
 	*prefix = (int)u;
 	if (ip)
@@ -280,7 +281,6 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	unsigned char *b = at(base, k);
 	unsigned long long u;
 	unsigned char a[16];
-	char s[48];
 	size_t m;
 	int p;
 
@@ -327,11 +327,9 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	case T_ADDR6:
 		return parse_addr(v, NULL, pi->ip6, 128, &pi->prefix6);
 	case T_IP:
-		return ipam_parse_ip(v, NULL, (uint32_t *)b) < 0 ||
-		    !*(uint32_t *)b ? -1 : 0;
+		return parse_addr(v, (uint32_t *)b, NULL, 0, &p);
 	case T_IP6:
-		return parse_addr(util_fmt(s, sizeof(s), "%s/1", v) <
-		    sizeof(s) ? s : "", NULL, b, 1, &p);
+		return parse_addr(v, NULL, b, 0, &p);
 	case T_NET:
 		return ipam_parse_subnet(v, at(base, k));
 	case T_NET6:
