@@ -457,20 +457,14 @@ bad:
 static int
 if_ok(const struct pod_if *pi, int ver)
 {
-	unsigned char a[16], g[16];
-
 	if (!pi->ip || !pi->gateway || !pi->prefix ||
 	    (pi->ip ^ pi->gateway) & ipam_mask(pi->prefix))
 		return 0;
 	if (ver == 1)
 		return 1;
-	memcpy(a, pi->ip6, 16);
-	memcpy(g, pi->gateway6, 16);
-	ipam_mask6(a, pi->prefix6);
-	ipam_mask6(g, pi->prefix6);
 	return pi->network[0] && pi->bridge[0] && pi->veth_host[0] &&
 	    !memcmp(pi->ip6, zero, 16) == !memcmp(pi->gateway6, zero, 16) &&
-	    !memcmp(a, g, 16);
+	    ipam_in6(pi->ip6, pi->gateway6, pi->prefix6);
 }
 
 int
