@@ -220,12 +220,13 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 	unsigned char gw6[16], mac[6];
 	struct nl_link l;
 	struct nl_buf b;
+	const char *what;
 	char ip[40];
-	int step, fresh = 0;
+	int r, prefix;
 
 	if (nl_getlink(nl, nd->bridge, &l) < 0) {
 		if (errno != ENODEV)
-			return err_os(e, "bridge %s", nd->bridge);
+			goto gone;
 		net_bridge_mac(nd->bridge, mac);
 		nl_buf_init(&b, 1);
 		nl_req_newbridge(&b, nd->bridge, mac);
@@ -236,44 +237,54 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 		if (nd->sn6.prefix)
 			ipv6_conf(nd->bridge, 1);
 		if (nl_getlink(nl, nd->bridge, &l) < 0)
-			return err_os(e, "bridge %s", nd->bridge);
+			goto gone;
 	}
 	if (!l.is_bridge)
 		return err_msg(e, EEXIST, "bridge %s: exists and is not a bridge",
 		    nd->bridge);
 	*index = l.index;
 	ipam_gateway6(&nd->sn6, gw6);
+	nl_buf_init(&b, 1);
+	nl_req_newaddr(&b, l.index, nd->gateway, nd->sn.prefix);
+	if ((r = nl_talk(nl, &b)) < 0 && errno != EEXIST) {
+		ipam_format_ip(nd->gateway, ip);
+		prefix = nd->sn.prefix;
+		goto addr;
+	}
 	/* Asking to add an IPv6 address the bridge has makes it report its
 	 * groups again, to every port: the IPv6 gateway is added along with
 	 * the IPv4 one, to a bridge that lacked that. */
-	for (step = 0; step < 4; step++) {
-		nl_buf_init(&b, 1);
-		if (step == 0)
-			nl_req_newaddr(&b, l.index, nd->gateway, nd->sn.prefix);
-		else if (step == 1 && nd->sn6.prefix && fresh)
-			nl_req_newaddr6(&b, l.index, gw6, nd->sn6.prefix);
-		else if (step == 2 && nd->mtu && l.mtu != nd->mtu)
-			nl_req_linkmtu(&b, nd->bridge, (unsigned int)nd->mtu);
-		else if (step == 3 && !(l.flags & IFF_UP))
-			nl_req_linkup(&b, nd->bridge);
-		else
-			continue;
-		if (nl_talk(nl, &b) == 0) {
-			fresh |= step == 0;
-			continue;
-		}
-		if (step < 2 && errno == EEXIST)
-			continue;
-		if (step == 0)
-			ipam_format_ip(nd->gateway, ip);
-		else
+	nl_buf_init(&b, 1);
+	if (nd->sn6.prefix && r == 0) {
+		nl_req_newaddr6(&b, l.index, gw6, nd->sn6.prefix);
+		if (nl_talk(nl, &b) < 0 && errno != EEXIST) {
 			ipam_format_ip6(gw6, ip);
-		return step < 2 ? err_os(e, "add address %s/%d to bridge %s",
-		    ip, step ? nd->sn6.prefix : nd->sn.prefix, nd->bridge) :
-		    err_os(e, "set bridge %s %s", nd->bridge, step == 2 ?
-		    "MTU" : "up");
+			prefix = nd->sn6.prefix;
+			goto addr;
+		}
+	}
+	what = "MTU";
+	nl_buf_init(&b, 1);
+	if (nd->mtu && l.mtu != nd->mtu) {
+		nl_req_linkmtu(&b, nd->bridge, (unsigned int)nd->mtu);
+		if (nl_talk(nl, &b) < 0)
+			goto set;
+	}
+	what = "up";
+	nl_buf_init(&b, 1);
+	if (!(l.flags & IFF_UP)) {
+		nl_req_linkup(&b, nd->bridge);
+		if (nl_talk(nl, &b) < 0)
+			goto set;
 	}
 	return 0;
+gone:
+	return err_os(e, "bridge %s", nd->bridge);
+addr:
+	return err_os(e, "add address %s/%d to bridge %s", ip, prefix,
+	    nd->bridge);
+set:
+	return err_os(e, "set bridge %s %s", nd->bridge, what);
 }
 
 /* The pair, its peer made under its final name straight inside the pod's
