@@ -127,6 +127,9 @@ fw_send(struct fw *f, const struct sandbox *sb, int how)
 			nft_req_table(&f->b, f->table, fam);
 		if (how & F_DROP)
 			nft_req_get(&f->b, f->table, fam, 1);
+		/* The bridge family's only with one of these. */
+		if (!(how & (F_GUARD | F_DROP)))
+			break;
 	}
 	f->pod = f->b.nmsg;
 	for (i = 0; sb && i < sb->nifs; i++)
