@@ -21,13 +21,18 @@ ipam_parse_ip(const char *s, const char *end, uint32_t *ip)
 
 	if (!end)
 		end = s + strlen(s);
-	for (i = 0; i < 4; i++) {
-		if (util_parse_ull(s, &p, 255, &o) < 0 || p > end ||
-		    (i < 3 ? p == end || *p != '.' : p != end))
+	for (i = 0;; i++) {
+		if (util_parse_ull(s, &p, 255, &o) < 0 || p > end)
 			goto bad;
 		v = v << 8 | (uint32_t)o;
+		if (i == 3)
+			break;
+		if (p == end || *p != '.')
+			goto bad;
 		s = p + 1;
 	}
+	if (p != end)
+		goto bad;
 	*ip = v;
 	return 0;
 bad:
