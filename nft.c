@@ -500,13 +500,17 @@ counter(struct elems *x, int type, const char *name)
 
 /* The sets that hold one element of every sandbox (nat and the bridge
  * ones only when it has them), and what its key holds: i the address,
- * b the bridge, v the veth, m the MAC. */
+ * b the bridge, v the veth, m the MAC.  O_NAT: only with NAT; O_PORTS:
+ * the published ports' elements come before it; O_DROPS: only with an
+ * allowlist, and its element names a counter of that name. */
+enum { O_NAT = 1, O_PORTS = 2, O_DROPS = 4 };
 static const struct {
-	uint8_t set, bridge;
+	uint8_t set, bridge, flags;
 	char key[3];
 } own[] = {
-	{ P_PODS, 0, "ib" }, { P_NAT, 0, "i" }, { P_GUARD, 1, "v" },
-	{ P_MACS, 1, "vm" }, { P_IPS, 1, "vi" }, { P_DROPS, 1, "v" }
+	{ P_PODS, 0, 0, "ib" }, { P_NAT, 0, O_NAT, "i" },
+	{ P_GUARD, 1, O_PORTS, "v" }, { P_MACS, 1, 0, "vm" },
+	{ P_IPS, 1, 0, "vi" }, { P_DROPS, 1, O_DROPS, "v" }
 };
 
 static struct key *
@@ -542,9 +546,11 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 	struct key k, d, end;
 	const char *f;
 	size_t i, j;
+	int fl;
 
 	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
-		for (j = 0; i == 2 && j < p->nports; j++) {
+		fl = own[i].flags;
+		for (j = 0; (fl & O_PORTS) && j < p->nports; j++) {
 			pp = &p->ports[j];
 			set_open(&x, 0, pp->ip ? P_PORTS : P_ANYPORTS,
 			    add && excl ? NLM_F_EXCL : 0);
@@ -556,8 +562,8 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 			    NULL);
 			set_close(&x);
 		}
-		if ((i == 1 && !p->nat) || (own[i].bridge && !p->guard) ||
-		    (i == 5 && !p->negress))
+		if (((fl & O_NAT) && !p->nat) || (own[i].bridge && !p->guard) ||
+		    ((fl & O_DROPS) && !p->negress))
 			continue;
 		kname(&k, NULL);
 		for (f = own[i].key; *f; f++)
@@ -571,14 +577,14 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 				    IFNAME_LEN);
 		/* The counter is made before the map element that names it,
 		 * and removed after it. */
-		if (i == 5 && add)
+		if ((fl & O_DROPS) && add)
 			counter(&x, NFT_MSG_NEWOBJ, p->veth);
 		set_open(&x, own[i].bridge, own[i].set, 0);
-		elem(&x, &k, NULL, NULL, i == 5 ? p->veth : NULL);
+		elem(&x, &k, NULL, NULL, fl & O_DROPS ? p->veth : NULL);
 		set_close(&x);
 		if (op < 0)
 			return;
-		if (i == 5 && !add)
+		if ((fl & O_DROPS) && !add)
 			counter(&x, NFT_MSG_DELOBJ, p->veth);
 	}
 	if (!p->guard || !p->negress)
