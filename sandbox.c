@@ -535,11 +535,8 @@ names_free(const char *id, int nifs)
 
 	for (i = 0; i < nifs || i == 0; i++) {
 		kernel_names(id, i, ns, veth);
-		util_fmt(p, sizeof(p), NETNS_DIR "/%s", ns);
-		if (i == 0 && access(p, F_OK) == 0)
-			return 0;
 		util_fmt(p, sizeof(p), "/sys/class/net/%s", veth);
-		if (access(p, F_OK) == 0)
+		if ((i == 0 && net_ns_ino(ns)) || access(p, F_OK) == 0)
 			return 0;
 	}
 	return 1;
