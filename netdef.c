@@ -51,11 +51,12 @@ netdef_check(const struct netdef *nd, struct pelagos_err *e)
 	uint32_t m = ipam_mask(nd->sn.prefix);
 	char ip[16];
 
-	ipam_format_ip(nd->gateway, ip);
 	if ((nd->gateway & m) != nd->sn.net || nd->gateway == nd->sn.net ||
-	    nd->gateway == (nd->sn.net | ~m))
+	    nd->gateway == (nd->sn.net | ~m)) {
+		ipam_format_ip(nd->gateway, ip);
 		return err_msg(e, EINVAL, "gateway %s is no host of network "
 		    "%s's subnet", ip, nd->name);
+	}
 	if (nd->mtu && (nd->mtu < (nd->sn6.prefix ? 1280 : 68) ||
 	    nd->mtu > 65535))
 		return err_msg(e, EINVAL, "MTU %d out of range (%d-65535)",
