@@ -45,17 +45,13 @@ sandbox_boot_id(void)
 {
 	static char id[BOOT_ID_LEN + 2];
 	static int done;
-	ssize_t n;
-	int fd;
+	int n;
 
 	if (done)
 		return id;
 	done = 1;
-	if ((fd = open("/proc/sys/kernel/random/boot_id",
-	    O_RDONLY | O_CLOEXEC)) < 0)
-		return id;
-	n = read(fd, id, sizeof(id) - 1);
-	close(fd);
+	n = state_kv_load(AT_FDCWD, "/proc/sys/kernel/random/boot_id", id,
+	    BOOT_ID_LEN + 1);
 	id[n == BOOT_ID_LEN + 1 && id[BOOT_ID_LEN] == '\n' ? BOOT_ID_LEN : 0] =
 	    '\0';
 	if (!valid_boot_id(id))
