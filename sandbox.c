@@ -193,14 +193,6 @@ leases_free(int rootfd, const struct sandbox *sb)
 	return ret;
 }
 
-static void
-keep_first(struct pelagos_err *first, int *ret, const struct pelagos_err *e)
-{
-	if (*ret == 0)
-		*first = *e;
-	*ret = -1;
-}
-
 /* The records: lease, name and directory, freed under the root's lock
  * (TD_LOCKED: the caller holds it), so that no create can take an address
  * or a name between the check that it is still ours and its removal. */
@@ -242,7 +234,9 @@ int
 sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	struct pelagos_err *e)
 {
-	struct pelagos_err step;
+	/* Where the next failure is told: e until the first one, which is
+	 * the one reported. */
+	struct pelagos_err step, *w = e;
 	struct proc_scan s;
 	struct proc_id rec, *p;
 	size_t i, busy;
@@ -274,8 +268,8 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		goto out;
 	}
 	ret = 0;
-	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, rec.pid, &step) < 0)
-		keep_first(e, &ret, &step);
+	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, rec.pid, w) < 0)
+		ret = -1, w = &step;
 	/* Killed with its cgroup, the pause may still be on its way out: as
 	 * PID 1 of a --pod-pid sandbox it waits for every process of its PID
 	 * namespace to be reaped, and, on its way, no longer shows the tag. */
@@ -288,27 +282,27 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		if (proc_stop(p->pid, p->start, !pause ? SIGKILL :
 		    !i && sb->cgroup[0] ? 0 : SIGTERM,
 		    pause && (i || !sb->cgroup[0]) ? s.tag : NULL) < 0) {
-			err_os(&step, pause ? "stop pause %d of sandbox %s" :
+			err_os(w, pause ? "stop pause %d of sandbox %s" :
 			    "kill process %d in sandbox %s", (int)p->pid, sb->id);
-			keep_first(e, &ret, &step);
+			ret = -1, w = &step;
 		}
 	}
 	/* Once nothing of it runs, nothing sends from its address: its
 	 * elements go first, so that the grace period the kernel frees them
 	 * after (fw.c) passes while the rest goes. */
 	if ((sb->net == NS_POD || (flags & TD_DERIVED)) &&
-	    fw_del(rootfd, sb, flags & TD_DERIVED, &step) < 0)
-		keep_first(e, &ret, &step);
-	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, &step) < 0)
-		keep_first(e, &ret, &step);
+	    fw_del(rootfd, sb, flags & TD_DERIVED, w) < 0)
+		ret = -1, w = &step;
+	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, w) < 0)
+		ret = -1, w = &step;
 	/* Only a namespace that nothing of ours runs in any more is left to
 	 * the kernel to free, veths and all (net_veth_release). */
 	for (i = 0; i < (size_t)sb->nifs; i++)
 		if (net_veth_release(sb->ifs[i].veth_host, unmounted &&
-		    ret == 0 && !(flags & TD_DERIVED), &step) < 0)
-			keep_first(e, &ret, &step);
-	if (free_records(rootfd, sb, flags, ret, &step) < 0)
-		keep_first(e, &ret, &step);
+		    ret == 0 && !(flags & TD_DERIVED), w) < 0)
+			ret = -1, w = &step;
+	if (free_records(rootfd, sb, flags, ret, w) < 0)
+		ret = -1, w = &step;
 out:
 	proc_scan_free(&s);
 	return ret;
