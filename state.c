@@ -127,8 +127,8 @@ at(const void *base, const struct kv_key *k)
 	return (char *)base + k->off;
 }
 
-/* The text being formatted (n counts what did not fit too), or parsed
- * (from p to end). */
+/* The text being formatted (n reaches len when it does not fit), or
+ * parsed (from p to end). */
 struct text {
 	char *buf;
 	size_t len, n;
@@ -141,9 +141,10 @@ add(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Once it does not fit, it is not told how far it overran. */
 	va_start(ap, fmt);
-	t->n += util_vfmt(t->buf + (t->n < t->len ? t->n : t->len),
-	    t->n < t->len ? t->len - t->n : 0, fmt, ap);
+	if (t->n < t->len)
+		t->n += util_vfmt(t->buf + t->n, t->len - t->n, fmt, ap);
 	va_end(ap);
 }
 
