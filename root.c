@@ -58,10 +58,9 @@ root_close(int fd, int ret)
 int
 root_open(const char *path, int create)
 {
-	static const char *const sub[] = { "sandboxes", "leases", "names",
-		"networks" };
+	static const char sub[] = "sandboxes\0leases\0names\0networks\0";
+	const char *s;
 	int fd = -1, d, made = 0;
-	size_t i;
 
 	if (create && mkdir(path, 0700) == 0)
 		made = 1;
@@ -69,15 +68,14 @@ root_open(const char *path, int create)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (create && mkdirat(fd, sub[i], 0700) == 0)
+	for (s = sub; *s; s += strlen(s) + 1) {
+		if (create && mkdirat(fd, s, 0700) == 0)
 			made = 1;
 		else if (create && errno != EEXIST)
 			goto fail;
-		if ((d = root_dir(fd, sub[i])) >= 0)
-			close(d);
-		else if (errno != ENOENT)
+		if ((d = root_dir(fd, s)) < 0 && errno != ENOENT)
 			goto fail;
+		root_close(d, 0);
 	}
 	if (made && root_sync(fd) < 0)
 		goto fail;
