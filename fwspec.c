@@ -13,7 +13,7 @@
 #include "pelagos.h"
 
 /* A port at *s, 1..65535; *s is left after it. */
-static int
+static __attribute__((noinline)) int
 port(const char **s, uint16_t *v)
 {
 	unsigned long long a;

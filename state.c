@@ -455,7 +455,7 @@ bad:
 
 /* An interface's address comes with its gateway, both in one subnet;
  * the same for IPv6. */
-static int
+static __attribute__((noinline)) int
 if_ok(const struct pod_if *pi, int ver)
 {
 	if (!pi->ip || !pi->gateway || !pi->prefix ||
