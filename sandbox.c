@@ -641,11 +641,11 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 	}
 	for (i = 0; i < sb->nifs; i++) {
 		pi = &sb->ifs[i];
-		r = ipam_lease_take(rootfd, &u, pi, sb->id, &which, owner);
-		if (r < 0 && errno == EADDRINUSE && owner[0] &&
-		    (r = reclaim(rootfd, owner, e)) == 0)
-			r = ipam_lease_take(rootfd, &u, pi, sb->id, &which,
-			    owner);
+		/* Once more after the owner of an earlier boot is gone. */
+		for (tries = 0; (r = ipam_lease_take(rootfd, &u, pi, sb->id,
+		    &which, owner)) < 0 && !tries && errno == EADDRINUSE &&
+		    owner[0] && reclaim(rootfd, owner, e) == 0; tries++)
+			;
 		if (r < 0) {
 			if (errno == EEXIST)
 				errno = EADDRINUSE;
