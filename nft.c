@@ -78,12 +78,57 @@ name(unsigned int i)
 #define END		0xfe	/* in no template: verdicts hold 0xff */
 #define OP(k)		(0xf0 + (k))
 
+#define B4(v)		(uint8_t)((uint32_t)(v) >> 24), \
+	(uint8_t)((uint32_t)(v) >> 16), (uint8_t)((uint32_t)(v) >> 8), \
+	(uint8_t)(v)
+#define META(key, reg)	EXPR(X_META), NFT_META_##key, reg
+#define PAY(base, off, len, reg) EXPR(X_PAY), NFT_PAYLOAD_##base##_HEADER, \
+	off, len, reg
+#define CMP1(op, v)	EXPR(X_CMP1), NFT_CMP_##op, v
+#define CMP2(op, v0, v1) EXPR(X_CMP2), NFT_CMP_##op, v0, v1
+#define CMP4(op, v0)	EXPR(X_CMP4), NFT_CMP_##op, v0, 0, 0, 0
+#define LOOK(set, id)	EXPR(X_LOOK), set, id
+#define LOOKNOT(set, id) EXPR(X_LOOKNOT), set, id
+#define LOOKMAP(set, id) EXPR(X_LOOKMAP), set, id
+#define JUMP(chain)	EXPR(X_JUMP), chain
+#define RETURN		EXPR(X_RETURN)
+#define DROP		EXPR(X_DROP)
+#define RULE(chain)	EXPR(X_RULE), chain
+#define RULE_END	CLOSE(1)
+#define SET(name, flags, type, len) EXPR(X_SET), name, flags, B4(type), len
+#define BASE(chain, type, hook, prio) EXPR(X_BASE), chain, type, hook, B4(prio)
+#define CHAIN(chain)	MSG(NEWCHAIN, NLM_F_CREATE), STR(NFTA_CHAIN_NAME, chain)
+#define TABLE		MSG(NEWTABLE, 0), U8(NFTA_TABLE_FLAGS, 0)
+#define FLUSH(chain)	MSG(DELRULE, 0), STR(NFTA_RULE_CHAIN, chain)
+#define MASQ		EXPR(P_MASQ), CLOSE(2)
+#define DNAT		EXPR(P_NAT), U8(NFTA_NAT_TYPE, NFT_NAT_DNAT), \
+	U8(NFTA_NAT_FAMILY, NFPROTO_IPV4), U8(NFTA_NAT_REG_ADDR_MIN, 1), \
+	U8(NFTA_NAT_REG_PROTO_MIN, 9), CLOSE(2)
+/* Sequences the programs repeat, each a template (X_IPV4 ...). */
+#define IPV4		EXPR(X_IPV4)
+#define LOCAL		EXPR(X_LOCAL)
+#define IIF		EXPR(X_IIF)
+#define ARP		EXPR(X_ARP)
+#define ETHER(op, b0, b1) PAY(LL, 12, 2, 1), CMP2(op, b0, b1)
+#define PROTO_IP	META(PROTOCOL, 1), CMP2(EQ, 8, 0)
+#define MAPDATA		U32(NFTA_SET_DATA_TYPE, 0x1cd), U8(NFTA_SET_DATA_LEN, 8)
+#define SETID(id)	U8(NFTA_SET_ID, id)
+/* The guard set's display hint (a libnftnl udata record: its key is in
+ * host byte order), without which nft shows its names empty; the other
+ * sets need none. */
+#define UD_HOST		RAW(NFTA_SET_USERDATA, 6), 0, 4, 1, 0, 0, 0
+#define FIELD(n)	NEST(NFTA_LIST_ELEM), U8(NFTA_SET_FIELD_LEN, n), CLOSE(1)
+
 /* The templates: expressions in nft's attribute order, and the headers
  * of chains, sets and rules. */
 enum {
 	X_META = P_PREROUTING, X_PAY, X_CMP1, X_CMP2, X_CMP4, X_LOOK,
-	X_LOOKNOT, X_LOOKMAP, X_JUMP, X_RETURN, X_DROP, X_RULE, X_SET, X_BASE
+	X_LOOKNOT, X_LOOKMAP, X_JUMP, X_RETURN, X_DROP, X_RULE, X_SET, X_BASE,
+	X_IPV4, X_LOCAL, X_IIF, X_ARP
 };
+/* From X_LOOK on an EXPR byte reads as an operand (0xf0 ...) inside a
+ * template, so templates use only those below; the last one is 0xfc,
+ * below END. */
 #define X_FIRST X_META
 #define VERDICT		EXPR(P_IMMEDIATE), U8(NFTA_IMMEDIATE_DREG, 0), \
 	NEST(NFTA_IMMEDIATE_DATA), NEST(NFTA_DATA_VERDICT)
@@ -128,48 +173,17 @@ static const uint8_t tpl[] = {
 	MSG(NEWCHAIN, NLM_F_CREATE), STR(NFTA_CHAIN_NAME, OP(0)),
 	STR(NFTA_CHAIN_TYPE, OP(1)), NEST(NFTA_CHAIN_HOOK),
 	U8(NFTA_HOOK_HOOKNUM, OP(2)), 0x20 | NFTA_HOOK_PRIORITY, OP(3), OP(4),
-	OP(5), OP(6), CLOSE(1), END
+	OP(5), OP(6), CLOSE(1), END,
+	/* X_IPV4: meta nfproto ipv4 */
+	META(NFPROTO, 1), CMP1(EQ, NFPROTO_IPV4), END,
+	/* X_LOCAL: fib daddr type local */
+	EXPR(P_FIB), U8(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR),
+	U8(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE), U8(NFTA_FIB_DREG, 1),
+	CLOSE(2), CMP4(EQ, RTN_LOCAL), END,
+	/* X_IIF: iifname, X_ARP: ether type arp */
+	META(IIFNAME, 1), END,
+	PAY(LL, 12, 2, 1), CMP2(EQ, 8, 6), END
 };
-
-#define B4(v)		(uint8_t)((uint32_t)(v) >> 24), \
-	(uint8_t)((uint32_t)(v) >> 16), (uint8_t)((uint32_t)(v) >> 8), \
-	(uint8_t)(v)
-#define META(key, reg)	EXPR(X_META), NFT_META_##key, reg
-#define PAY(base, off, len, reg) EXPR(X_PAY), NFT_PAYLOAD_##base##_HEADER, \
-	off, len, reg
-#define CMP1(op, v)	EXPR(X_CMP1), NFT_CMP_##op, v
-#define CMP2(op, v0, v1) EXPR(X_CMP2), NFT_CMP_##op, v0, v1
-#define CMP4(op, v0)	EXPR(X_CMP4), NFT_CMP_##op, v0, 0, 0, 0
-#define LOOK(set, id)	EXPR(X_LOOK), set, id
-#define LOOKNOT(set, id) EXPR(X_LOOKNOT), set, id
-#define LOOKMAP(set, id) EXPR(X_LOOKMAP), set, id
-#define JUMP(chain)	EXPR(X_JUMP), chain
-#define RETURN		EXPR(X_RETURN)
-#define DROP		EXPR(X_DROP)
-#define RULE(chain)	EXPR(X_RULE), chain
-#define RULE_END	CLOSE(1)
-#define SET(name, flags, type, len) EXPR(X_SET), name, flags, B4(type), len
-#define BASE(chain, type, hook, prio) EXPR(X_BASE), chain, type, hook, B4(prio)
-#define CHAIN(chain)	MSG(NEWCHAIN, NLM_F_CREATE), STR(NFTA_CHAIN_NAME, chain)
-#define TABLE		MSG(NEWTABLE, 0), U8(NFTA_TABLE_FLAGS, 0)
-#define FLUSH(chain)	MSG(DELRULE, 0), STR(NFTA_RULE_CHAIN, chain)
-#define MASQ		EXPR(P_MASQ), CLOSE(2)
-#define DNAT		EXPR(P_NAT), U8(NFTA_NAT_TYPE, NFT_NAT_DNAT), \
-	U8(NFTA_NAT_FAMILY, NFPROTO_IPV4), U8(NFTA_NAT_REG_ADDR_MIN, 1), \
-	U8(NFTA_NAT_REG_PROTO_MIN, 9), CLOSE(2)
-#define IPV4		META(NFPROTO, 1), CMP1(EQ, NFPROTO_IPV4)
-#define LOCAL		EXPR(P_FIB), U8(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR), \
-	U8(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE), U8(NFTA_FIB_DREG, 1), \
-	CLOSE(2), CMP4(EQ, RTN_LOCAL)
-#define ETHER(op, b0, b1) PAY(LL, 12, 2, 1), CMP2(op, b0, b1)
-#define PROTO_IP	META(PROTOCOL, 1), CMP2(EQ, 8, 0)
-#define MAPDATA		U32(NFTA_SET_DATA_TYPE, 0x1cd), U8(NFTA_SET_DATA_LEN, 8)
-#define SETID(id)	U8(NFTA_SET_ID, id)
-/* The guard set's display hint (a libnftnl udata record: its key is in
- * host byte order), without which nft shows its names empty; the other
- * sets need none. */
-#define UD_HOST		RAW(NFTA_SET_USERDATA, 6), 0, 4, 1, 0, 0, 0
-#define FIELD(n)	NEST(NFTA_LIST_ELEM), U8(NFTA_SET_FIELD_LEN, n), CLOSE(1)
 
 /* The rules as `nft list table` shows them; registers as nft numbers
  * them (1-4 the 16-byte ones, 8-23 the 4-byte ones). */
@@ -236,36 +250,36 @@ static const uint8_t bridge_prog[] = {
 	RAW(NFTA_SET_USERDATA, 12), 0, 4, 1, 0, 0, 0, 6, 4, 0, 0, 0, 0,
 	FLUSH(P_PREROUTING), FLUSH(P_POD), FLUSH(P_EGRESS),
 	/* prerouting: iifname @guard jump pod */
-	RULE(P_PREROUTING), META(IIFNAME, 1), LOOK(P_GUARD, 1), JUMP(P_POD),
+	RULE(P_PREROUTING), IIF, LOOK(P_GUARD, 1), JUMP(P_POD),
 	RULE_END,
 	/* pod: ether type != ip ether type != arp ether type != ip6 drop
 	 * (a VLAN tag could carry a spoofed address past the checks) */
 	RULE(P_POD), ETHER(NEQ, 8, 0), ETHER(NEQ, 8, 6), ETHER(NEQ, 0x86, 0xdd),
 	DROP, RULE_END,
 	/* iifname . ether saddr != @macs drop */
-	RULE(P_POD), META(IIFNAME, 1), PAY(LL, 6, 6, 2), LOOKNOT(P_MACS, 2),
+	RULE(P_POD), IIF, PAY(LL, 6, 6, 2), LOOKNOT(P_MACS, 2),
 	DROP, RULE_END,
 	/* iifname . arp saddr ether != @macs drop */
-	RULE(P_POD), ETHER(EQ, 8, 6), META(IIFNAME, 1), PAY(NETWORK, 8, 6, 2),
+	RULE(P_POD), ARP, IIF, PAY(NETWORK, 8, 6, 2),
 	LOOKNOT(P_MACS, 2), DROP, RULE_END,
 	/* iifname . arp saddr ip != @ips drop */
-	RULE(P_POD), ETHER(EQ, 8, 6), META(IIFNAME, 1), PAY(NETWORK, 14, 4, 2),
+	RULE(P_POD), ARP, IIF, PAY(NETWORK, 14, 4, 2),
 	LOOKNOT(P_IPS, 3), DROP, RULE_END,
 	/* iifname . ip saddr != @ips drop */
-	RULE(P_POD), PROTO_IP, META(IIFNAME, 1), PAY(NETWORK, 12, 4, 2),
+	RULE(P_POD), PROTO_IP, IIF, PAY(NETWORK, 12, 4, 2),
 	LOOKNOT(P_IPS, 3), DROP, RULE_END,
 	/* iifname @drops jump egress: it has an allowlist */
-	RULE(P_POD), META(IIFNAME, 1), LOOK(P_DROPS, 5), JUMP(P_EGRESS),
+	RULE(P_POD), IIF, LOOK(P_DROPS, 5), JUMP(P_EGRESS),
 	RULE_END,
 	/* egress: ether type arp return */
-	RULE(P_EGRESS), ETHER(EQ, 8, 6), RETURN, RULE_END,
+	RULE(P_EGRESS), ARP, RETURN, RULE_END,
 	/* iifname . ip daddr @allow return: everything else it sends
 	 * (answers to its published ports too: this family tracks no
 	 * connections) is dropped and counted */
-	RULE(P_EGRESS), PROTO_IP, META(IIFNAME, 1), PAY(NETWORK, 16, 4, 2),
+	RULE(P_EGRESS), PROTO_IP, IIF, PAY(NETWORK, 16, 4, 2),
 	LOOK(P_ALLOW, 4), RETURN, RULE_END,
 	/* counter name iifname map @drops drop */
-	RULE(P_EGRESS), META(IIFNAME, 1), EXPR(P_OBJREF),
+	RULE(P_EGRESS), IIF, EXPR(P_OBJREF),
 	U8(NFTA_OBJREF_SET_SREG, 1), /* without the NUL, as nft sends it */
 	RAW(NFTA_OBJREF_SET_NAME, 5), 'd', 'r', 'o', 'p', 's',
 	U8(NFTA_OBJREF_SET_ID, 5), CLOSE(2), DROP, RULE_END,
