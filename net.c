@@ -59,6 +59,12 @@ ipv6_conf(const char *ifname, int on)
 	conf_set(ifname, "disable_ipv6", on ? "0" : "1");
 }
 
+static int
+make_shared(unsigned long flags)
+{
+	return mount("", NETNS_DIR, "none", flags, NULL);
+}
+
 /* /run/netns must be a shared mount so that the bind mounts below it
  * reach mount namespaces made later (ip netns exec makes one).  As ip
  * does: make it shared, and if it is no mount point yet, bind it onto
@@ -72,7 +78,7 @@ dir_ready(void)
 
 	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
 		return -1;
-	if (mount("", NETNS_DIR, "none", MS_SHARED, NULL) == 0)
+	if (make_shared(MS_SHARED) == 0)
 		return 0;
 	if (errno != EINVAL)
 		return -1;
@@ -81,14 +87,14 @@ dir_ready(void)
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			goto out;
-	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0) {
+	if (make_shared(MS_SHARED | MS_REC) == 0) {
 		ret = 0;
 		goto out;
 	}
 	if (errno != EINVAL ||
 	    mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
 		goto out;
-	ret = mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL);
+	ret = make_shared(MS_SHARED | MS_REC);
 out:
 	close(fd);
 	return ret;
