@@ -478,11 +478,12 @@ sandbox_reconcile(int rootfd, const struct root_ids *ids,
 	size_t i;
 	int k;
 
-	if (root_links_sweep(rootfd, "leases", wrong_link, "leases") < 0 ||
-	    root_links_sweep(rootfd, "names", wrong_link, "names") < 0 ||
-	    root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
-	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0)
-		return err_os(e, "prune leases and names");
+	/* Links to the wrong sandbox, then links to none. */
+	for (k = 0; k < 4; k++)
+		if (root_links_sweep(rootfd, k & 1 ? "names" : "leases",
+		    k < 2 ? wrong_link : root_is_orphan,
+		    k & 1 ? "names" : "leases") < 0)
+			return err_os(e, "prune leases and names");
 	for (i = 0; i < ids->n; i++) {
 		if (sandbox_load(rootfd, ids->id[i], &sb) < 0)
 			continue;
