@@ -198,15 +198,15 @@ restore(struct fw *f, const struct sandbox *sb, const char *skip, int *guard)
 	 * taken meanwhile) must not keep the others out. */
 	if (root_list(f->rootfd, &ids) < 0)
 		return 0;
+	if (sb)
+		skip = sb->id;
 	for (i = 0; i < ids.n; i++) {
 		if ((skip && !strcmp(ids.id[i], skip)) ||
-		    (sb && !strcmp(ids.id[i], sb->id)) ||
 		    (dfd = root_sbdir(f->rootfd, ids.id[i])) < 0)
 			continue;
-		if (state_load(dfd, STATE_FILE, &o) == 0 &&
+		if (root_close(dfd, state_load(dfd, STATE_FILE, &o)) == 0 &&
 		    !strcmp(o.id, ids.id[i]) && !strcmp(o.nft, f->table))
 			fw_send(f, &o, F_ADD | (o.antispoof ? *guard : 0));
-		close(dfd);
 	}
 	root_ids_free(&ids);
 	return 0;
