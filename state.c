@@ -513,29 +513,24 @@ int
 state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
 	size_t n, int sync)
 {
-	int fd, ret = -1, e;
+	int fd, e;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, n) < 0 || (sync && root_sync(fd) < 0))
-		goto out;
-	if (close(fd) < 0) {
-		fd = -1;
+	if (util_write_all(fd, buf, n) < 0 || (sync && root_sync(fd) < 0)) {
+		root_close(fd, 0);
 		goto out;
 	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == 0)
-		ret = sync ? root_sync(dirfd) : 0;
+	if (close(fd) == 0 && renameat(dirfd, tmp, dirfd, name) == 0 &&
+	    (!sync || root_sync(dirfd) == 0))
+		return 0;
 out:
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		unlinkat(dirfd, tmp, 0);
+	unlinkat(dirfd, tmp, 0);
 	errno = e;
-	return ret;
+	return -1;
 }
 
 /* Reads a whole regular file of at most max bytes into buf (of max + 1):
