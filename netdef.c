@@ -154,7 +154,7 @@ netdef_list(int rootfd, const struct netdef *def, struct netdefs *l,
 		if (netdef_load(rootfd, name, def, &l->v[l->n]) == 0)
 			l->n++;
 		else if (errno != ENOENT)
-			util_fmt(bad, NAME_MAX_LEN + 1, "%s", name);
+			strcpy(bad, name);
 	}
 	util_dir_close(&d);
 	util_sort(l->v + 1, l->n - 1, sizeof(*l->v), cmp_name);

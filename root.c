@@ -269,11 +269,9 @@ root_link_free(int rootfd, const char *dir, const char *name, const char *id)
 		return errno == ENOENT ? 0 : -1;
 	if (root_link_read(dfd, name, cur) < 0)
 		ret = errno == ENOENT ? 0 : -1;
-	else if (!strcmp(cur, id) && unlinkat(dfd, name, 0) < 0 &&
-	    errno != ENOENT)
-		ret = -1;
 	else if (!strcmp(cur, id))
-		ret = root_sync(dfd);
+		ret = unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -1 :
+		    root_sync(dfd);
 	return root_close(dfd, ret);
 }
 
