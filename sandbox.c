@@ -128,6 +128,19 @@ kernel_names(const char *id, int i, char ns[IFNAME_LEN],
 	    VETH_PREFIX "%.*s", SHORT_LEN, id, i);
 }
 
+/* The kernel names of sb's ID: its netns (none for a host-network pod)
+ * and the host ends of its veths. */
+static void
+names_of(struct sandbox *sb)
+{
+	int i;
+
+	for (i = 0; i < sb->nifs; i++)
+		kernel_names(sb->id, i, sb->ns_name, sb->ifs[i].veth_host);
+	if (sb->net == NS_NODE)
+		sb->ns_name[0] = '\0';
+}
+
 /* Fills sb from an ID alone, for a sandbox whose state is missing or
  * unreadable: the kernel objects are named after the ID, and the leases
  * and name are found by what their links point at.  Every interface it
@@ -135,16 +148,12 @@ kernel_names(const char *id, int i, char ns[IFNAME_LEN],
 void
 sandbox_derive(const char *id, struct sandbox *sb)
 {
-	int i;
-
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, id);
-	for (i = 0; i < MAX_IFS; i++)
-		kernel_names(id, i, sb->ns_name, sb->ifs[i].veth_host);
 	sb->nifs = MAX_IFS;
+	pause_tag(id, sb->ns_name);
 	sb->net = net_ns_ino(sb->ns_name) ? NS_POD : NS_NODE;
-	if (sb->net == NS_NODE)
-		sb->ns_name[0] = '\0';
+	names_of(sb);
 	cgroup_derive(id, sb->cgroup);
 }
 
@@ -619,10 +628,7 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 			goto out;
 		}
 	}
-	for (i = 0; i < sb->nifs; i++)
-		kernel_names(sb->id, i, sb->ns_name, sb->ifs[i].veth_host);
-	if (sb->net == NS_NODE)
-		sb->ns_name[0] = '\0';
+	names_of(sb);
 	if (!sb->hostname[0])
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
