@@ -119,7 +119,7 @@ sandbox_load(int rootfd, const char *id, struct sandbox *sb)
  * tag), and the host end of the veth of its interface i, eth<i> in the
  * pod: vh-<8hex> for eth0, vh-<8hex>-<i> for the others (IFNAMSIZ allows
  * 15 characters). */
-static void
+static __attribute__((noinline)) void
 kernel_names(const char *id, int i, char ns[IFNAME_LEN],
 	char veth[IFNAME_LEN])
 {
