@@ -279,11 +279,11 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	ret = 0;
 	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, rec.pid, w) < 0)
 		ret = -1, w = &step;
-	/* Killed with its cgroup, the pause may still be on its way out: as
-	 * PID 1 of a --pod-pid sandbox it waits for every process of its PID
-	 * namespace to be reaped, and, on its way, no longer shows the tag. */
 	/* The recorded pause first, then the pauses and other processes
-	 * the scan found. */
+	 * the scan found.  Killed with its cgroup, the recorded pause may
+	 * still be on its way out: as PID 1 of a --pod-pid sandbox it waits
+	 * for every process of its PID namespace to be reaped, and, on its
+	 * way, no longer shows the tag. */
 	for (i = 0; i <= (size_t)s.npause + s.nother; i++) {
 		p = !i ? &rec : i <= (size_t)s.npause ? &s.pause[i - 1] :
 		    &s.other[i - 1 - s.npause];
