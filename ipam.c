@@ -440,7 +440,7 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 	struct subnet sn = { pi->gateway & ipam_mask(pi->prefix), pi->prefix };
 	struct subnet6 sn6;
 	char a[40];
-	int i;
+	int i, en;
 
 	*which = 4;
 	owner[0] = '\0';
@@ -448,16 +448,16 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		if (ipam_pick(&sn, pi->gateway, u->v4, u->n4, &pi->ip) < 0)
 			return -1;
 	} else if ((pi->ip & ipam_mask(sn.prefix)) != sn.net) {
-		errno = EDOM;
-		return -1;
+		en = EDOM;
+		goto fail;
 	} else if (pi->ip == sn.net || pi->ip == pi->gateway ||
 	    pi->ip == (sn.net | ~ipam_mask(sn.prefix))) {
-		errno = EPERM;
-		return -1;
+		en = EPERM;
+		goto fail;
 	}
 	lease_name(a, pi->ip, NULL);
 	if (root_link_take(rootfd, "leases", a, id, owner) < 0)
-		goto taken;
+		goto undo;
 	if (!pi->prefix6)
 		return 0;
 	*which = 6;
@@ -471,24 +471,23 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		    pi->ip6) < 0)
 			goto undo;
 	} else if (!ipam_in6(pi->ip6, sn6.net, sn6.prefix)) {
-		errno = EDOM;
-		goto undo;
+		en = EDOM;
+		goto fail;
 	} else if (!memcmp(pi->ip6, sn6.net, 16) ||
 	    !memcmp(pi->ip6, pi->gateway6, 16)) {
-		errno = EPERM;
-		goto undo;
+		en = EPERM;
+		goto fail;
 	}
 	lease_name(a, 0, pi->ip6);
 	if (root_link_take(rootfd, "leases", a, id, owner) == 0)
 		return 0;
-taken:
-	if (errno == EEXIST)
-		errno = EADDRINUSE;
 undo:
-	i = errno;
+	/* A link taken is a lease in use; no pick fails with EEXIST. */
+	en = errno == EEXIST ? EADDRINUSE : errno;
+fail:
 	if (*which == 6)
 		ipam_lease_free(rootfd, pi->ip, NULL, id);
-	errno = i;
+	errno = en;
 	return -1;
 }
 
