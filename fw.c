@@ -72,7 +72,7 @@ fw_table(void)
 	return valid_name(t) ? t : NULL;
 }
 
-static int
+static __attribute__((noinline)) int
 fw_open(struct fw *f, int rootfd, const char *table)
 {
 	f->s = &nfs;
@@ -86,7 +86,7 @@ fw_open(struct fw *f, int rootfd, const char *table)
  * when the state was read or the options parsed.  NAT and published
  * ports are eth0's, the checks and the allowlist every interface's.
  * Static: a batch holds one sandbox. */
-static const struct nft_pod *
+static __attribute__((noinline)) const struct nft_pod *
 pod_of(const struct sandbox *sb, int i, int guard, struct nft_pod *p)
 {
 	static struct fw_port ports[FW_MAX_PORTS];
@@ -127,6 +127,9 @@ fw_send(struct fw *f, const struct sandbox *sb, int how)
 			nft_req_table(&f->b, f->table, fam);
 		if (how & F_DROP)
 			nft_req_get(&f->b, f->table, fam, 1);
+		/* The bridge family's only with one of these. */
+		if (!(how & (F_GUARD | F_DROP)))
+			break;
 	}
 	f->pod = f->b.nmsg;
 	for (i = 0; sb && i < sb->nifs; i++)
@@ -195,15 +198,15 @@ restore(struct fw *f, const struct sandbox *sb, const char *skip, int *guard)
 	 * taken meanwhile) must not keep the others out. */
 	if (root_list(f->rootfd, &ids) < 0)
 		return 0;
+	if (sb)
+		skip = sb->id;
 	for (i = 0; i < ids.n; i++) {
 		if ((skip && !strcmp(ids.id[i], skip)) ||
-		    (sb && !strcmp(ids.id[i], sb->id)) ||
 		    (dfd = root_sbdir(f->rootfd, ids.id[i])) < 0)
 			continue;
-		if (state_load(dfd, STATE_FILE, &o) == 0 &&
+		if (root_close(dfd, state_load(dfd, STATE_FILE, &o)) == 0 &&
 		    !strcmp(o.id, ids.id[i]) && !strcmp(o.nft, f->table))
 			fw_send(f, &o, F_ADD | (o.antispoof ? *guard : 0));
-		close(dfd);
 	}
 	root_ids_free(&ids);
 	return 0;
@@ -233,18 +236,19 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 		    sizeof(one)) < 0 ||
 		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0;
 		close(fd);
-		ipam_format_ip(p->ip, ip);
 		/* EADDRINUSE, or EADDRNOTAVAIL: not an address of ours. */
-		if (r)
+		if (r) {
+			ipam_format_ip(p->ip, ip);
 			return err_os(e, "publish %s:%u/%s", ip, p->hport,
 			    p->proto == IPPROTO_TCP ? "tcp" : "udp");
+		}
 	}
 	return 0;
 }
 
 /* Turned on when the first sandbox needs it, as Docker does; never off
  * again, since other sandboxes (of any root) may rely on it. */
-static int
+static __attribute__((noinline)) int
 forward_on(struct pelagos_err *e)
 {
 	static const char path[] = "/proc/sys/net/ipv4/ip_forward";
@@ -255,12 +259,11 @@ forward_on(struct pelagos_err *e)
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
 	    pread(fd, &c, 1, 0) != 1 || (c != '1' && write(fd, "1", 1) != 1))
 		ret = err_os(e, "turn on IPv4 forwarding in %s", path);
-	if (fd >= 0)
-		close(fd);
+	root_close(fd, 0);
 	return ret;
 }
 
-static int
+static __attribute__((noinline)) int
 lacks(struct pelagos_err *e)
 {
 	return err_msg(e, EOPNOTSUPP, "--nat, --publish and --egress need "
@@ -292,13 +295,10 @@ fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 	}
 	sb->antispoof = 1;
 	if ((i = root_sbdir(rootfd, sb->id)) < 0 ||
-	    state_save(i, FW_FILE, sb) < 0) {
+	    root_close(i, state_save(i, FW_FILE, sb)) < 0) {
 		err_os(e, "record firewall of sandbox %s", sb->id);
-		if (i >= 0)
-			close(i);
 		goto out;
 	}
-	close(i);
 	if (fw_send(&f, sb, F_ADD | F_EXCL | guard) < 0 &&
 	    (errno != ENOENT || f.b.bad == -2 ||
 	    restore(&f, sb, NULL, &guard) < 0)) {
@@ -361,11 +361,8 @@ fw_del(int rootfd, const struct sandbox *sb, int derived,
 	char a[16];
 
 	if (derived) {
-		if ((r = root_sbdir(rootfd, sb->id)) >= 0) {
-			how = state_load(r, FW_FILE, &in);
-			close(r);
-			r = how;
-		}
+		if ((r = root_sbdir(rootfd, sb->id)) >= 0)
+			r = root_close(r, state_load(r, FW_FILE, &in));
 		/* No directory, no intent: its create never got so far. */
 		if (r < 0)
 			return errno == ENOENT || errno == EBADMSG ||

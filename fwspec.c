@@ -13,16 +13,14 @@
 #include "pelagos.h"
 
 /* A port at *s, 1..65535; *s is left after it. */
-static int
-port(char **s, uint16_t *v)
+static __attribute__((noinline)) int
+port(const char **s, uint16_t *v)
 {
 	unsigned long long a;
-	const char *p;
 
-	if (util_parse_ull(*s, &p, 65535, &a) < 0 || !a)
+	if (util_parse_ull(*s, s, 65535, &a) < 0 || !a)
 		return -1;
 	*v = (uint16_t)a;
-	*s = (char *)p;
 	return 0;
 }
 
@@ -32,44 +30,38 @@ fwspec_parse(const char *word, void *item, int egress)
 {
 	struct fw_egress *g = item;
 	struct fw_port *p = item;
-	char w[48], *s = w, *c, *slash;
+	const char *s = word, *end, *c;
 	unsigned long long n = 32;
 	size_t len = strlen(word);
-	int proto = 0;
 
 	memset(item, 0, egress ? sizeof(*g) : sizeof(*p));
-	if (len >= sizeof(w))
+	if (len >= 48)
 		goto bad;
-	memcpy(w, word, len + 1);
+	end = word + len;
 	if (egress) {
-		if ((slash = strchr(w, '/'))) {
-			*slash++ = '\0';
-			if (util_parse_ull(slash, (const char **)&s, 32, &n) < 0 ||
-			    *s)
-				goto bad;
-		}
+		if ((c = strchr(word, '/')) &&
+		    (util_parse_ull(c + 1, &s, 32, &n) < 0 || *s))
+			goto bad;
 		g->prefix = (uint8_t)n;
-		if (ipam_parse_ip(w, NULL, &g->net) < 0 ||
+		if (ipam_parse_ip(word, c, &g->net) < 0 ||
 		    g->net & ~ipam_mask((int)n))
 			goto bad;
 		return 0;
 	}
-	if (len > 4 && (!strcmp(w + len - 4, "/tcp") ||
-	    !strcmp(w + len - 4, "/udp"))) {
-		proto = w[len - 3] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
-		w[len - 4] = '\0';
+	p->proto = IPPROTO_TCP;
+	if (len > 4 && (!strcmp(end - 4, "/tcp") || !strcmp(end - 4, "/udp"))) {
+		p->proto = end[-3] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+		end -= 4;
 	}
-	c = strchr(w, ':');
+	c = strchr(word, ':');
 	if (c && strchr(c + 1, ':')) {
-		*c = '\0';
-		if (ipam_parse_ip(w, NULL, &p->ip) < 0 || !p->ip)
+		if (ipam_parse_ip(word, c, &p->ip) < 0 || !p->ip)
 			goto bad;
 		s = c + 1;
 	}
 	if (port(&s, &p->hport) < 0 || *s++ != ':' ||
-	    port(&s, &p->pport) < 0 || *s)
+	    port(&s, &p->pport) < 0 || s != end)
 		goto bad;
-	p->proto = (uint8_t)(proto ? proto : IPPROTO_TCP);
 	return 0;
 bad:
 	errno = EINVAL;

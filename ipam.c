@@ -21,13 +21,18 @@ ipam_parse_ip(const char *s, const char *end, uint32_t *ip)
 
 	if (!end)
 		end = s + strlen(s);
-	for (i = 0; i < 4; i++) {
-		if (util_parse_ull(s, &p, 255, &o) < 0 || p > end ||
-		    (i < 3 ? p == end || *p != '.' : p != end))
+	for (i = 0;; i++) {
+		if (util_parse_ull(s, &p, 255, &o) < 0 || p > end)
 			goto bad;
 		v = v << 8 | (uint32_t)o;
+		if (i == 3)
+			break;
+		if (p == end || *p != '.')
+			goto bad;
 		s = p + 1;
 	}
+	if (p != end)
+		goto bad;
 	*ip = v;
 	return 0;
 bad:
@@ -302,7 +307,7 @@ lowest(const unsigned char *bits, uint32_t size, uint32_t *off)
 	return -1;
 }
 
-static void
+static __attribute__((noinline)) void
 mark(unsigned char *bits, uint32_t i)
 {
 	bits[i / 8] |= (unsigned char)(1u << i % 8);
@@ -435,7 +440,7 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 	struct subnet sn = { pi->gateway & ipam_mask(pi->prefix), pi->prefix };
 	struct subnet6 sn6;
 	char a[40];
-	int i;
+	int i, en;
 
 	*which = 4;
 	owner[0] = '\0';
@@ -443,16 +448,16 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		if (ipam_pick(&sn, pi->gateway, u->v4, u->n4, &pi->ip) < 0)
 			return -1;
 	} else if ((pi->ip & ipam_mask(sn.prefix)) != sn.net) {
-		errno = EDOM;
-		return -1;
+		en = EDOM;
+		goto fail;
 	} else if (pi->ip == sn.net || pi->ip == pi->gateway ||
 	    pi->ip == (sn.net | ~ipam_mask(sn.prefix))) {
-		errno = EPERM;
-		return -1;
+		en = EPERM;
+		goto fail;
 	}
 	lease_name(a, pi->ip, NULL);
 	if (root_link_take(rootfd, "leases", a, id, owner) < 0)
-		goto taken;
+		goto undo;
 	if (!pi->prefix6)
 		return 0;
 	*which = 6;
@@ -466,24 +471,23 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		    pi->ip6) < 0)
 			goto undo;
 	} else if (!ipam_in6(pi->ip6, sn6.net, sn6.prefix)) {
-		errno = EDOM;
-		goto undo;
+		en = EDOM;
+		goto fail;
 	} else if (!memcmp(pi->ip6, sn6.net, 16) ||
 	    !memcmp(pi->ip6, pi->gateway6, 16)) {
-		errno = EPERM;
-		goto undo;
+		en = EPERM;
+		goto fail;
 	}
 	lease_name(a, 0, pi->ip6);
 	if (root_link_take(rootfd, "leases", a, id, owner) == 0)
 		return 0;
-taken:
-	if (errno == EEXIST)
-		errno = EADDRINUSE;
 undo:
-	i = errno;
+	/* A link taken is a lease in use; no pick fails with EEXIST. */
+	en = errno == EEXIST ? EADDRINUSE : errno;
+fail:
 	if (*which == 6)
 		ipam_lease_free(rootfd, pi->ip, NULL, id);
-	errno = i;
+	errno = en;
 	return -1;
 }
 
@@ -519,39 +523,31 @@ ipam_lease_free(int rootfd, uint32_t ip, const unsigned char *ip6,
 	return root_link_free(rootfd, "leases", a, id);
 }
 
+struct each {
+	int (*fn)(uint32_t ip, const char *holder, void *arg);
+	void *arg;
+};
+
+static int
+each_ip(int rootfd, const char *name, const char *holder, const void *arg)
+{
+	const struct each *x = arg;
+	uint32_t ip;
+
+	(void)rootfd;
+	return ipam_parse_ip(name, NULL, &ip) < 0 ? 0 :
+	    x->fn(ip, holder, x->arg);
+}
+
 /* Visits every IPv4 lease as its address and what it points at, and
  * frees those for which fn returns 1.  Call with the root locked. */
 int
 ipam_lease_each(int rootfd,
 	int (*fn)(uint32_t ip, const char *holder, void *arg), void *arg)
 {
-	struct util_dir d;
-	const char *name;
-	char holder[320];
-	uint32_t ip;
-	ssize_t n;
-	int ret = 0, r, k, freed = 0;
+	struct each x = { fn, arg };
 
-	if (util_dir_open(&d, rootfd, "leases") < 0)
-		return errno == ENOENT ? 0 : -1;
-	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (ipam_parse_ip(name, NULL, &ip) < 0 ||
-		    (n = readlinkat(d.fd, name, holder, sizeof(holder))) < 0 ||
-		    n == sizeof(holder))
-			continue;
-		holder[n] = '\0';
-		if ((k = fn(ip, holder, arg)) < 0)
-			ret = -1;
-		else if (k > 0 && unlinkat(d.fd, name, 0) < 0 &&
-		    errno != ENOENT)
-			ret = -1;
-		else if (k > 0)
-			freed = 1;
-	}
-	if (r < 0 || (freed && root_sync(d.fd) < 0))
-		ret = -1;
-	util_dir_close(&d);
-	return ret;
+	return root_links_each(rootfd, "leases", each_ip, &x);
 }
 
 struct leased {

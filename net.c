@@ -15,7 +15,7 @@
 
 #include "pelagos.h"
 
-static void
+static __attribute__((noinline)) void
 ns_path(char *buf, size_t len, const char *name)
 {
 	util_fmt(buf, len, NETNS_DIR "/%s", name);
@@ -59,20 +59,26 @@ ipv6_conf(const char *ifname, int on)
 	conf_set(ifname, "disable_ipv6", on ? "0" : "1");
 }
 
+static int
+make_shared(unsigned long flags)
+{
+	return mount("", NETNS_DIR, "none", flags, NULL);
+}
+
 /* /run/netns must be a shared mount so that the bind mounts below it
  * reach mount namespaces made later (ip netns exec makes one).  As ip
  * does: make it shared, and if it is no mount point yet, bind it onto
  * itself first.  The flock keeps parallel creates from stacking binds.
  * Only the first setup is recursive: a mount made under a shared mount is
  * shared already, and a recursive change walks every sandbox's mount. */
-static int
+static __attribute__((noinline)) int
 dir_ready(void)
 {
 	int fd = -1, ret = -1;
 
 	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
 		return -1;
-	if (mount("", NETNS_DIR, "none", MS_SHARED, NULL) == 0)
+	if (make_shared(MS_SHARED) == 0)
 		return 0;
 	if (errno != EINVAL)
 		return -1;
@@ -81,30 +87,45 @@ dir_ready(void)
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			goto out;
-	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0) {
+	if (make_shared(MS_SHARED | MS_REC) == 0) {
 		ret = 0;
 		goto out;
 	}
 	if (errno != EINVAL ||
 	    mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
 		goto out;
-	ret = mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL);
+	ret = make_shared(MS_SHARED | MS_REC);
 out:
 	close(fd);
 	return ret;
 }
 
-/* Back in the host's network namespace (host is its fd) after a step in
- * another; the step's errno survives unless the way back fails. */
+/* This thread into the network namespace nsfd, or into a new one at -1,
+ * *host left open on the host's (-1 if it could not be opened); what
+ * names the step for an error. */
 static int
-ns_return(int host, int ret, struct pelagos_err *e)
+ns_enter(int nsfd, int *host, const char *what, const char *obj,
+	struct pelagos_err *e)
+{
+	if ((*host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		return err_os(e, "open /proc/self/ns/net");
+	if ((nsfd < 0 ? unshare(CLONE_NEWNET) : setns(nsfd, CLONE_NEWNET)) < 0)
+		return err_os(e, what, obj);
+	return 0;
+}
+
+/* Back in the host's network namespace after ns_enter, host closed; the
+ * step's errno survives unless the way back fails. */
+static int
+ns_leave(int host, int ret, struct pelagos_err *e)
 {
 	int saved = errno;
 
-	if (setns(host, CLONE_NEWNET) < 0)
-		return err_os(e, "return to the host network namespace");
-	errno = saved;
-	return ret;
+	if (host >= 0 && setns(host, CLONE_NEWNET) < 0)
+		ret = err_os(e, "return to the host network namespace");
+	else
+		errno = saved;
+	return root_close(host, ret);
 }
 
 /* A fresh network namespace, bind-mounted at /run/netns/NAME the way
@@ -117,24 +138,19 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	int *made, struct pelagos_err *e)
 {
 	char path[64];
-	int host = -1, fd = -1, ret = -1, saved;
+	int host, fd, ret;
 
 	*made = 0;
 	ns_path(path, sizeof(path), name);
 	if (dir_ready() < 0)
 		return err_os(e, "make " NETNS_DIR " a shared mount");
-	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
-		return err_os(e, "open /proc/self/ns/net");
-	if ((fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0) {
-		err_os(e, "create %s", path);
-		goto out;
-	}
+	if ((fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0)
+		return err_os(e, "create %s", path);
 	close(fd);
 	*made = 1;
-	if (unshare(CLONE_NEWNET) < 0) {
-		err_os(e, "create network namespace %s", name);
+	if ((ret = ns_enter(-1, &host, "create network namespace %s", name,
+	    e)) < 0)
 		goto out;
-	}
 	/* Without ipv6 the pod's interfaces are IPv4 only: with IPv6 on,
 	 * every new eth0 sends DAD and MLD packets that the bridge floods to
 	 * every port, which slows each create down as sandboxes add up.  With
@@ -146,19 +162,13 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	if (ipv6)
 		sysctl_set("/proc/sys/net/ipv6/mld_qrv", "1");
 	if (nl_open(podnl, NETLINK_ROUTE) < 0)
-		err_os(e, "netlink socket in %s", name);
+		ret = err_os(e, "netlink socket in %s", name);
 	else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
-		err_os(e, "mount %s", path);
+		ret = err_os(e, "mount %s", path);
 	else if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		err_os(e, "open %s", path);
-	else
-		ret = 0;
-	ret = ns_return(host, ret, e);
+		ret = err_os(e, "open %s", path);
 out:
-	saved = errno;
-	close(host);
-	errno = saved;
-	return ret;
+	return ns_leave(host, ret, e);
 }
 
 /* Unmounts and removes /run/netns/NAME, whatever is mounted there;
@@ -216,12 +226,13 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 	unsigned char gw6[16], mac[6];
 	struct nl_link l;
 	struct nl_buf b;
+	const char *what;
 	char ip[40];
-	int step, fresh = 0;
+	int r, prefix;
 
 	if (nl_getlink(nl, nd->bridge, &l) < 0) {
 		if (errno != ENODEV)
-			return err_os(e, "bridge %s", nd->bridge);
+			goto gone;
 		net_bridge_mac(nd->bridge, mac);
 		nl_buf_init(&b, 1);
 		nl_req_newbridge(&b, nd->bridge, mac);
@@ -232,44 +243,54 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 		if (nd->sn6.prefix)
 			ipv6_conf(nd->bridge, 1);
 		if (nl_getlink(nl, nd->bridge, &l) < 0)
-			return err_os(e, "bridge %s", nd->bridge);
+			goto gone;
 	}
 	if (!l.is_bridge)
 		return err_msg(e, EEXIST, "bridge %s: exists and is not a bridge",
 		    nd->bridge);
 	*index = l.index;
 	ipam_gateway6(&nd->sn6, gw6);
+	nl_buf_init(&b, 1);
+	nl_req_newaddr(&b, l.index, nd->gateway, nd->sn.prefix);
+	if ((r = nl_talk(nl, &b)) < 0 && errno != EEXIST) {
+		ipam_format_ip(nd->gateway, ip);
+		prefix = nd->sn.prefix;
+		goto addr;
+	}
 	/* Asking to add an IPv6 address the bridge has makes it report its
 	 * groups again, to every port: the IPv6 gateway is added along with
 	 * the IPv4 one, to a bridge that lacked that. */
-	for (step = 0; step < 4; step++) {
-		nl_buf_init(&b, 1);
-		if (step == 0)
-			nl_req_newaddr(&b, l.index, nd->gateway, nd->sn.prefix);
-		else if (step == 1 && nd->sn6.prefix && fresh)
-			nl_req_newaddr6(&b, l.index, gw6, nd->sn6.prefix);
-		else if (step == 2 && nd->mtu && l.mtu != nd->mtu)
-			nl_req_linkmtu(&b, nd->bridge, (unsigned int)nd->mtu);
-		else if (step == 3 && !(l.flags & IFF_UP))
-			nl_req_linkup(&b, nd->bridge);
-		else
-			continue;
-		if (nl_talk(nl, &b) == 0) {
-			fresh |= step == 0;
-			continue;
-		}
-		if (step < 2 && errno == EEXIST)
-			continue;
-		if (step == 0)
-			ipam_format_ip(nd->gateway, ip);
-		else
+	nl_buf_init(&b, 1);
+	if (nd->sn6.prefix && r == 0) {
+		nl_req_newaddr6(&b, l.index, gw6, nd->sn6.prefix);
+		if (nl_talk(nl, &b) < 0 && errno != EEXIST) {
 			ipam_format_ip6(gw6, ip);
-		return step < 2 ? err_os(e, "add address %s/%d to bridge %s",
-		    ip, step ? nd->sn6.prefix : nd->sn.prefix, nd->bridge) :
-		    err_os(e, "set bridge %s %s", nd->bridge, step == 2 ?
-		    "MTU" : "up");
+			prefix = nd->sn6.prefix;
+			goto addr;
+		}
+	}
+	what = "MTU";
+	nl_buf_init(&b, 1);
+	if (nd->mtu && l.mtu != nd->mtu) {
+		nl_req_linkmtu(&b, nd->bridge, (unsigned int)nd->mtu);
+		if (nl_talk(nl, &b) < 0)
+			goto set;
+	}
+	what = "up";
+	nl_buf_init(&b, 1);
+	if (!(l.flags & IFF_UP)) {
+		nl_req_linkup(&b, nd->bridge);
+		if (nl_talk(nl, &b) < 0)
+			goto set;
 	}
 	return 0;
+gone:
+	return err_os(e, "bridge %s", nd->bridge);
+addr:
+	return err_os(e, "add address %s/%d to bridge %s", ip, prefix,
+	    nd->bridge);
+set:
+	return err_os(e, "set bridge %s %s", nd->bridge, what);
 }
 
 /* The pair, its peer made under its final name straight inside the pod's
@@ -299,19 +320,12 @@ net_veth_create(struct nl_sock *nl, const char *host, int brindex,
 int
 net_ipv6_ifconf(int nsfd, const char *ifname, int on, struct pelagos_err *e)
 {
-	int host, ret = 0;
+	int host, ret;
 
-	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
-		return err_os(e, "open /proc/self/ns/net");
-	if (setns(nsfd, CLONE_NEWNET) < 0) {
-		ret = err_os(e, "enter the namespace of %s", ifname);
-	} else {
+	if ((ret = ns_enter(nsfd, &host, "enter the namespace of %s", ifname,
+	    e)) == 0)
 		ipv6_conf(ifname, on);
-		if (setns(host, CLONE_NEWNET) < 0)
-			ret = err_os(e, "return to the host network namespace");
-	}
-	close(host);
-	return ret;
+	return ns_leave(host, ret, e);
 }
 
 /* Deleting a veth waits 20-30 ms for the kernel's RCU grace periods.
@@ -377,32 +391,16 @@ int
 net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
 	struct pelagos_err *e)
 {
-	int host = -1, ret = -1, saved;
+	int host, ret;
 
 	if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_os(e, "open %s", path);
-	if ((host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
-		err_os(e, "open /proc/self/ns/net");
-		goto out;
-	}
-	if (setns(*nsfd, CLONE_NEWNET) < 0) {
-		err_os(e, "enter network namespace %s", path);
-		goto out;
-	}
-	if (nl_open(podnl, NETLINK_ROUTE) < 0)
-		err_os(e, "netlink socket in %s", path);
-	else
-		ret = 0;
-	ret = ns_return(host, ret, e);
-out:
-	saved = errno;
-	if (host >= 0)
-		close(host);
-	if (ret < 0) {
+	if ((ret = ns_enter(*nsfd, &host, "enter network namespace %s", path,
+	    e)) == 0 && nl_open(podnl, NETLINK_ROUTE) < 0)
+		ret = err_os(e, "netlink socket in %s", path);
+	if ((ret = ns_leave(host, ret, e)) < 0) {
 		nl_close(podnl);
-		close(*nsfd);
-		*nsfd = -1;
+		*nsfd = root_close(*nsfd, -1);
 	}
-	errno = saved;
 	return ret;
 }

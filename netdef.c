@@ -27,18 +27,20 @@
 #define NETDEF_MAX	512
 
 #define N(m) offsetof(struct netdef, m)
-static const struct kv_key net_keys[] = {
-	{ "name", T_NETNAME, N(name), 2 },
-	{ "bridge", T_IFNAME, N(bridge), 2 },
-	{ "subnet", T_NET, N(sn), 2 },
-	{ "gateway", T_IP, N(gateway), 2 },
-	{ "subnet6", T_NET6, N(sn6), 2 },
-	{ "mtu", T_INT, N(mtu), 2 },
-};
+#define NET_KEYS(K) \
+	K("name", T_NETNAME, 2, N(name)) \
+	K("bridge", T_IFNAME, 2, N(bridge)) \
+	K("subnet", T_NET, 2, N(sn)) \
+	K("gateway", T_IP, 2, N(gateway)) \
+	K("subnet6", T_NET6, 2, N(sn6)) \
+	K("mtu", T_INT, 2, N(mtu))
+static const char net_names[] = NET_KEYS(KV_NAME);
+static const struct kv_key net_keys[] = { NET_KEYS(KV_KEY) };
 #undef N
 
 static const struct kv_file net_file = {
-	"pelagos-network ", 1, net_keys, sizeof(net_keys) / sizeof(net_keys[0])
+	"pelagos-network ", 1, net_keys, sizeof(net_keys) / sizeof(net_keys[0]),
+	net_names
 };
 
 /* What a definition must hold, whoever wrote it: a gateway that is a
@@ -49,11 +51,12 @@ netdef_check(const struct netdef *nd, struct pelagos_err *e)
 	uint32_t m = ipam_mask(nd->sn.prefix);
 	char ip[16];
 
-	ipam_format_ip(nd->gateway, ip);
 	if ((nd->gateway & m) != nd->sn.net || nd->gateway == nd->sn.net ||
-	    nd->gateway == (nd->sn.net | ~m))
+	    nd->gateway == (nd->sn.net | ~m)) {
+		ipam_format_ip(nd->gateway, ip);
 		return err_msg(e, EINVAL, "gateway %s is no host of network "
 		    "%s's subnet", ip, nd->name);
+	}
 	if (nd->mtu && (nd->mtu < (nd->sn6.prefix ? 1280 : 68) ||
 	    nd->mtu > 65535))
 		return err_msg(e, EINVAL, "MTU %d out of range (%d-65535)",
@@ -94,7 +97,7 @@ netdef_load(int rootfd, const char *name, const struct netdef *def,
 {
 	struct pelagos_err ignored;
 	char buf[NETDEF_MAX + 1];
-	int n, v, dfd, e;
+	int n, v, dfd;
 
 	if (!strcmp(name, def->name)) {
 		*nd = *def;
@@ -104,11 +107,8 @@ netdef_load(int rootfd, const char *name, const struct netdef *def,
 	if (!valid_name(name) || rootfd < 0 ||
 	    (dfd = root_dir(rootfd, "networks")) < 0)
 		return -1;
-	n = state_kv_load(dfd, name, buf, NETDEF_MAX);
-	e = errno;
-	close(dfd);
-	errno = e;
-	if (n < 0)
+	if ((n = root_close(dfd, state_kv_load(dfd, name, buf,
+	    NETDEF_MAX))) < 0)
 		return -1;
 	memset(nd, 0, sizeof(*nd));
 	if (state_kv_parse(&net_file, buf, (size_t)n, nd, &v) < 0 ||
@@ -154,7 +154,7 @@ netdef_list(int rootfd, const struct netdef *def, struct netdefs *l,
 		if (netdef_load(rootfd, name, def, &l->v[l->n]) == 0)
 			l->n++;
 		else if (errno != ENOENT)
-			util_fmt(bad, NAME_MAX_LEN + 1, "%s", name);
+			strcpy(bad, name);
 	}
 	util_dir_close(&d);
 	util_sort(l->v + 1, l->n - 1, sizeof(*l->v), cmp_name);
@@ -222,8 +222,7 @@ netdef_create(int rootfd, const struct netdef *nd, const struct netdef *def,
 	}
 	ret = 0;
 out:
-	if (dfd >= 0)
-		close(dfd);
+	root_close(dfd, 0);
 	netdef_list_free(&l);
 	close(lock);
 	return ret;
@@ -265,9 +264,7 @@ netdef_remove(int rootfd, const char *name, const struct netdef *def,
 	else
 		ret = 0;
 out:
-	if (dfd >= 0)
-		close(dfd);
-	if (lock >= 0)
-		close(lock);
+	root_close(dfd, 0);
+	root_close(lock, 0);
 	return ret;
 }

@@ -78,12 +78,57 @@ name(unsigned int i)
 #define END		0xfe	/* in no template: verdicts hold 0xff */
 #define OP(k)		(0xf0 + (k))
 
+#define B4(v)		(uint8_t)((uint32_t)(v) >> 24), \
+	(uint8_t)((uint32_t)(v) >> 16), (uint8_t)((uint32_t)(v) >> 8), \
+	(uint8_t)(v)
+#define META(key, reg)	EXPR(X_META), NFT_META_##key, reg
+#define PAY(base, off, len, reg) EXPR(X_PAY), NFT_PAYLOAD_##base##_HEADER, \
+	off, len, reg
+#define CMP1(op, v)	EXPR(X_CMP1), NFT_CMP_##op, v
+#define CMP2(op, v0, v1) EXPR(X_CMP2), NFT_CMP_##op, v0, v1
+#define CMP4(op, v0)	EXPR(X_CMP4), NFT_CMP_##op, v0, 0, 0, 0
+#define LOOK(set, id)	EXPR(X_LOOK), set, id
+#define LOOKNOT(set, id) EXPR(X_LOOKNOT), set, id
+#define LOOKMAP(set, id) EXPR(X_LOOKMAP), set, id
+#define JUMP(chain)	EXPR(X_JUMP), chain
+#define RETURN		EXPR(X_RETURN)
+#define DROP		EXPR(X_DROP)
+#define RULE(chain)	EXPR(X_RULE), chain
+#define RULE_END	CLOSE(1)
+#define SET(name, flags, type, len) EXPR(X_SET), name, flags, B4(type), len
+#define BASE(chain, type, hook, prio) EXPR(X_BASE), chain, type, hook, B4(prio)
+#define CHAIN(chain)	MSG(NEWCHAIN, NLM_F_CREATE), STR(NFTA_CHAIN_NAME, chain)
+#define TABLE		MSG(NEWTABLE, 0), U8(NFTA_TABLE_FLAGS, 0)
+#define FLUSH(chain)	MSG(DELRULE, 0), STR(NFTA_RULE_CHAIN, chain)
+#define MASQ		EXPR(P_MASQ), CLOSE(2)
+#define DNAT		EXPR(P_NAT), U8(NFTA_NAT_TYPE, NFT_NAT_DNAT), \
+	U8(NFTA_NAT_FAMILY, NFPROTO_IPV4), U8(NFTA_NAT_REG_ADDR_MIN, 1), \
+	U8(NFTA_NAT_REG_PROTO_MIN, 9), CLOSE(2)
+/* Sequences the programs repeat, each a template (X_IPV4 ...). */
+#define IPV4		EXPR(X_IPV4)
+#define LOCAL		EXPR(X_LOCAL)
+#define IIF		EXPR(X_IIF)
+#define ARP		EXPR(X_ARP)
+#define ETHER(op, b0, b1) PAY(LL, 12, 2, 1), CMP2(op, b0, b1)
+#define PROTO_IP	META(PROTOCOL, 1), CMP2(EQ, 8, 0)
+#define MAPDATA		U32(NFTA_SET_DATA_TYPE, 0x1cd), U8(NFTA_SET_DATA_LEN, 8)
+#define SETID(id)	U8(NFTA_SET_ID, id)
+/* The guard set's display hint (a libnftnl udata record: its key is in
+ * host byte order), without which nft shows its names empty; the other
+ * sets need none. */
+#define UD_HOST		RAW(NFTA_SET_USERDATA, 6), 0, 4, 1, 0, 0, 0
+#define FIELD(n)	NEST(NFTA_LIST_ELEM), U8(NFTA_SET_FIELD_LEN, n), CLOSE(1)
+
 /* The templates: expressions in nft's attribute order, and the headers
  * of chains, sets and rules. */
 enum {
 	X_META = P_PREROUTING, X_PAY, X_CMP1, X_CMP2, X_CMP4, X_LOOK,
-	X_LOOKNOT, X_LOOKMAP, X_JUMP, X_RETURN, X_DROP, X_RULE, X_SET, X_BASE
+	X_LOOKNOT, X_LOOKMAP, X_JUMP, X_RETURN, X_DROP, X_RULE, X_SET, X_BASE,
+	X_IPV4, X_LOCAL, X_IIF, X_ARP
 };
+/* From X_LOOK on an EXPR byte reads as an operand (0xf0 ...) inside a
+ * template, so templates use only those below; the last one is 0xfc,
+ * below END. */
 #define X_FIRST X_META
 #define VERDICT		EXPR(P_IMMEDIATE), U8(NFTA_IMMEDIATE_DREG, 0), \
 	NEST(NFTA_IMMEDIATE_DATA), NEST(NFTA_DATA_VERDICT)
@@ -128,48 +173,17 @@ static const uint8_t tpl[] = {
 	MSG(NEWCHAIN, NLM_F_CREATE), STR(NFTA_CHAIN_NAME, OP(0)),
 	STR(NFTA_CHAIN_TYPE, OP(1)), NEST(NFTA_CHAIN_HOOK),
 	U8(NFTA_HOOK_HOOKNUM, OP(2)), 0x20 | NFTA_HOOK_PRIORITY, OP(3), OP(4),
-	OP(5), OP(6), CLOSE(1), END
+	OP(5), OP(6), CLOSE(1), END,
+	/* X_IPV4: meta nfproto ipv4 */
+	META(NFPROTO, 1), CMP1(EQ, NFPROTO_IPV4), END,
+	/* X_LOCAL: fib daddr type local */
+	EXPR(P_FIB), U8(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR),
+	U8(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE), U8(NFTA_FIB_DREG, 1),
+	CLOSE(2), CMP4(EQ, RTN_LOCAL), END,
+	/* X_IIF: iifname, X_ARP: ether type arp */
+	META(IIFNAME, 1), END,
+	PAY(LL, 12, 2, 1), CMP2(EQ, 8, 6), END
 };
-
-#define B4(v)		(uint8_t)((uint32_t)(v) >> 24), \
-	(uint8_t)((uint32_t)(v) >> 16), (uint8_t)((uint32_t)(v) >> 8), \
-	(uint8_t)(v)
-#define META(key, reg)	EXPR(X_META), NFT_META_##key, reg
-#define PAY(base, off, len, reg) EXPR(X_PAY), NFT_PAYLOAD_##base##_HEADER, \
-	off, len, reg
-#define CMP1(op, v)	EXPR(X_CMP1), NFT_CMP_##op, v
-#define CMP2(op, v0, v1) EXPR(X_CMP2), NFT_CMP_##op, v0, v1
-#define CMP4(op, v0)	EXPR(X_CMP4), NFT_CMP_##op, v0, 0, 0, 0
-#define LOOK(set, id)	EXPR(X_LOOK), set, id
-#define LOOKNOT(set, id) EXPR(X_LOOKNOT), set, id
-#define LOOKMAP(set, id) EXPR(X_LOOKMAP), set, id
-#define JUMP(chain)	EXPR(X_JUMP), chain
-#define RETURN		EXPR(X_RETURN)
-#define DROP		EXPR(X_DROP)
-#define RULE(chain)	EXPR(X_RULE), chain
-#define RULE_END	CLOSE(1)
-#define SET(name, flags, type, len) EXPR(X_SET), name, flags, B4(type), len
-#define BASE(chain, type, hook, prio) EXPR(X_BASE), chain, type, hook, B4(prio)
-#define CHAIN(chain)	MSG(NEWCHAIN, NLM_F_CREATE), STR(NFTA_CHAIN_NAME, chain)
-#define TABLE		MSG(NEWTABLE, 0), U8(NFTA_TABLE_FLAGS, 0)
-#define FLUSH(chain)	MSG(DELRULE, 0), STR(NFTA_RULE_CHAIN, chain)
-#define MASQ		EXPR(P_MASQ), CLOSE(2)
-#define DNAT		EXPR(P_NAT), U8(NFTA_NAT_TYPE, NFT_NAT_DNAT), \
-	U8(NFTA_NAT_FAMILY, NFPROTO_IPV4), U8(NFTA_NAT_REG_ADDR_MIN, 1), \
-	U8(NFTA_NAT_REG_PROTO_MIN, 9), CLOSE(2)
-#define IPV4		META(NFPROTO, 1), CMP1(EQ, NFPROTO_IPV4)
-#define LOCAL		EXPR(P_FIB), U8(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR), \
-	U8(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE), U8(NFTA_FIB_DREG, 1), \
-	CLOSE(2), CMP4(EQ, RTN_LOCAL)
-#define ETHER(op, b0, b1) PAY(LL, 12, 2, 1), CMP2(op, b0, b1)
-#define PROTO_IP	META(PROTOCOL, 1), CMP2(EQ, 8, 0)
-#define MAPDATA		U32(NFTA_SET_DATA_TYPE, 0x1cd), U8(NFTA_SET_DATA_LEN, 8)
-#define SETID(id)	U8(NFTA_SET_ID, id)
-/* The guard set's display hint (a libnftnl udata record: its key is in
- * host byte order), without which nft shows its names empty; the other
- * sets need none. */
-#define UD_HOST		RAW(NFTA_SET_USERDATA, 6), 0, 4, 1, 0, 0, 0
-#define FIELD(n)	NEST(NFTA_LIST_ELEM), U8(NFTA_SET_FIELD_LEN, n), CLOSE(1)
 
 /* The rules as `nft list table` shows them; registers as nft numbers
  * them (1-4 the 16-byte ones, 8-23 the 4-byte ones). */
@@ -236,36 +250,36 @@ static const uint8_t bridge_prog[] = {
 	RAW(NFTA_SET_USERDATA, 12), 0, 4, 1, 0, 0, 0, 6, 4, 0, 0, 0, 0,
 	FLUSH(P_PREROUTING), FLUSH(P_POD), FLUSH(P_EGRESS),
 	/* prerouting: iifname @guard jump pod */
-	RULE(P_PREROUTING), META(IIFNAME, 1), LOOK(P_GUARD, 1), JUMP(P_POD),
+	RULE(P_PREROUTING), IIF, LOOK(P_GUARD, 1), JUMP(P_POD),
 	RULE_END,
 	/* pod: ether type != ip ether type != arp ether type != ip6 drop
 	 * (a VLAN tag could carry a spoofed address past the checks) */
 	RULE(P_POD), ETHER(NEQ, 8, 0), ETHER(NEQ, 8, 6), ETHER(NEQ, 0x86, 0xdd),
 	DROP, RULE_END,
 	/* iifname . ether saddr != @macs drop */
-	RULE(P_POD), META(IIFNAME, 1), PAY(LL, 6, 6, 2), LOOKNOT(P_MACS, 2),
+	RULE(P_POD), IIF, PAY(LL, 6, 6, 2), LOOKNOT(P_MACS, 2),
 	DROP, RULE_END,
 	/* iifname . arp saddr ether != @macs drop */
-	RULE(P_POD), ETHER(EQ, 8, 6), META(IIFNAME, 1), PAY(NETWORK, 8, 6, 2),
+	RULE(P_POD), ARP, IIF, PAY(NETWORK, 8, 6, 2),
 	LOOKNOT(P_MACS, 2), DROP, RULE_END,
 	/* iifname . arp saddr ip != @ips drop */
-	RULE(P_POD), ETHER(EQ, 8, 6), META(IIFNAME, 1), PAY(NETWORK, 14, 4, 2),
+	RULE(P_POD), ARP, IIF, PAY(NETWORK, 14, 4, 2),
 	LOOKNOT(P_IPS, 3), DROP, RULE_END,
 	/* iifname . ip saddr != @ips drop */
-	RULE(P_POD), PROTO_IP, META(IIFNAME, 1), PAY(NETWORK, 12, 4, 2),
+	RULE(P_POD), PROTO_IP, IIF, PAY(NETWORK, 12, 4, 2),
 	LOOKNOT(P_IPS, 3), DROP, RULE_END,
 	/* iifname @drops jump egress: it has an allowlist */
-	RULE(P_POD), META(IIFNAME, 1), LOOK(P_DROPS, 5), JUMP(P_EGRESS),
+	RULE(P_POD), IIF, LOOK(P_DROPS, 5), JUMP(P_EGRESS),
 	RULE_END,
 	/* egress: ether type arp return */
-	RULE(P_EGRESS), ETHER(EQ, 8, 6), RETURN, RULE_END,
+	RULE(P_EGRESS), ARP, RETURN, RULE_END,
 	/* iifname . ip daddr @allow return: everything else it sends
 	 * (answers to its published ports too: this family tracks no
 	 * connections) is dropped and counted */
-	RULE(P_EGRESS), PROTO_IP, META(IIFNAME, 1), PAY(NETWORK, 16, 4, 2),
+	RULE(P_EGRESS), PROTO_IP, IIF, PAY(NETWORK, 16, 4, 2),
 	LOOK(P_ALLOW, 4), RETURN, RULE_END,
 	/* counter name iifname map @drops drop */
-	RULE(P_EGRESS), META(IIFNAME, 1), EXPR(P_OBJREF),
+	RULE(P_EGRESS), IIF, EXPR(P_OBJREF),
 	U8(NFTA_OBJREF_SET_SREG, 1), /* without the NUL, as nft sends it */
 	RAW(NFTA_OBJREF_SET_NAME, 5), 'd', 'r', 'o', 'p', 's',
 	U8(NFTA_OBJREF_SET_ID, 5), CLOSE(2), DROP, RULE_END,
@@ -475,7 +489,7 @@ elem(struct elems *x, const struct key *k, const struct key *end,
 	nl_nest_end(x->b, e);
 }
 
-static void
+static __attribute__((noinline)) void
 set_close(struct elems *x)
 {
 	nl_nest_end(x->b, x->list);
@@ -500,13 +514,17 @@ counter(struct elems *x, int type, const char *name)
 
 /* The sets that hold one element of every sandbox (nat and the bridge
  * ones only when it has them), and what its key holds: i the address,
- * b the bridge, v the veth, m the MAC. */
+ * b the bridge, v the veth, m the MAC.  O_NAT: only with NAT; O_PORTS:
+ * the published ports' elements come before it; O_DROPS: only with an
+ * allowlist, and its element names a counter of that name. */
+enum { O_NAT = 1, O_PORTS = 2, O_DROPS = 4 };
 static const struct {
-	uint8_t set, bridge;
+	uint8_t set, bridge, flags;
 	char key[3];
 } own[] = {
-	{ P_PODS, 0, "ib" }, { P_NAT, 0, "i" }, { P_GUARD, 1, "v" },
-	{ P_MACS, 1, "vm" }, { P_IPS, 1, "vi" }, { P_DROPS, 1, "v" }
+	{ P_PODS, 0, 0, "ib" }, { P_NAT, 0, O_NAT, "i" },
+	{ P_GUARD, 1, O_PORTS, "v" }, { P_MACS, 1, 0, "vm" },
+	{ P_IPS, 1, 0, "vi" }, { P_DROPS, 1, O_DROPS, "v" }
 };
 
 static struct key *
@@ -542,9 +560,11 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 	struct key k, d, end;
 	const char *f;
 	size_t i, j;
+	int fl;
 
 	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
-		for (j = 0; i == 2 && j < p->nports; j++) {
+		fl = own[i].flags;
+		for (j = 0; (fl & O_PORTS) && j < p->nports; j++) {
 			pp = &p->ports[j];
 			set_open(&x, 0, pp->ip ? P_PORTS : P_ANYPORTS,
 			    add && excl ? NLM_F_EXCL : 0);
@@ -556,8 +576,8 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 			    NULL);
 			set_close(&x);
 		}
-		if ((i == 1 && !p->nat) || (own[i].bridge && !p->guard) ||
-		    (i == 5 && !p->negress))
+		if (((fl & O_NAT) && !p->nat) || (own[i].bridge && !p->guard) ||
+		    ((fl & O_DROPS) && !p->negress))
 			continue;
 		kname(&k, NULL);
 		for (f = own[i].key; *f; f++)
@@ -571,14 +591,14 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 				    IFNAME_LEN);
 		/* The counter is made before the map element that names it,
 		 * and removed after it. */
-		if (i == 5 && add)
+		if ((fl & O_DROPS) && add)
 			counter(&x, NFT_MSG_NEWOBJ, p->veth);
 		set_open(&x, own[i].bridge, own[i].set, 0);
-		elem(&x, &k, NULL, NULL, i == 5 ? p->veth : NULL);
+		elem(&x, &k, NULL, NULL, fl & O_DROPS ? p->veth : NULL);
 		set_close(&x);
 		if (op < 0)
 			return;
-		if (i == 5 && !add)
+		if ((fl & O_DROPS) && !add)
 			counter(&x, NFT_MSG_DELOBJ, p->veth);
 	}
 	if (!p->guard || !p->negress)

@@ -268,6 +268,7 @@ struct root_ids {
 };
 int root_dir(int rootfd, const char *name);
 int root_sync(int fd);
+int root_close(int fd, int ret);
 int root_open(const char *path, int create);
 int root_lock(int rootfd, int how);
 int root_sbdir(int rootfd, const char *id);
@@ -284,6 +285,11 @@ int root_link_take(int rootfd, const char *dir, const char *name,
 	const char *id, char owner[ID_LEN + 1]);
 int root_links_sweep(int rootfd, const char *dir,
 	int (*drop)(int rootfd, const char *name, const char *id,
+	const void *arg),
+	const void *arg);
+#define ROOT_LINK_MAX	320	/* what a link may point at, with the NUL */
+int root_links_each(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *name, const char *target,
 	const void *arg),
 	const void *arg);
 int root_is_id(int rootfd, const char *name, const char *id,
@@ -374,16 +380,20 @@ enum kv_type {
 	T_PORTS, T_EGRESS
 };
 struct kv_key {
-	const char *key;
 	unsigned char type;	/* an enum kv_type */
-	unsigned short off;	/* of the value in the table's struct */
 	unsigned char versions;	/* bit n: present in version n */
+	unsigned short off;	/* of the value in the table's struct */
 };
+/* A table is one list of K(name, type, versions, offset) lines, made
+ * into its names (KV_NAME) and its keys (KV_KEY). */
+#define KV_NAME(n, t, v, o)	n "\0"
+#define KV_KEY(n, t, v, o)	{ t, v, o },
 struct kv_file {
 	const char *magic;	/* with its trailing space */
 	int version;		/* the one written; older ones are read */
 	const struct kv_key *keys;
 	size_t nkeys;
+	const char *names;	/* the keys' names, in their order */
 };
 int state_kv_format(const struct kv_file *f, const void *base, char *buf,
 	size_t len);

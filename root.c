@@ -40,16 +40,27 @@ root_sync(int fd)
 	return fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
 }
 
+/* Closes fd, if open, with errno kept; passes ret on. */
+int
+root_close(int fd, int ret)
+{
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return ret;
+}
+
 /* The root, with (create) its three directories made and made durable.
  * An existing one is checked the same way: a symlink or a file in the
  * place of one of them is refused (ELOOP or ENOTDIR). */
 int
 root_open(const char *path, int create)
 {
-	static const char *const sub[] = { "sandboxes", "leases", "names",
-		"networks" };
-	int fd = -1, d, e, made = 0;
-	size_t i;
+	static const char sub[] = "sandboxes\0leases\0names\0networks\0";
+	const char *s;
+	int fd = -1, d, made = 0;
 
 	if (create && mkdir(path, 0700) == 0)
 		made = 1;
@@ -57,24 +68,20 @@ root_open(const char *path, int create)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (create && mkdirat(fd, sub[i], 0700) == 0)
+	for (s = sub; *s; s += strlen(s) + 1) {
+		if (create && mkdirat(fd, s, 0700) == 0)
 			made = 1;
 		else if (create && errno != EEXIST)
 			goto fail;
-		if ((d = root_dir(fd, sub[i])) >= 0)
-			close(d);
-		else if (errno != ENOENT)
+		if ((d = root_dir(fd, s)) < 0 && errno != ENOENT)
 			goto fail;
+		root_close(d, 0);
 	}
 	if (made && root_sync(fd) < 0)
 		goto fail;
 	return fd;
 fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return root_close(fd, -1);
 }
 
 /* The root's lock: exclusive for whoever claims or removes records, or
@@ -84,19 +91,15 @@ fail:
 int
 root_lock(int rootfd, int how)
 {
-	int fd, e;
+	int fd;
 
 	fd = openat(rootfd, "lock", how == LOCK_EX ? O_RDWR | O_CREAT |
 	    O_CLOEXEC | O_NOFOLLOW : O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	while (flock(fd, how) < 0) {
-		if (errno != EINTR) {
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
+		if (errno != EINTR)
+			return root_close(fd, -1);
 	}
 	return fd;
 }
@@ -112,15 +115,12 @@ sandboxes_dir(int rootfd)
 int
 root_sbdir(int rootfd, const char *id)
 {
-	int sfd, fd, e;
+	int sfd, fd;
 
 	if ((sfd = sandboxes_dir(rootfd)) < 0)
 		return -1;
 	fd = openat(sfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	e = errno;
-	close(sfd);
-	errno = e;
-	return fd;
+	return root_close(sfd, fd);
 }
 
 /* Makes the sandbox's directory and returns it open and flock()ed: the
@@ -138,17 +138,12 @@ root_claim(int rootfd, const char *id)
 	    O_CLOEXEC)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
 	    root_sync(sfd) == 0)
 		goto out;
+	fd = root_close(fd, -1);
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
 	unlinkat(sfd, id, AT_REMOVEDIR);
 	errno = e;
 out:
-	e = errno;
-	close(sfd);
-	errno = e;
-	return fd;
+	return root_close(sfd, fd);
 }
 
 /* Whether a create still holds the sandbox's directory. */
@@ -259,10 +254,7 @@ root_link_make(int rootfd, const char *dir, const char *name, const char *id)
 		unlinkat(dfd, name, 0);
 		errno = e;
 	}
-	e = errno;
-	close(dfd);
-	errno = e;
-	return ret;
+	return root_close(dfd, ret);
 }
 
 /* Unlinks a lease or name in dir only while it still belongs to id;
@@ -271,42 +263,47 @@ int
 root_link_free(int rootfd, const char *dir, const char *name, const char *id)
 {
 	char cur[ID_LEN + 1];
-	int dfd, ret = 0, e;
+	int dfd, ret = 0;
 
 	if ((dfd = root_dir(rootfd, dir)) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (root_link_read(dfd, name, cur) < 0)
 		ret = errno == ENOENT ? 0 : -1;
-	else if (!strcmp(cur, id) && unlinkat(dfd, name, 0) < 0 &&
-	    errno != ENOENT)
-		ret = -1;
 	else if (!strcmp(cur, id))
-		ret = root_sync(dfd);
-	e = errno;
-	close(dfd);
-	errno = e;
-	return ret;
+		ret = unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -1 :
+		    root_sync(dfd);
+	return root_close(dfd, ret);
 }
 
 /* Visits the links in dir, unlinking those for which drop(root, the
- * link's name, the ID it points at, arg) says so.  A link that does not hold an ID is
- * left alone: it is not ours to judge. */
-int
-root_links_sweep(int rootfd, const char *dir,
+ * link's name, what it points at, arg) returns 1 (-1: an error, and the
+ * visit goes on).  Without raw a link that does not hold an ID is left
+ * alone: it is not ours to judge. */
+static int
+links_walk(int rootfd, const char *dir, int raw,
 	int (*drop)(int rootfd, const char *name, const char *id,
 	const void *arg),
 	const void *arg)
 {
-	char id[ID_LEN + 1];
+	char id[ROOT_LINK_MAX];
 	struct util_dir d;
 	const char *name;
-	int ret = 0, r, dropped = 0;
+	int ret = 0, r, k, dropped = 0;
+	ssize_t n;
 
 	if (util_dir_open(&d, rootfd, dir) < 0)
 		return errno == ENOENT ? 0 : -1;
 	while ((r = util_dir_next(&d, &name)) > 0) {
-		if (root_link_read(d.fd, name, id) < 0 ||
-		    !drop(rootfd, name, id, arg))
+		if (raw) {
+			if ((n = readlinkat(d.fd, name, id, sizeof(id))) < 0 ||
+			    n == sizeof(id))
+				continue;
+			id[n] = '\0';
+		} else if (root_link_read(d.fd, name, id) < 0)
+			continue;
+		if ((k = drop(rootfd, name, id, arg)) < 0)
+			ret = -1;
+		if (k <= 0)
 			continue;
 		if (unlinkat(d.fd, name, 0) < 0 && errno != ENOENT)
 			ret = -1;
@@ -316,6 +313,25 @@ root_links_sweep(int rootfd, const char *dir,
 		ret = -1;
 	util_dir_close(&d);
 	return ret;
+}
+
+int
+root_links_sweep(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *name, const char *id,
+	const void *arg),
+	const void *arg)
+{
+	return links_walk(rootfd, dir, 0, drop, arg);
+}
+
+/* The same over every link, whatever it points at. */
+int
+root_links_each(int rootfd, const char *dir,
+	int (*drop)(int rootfd, const char *name, const char *target,
+	const void *arg),
+	const void *arg)
+{
+	return links_walk(rootfd, dir, 1, drop, arg);
 }
 
 int
@@ -344,7 +360,7 @@ int
 root_link_take(int rootfd, const char *dir, const char *name, const char *id,
 	char owner[ID_LEN + 1])
 {
-	int dfd, ret = -1, e;
+	int dfd, ret = -1;
 
 	owner[0] = '\0';
 	if (root_link_make(rootfd, dir, name, id) == 0)
@@ -361,10 +377,7 @@ root_link_take(int rootfd, const char *dir, const char *name, const char *id,
 		goto out;
 	ret = root_link_make(rootfd, dir, name, id);
 out:
-	e = errno;
-	close(dfd);
-	errno = e;
-	return ret;
+	return root_close(dfd, ret);
 }
 
 int
@@ -383,15 +396,11 @@ root_name_free(int rootfd, const char *name, const char *id)
 int
 root_name_lookup(int rootfd, const char *name, char id[ID_LEN + 1])
 {
-	int nfd, ret, e;
+	int nfd;
 
 	if ((nfd = root_dir(rootfd, "names")) < 0)
 		return -1;
-	ret = root_link_read(nfd, name, id);
-	e = errno;
-	close(nfd);
-	errno = e;
-	return ret;
+	return root_close(nfd, root_link_read(nfd, name, id));
 }
 
 static int

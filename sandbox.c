@@ -45,17 +45,13 @@ sandbox_boot_id(void)
 {
 	static char id[BOOT_ID_LEN + 2];
 	static int done;
-	ssize_t n;
-	int fd;
+	int n;
 
 	if (done)
 		return id;
 	done = 1;
-	if ((fd = open("/proc/sys/kernel/random/boot_id",
-	    O_RDONLY | O_CLOEXEC)) < 0)
-		return id;
-	n = read(fd, id, sizeof(id) - 1);
-	close(fd);
+	n = state_kv_load(AT_FDCWD, "/proc/sys/kernel/random/boot_id", id,
+	    BOOT_ID_LEN + 1);
 	id[n == BOOT_ID_LEN + 1 && id[BOOT_ID_LEN] == '\n' ? BOOT_ID_LEN : 0] =
 	    '\0';
 	if (!valid_boot_id(id))
@@ -112,28 +108,37 @@ sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
 int
 sandbox_load(int rootfd, const char *id, struct sandbox *sb)
 {
-	int dfd, ret, saved;
+	int dfd;
 
 	if ((dfd = root_sbdir(rootfd, id)) < 0)
 		return -1;
-	ret = sandbox_load_at(dfd, id, sb);
-	saved = errno;
-	close(dfd);
-	errno = saved;
-	return ret;
+	return root_close(dfd, sandbox_load_at(dfd, id, sb));
 }
 
 /* The kernel objects an ID names: its netns (whose name is the pause's
  * tag), and the host end of the veth of its interface i, eth<i> in the
  * pod: vh-<8hex> for eth0, vh-<8hex>-<i> for the others (IFNAMSIZ allows
  * 15 characters). */
-static void
+static __attribute__((noinline)) void
 kernel_names(const char *id, int i, char ns[IFNAME_LEN],
 	char veth[IFNAME_LEN])
 {
 	pause_tag(id, ns);
 	util_fmt(veth, IFNAME_LEN, i ? VETH_PREFIX "%.*s-%d" :
 	    VETH_PREFIX "%.*s", SHORT_LEN, id, i);
+}
+
+/* The kernel names of sb's ID: its netns (none for a host-network pod)
+ * and the host ends of its veths. */
+static void
+names_of(struct sandbox *sb)
+{
+	int i;
+
+	for (i = 0; i < sb->nifs; i++)
+		kernel_names(sb->id, i, sb->ns_name, sb->ifs[i].veth_host);
+	if (sb->net == NS_NODE)
+		sb->ns_name[0] = '\0';
 }
 
 /* Fills sb from an ID alone, for a sandbox whose state is missing or
@@ -143,16 +148,12 @@ kernel_names(const char *id, int i, char ns[IFNAME_LEN],
 void
 sandbox_derive(const char *id, struct sandbox *sb)
 {
-	int i;
-
 	memset(sb, 0, sizeof(*sb));
 	strcpy(sb->id, id);
-	for (i = 0; i < MAX_IFS; i++)
-		kernel_names(id, i, sb->ns_name, sb->ifs[i].veth_host);
 	sb->nifs = MAX_IFS;
+	pause_tag(id, sb->ns_name);
 	sb->net = net_ns_ino(sb->ns_name) ? NS_POD : NS_NODE;
-	if (sb->net == NS_NODE)
-		sb->ns_name[0] = '\0';
+	names_of(sb);
 	cgroup_derive(id, sb->cgroup);
 }
 
@@ -201,18 +202,10 @@ leases_free(int rootfd, const struct sandbox *sb)
 	return ret;
 }
 
-static void
-keep_first(struct pelagos_err *first, int *ret, const struct pelagos_err *e)
-{
-	if (*ret == 0)
-		*first = *e;
-	*ret = -1;
-}
-
 /* The records: lease, name and directory, freed under the root's lock
  * (TD_LOCKED: the caller holds it), so that no create can take an address
  * or a name between the check that it is still ours and its removal. */
-static int
+static __attribute__((noinline)) int
 free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
 	struct pelagos_err *e)
 {
@@ -236,8 +229,7 @@ free_records(int rootfd, const struct sandbox *sb, int flags, int kept,
 	 * left is then still traced from it. */
 	if (ret == 0 && !kept && root_rmdir(rootfd, sb->id) < 0)
 		ret = err_os(e, "remove state of sandbox %s", sb->id);
-	if (lock >= 0)
-		close(lock);
+	root_close(lock, 0);
 	return ret;
 }
 
@@ -251,17 +243,20 @@ int
 sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 	struct pelagos_err *e)
 {
-	struct pelagos_err step;
+	/* Where the next failure is told: e until the first one, which is
+	 * the one reported. */
+	struct pelagos_err step, *w = e;
 	struct proc_scan s;
+	struct proc_id rec, *p;
 	size_t i, busy;
 	long n = 0;
-	pid_t pid;
-	int ret = -1, unmounted = 0;
+	int ret = -1, unmounted = 0, pause;
 
 	memset(&s, 0, sizeof(s));
 	pause_tag(sb->id, s.tag);
 	/* The recorded pause of an earlier boot is nobody's now. */
-	pid = this_boot(sb) ? sb->pause_pid : 0;
+	rec.pid = this_boot(sb) ? sb->pause_pid : 0;
+	rec.start = sb->pause_start;
 	if (sb->cgroup[0] && !(flags & (TD_NOSCAN | TD_FORCE)) &&
 	    (n = cgroup_busy(sb->cgroup)) < 0 && errno != ENOENT) {
 		err_os(e, "processes in cgroup %s", sb->cgroup);
@@ -282,47 +277,41 @@ sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,
 		goto out;
 	}
 	ret = 0;
-	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, pid, &step) < 0)
-		keep_first(e, &ret, &step);
-	/* Killed with its cgroup, the pause may still be on its way out: as
-	 * PID 1 of a --pod-pid sandbox it waits for every process of its PID
-	 * namespace to be reaped, and, on its way, no longer shows the tag. */
-	if (proc_stop(pid, sb->pause_start, sb->cgroup[0] ? 0 : SIGTERM,
-	    sb->cgroup[0] ? NULL : s.tag) < 0) {
-		err_os(&step, "stop pause %d of sandbox %s",
-		    (int)sb->pause_pid, sb->id);
-		keep_first(e, &ret, &step);
+	if (sb->cgroup[0] && cgroup_remove(sb->cgroup, rec.pid, w) < 0)
+		ret = -1, w = &step;
+	/* The recorded pause first, then the pauses and other processes
+	 * the scan found.  Killed with its cgroup, the recorded pause may
+	 * still be on its way out: as PID 1 of a --pod-pid sandbox it waits
+	 * for every process of its PID namespace to be reaped, and, on its
+	 * way, no longer shows the tag. */
+	for (i = 0; i <= (size_t)s.npause + s.nother; i++) {
+		p = !i ? &rec : i <= (size_t)s.npause ? &s.pause[i - 1] :
+		    &s.other[i - 1 - s.npause];
+		pause = i <= (size_t)s.npause;
+		if (proc_stop(p->pid, p->start, !pause ? SIGKILL :
+		    !i && sb->cgroup[0] ? 0 : SIGTERM,
+		    pause && (i || !sb->cgroup[0]) ? s.tag : NULL) < 0) {
+			err_os(w, pause ? "stop pause %d of sandbox %s" :
+			    "kill process %d in sandbox %s", (int)p->pid, sb->id);
+			ret = -1, w = &step;
+		}
 	}
-	for (i = 0; i < (size_t)s.npause; i++)
-		if (proc_stop(s.pause[i].pid, s.pause[i].start, SIGTERM,
-		    s.tag) < 0) {
-			err_os(&step, "stop pause %d of sandbox %s",
-			    (int)s.pause[i].pid, sb->id);
-			keep_first(e, &ret, &step);
-		}
-	for (i = 0; i < s.nother; i++)
-		if (proc_stop(s.other[i].pid, s.other[i].start, SIGKILL,
-		    NULL) < 0) {
-			err_os(&step, "kill process %d in sandbox %s",
-			    (int)s.other[i].pid, sb->id);
-			keep_first(e, &ret, &step);
-		}
 	/* Once nothing of it runs, nothing sends from its address: its
 	 * elements go first, so that the grace period the kernel frees them
 	 * after (fw.c) passes while the rest goes. */
 	if ((sb->net == NS_POD || (flags & TD_DERIVED)) &&
-	    fw_del(rootfd, sb, flags & TD_DERIVED, &step) < 0)
-		keep_first(e, &ret, &step);
-	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, &step) < 0)
-		keep_first(e, &ret, &step);
+	    fw_del(rootfd, sb, flags & TD_DERIVED, w) < 0)
+		ret = -1, w = &step;
+	if (sb->ns_name[0] && net_ns_remove(sb->ns_name, &unmounted, w) < 0)
+		ret = -1, w = &step;
 	/* Only a namespace that nothing of ours runs in any more is left to
 	 * the kernel to free, veths and all (net_veth_release). */
 	for (i = 0; i < (size_t)sb->nifs; i++)
 		if (net_veth_release(sb->ifs[i].veth_host, unmounted &&
-		    ret == 0 && !(flags & TD_DERIVED), &step) < 0)
-			keep_first(e, &ret, &step);
-	if (free_records(rootfd, sb, flags, ret, &step) < 0)
-		keep_first(e, &ret, &step);
+		    ret == 0 && !(flags & TD_DERIVED), w) < 0)
+			ret = -1, w = &step;
+	if (free_records(rootfd, sb, flags, ret, w) < 0)
+		ret = -1, w = &step;
 out:
 	proc_scan_free(&s);
 	return ret;
@@ -364,39 +353,30 @@ sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
 	if ((dfd = root_sbdir(rootfd, id)) < 0 && errno != ELOOP &&
 	    errno != ENOTDIR) {
 		if (errno == ENOENT)
-			err_msg(e, ENOENT, "no such sandbox %s", id);
-		else
-			err_os(e, "sandbox %s", id);
+			goto gone;
+		err_os(e, "sandbox %s", id);
 		goto out;
 	}
-	r = dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1;
-	if (r < 0 && errno == ENOENT) {
-		if (flock(dfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+	if ((dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1) < 0) {
+		/* No state file (ENOENT), or an unreadable one. */
+		r = errno;
+		if (r == ENOENT && flock(dfd, LOCK_SH | LOCK_NB) < 0 &&
+		    errno == EWOULDBLOCK) {
 			ret = flags & TD_PRUNE ? 0 : err_msg(e, EBUSY,
 			    "sandbox %s is still being created", id);
 			goto out;
 		}
 		sandbox_derive(id, &sb);
-		flags |= TD_DERIVED;
-	} else if (r < 0) {
 		/* Unreadable state: only a pause can tell it lives. */
-		sandbox_derive(id, &sb);
-		if ((flags & TD_PRUNE) && has_pause(&sb)) {
-			ret = 0;
-			goto out;
-		}
+		if (r != ENOENT && (flags & TD_PRUNE) && has_pause(&sb))
+			goto kept;
 		flags |= TD_DERIVED;
 	} else if ((flags & TD_PRUNE) &&
-	    !strcmp(sandbox_status(&sb), "running")) {
-		ret = 0;
-		goto out;
-	}
+	    !strcmp(sandbox_status(&sb), "running"))
+		goto kept;
 	/* The root need not stay locked while pauses stop: the records are
 	 * freed under it again, and the directory is ours now. */
-	if (lock >= 0) {
-		close(lock);
-		lock = -1;
-	}
+	lock = root_close(lock, -1);
 	/* Locks are taken root first, then a sandbox's, only without
 	 * waiting (claim, and here under TD_LOCKED), or a sandbox's first,
 	 * then the root's (here, and a create's rollback): a prune that
@@ -405,24 +385,24 @@ sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
 	if (dfd >= 0) {
 		while (flock(dfd, LOCK_EX | (flags & TD_LOCKED ? LOCK_NB : 0)) < 0)
 			if (errno != EINTR) {
-				if (errno == EWOULDBLOCK) {
-					ret = 0;
-					goto out;
-				}
+				if (errno == EWOULDBLOCK)
+					goto kept;
 				err_os(e, "lock sandbox %s", id);
 				goto out;
 			}
-		if (fstat(dfd, &st) == 0 && st.st_nlink == 0) {
-			err_msg(e, ENOENT, "no such sandbox %s", id);
-			goto out;
-		}
+		if (fstat(dfd, &st) == 0 && st.st_nlink == 0)
+			goto gone;
 	}
 	ret = sandbox_teardown(rootfd, &sb, flags, e) < 0 ? -1 : 1;
+	goto out;
+gone:
+	err_msg(e, ENOENT, "no such sandbox %s", id);
+	goto out;
+kept:
+	ret = 0;
 out:
-	if (dfd >= 0)
-		close(dfd);
-	if (lock >= 0)
-		close(lock);
+	root_close(dfd, 0);
+	root_close(lock, 0);
 	return ret;
 }
 
@@ -507,11 +487,12 @@ sandbox_reconcile(int rootfd, const struct root_ids *ids,
 	size_t i;
 	int k;
 
-	if (root_links_sweep(rootfd, "leases", wrong_link, "leases") < 0 ||
-	    root_links_sweep(rootfd, "names", wrong_link, "names") < 0 ||
-	    root_links_sweep(rootfd, "leases", root_is_orphan, NULL) < 0 ||
-	    root_links_sweep(rootfd, "names", root_is_orphan, NULL) < 0)
-		return err_os(e, "prune leases and names");
+	/* Links to the wrong sandbox, then links to none. */
+	for (k = 0; k < 4; k++)
+		if (root_links_sweep(rootfd, k & 1 ? "names" : "leases",
+		    k < 2 ? wrong_link : root_is_orphan,
+		    k & 1 ? "names" : "leases") < 0)
+			return err_os(e, "prune leases and names");
 	for (i = 0; i < ids->n; i++) {
 		if (sandbox_load(rootfd, ids->id[i], &sb) < 0)
 			continue;
@@ -554,11 +535,8 @@ names_free(const char *id, int nifs)
 
 	for (i = 0; i < nifs || i == 0; i++) {
 		kernel_names(id, i, ns, veth);
-		util_fmt(p, sizeof(p), NETNS_DIR "/%s", ns);
-		if (i == 0 && access(p, F_OK) == 0)
-			return 0;
 		util_fmt(p, sizeof(p), "/sys/class/net/%s", veth);
-		if (access(p, F_OK) == 0)
+		if ((i == 0 && net_ns_ino(ns)) || access(p, F_OK) == 0)
 			return 0;
 	}
 	return 1;
@@ -593,7 +571,7 @@ take_name(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 }
 
 /* Why an interface got no lease, as the user should read it. */
-static int
+static __attribute__((noinline)) int
 lease_error(const struct pod_if *pi, int which, struct pelagos_err *e)
 {
 	unsigned char n6[16];
@@ -650,10 +628,7 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 			goto out;
 		}
 	}
-	for (i = 0; i < sb->nifs; i++)
-		kernel_names(sb->id, i, sb->ns_name, sb->ifs[i].veth_host);
-	if (sb->net == NS_NODE)
-		sb->ns_name[0] = '\0';
+	names_of(sb);
 	if (!sb->hostname[0])
 		util_fmt(sb->hostname, sizeof(sb->hostname), "%.*s",
 		    sb->name[0] ? NAME_MAX_LEN : SHORT_LEN,
@@ -673,11 +648,11 @@ claim(int rootfd, struct sandbox *sb, const char *root,
 	}
 	for (i = 0; i < sb->nifs; i++) {
 		pi = &sb->ifs[i];
-		r = ipam_lease_take(rootfd, &u, pi, sb->id, &which, owner);
-		if (r < 0 && errno == EADDRINUSE && owner[0] &&
-		    (r = reclaim(rootfd, owner, e)) == 0)
-			r = ipam_lease_take(rootfd, &u, pi, sb->id, &which,
-			    owner);
+		/* Once more after the owner of an earlier boot is gone. */
+		for (tries = 0; (r = ipam_lease_take(rootfd, &u, pi, sb->id,
+		    &which, owner)) < 0 && !tries && errno == EADDRINUSE &&
+		    owner[0] && reclaim(rootfd, owner, e) == 0; tries++)
+			;
 		if (r < 0) {
 			if (errno == EEXIST)
 				errno = EADDRINUSE;
@@ -784,10 +759,8 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
 out:
 	nl_close(&hostnl);
 	nl_close(&podnl);
-	if (nsfd >= 0)
-		close(nsfd);
-	if (cgleaf >= 0)
-		close(cgleaf);
+	root_close(nsfd, 0);
+	root_close(cgleaf, 0);
 	return ret;
 }
 

@@ -26,62 +26,100 @@
 #define STATE_MAX	4096	/* larger than any valid file */
 #define LINE_MAX_LEN	(FWSPEC_LIST_MAX + 16)
 
+/* One line per key, in file order: its name, type, versions and value
+ * (pelagos.h, KV_NAME). */
 #define F(m) offsetof(struct sandbox, m)
-static const struct kv_key keys[] = {
-	{ "id", T_ID, F(id), 6 },
-	{ "name", T_NAME, F(name), 6 },
-	{ "phase", T_PHASE, 0, 2 },
-	{ "net", T_MODE, F(net), 6 },
-	{ "ipc", T_MODE, F(ipc), 6 },
-	{ "pid", T_PIDMODE, F(pid), 6 },
-	{ "ns_name", T_IFNAME, F(ns_name), 6 },
-	{ "veth_host", T_IFNAME, F(ifs[0].veth_host), 2 },
-	{ "bridge", T_IFNAME, F(ifs[0].bridge), 2 },
-	{ "ip", T_ADDR, F(ifs[0]), 2 },
-	{ "gateway", T_IP, F(ifs[0].gateway), 2 },
-	{ "interfaces", T_IFS, F(nifs), 4 },
-	{ "hostname", T_HOST, F(hostname), 6 },
-	{ "pause_pid", T_PID, F(pause_pid), 6 },
-	{ "pause_start", T_ULL, F(pause_start), 6 },
-	{ "netns_ino", T_ULL, F(netns_ino), 6 },
-	{ "creator_pid", T_SKIP, 0, 2 },
-	{ "creator_start", T_SKIP, 0, 2 },
-	{ "created", T_LL, F(created), 6 },
-	{ "boot_id", T_BOOT, F(boot_id), 4 },
-	{ "cgroup", T_CGROUP, F(cgroup), 4 },
-	{ "memory", T_LIMIT, F(lim.v[LIM_MEMORY]), 4 },
-	{ "memory_swap", T_LIMIT, F(lim.v[LIM_SWAP]), 4 },
-	{ "cpu_quota", T_LIMIT, F(lim.v[LIM_QUOTA]), 4 },
-	{ "pids_max", T_LIMIT, F(lim.v[LIM_PIDS]), 4 },
-	{ "cpu_weight", T_LIMIT, F(lim.v[LIM_WEIGHT]), 4 },
-	{ "nat", T_ONOFF, F(nat), 4 },
-	{ "ports", T_PORTS, F(ports), 4 },
-	{ "egress", T_EGRESS, F(egress), 4 },
-	{ "nft", T_NAME, F(nft), 4 },
-	{ "antispoof", T_ONOFF, F(antispoof), 4 },
-};
+#define STATE_KEYS(K) \
+	K("id", T_ID, 6, F(id)) \
+	K("name", T_NAME, 6, F(name)) \
+	K("phase", T_PHASE, 2, 0) \
+	K("net", T_MODE, 6, F(net)) \
+	K("ipc", T_MODE, 6, F(ipc)) \
+	K("pid", T_PIDMODE, 6, F(pid)) \
+	K("ns_name", T_IFNAME, 6, F(ns_name)) \
+	K("veth_host", T_IFNAME, 2, F(ifs[0].veth_host)) \
+	K("bridge", T_IFNAME, 2, F(ifs[0].bridge)) \
+	K("ip", T_ADDR, 2, F(ifs[0])) \
+	K("gateway", T_IP, 2, F(ifs[0].gateway)) \
+	K("interfaces", T_IFS, 4, F(nifs)) \
+	K("hostname", T_HOST, 6, F(hostname)) \
+	K("pause_pid", T_PID, 6, F(pause_pid)) \
+	K("pause_start", T_ULL, 6, F(pause_start)) \
+	K("netns_ino", T_ULL, 6, F(netns_ino)) \
+	K("creator_pid", T_SKIP, 2, 0) \
+	K("creator_start", T_SKIP, 2, 0) \
+	K("created", T_LL, 6, F(created)) \
+	K("boot_id", T_BOOT, 4, F(boot_id)) \
+	K("cgroup", T_CGROUP, 4, F(cgroup)) \
+	K("memory", T_LIMIT, 4, F(lim.v[LIM_MEMORY])) \
+	K("memory_swap", T_LIMIT, 4, F(lim.v[LIM_SWAP])) \
+	K("cpu_quota", T_LIMIT, 4, F(lim.v[LIM_QUOTA])) \
+	K("pids_max", T_LIMIT, 4, F(lim.v[LIM_PIDS])) \
+	K("cpu_weight", T_LIMIT, 4, F(lim.v[LIM_WEIGHT])) \
+	K("nat", T_ONOFF, 4, F(nat)) \
+	K("ports", T_PORTS, 4, F(ports)) \
+	K("egress", T_EGRESS, 4, F(egress)) \
+	K("nft", T_NAME, 4, F(nft)) \
+	K("antispoof", T_ONOFF, 4, F(antispoof))
+static const char key_names[] = STATE_KEYS(KV_NAME);
+static const struct kv_key keys[] = { STATE_KEYS(KV_KEY) };
 #undef F
 
 /* The block of each interface, its keys prefixed "eth<index>.". */
 #define P(m) offsetof(struct pod_if, m)
-static const struct kv_key if_keys[] = {
-	{ "network", T_NETNAME, P(network), 4 },
-	{ "bridge", T_IFNAME, P(bridge), 4 },
-	{ "veth", T_IFNAME, P(veth_host), 4 },
-	{ "mtu", T_INT, P(mtu), 4 },
-	{ "ip", T_ADDR, 0, 4 },
-	{ "gateway", T_IP, P(gateway), 4 },
-	{ "ip6", T_ADDR6, 0, 4 },
-	{ "gateway6", T_IP6, P(gateway6), 4 },
-};
+#define IF_KEYS(K) \
+	K("network", T_NETNAME, 4, P(network)) \
+	K("bridge", T_IFNAME, 4, P(bridge)) \
+	K("veth", T_IFNAME, 4, P(veth_host)) \
+	K("mtu", T_INT, 4, P(mtu)) \
+	K("ip", T_ADDR, 4, 0) \
+	K("gateway", T_IP, 4, P(gateway)) \
+	K("ip6", T_ADDR6, 4, 0) \
+	K("gateway6", T_IP6, 4, P(gateway6))
+static const char if_names[] = IF_KEYS(KV_NAME);
+static const struct kv_key if_keys[] = { IF_KEYS(KV_KEY) };
 #undef P
 
 static const struct kv_file state_file = {
-	"pelagos-state ", 2, keys, sizeof(keys) / sizeof(keys[0])
+	"pelagos-state ", 2, keys, sizeof(keys) / sizeof(keys[0]), key_names
 };
 
-static const char *const modes[] = { "pod", "container", "node" };
+/* The words of a mode, of on/off and of a phase, in the order of their
+ * values. */
+static const char modes[] = "pod\0container\0node\0";
+static const char onoff[] = "off\0on\0";
+static const char phases[] = "ready\0creating\0";
 static const unsigned char zero[16];
+
+#define TB(t)		(1u << (t))
+/* The types whose value may be "-": none (the caller zeroed it). */
+#define DASH_OK		(TB(T_NAME) | TB(T_IFNAME) | TB(T_ADDR) | TB(T_ADDR6) | \
+	TB(T_IP) | TB(T_IP6) | TB(T_NET6) | TB(T_BOOT) | TB(T_CGROUP) | \
+	TB(T_LIMIT) | TB(T_PORTS) | TB(T_EGRESS))
+/* The numbers, and those of them that are ints. */
+#define T_NUMS		(TB(T_INT) | TB(T_IFS) | TB(T_PID) | TB(T_ULL) | TB(T_LL) | \
+	TB(T_SKIP) | TB(T_LIMIT))
+#define T_INTS		(TB(T_INT) | TB(T_IFS) | TB(T_PID))
+
+/* The index of v in a list of words, -1 if it is none of them. */
+static int
+word_index(const char *list, const char *v)
+{
+	int i;
+
+	for (i = 0; *list; i++, list += strlen(list) + 1)
+		if (!strcmp(list, v))
+			return i;
+	return -1;
+}
+
+static const char *
+word_at(const char *list, int i)
+{
+	while (i--)
+		list += strlen(list) + 1;
+	return list;
+}
 
 static void *
 at(const void *base, const struct kv_key *k)
@@ -89,10 +127,13 @@ at(const void *base, const struct kv_key *k)
 	return (char *)base + k->off;
 }
 
-/* The text being formatted; n counts what did not fit too. */
+/* The text being formatted (n reaches len when it does not fit), or
+ * parsed (from p to end). */
 struct text {
 	char *buf;
 	size_t len, n;
+	const char *p, *end;
+	int *creating;
 };
 
 static void
@@ -100,9 +141,10 @@ add(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Once it does not fit, it is not told how far it overran. */
 	va_start(ap, fmt);
-	t->n += util_vfmt(t->buf + (t->n < t->len ? t->n : t->len),
-	    t->n < t->len ? t->len - t->n : 0, fmt, ap);
+	if (t->n < t->len)
+		t->n += util_vfmt(t->buf + t->n, t->len - t->n, fmt, ap);
 	va_end(ap);
 }
 
@@ -110,107 +152,69 @@ static void
 add_value(struct text *t, const void *base, const struct kv_key *k)
 {
 	const struct pod_if *pi = at(base, k);
-	const struct subnet *sn = at(base, k);
-	const struct subnet6 *sn6 = at(base, k);
-	const unsigned char *b = at(base, k);
-	const char *s = at(base, k);
+	const unsigned char *b = at(base, k), *a = b;
+	unsigned long long u;
+	int pfx = -1, none = 0, six = 0;
 	char ip[40];
 
+	if (T_NUMS & TB(k->type)) {
+		u = T_INTS & TB(k->type) ? (unsigned long long)(long long)
+		    *(int *)b : *(unsigned long long *)b;
+		if (k->type == T_LIMIT && !u)
+			goto none;
+		add(t, k->type == T_ULL || k->type == T_LIMIT ? "%llu" : "%lld",
+		    u);
+		return;
+	}
 	switch (k->type) {
 	case T_MODE:
 	case T_PIDMODE:
-		add(t, "%s", modes[*(enum ns_mode *)at(base, k)]);
-		return;
-	case T_ADDR:
-	case T_NET:
-	case T_IP:
-		if (k->type == T_ADDR ? !pi->ip : k->type == T_IP &&
-		    !*(uint32_t *)b)
-			break;
-		ipam_format_ip(k->type == T_ADDR ? pi->ip : k->type == T_NET ?
-		    sn->net : *(uint32_t *)b, ip);
-		add(t, k->type == T_IP ? "%s" : "%s/%d", ip, k->type == T_ADDR ?
-		    pi->prefix : sn->prefix);
-		return;
-	case T_ADDR6:
-	case T_NET6:
-	case T_IP6:
-		if (k->type == T_ADDR6 ? !pi->prefix6 : k->type == T_NET6 ?
-		    !sn6->prefix : !memcmp(b, zero, 16))
-			break;
-		ipam_format_ip6(k->type == T_ADDR6 ? pi->ip6 : b, ip);
-		add(t, k->type == T_IP6 ? "%s" : "%s/%d", ip,
-		    k->type == T_ADDR6 ? pi->prefix6 : sn6->prefix);
-		return;
-	case T_INT:
-	case T_IFS:
-	case T_PID:
-		add(t, "%d", *(int *)b);
-		return;
-	case T_LIMIT:
-		if (!*(unsigned long long *)b)
-			break;
-		/* fall through */
-	case T_ULL:
-		add(t, "%llu", *(unsigned long long *)b);
-		return;
-	case T_LL:
-		add(t, "%lld", *(long long *)b);
+		add(t, "%s", word_at(modes, *(int *)b));
 		return;
 	case T_ONOFF:
-		add(t, "%s", *(int *)b ? "on" : "off");
+		add(t, "%s", word_at(onoff, !!*(int *)b));
 		return;
+	case T_ADDR:
+		a = (const unsigned char *)&pi->ip;
+		pfx = pi->prefix;
+		none = !pi->ip;
+		break;
+	case T_NET:
+		pfx = ((const struct subnet *)b)->prefix;
+		break;
+	case T_IP:
+		none = !*(const uint32_t *)b;
+		break;
+	case T_ADDR6:
+		a = pi->ip6;
+		pfx = pi->prefix6;
+		/* fall through */
+	case T_NET6:
+		if (k->type == T_NET6)
+			pfx = ((const struct subnet6 *)b)->prefix;
+		none = !pfx;
+		six = 1;
+		break;
+	case T_IP6:
+		none = !memcmp(b, zero, 16);
+		six = 1;
+		break;
 	default:
-		if (s[0]) {
-			add(t, "%s", s);
-			return;
-		}
+		if (!b[0])
+			goto none;
+		add(t, "%s", b);
+		return;
 	}
+	if (none)
+		goto none;
+	if (six)
+		ipam_format_ip6(a, ip);
+	else
+		ipam_format_ip(*(const uint32_t *)a, ip);
+	add(t, pfx < 0 ? "%s" : "%s/%d", ip, pfx);
+	return;
+none:
 	add(t, "-");
-}
-
-static void
-add_keys(struct text *t, const struct kv_key *k, size_t nk, int ver,
-	const void *base, const char *pfx)
-{
-	const struct sandbox *sb = base;
-	char p[8];
-	size_t i;
-	int j;
-
-	for (i = 0; i < nk; i++) {
-		if (!(k[i].versions & 1 << ver))
-			continue;
-		add(t, "%s%s ", pfx, k[i].key);
-		add_value(t, base, &k[i]);
-		add(t, "\n");
-		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
-			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
-			add_keys(t, if_keys, sizeof(if_keys) / sizeof(if_keys[0]),
-			    ver, &sb->ifs[j], p);
-		}
-	}
-}
-
-int
-state_kv_format(const struct kv_file *f, const void *base, char *buf,
-	size_t len)
-{
-	struct text t = { buf, len, 0 };
-
-	add(&t, "%s%d\n", f->magic, f->version);
-	add_keys(&t, f->keys, f->nkeys, f->version, base, "");
-	if (t.n >= len) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	return (int)t.n;
-}
-
-int
-state_format(const struct sandbox *sb, char *buf, size_t len)
-{
-	return state_kv_format(&state_file, sb, buf, len);
 }
 
 static int
@@ -248,17 +252,18 @@ parse_list(const struct kv_key *k, const char *v, void *base)
 	return 0;
 }
 
-/* "ADDR/PREFIX" with a prefix of 1 to max, the address not zero and
- * written as ipam writes it. */
+/* "ADDR/PREFIX" with a prefix of 1 to max (max 0: "ADDR" alone), the
+ * address not zero and written as ipam writes it. */
 static int
 parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
 	int *prefix)
 {
-	const char *slash = strchr(v, '/');
-	unsigned long long u;
+	const char *slash = max ? strchr(v, '/') : v + strlen(v);
+	unsigned long long u = 0;
 	char back[40];
 
-	if (!slash || parse_num(slash + 1, (unsigned)max, &u) < 0 || !u)
+	if (!slash || (max && (parse_num(slash + 1, (unsigned)max, &u) < 0 ||
+	    !u)))
 		return -1;
 	*prefix = (int)u;
 	if (ip)
@@ -277,29 +282,23 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	unsigned char *b = at(base, k);
 	unsigned long long u;
 	unsigned char a[16];
-	char s[48];
 	size_t m;
 	int p;
 
-	if (!strcmp(v, "-")) {
+	if (!strcmp(v, "-"))
 		/* Zeroed by the caller: "-" is none where none is allowed. */
-		switch (k->type) {
-		case T_NAME:
-		case T_IFNAME:
-		case T_ADDR:
-		case T_ADDR6:
-		case T_IP:
-		case T_IP6:
-		case T_NET6:
-		case T_BOOT:
-		case T_CGROUP:
-		case T_LIMIT:
-		case T_PORTS:
-		case T_EGRESS:
-			return 0;
-		default:
+		return DASH_OK & TB(k->type) ? 0 : -1;
+	if (T_NUMS & TB(k->type)) {
+		if (parse_num(v, k->type == T_PID ? INT_MAX : k->type == T_INT ?
+		    65535 : k->type == T_IFS ? MAX_IFS : k->type == T_LL ?
+		    LLONG_MAX : ULLONG_MAX, &u) < 0 ||
+		    (k->type == T_LIMIT && !u))
 			return -1;
-		}
+		if (T_INTS & TB(k->type))
+			*(int *)b = (int)u;
+		else if (k->type != T_SKIP)
+			*(unsigned long long *)b = u;
+		return 0;
 	}
 	switch (k->type) {
 	case T_ID:
@@ -312,59 +311,37 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		    HOST_MAX_LEN + 1);
 	case T_IFNAME:
 		return parse_word(v, valid_ifname, at(base, k), IFNAME_LEN);
+	case T_BOOT:
+		return parse_word(v, valid_boot_id, at(base, k), BOOT_ID_LEN + 1);
 	case T_MODE:
 	case T_PIDMODE:
 		/* The network and IPC are the pod's or the node's; the PID
 		 * namespace the pod's or each container's own. */
-		for (m = 0; m < 3; m++)
-			if (!strcmp(v, modes[m]) && (m == NS_POD ||
-			    (m == NS_CONTAINER) == (k->type == T_PIDMODE))) {
-				*(enum ns_mode *)at(base, k) = (enum ns_mode)m;
-				return 0;
-			}
-		return -1;
+		p = word_index(modes, v);
+		if (p < 0 || (p != NS_POD &&
+		    (p == NS_CONTAINER) != (k->type == T_PIDMODE)))
+			return -1;
+		*(enum ns_mode *)b = (enum ns_mode)p;
+		return 0;
 	case T_ADDR:
 		return parse_addr(v, &pi->ip, NULL, 32, &pi->prefix);
 	case T_ADDR6:
 		return parse_addr(v, NULL, pi->ip6, 128, &pi->prefix6);
 	case T_IP:
-		return ipam_parse_ip(v, NULL, (uint32_t *)b) < 0 ||
-		    !*(uint32_t *)b ? -1 : 0;
+		return parse_addr(v, (uint32_t *)b, NULL, 0, &p);
 	case T_IP6:
-		return parse_addr(util_fmt(s, sizeof(s), "%s/1", v) <
-		    sizeof(s) ? s : "", NULL, b, 1, &p);
+		return parse_addr(v, NULL, b, 0, &p);
 	case T_NET:
 		return ipam_parse_subnet(v, at(base, k));
 	case T_NET6:
 		return ipam_parse_subnet6(v, at(base, k)) < 0 ||
 		    parse_addr(v, NULL, a, 128, &p) < 0 ? -1 : 0;
-	case T_INT:
-	case T_IFS:
-	case T_PID:
-		if (parse_num(v, k->type == T_PID ? INT_MAX : k->type == T_INT ?
-		    65535 : MAX_IFS, &u) < 0)
-			return -1;
-		*(int *)b = (int)u;
-		return 0;
-	case T_ULL:
-		return parse_num(v, ULLONG_MAX, at(base, k));
-	case T_LL:
-		if (parse_num(v, LLONG_MAX, &u) < 0)
-			return -1;
-		*(long long *)b = (long long)u;
-		return 0;
 	case T_PHASE:
 		/* A version 1 create wrote "creating" before its pause was
 		 * up: such a sandbox has no pause to trust. */
-		*creating = !strcmp(v, "creating");
-		return strcmp(v, "ready") && strcmp(v, "creating") ? -1 : 0;
-	case T_SKIP:
-		return parse_num(v, ULLONG_MAX, &u);
-	case T_BOOT:
-		return parse_word(v, valid_boot_id, at(base, k), BOOT_ID_LEN + 1);
-	case T_LIMIT:
-		return parse_num(v, ULLONG_MAX, at(base, k)) < 0 ||
-		    !*(unsigned long long *)b ? -1 : 0;
+		p = word_index(phases, v);
+		*creating = p == 1;
+		return p;
 	case T_CGROUP:
 		/* rm kills what is in it: only this sandbox's, by name. */
 		m = strlen(v);
@@ -375,8 +352,8 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		strcpy(at(base, k), v);
 		return 0;
 	case T_ONOFF:
-		*(int *)b = !strcmp(v, "on");
-		return strcmp(v, "on") && strcmp(v, "off") ? -1 : 0;
+		*(int *)b = p = word_index(onoff, v);
+		return p;
 	case T_PORTS:
 	case T_EGRESS:
 		return parse_list(k, v, base);
@@ -384,14 +361,12 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 	return -1;
 }
 
-/* The text being parsed. */
-struct cursor {
-	const char *p, *end;
-};
-
+/* Formats (t->p NULL) or parses the keys of table k of version ver,
+ * each prefixed pfx, and after the interface count the block of each
+ * interface. */
 static int
-parse_keys(struct cursor *c, const struct kv_key *k, size_t nk, int ver,
-	void *base, const char *pfx, int *creating)
+walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
+	int ver, void *base, const char *pfx)
 {
 	struct sandbox *sb = base;
 	char line[LINE_MAX_LEN + 1], *sp, p[8];
@@ -399,31 +374,57 @@ parse_keys(struct cursor *c, const struct kv_key *k, size_t nk, int ver,
 	const char *nl;
 	int j;
 
-	for (i = 0; i < nk; i++) {
+	for (i = 0; i < nk; i++, name += strlen(name) + 1) {
 		if (!(k[i].versions & 1 << ver))
 			continue;
-		nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
-		if (!nl || (n = (size_t)(nl - c->p)) > LINE_MAX_LEN)
-			return -1;
-		memcpy(line, c->p, n);
-		line[n] = '\0';
-		if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
-			return -1;
-		*sp = '\0';
-		if (strncmp(line, pfx, pl) || strcmp(line + pl, k[i].key) ||
-		    !sp[1] || strchr(sp + 1, ' ') ||
-		    parse_value(&k[i], sp + 1, base, creating) < 0)
-			return -1;
-		c->p = nl + 1;
+		if (!t->p) {
+			add(t, "%s%s ", pfx, name);
+			add_value(t, base, &k[i]);
+			add(t, "\n");
+		} else {
+			nl = memchr(t->p, '\n', (size_t)(t->end - t->p));
+			if (!nl || (n = (size_t)(nl - t->p)) > LINE_MAX_LEN)
+				return -1;
+			memcpy(line, t->p, n);
+			line[n] = '\0';
+			if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
+				return -1;
+			*sp = '\0';
+			if (strncmp(line, pfx, pl) || strcmp(line + pl, name) ||
+			    !sp[1] || strchr(sp + 1, ' ') ||
+			    parse_value(&k[i], sp + 1, base, t->creating) < 0)
+				return -1;
+			t->p = nl + 1;
+		}
 		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
 			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
-			if (parse_keys(c, if_keys, sizeof(if_keys) /
-			    sizeof(if_keys[0]), ver, &sb->ifs[j], p,
-			    creating) < 0)
+			if (walk(t, if_keys, sizeof(if_keys) / sizeof(if_keys[0]),
+			    if_names, ver, &sb->ifs[j], p) < 0)
 				return -1;
 		}
 	}
 	return 0;
+}
+
+int
+state_kv_format(const struct kv_file *f, const void *base, char *buf,
+	size_t len)
+{
+	struct text t = { buf, len, 0, NULL, NULL, NULL };
+
+	add(&t, "%s%d\n", f->magic, f->version);
+	walk(&t, f->keys, f->nkeys, f->names, f->version, (void *)base, "");
+	if (t.n >= len) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	return (int)t.n;
+}
+
+int
+state_format(const struct sandbox *sb, char *buf, size_t len)
+{
+	return state_kv_format(&state_file, sb, buf, len);
 }
 
 /* Accepts exactly what state_kv_format writes for one of the versions
@@ -434,16 +435,16 @@ state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	void *base, int *version)
 {
 	size_t mlen = strlen(f->magic);
-	struct cursor c = { buf + mlen + 2, buf + len };
 	int creating = 0;
+	struct text t = { NULL, 0, 0, buf + mlen + 2, buf + len, &creating };
 
 	if (len < mlen + 2 || memcmp(buf, f->magic, mlen) ||
 	    buf[mlen + 1] != '\n' || buf[mlen] < '1' ||
 	    buf[mlen] > '0' + f->version)
 		goto bad;
 	*version = buf[mlen] - '0';
-	if (parse_keys(&c, f->keys, f->nkeys, *version, base, "",
-	    &creating) < 0 || c.p != c.end)
+	if (walk(&t, f->keys, f->nkeys, f->names, *version, base, "") < 0 ||
+	    t.p != t.end)
 		goto bad;
 	/* Only the state file has a phase. */
 	return creating;
@@ -454,23 +455,17 @@ bad:
 
 /* An interface's address comes with its gateway, both in one subnet;
  * the same for IPv6. */
-static int
+static __attribute__((noinline)) int
 if_ok(const struct pod_if *pi, int ver)
 {
-	unsigned char a[16], g[16];
-
 	if (!pi->ip || !pi->gateway || !pi->prefix ||
 	    (pi->ip ^ pi->gateway) & ipam_mask(pi->prefix))
 		return 0;
 	if (ver == 1)
 		return 1;
-	memcpy(a, pi->ip6, 16);
-	memcpy(g, pi->gateway6, 16);
-	ipam_mask6(a, pi->prefix6);
-	ipam_mask6(g, pi->prefix6);
 	return pi->network[0] && pi->bridge[0] && pi->veth_host[0] &&
 	    !memcmp(pi->ip6, zero, 16) == !memcmp(pi->gateway6, zero, 16) &&
-	    !memcmp(a, g, 16);
+	    ipam_in6(pi->ip6, pi->gateway6, pi->prefix6);
 }
 
 int
@@ -518,29 +513,24 @@ int
 state_kv_save(int dirfd, const char *name, const char *tmp, const char *buf,
 	size_t n, int sync)
 {
-	int fd, ret = -1, e;
+	int fd, e;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (util_write_all(fd, buf, n) < 0 || (sync && root_sync(fd) < 0))
-		goto out;
-	if (close(fd) < 0) {
-		fd = -1;
+	if (util_write_all(fd, buf, n) < 0 || (sync && root_sync(fd) < 0)) {
+		root_close(fd, 0);
 		goto out;
 	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == 0)
-		ret = sync ? root_sync(dirfd) : 0;
+	if (close(fd) == 0 && renameat(dirfd, tmp, dirfd, name) == 0 &&
+	    (!sync || root_sync(dirfd) == 0))
+		return 0;
 out:
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		unlinkat(dirfd, tmp, 0);
+	unlinkat(dirfd, tmp, 0);
 	errno = e;
-	return ret;
+	return -1;
 }
 
 /* Reads a whole regular file of at most max bytes into buf (of max + 1):
