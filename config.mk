@@ -25,10 +25,13 @@ DEF_NFT_TABLE = pelagos
 CC = musl-gcc
 # WERROR is empty for users' builds; CI exports WERROR=-Werror.
 WERROR ?=
-# -Oz (GCC 12): 1.7 KB less than -Os here, at no measurable cost in
-# create or rm (bench/).
+# -Oz (GCC 12) and the -fno- passes after it: each makes the binary
+# smaller here (together 2.7 KB less than -Os); a command's time is its
+# system calls'.
 CFLAGS = -std=c99 -Oz -Wall -Wextra $(WERROR) -pipe \
-	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+	-fno-thread-jumps -fno-tree-tail-merge -fno-caller-saves \
+	-fno-tree-switch-conversion -fno-shrink-wrap -fno-tree-dominator-opts
 # -z norelro: no dynamic linker runs in a static musl binary, so nothing
 # would ever mprotect the RELRO range; aligning it padded the file by up
 # to a page, and by ~60 KiB where the maximum page size is 64 KiB (arm64).

@@ -256,7 +256,7 @@ forward_on(struct pelagos_err *e)
 	int fd, ret = 0;
 
 	/* pread leaves the offset at 0, where a sysctl takes a write. */
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
+	if ((fd = openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC)) < 0 ||
 	    pread(fd, &c, 1, 0) != 1 || (c != '1' && write(fd, "1", 1) != 1))
 		ret = err_os(e, "turn on IPv4 forwarding in %s", path);
 	root_close(fd, 0);

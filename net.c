@@ -28,7 +28,7 @@ sysctl_set(const char *path, const char *val)
 {
 	int fd;
 
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) >= 0) {
 		(void)!write(fd, val, strlen(val));
 		close(fd);
 	}
@@ -82,7 +82,8 @@ dir_ready(void)
 		return 0;
 	if (errno != EINVAL)
 		return -1;
-	if ((fd = open(NETNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = openat(AT_FDCWD, NETNS_DIR, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
 		return -1;
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
@@ -107,7 +108,8 @@ static int
 ns_enter(int nsfd, int *host, const char *what, const char *obj,
 	struct pelagos_err *e)
 {
-	if ((*host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+	if ((*host = openat(AT_FDCWD, "/proc/self/ns/net",
+	    O_RDONLY | O_CLOEXEC)) < 0)
 		return err_os(e, "open /proc/self/ns/net");
 	if ((nsfd < 0 ? unshare(CLONE_NEWNET) : setns(nsfd, CLONE_NEWNET)) < 0)
 		return err_os(e, what, obj);
@@ -144,7 +146,8 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	ns_path(path, sizeof(path), name);
 	if (dir_ready() < 0)
 		return err_os(e, "make " NETNS_DIR " a shared mount");
-	if ((fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0)
+	if ((fd = openat(AT_FDCWD, path, O_RDONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0)) < 0)
 		return err_os(e, "create %s", path);
 	close(fd);
 	*made = 1;
@@ -165,7 +168,7 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 		ret = err_os(e, "netlink socket in %s", name);
 	else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
 		ret = err_os(e, "mount %s", path);
-	else if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	else if ((*nsfd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC)) < 0)
 		ret = err_os(e, "open %s", path);
 out:
 	return ns_leave(host, ret, e);
@@ -393,7 +396,7 @@ net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
 {
 	int host, ret;
 
-	if ((*nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((*nsfd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_os(e, "open %s", path);
 	if ((ret = ns_enter(*nsfd, &host, "enter network namespace %s", path,
 	    e)) == 0 && nl_open(podnl, NETLINK_ROUTE) < 0)

@@ -66,7 +66,8 @@ root_open(const char *path, int create)
 		made = 1;
 	else if (create && errno != EEXIST)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
 		return -1;
 	for (s = sub; *s; s += strlen(s) + 1) {
 		if (create && mkdirat(fd, s, 0700) == 0)
