@@ -281,7 +281,7 @@ cgroup_create(struct sandbox *sb, int *leaf, struct pelagos_err *e)
 		goto out;
 	}
 	/* What rm relies on came with Linux 5.14. */
-	if (fstatat(dfd, "cgroup.kill", &st, 0) < 0) {
+	if (util_fstatat(dfd, "cgroup.kill", &st, 0) < 0) {
 		ret = no_cgroup(&sb->lim, "no cgroup.kill", e);
 		if (rmdir(sb->cgroup) == 0)
 			sb->cgroup[0] = '\0';
@@ -465,7 +465,7 @@ cgroup_derive(const char *id, char path[CG_PATH_LEN])
 	if (cgroup_parent(path) < 0 || !path[0])
 		return;
 	util_fmt(path + strlen(path), CG_PATH_LEN - strlen(path), "/%s", id);
-	if (stat(path, &st) < 0)
+	if (util_stat(path, &st) < 0)
 		path[0] = '\0';
 }
 

@@ -31,7 +31,11 @@ WERROR ?=
 CFLAGS = -std=c99 -Oz -Wall -Wextra $(WERROR) -pipe \
 	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
 	-fno-thread-jumps -fno-tree-tail-merge -fno-caller-saves \
-	-fno-tree-switch-conversion -fno-shrink-wrap -fno-tree-dominator-opts
+	-fno-tree-switch-conversion -fno-shrink-wrap -fno-tree-dominator-opts \
+	$(NOFP)
+# No floating point anywhere: variadic functions save no vector registers
+# (where the compiler knows the option).
+NOFP = $(if $(filter x86_64% i386% i686% aarch64%,$(UAPI_ARCH)),-mgeneral-regs-only)
 # -z norelro: no dynamic linker runs in a static musl binary, so nothing
 # would ever mprotect the RELRO range; aligning it padded the file by up
 # to a page, and by ~60 KiB where the maximum page size is 64 KiB (arm64).

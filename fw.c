@@ -309,7 +309,7 @@ fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 				w++;
 		if (errno == EEXIST && i == 0 && w && *w)
 			err_msg(e, EEXIST, "publish %.*s: already published by "
-			    "another sandbox", (int)strcspn(w, ","), w);
+			    "another sandbox", (int)util_span(w, ",", 0), w);
 		else if (missing(errno))
 			goto lacks;
 		else

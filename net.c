@@ -199,7 +199,7 @@ net_ns_ino(const char *name)
 	struct stat st;
 
 	ns_path(path, sizeof(path), name);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+	return util_stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
 /* The gateway's hardware address, fixed for the bridge's name (as docker

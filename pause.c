@@ -436,7 +436,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		close(sync[0]);
 		msg[n > 0 ? n : 0] = '\0';
 		if (strcmp(msg, "+\n")) {
-			msg[strcspn(msg, "\n")] = '\0';
+			msg[util_span(msg, "\n", 0)] = '\0';
 			kill(child, SIGKILL);
 			return setup_failed(ready, e, msg[0] ? msg :
 			    "pid 1 failed", 0);
@@ -661,7 +661,7 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 		goto out;
 	}
 	if (len) {
-		msg[strcspn(msg, "\n")] = '\0';
+		msg[util_span(msg, "\n", 0)] = '\0';
 		err_msg(e, EIO, "pause: %s", msg);
 	} else if (exited(child, &status)) {
 		child = -1;

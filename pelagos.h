@@ -154,6 +154,11 @@ int util_parse_ull(const char *s, const char **end, unsigned long long max,
 int util_write_all(int fd, const void *p, size_t n);
 int util_dir_isdir(const char *name);
 void util_close_from(int fd);
+struct stat;
+int util_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+#define util_fstat(fd, st)	util_fstatat((fd), "", (st), AT_EMPTY_PATH)
+#define util_stat(path, st)	util_fstatat(AT_FDCWD, (path), (st), 0)
+size_t util_span(const char *s, const char *set, int in);
 
 /* valid.c: the words users and files hand us, checked before use. */
 int valid_id(const char *s);

@@ -82,7 +82,7 @@ from_host(const char *path, struct file *f, struct pelagos_err *e)
 			*nl = '\0';
 		if (!strncmp(p, "nameserver", 10) && (p[10] == ' ' ||
 		    p[10] == '\t')) {
-			a = p + 10 + strspn(p + 10, " \t");
+			a = p + 10 + util_span(p + 10, " \t", 1);
 			if (!strncmp(a, "127.", 4) || (!strncmp(a, "::1", 3) &&
 			    strchr(" \t\r", a[3]))) {
 				dropped++;

@@ -75,7 +75,7 @@ proc_ns_ino(pid_t pid, enum ns_kind k)
 	struct stat st;
 
 	proc_ns_path(path, sizeof(path), pid, k);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+	return util_stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
 int
@@ -246,7 +246,7 @@ proc_sysctl_ns(const char *kv)
 	static const char ipc[] = "kernel.shm\0kernel.msg\0kernel.sem\0"
 	    "fs.mqueue.\0";
 	const char *p;
-	size_t n = strcspn(kv, "="), i;
+	size_t n = util_span(kv, "=", 0), i;
 	char c;
 
 	if (!n || n > 100 || kv[n] != '=' || !kv[n + 1] ||

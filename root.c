@@ -170,7 +170,7 @@ root_exists(int rootfd, const char *id)
 
 	if ((sfd = sandboxes_dir(rootfd)) < 0)
 		return errno != ENOENT;
-	r = fstatat(sfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+	r = util_fstatat(sfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 	close(sfd);
 	return r;
 }

@@ -83,7 +83,7 @@ join_pod(const struct sandbox *sb, const char *label, struct pelagos_err *e)
 		}
 	}
 	p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-	if (!sandbox_pause_alive(sb) || fstat(fds[NSK_NET], &st) < 0 ||
+	if (!sandbox_pause_alive(sb) || util_fstat(fds[NSK_NET], &st) < 0 ||
 	    st.st_ino != sb->netns_ino ||
 	    (pidfd >= 0 && poll(&p, 1, 0) != 0))
 		goto gone;
@@ -131,7 +131,7 @@ make_env(const struct run_opts *o, size_t *bytes)
 		if (!o->rootfs || (!strncmp(environ[i], "TERM=", 5) && !term++))
 			env[n++] = environ[i];
 	for (i = 0; i < o->nenv; i++) {
-		klen = strcspn(o->env[i], "=") + 1;
+		klen = util_span(o->env[i], "=", 0) + 1;
 		for (j = 0; j < n && strncmp(env[j], o->env[i], klen); j++)
 			;
 		env[j] = o->env[i];
@@ -199,7 +199,7 @@ mount_podfiles(const char *sb, const char *dir, struct pelagos_err *e)
 			fd = openat(etc, names[i], O_PATH | O_NOFOLLOW |
 			    O_CLOEXEC);
 		}
-		if (fd < 0 || fstat(fd, &st) < 0)
+		if (fd < 0 || util_fstat(fd, &st) < 0)
 			goto fail;
 		errno = ELOOP;
 		util_fmt(dst, sizeof(dst), "/proc/self/fd/%d", fd);
@@ -317,7 +317,7 @@ exec_cmd(char *const argv[], char **envp)
 		return;
 	}
 	for (p = p ? p : "/usr/local/bin:/bin:/usr/bin"; *file; p = z + 1) {
-		z = p + strcspn(p, ":");
+		z = p + util_span(p, ":", 0);
 		errno = ENAMETOOLONG;
 		if (util_fmt(b, sizeof(b), "%.*s%s%s", (int)(z - p), p,
 		    z > p ? "/" : "", file) < sizeof(b))
@@ -492,7 +492,7 @@ lock_sandbox(int rootfd, const char *id, const char *label,
 			err_os(e, "lock sandbox %s", label);
 			goto fail;
 		}
-	if ((fstat(dfd, &st) == 0 && st.st_nlink == 0) ||
+	if ((util_fstat(dfd, &st) == 0 && st.st_nlink == 0) ||
 	    sandbox_load_at(dfd, id, sb) < 0) {
 		if (errno == ENOENT || st.st_nlink == 0)
 			err_msg(e, ENOENT, "no such sandbox '%s'", label);

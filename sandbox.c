@@ -390,7 +390,7 @@ sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
 				err_os(e, "lock sandbox %s", id);
 				goto out;
 			}
-		if (fstat(dfd, &st) == 0 && st.st_nlink == 0)
+		if (util_fstat(dfd, &st) == 0 && st.st_nlink == 0)
 			goto gone;
 	}
 	ret = sandbox_teardown(rootfd, &sb, flags, e) < 0 ? -1 : 1;
@@ -738,7 +738,7 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
 	 * ours: its inode is known before the pause runs, and the pause
 	 * tells its own start time, so a pause that dies the moment it is
 	 * ready still leaves a sandbox whose every record is true. */
-	if (nsfd >= 0 ? fstat(nsfd, &st) < 0 :
+	if (nsfd >= 0 ? util_fstat(nsfd, &st) < 0 :
 	    !(st.st_ino = (ino_t)proc_ns_ino(getpid(), NSK_NET))) {
 		err_os(e, "inode of network namespace %s",
 		    nsfd >= 0 ? sb->ns_name : "of pelagos");

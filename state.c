@@ -546,7 +546,7 @@ state_kv_load(int dirfd, const char *name, char *buf, size_t max)
 	size_t len = 0;
 	int fd, e;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (util_fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EBADMSG;
@@ -556,7 +556,7 @@ state_kv_load(int dirfd, const char *name, char *buf, size_t max)
 	    O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (util_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		errno = EBADMSG;
 		return -1;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "pelagos.h"
@@ -400,4 +401,28 @@ util_parse_ull(const char *s, const char **end, unsigned long long max,
 bad:
 	errno = EINVAL;
 	return -1;
+}
+
+/* Where the kernel's struct stat is libc's, the system call itself:
+ * libc's fstatat (0.7 KB) carries fallbacks for kernels older than
+ * AT_EMPTY_PATH. */
+int
+util_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
+#else
+	return fstatat(dirfd, path, st, flags);
+#endif
+}
+
+/* strspn (in) or strcspn (!in), without libc's bitmap versions. */
+size_t
+util_span(const char *s, const char *set, int in)
+{
+	size_t n = 0;
+
+	while (s[n] && !strchr(set, s[n]) == !in)
+		n++;
+	return n;
 }
