@@ -23,8 +23,9 @@ CPPFLAGS_ALL = $(DEFS) $(UAPI) $(JSMN) $(CPPFLAGS)
 
 all: pelagos
 
-pelagos: $(OBJ)
+pelagos: $(OBJ) sstrip.sh
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
+	$(SSTRIP) $@
 
 %.o: %.c pelagos.h config.mk
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -c -o $@ $<
@@ -56,7 +57,7 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 asan:
 	$(MAKE) clean
 	$(MAKE) CC=$(SAN_CC) CFLAGS='$(SAN_CFLAGS)' LDFLAGS='$(SAN_LDFLAGS)' \
-	    pelagos tests/unit
+	    SSTRIP=: pelagos tests/unit
 
 test-asan: asan
 	$(SAN_ENV) PELAGOS=$(CURDIR)/pelagos UNIT=$(CURDIR)/tests/unit \
@@ -95,7 +96,7 @@ DIST = pelagos-$(VERSION)
 dist:
 	rm -rf build/$(DIST) && mkdir -p build/$(DIST)
 	tar -cf - $$(git ls-files 2>/dev/null || echo $(SRC) pelagos.h \
-	    pelagos.8 Makefile config.mk LICENSE README.md tests bench \
+	    pelagos.8 Makefile config.mk sstrip.sh LICENSE README.md tests bench \
 	    examples) | tar -xf - -C build/$(DIST)
 	tar -C build -czf $(DIST).tar.gz $(DIST)
 	rm -rf build/$(DIST)

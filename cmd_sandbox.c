@@ -309,7 +309,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 	pelagos_hold_signals(&sigs);
 	/* A reader that went away makes the ID's write fail with EPIPE,
 	 * which undoes the create, instead of killing it half-reported. */
-	signal(SIGPIPE, SIG_IGN);
+	util_signal(SIGPIPE, SIG_IGN);
 	if (pelagos_open_root(c, 1, &rootfd) < 0)
 		goto out;
 	if ((k = resolve_nets(c, rootfd, &sb, &o, nets, ips, nip, six, mtu,
@@ -317,7 +317,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		ret = k;
 		goto out;
 	}
-	if ((sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+	if ((sigfd = (int)syscall(SYS_signalfd4, -1, &sigs, _NSIG / 8,
+	    SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		pelagos_warn(c, "signalfd:");
 		goto out;
 	}

@@ -539,8 +539,8 @@ spawn_child(int ready, const char *const *argv)
 	 * pause's loop cares about is SIGCHLD, whose SIG_IGN would reap
 	 * children behind its back.  The rest stay blocked and are taken
 	 * with sigwaitinfo whatever their disposition. */
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
+	util_signal(SIGCHLD, SIG_DFL);
+	util_signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve("/proc/self/exe", (char *const *)argv, environ);

@@ -159,6 +159,7 @@ int util_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 #define util_fstat(fd, st)	util_fstatat((fd), "", (st), AT_EMPTY_PATH)
 #define util_stat(path, st)	util_fstatat(AT_FDCWD, (path), (st), 0)
 size_t util_span(const char *s, const char *set, int in);
+int util_signal(int sig, void (*handler)(int));
 
 /* valid.c: the words users and files hand us, checked before use. */
 int valid_id(const char *s);

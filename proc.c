@@ -132,11 +132,9 @@ wait_gone(int pidfd, pid_t pid, unsigned long long start, int ms)
 	}
 	/* Kernels before 5.3 have no pidfd: watch /proc, with a bound. */
 	for (; ms > 0; ms -= 5) {
-		struct timespec ts = { 0, 5000000 };
-
 		if (!proc_same(pid, start))
 			return 0;
-		nanosleep(&ts, NULL);
+		poll(NULL, 0, 5);
 	}
 	return -1;
 }

@@ -10,6 +10,7 @@
  * the l, ll and z length modifiers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -425,4 +426,16 @@ util_span(const char *s, const char *set, int in)
 	while (s[n] && !strchr(set, s[n]) == !in)
 		n++;
 	return n;
+}
+
+/* signal() without its SA_RESTART wrapper: only SIG_IGN and SIG_DFL are
+ * set, where no call is interrupted. */
+int
+util_signal(int sig, void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	return sigaction(sig, &sa, NULL);
 }
