@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/syscall.h>
 #include <linux/netlink.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -42,6 +43,7 @@ struct fw {
 	int rootfd;
 	unsigned int pod;	/* the index of the sandbox's first message */
 	int made;		/* restore may have made the tables */
+	int added;		/* and re-added this many sandboxes */
 };
 
 /* What a batch holds (fw_send), in this order: the tables made whole
@@ -78,7 +80,7 @@ fw_open(struct fw *f, int rootfd, const char *table)
 	f->s = &nfs;
 	f->table = table;
 	f->rootfd = rootfd;
-	f->made = 0;
+	f->made = f->added = 0;
 	return nfs.fd < 0 ? nl_open(&nfs, NETLINK_NETFILTER) : 0;
 }
 
@@ -200,13 +202,14 @@ restore(struct fw *f, const struct sandbox *sb, const char *skip, int *guard)
 		return 0;
 	if (sb)
 		skip = sb->id;
-	for (i = 0; i < ids.n; i++) {
+	for (f->added = 0, i = 0; i < ids.n; i++) {
 		if ((skip && !strcmp(ids.id[i], skip)) ||
 		    (dfd = root_sbdir(f->rootfd, ids.id[i])) < 0)
 			continue;
 		if (root_close(dfd, state_load(dfd, STATE_FILE, &o)) == 0 &&
 		    !strcmp(o.id, ids.id[i]) && !strcmp(o.nft, f->table))
-			fw_send(f, &o, F_ADD | (o.antispoof ? *guard : 0));
+			f->added += fw_send(f, &o, F_ADD |
+			    (o.antispoof ? *guard : 0)) == 0;
 	}
 	root_ids_free(&ids);
 	return 0;
@@ -348,6 +351,33 @@ out:
 	return ret;
 }
 
+/* The last close of a socket that sent deletions waits for the kernel
+ * to free them after an RCU grace period (nft_rcv_nl_event flushes its
+ * destroy work): 5-10 ms at the exit of every rm here.  A child holds
+ * the socket past this process's exit, and nothing else (no lock, no
+ * stdio): it reads the pipe whose other end this process holds until
+ * it exits, then closes the socket, and that wait is nobody's. */
+static void
+linger(void)
+{
+	static int done;
+	int p[2];
+	char c;
+
+	if (done || nfs.fd < 0 || syscall(SYS_pipe2, p, O_CLOEXEC) < 0)
+		return;
+	done = 1;
+	if (cgroup_fork(-1) == 0) {
+		dup2(nfs.fd, 0);
+		dup2(p[0], 1);
+		util_close_from(2);
+		while (read(1, &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+}
+
 /* Removes the sandbox's elements, then the conntrack entries of its
  * address.  A sandbox whose state is lost (derived) has its elements in
  * its intent file, if its create got so far. */
@@ -378,6 +408,12 @@ fw_del(int rootfd, const struct sandbox *sb, int derived,
 	if ((r = fw_open(&f, rootfd, sb->nft)) == 0 && fw_send(&f, sb, how) < 0)
 		r = errno != ENOENT || (restore(&f, NULL, sb->id, &guard) < 0 &&
 		    !missing(errno)) ? -1 : fw_send(&f, sb, how | F_EACH);
+	/* Tables this removal made for no sandbox (those of a create that
+	 * failed before they were there) go again. */
+	if (r == 0 && f.made && !f.added)
+		fw_send(&f, NULL, F_DROP);
+	if (r == 0)
+		linger();
 	if (r < 0 && !missing(errno))
 		r = err_os(e, "remove sandbox %s from nftables table %s",
 		    sb->id, sb->nft);

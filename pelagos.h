@@ -156,7 +156,7 @@ int util_dir_isdir(const char *name);
 void util_close_from(int fd);
 struct stat;
 int util_fstatat(int dirfd, const char *path, struct stat *st, int flags);
-#define util_fstat(fd, st)	util_fstatat((fd), "", (st), AT_EMPTY_PATH)
+int util_fstat(int fd, struct stat *st);
 #define util_stat(path, st)	util_fstatat(AT_FDCWD, (path), (st), 0)
 size_t util_span(const char *s, const char *set, int in);
 int util_signal(int sig, void (*handler)(int));

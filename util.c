@@ -417,6 +417,18 @@ util_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 #endif
 }
 
+/* fstat as the system call of that name where there is one (as libc's
+ * fstat makes it: the fault-injection tests count it). */
+int
+util_fstat(int fd, struct stat *st)
+{
+#if defined(__x86_64__)
+	return (int)syscall(SYS_fstat, fd, st);
+#else
+	return util_fstatat(fd, "", st, AT_EMPTY_PATH);
+#endif
+}
+
 /* strspn (in) or strcspn (!in), without libc's bitmap versions. */
 size_t
 util_span(const char *s, const char *set, int in)
