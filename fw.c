@@ -232,8 +232,9 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 		p = &ports[i];
 		sa.sin_addr.s_addr = htonl(p->ip);
 		sa.sin_port = htons(p->hport);
-		if ((fd = socket(AF_INET, SOCK_CLOEXEC | (p->proto ==
-		    IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM), 0)) < 0)
+		if ((fd = (int)syscall(SYS_socket, AF_INET, SOCK_CLOEXEC |
+		    (p->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM),
+		    0)) < 0)
 			return err_os(e, "socket");
 		r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 		    sizeof(one)) < 0 ||

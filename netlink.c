@@ -343,7 +343,9 @@ nl_open(struct nl_sock *s, int protocol)
 	int one = 1, e;
 
 	s->seq = 1;
-	s->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+	/* The system call: libc's socket may retry without the flags. */
+	s->fd = (int)syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    protocol);
 	if (s->fd < 0)
 		return -1;
 	/* Acks need not echo the whole request back. */

@@ -104,7 +104,8 @@ for t in $TESTS; do
 	(
 		ROOT=$T_DIR/root
 		BR=pt$RUN_TAG$idx
-		NET=10.$NET_A.$((NET_B + idx))
+		# A /24 of its own: the run has fewer than 256 tests.
+		NET=10.$NET_A.$(((NET_B + idx) % 256))
 		GW=$NET.1
 		NET6=fd00:$RUN_TAG6:$idx
 		OUT=$T_DIR/out

@@ -367,8 +367,10 @@ t_fault_signals() {
 	set -- INT TERM HUP
 	while read -r sys max; do
 		case $F_EXCLUDE in *" $sys "*) continue ;; esac
-		# Only the pause calls these, and only once it is ready (a
-		# sanitizer's runtime calls madvise in every process).
+		# A sanitizer's runtime calls madvise in every process, the
+		# ready pause too: its calls are not create's steps.
+		[ "$sys" = madvise ] && [ -n "${ASAN_OPTIONS:-}" ] && continue
+		# Only the pause calls these, and only once it is ready.
 		if [ "$sys" = rt_sigtimedwait ] || { [ "$sys" = madvise ] &&
 		    ! grep -q "^$main  *madvise(" "$T_DIR/discovery"; }; then
 			for sig in INT TERM HUP; do
