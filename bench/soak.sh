@@ -156,7 +156,7 @@ cc -O2 -o "$timeit" "$here/timeit.c" || die "cannot build timeit"
 # difference to it is what the fsyncs cost.
 nofsync=$tmp/src/pelagos
 mkdir -p "$tmp/src"
-cp "$top"/*.c "$top"/*.h "$top/Makefile" "$top/config.mk" "$tmp/src/" &&
+cp "$top"/*.c "$top"/*.h "$top"/*.sh "$top/Makefile" "$top/config.mk" "$tmp/src/" &&
 	awk '/^root_sync\(int fd\)$/ { f = 1 }
 	f && /return/ { print "\t(void)fd;"; print "\treturn 0;"; f = 0; next }
 	{ print }' "$top/root.c" >"$tmp/src/root.c" ||
