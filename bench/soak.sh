@@ -119,6 +119,11 @@ cleanup() {
 		umount "$mp" 2>/dev/null || umount -l "$mp"
 	done
 	ip link show dev "$br" >/dev/null 2>&1 && ip link del "$br"
+	# The run's own nf_tables tables (PELAGOS_NFT_TABLE), never another's.
+	if command -v nft >/dev/null 2>&1; then
+		nft delete table inet "$br" 2>/dev/null
+		nft delete table bridge "$br" 2>/dev/null
+	fi
 	rm -rf "$tmp" "$disk"
 }
 trap cleanup EXIT
@@ -134,7 +139,7 @@ while :; do
 	tries=$((tries + 1))
 	[ $tries -lt 50 ] || die "no free 10.2xx.0.0/16 block"
 done
-export PELAGOS_BRIDGE=$br PELAGOS_SUBNET=$net.0/24
+export PELAGOS_BRIDGE=$br PELAGOS_SUBNET=$net.0/24 PELAGOS_NFT_TABLE=$br
 PELAGOS_CGROUP_PARENT=none
 [ -n "$cgparent" ] && PELAGOS_CGROUP_PARENT=$cgparent
 export PELAGOS_CGROUP_PARENT
