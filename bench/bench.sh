@@ -646,6 +646,18 @@ ls_time() {
 	ls_ms="$ls_ms $1"
 }
 
+# probes N: $probe create+rm cycles of $kind (sets probeN.$kind), and for
+# the pelagos kind $probe more with the firewall's options (fwprobeN).
+probes() {
+	pk=0
+	while [ $pk -lt $probe ]; do
+		cycle "probe$1.$kind" "$kind" 0
+		pk=$((pk + 1))
+	done
+	[ "$kind" = pelagos ] && probe_fw "fwprobe$1"
+	return 0
+}
+
 # probe_fw SET: $probe creates with --nat and two published ports (the
 # firewall section's), and their rms.
 probe_fw() {
@@ -672,12 +684,7 @@ scale_run() {
 	ls_ms=
 	tenth=$((scale / 10))
 	ls_time "$kind.0" 0
-	j=0
-	while [ $j -lt $probe ]; do
-		cycle "probe0.$kind" "$kind" 0
-		j=$((j + 1))
-	done
-	[ "$kind" = pelagos ] && probe_fw fwprobe0
+	probes 0
 	: >"$tmp/live"
 	j=1
 	while [ $j -le "$scale" ]; do
@@ -722,12 +729,7 @@ scale_run() {
 	neigh=$(ip neigh show dev "$sbr" | wc -l)
 	ls_time "$kind.$scale" "$scale"
 
-	j=0
-	while [ $j -lt $probe ]; do
-		cycle "probe1.$kind" "$kind" 0
-		j=$((j + 1))
-	done
-	[ "$kind" = pelagos ] && probe_fw fwprobe1
+	probes 1
 	while read -r id pid; do
 		pelagos_rm "$tmp/drain.$kind.rm" "$id" "$pid"
 	done <"$tmp/live"
