@@ -440,14 +440,19 @@ util_span(const char *s, const char *set, int in)
 	return n;
 }
 
-/* signal() without its SA_RESTART wrapper: only SIG_IGN and SIG_DFL are
- * set, where no call is interrupted. */
+/* signal() without its SA_RESTART wrapper, and without libc's
+ * sigaction, which blocks signals and takes a lock around the call for
+ * the handlers it installs: only SIG_IGN and SIG_DFL are set, which
+ * need no restorer and interrupt no call. */
 int
 util_signal(int sig, void (*handler)(int))
 {
-	struct sigaction sa;
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask[16 / sizeof(long)];
+	} sa = { handler, 0, NULL, { 0 } };
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = handler;
-	return sigaction(sig, &sa, NULL);
+	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, (_NSIG - 1) / 8);
 }
