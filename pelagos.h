@@ -73,17 +73,21 @@ struct limits {
  * forwarded to a port of the pod. */
 struct fw_port {
 	uint32_t ip;			/* host byte order, 0: every address */
-	uint16_t hport, pport;
+	uint16_t hport, pport;		/* the first of a range */
+	uint16_t n;			/* ports in the range, 1 for one */
 	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
 };
 
-/* An --egress: a network the sandbox may send to. */
+/* An --egress: a network the sandbox may send to, on ports lo..hi of
+ * proto (0: of TCP and UDP), or with hi 0 anything. */
 struct fw_egress {
 	uint32_t net;			/* host byte order */
-	uint8_t prefix;
+	uint8_t prefix, proto;
+	uint16_t lo, hi;
 };
 
 #define FW_MAX_PORTS	16	/* --publish per sandbox */
+#define FW_MAX_RANGE	64	/* published ports, a range's each */
 #define FW_MAX_EGRESS	16	/* --egress per sandbox */
 #define FWSPEC_LIST_MAX	512	/* the longest list of either, as text */
 
@@ -199,7 +203,7 @@ const char *json_raw(const struct json *j, int t, size_t *n);
 void json_put(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
-#define NL_BUFSZ 16384	/* both nf_tables tables and a sandbox fit */
+#define NL_BUFSZ 24576	/* both nf_tables tables and a sandbox fit */
 struct nl_buf {
 	unsigned char data[NL_BUFSZ];
 	size_t len;
