@@ -378,6 +378,10 @@ t_nat_refused() {
 	one_error "publish $WGW:$N_PORT:81/tcp: already published by another sandbox"
 	rm -rf "$ROOT2"
 	n_nothing 1 "a port of another root's" "$base"
+	# A range: a's UDP port in its middle.
+	run 1 pel sandbox create -p "$WGW:$N_PORT-$((N_PORT + 3)):90-93/udp"
+	one_error "publish $WGW:$N_PORT-$((N_PORT + 3)):90-93/udp: already published"
+	n_nothing 1 "a range over a published port" "$base"
 	run 0 pel sandbox create -p "$WGW:$N_PORT:80/udp"
 	echo "$(cat "$OUT")" >>"$T_DIR/ids"
 	run 0 pel sandbox rm "$(cat "$OUT")"
