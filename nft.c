@@ -573,20 +573,6 @@ kname(struct key *k, const char *ifname)
 	return ifname ? kput(k, ifname, strlen(ifname), IFNAME_LEN) : k;
 }
 
-/* Whether a published port before the i-th one answers from the pod's
- * proto port too. */
-static int
-prior(const struct nft_pod *p, size_t i, unsigned int proto,
-	unsigned int port)
-{
-	const struct fw_port *q;
-
-	for (q = p->ports; q < p->ports + i; q++)
-		if (q->proto == proto && port - q->pport < q->n)
-			return 1;
-	return 0;
-}
-
 /* The elements of one of the allowlist's sets: networks (P_ALLOW), or
  * their ports (P_ALLOWPORTS), TCP's and UDP's unless one is named; or
  * the pod ports its published ports' answers come from (P_REPLIES),
@@ -595,41 +581,48 @@ static void
 allow(struct elems *x, const struct nft_pod *p, int set)
 {
 	const struct fw_egress *g;
-	const struct fw_port *q;
+	const struct fw_port *q, *o;
 	struct key k, end;
-	size_t i, j, n = set == P_REPLIES ? p->nports : p->negress;
-	unsigned int proto, port;
+	unsigned int i, j, proto, port;
 	int open = 0;
 
-	for (i = 0; i < n; i++) {
-		g = &p->egress[i];
-		q = &p->ports[i];
-		for (j = 0; j < (set == P_REPLIES ? q->n : 2u); j++) {
-			port = q->pport + (unsigned int)j;
-			proto = set == P_REPLIES ? q->proto : g->proto ?
-			    g->proto : j ? IPPROTO_UDP : IPPROTO_TCP;
-			if (set == P_REPLIES ? prior(p, i, proto, port) :
-			    set == P_ALLOW ? g->hi || j :
-			    !g->hi || (j && g->proto))
-				continue;
+	for (i = 0; i < (set == P_REPLIES ? p->nports : p->negress); i++)
+		for (j = 0; j < 65536; j++) {
+			g = &p->egress[i];
+			q = &p->ports[i];
+			kname(&k, p->veth);
+			if (set == P_REPLIES) {
+				if (j == q->n)
+					break;
+				port = q->pport + j;
+				for (o = p->ports; o < q; o++)
+					if (o->proto == q->proto &&
+					    port - o->pport < o->n)
+						break;
+				if (o < q)
+					continue;
+				kproto(&k, q->proto, port);
+			} else {
+				/* TCP's, then UDP's unless one is named. */
+				proto = g->proto ? g->proto :
+				    j ? IPPROTO_UDP : IPPROTO_TCP;
+				if (j > (set == P_ALLOWPORTS && !g->proto))
+					break;
+				if ((set == P_ALLOW) == !!g->hi)
+					break;
+				kip(&k, g->net);
+				end = k;
+				end.n -= 4;
+				kip(&end, g->net | ~ipam_mask(g->prefix));
+				if (set == P_ALLOWPORTS) {
+					kproto(&k, proto, g->lo);
+					kproto(&end, proto, g->hi);
+				}
+			}
 			if (!open++)
 				set_open(x, 1, set, 0);
-			kname(&k, p->veth);
-			kname(&end, p->veth);
-			if (set == P_REPLIES) {
-				elem(x, kproto(&k, proto, port), NULL, NULL,
-				    NULL);
-				continue;
-			}
-			kip(&k, g->net);
-			kip(&end, g->net | ~ipam_mask(g->prefix));
-			if (set == P_ALLOWPORTS) {
-				kproto(&k, proto, g->lo);
-				kproto(&end, proto, g->hi);
-			}
-			elem(x, &k, &end, NULL, NULL);
+			elem(x, &k, set == P_REPLIES ? NULL : &end, NULL, NULL);
 		}
-	}
 	if (open)
 		set_close(x);
 }
