@@ -91,26 +91,28 @@ struct fw_egress {
 #define FW_MAX_EGRESS	16	/* --egress per sandbox */
 #define FWSPEC_LIST_MAX	512	/* the longest list of either, as text */
 
+/* Scalars first, then the short strings: their one-byte displacements
+ * from a struct sandbox pointer make the code smaller. */
 struct sandbox {
-	char id[ID_LEN + 1];
-	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
-	char ns_name[IFNAME_LEN];	/* "" for a host-network pod */
 	int nifs;			/* 0 for a host-network pod */
-	struct pod_if ifs[MAX_IFS];
 	enum ns_mode net, ipc, pid;
-	char hostname[HOST_MAX_LEN + 1];
 	pid_t pause_pid;		/* 0 while no pause is known */
-	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
-	unsigned long long netns_ino;
-	long long created;		/* seconds since the epoch */
-	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
-	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
-	struct limits lim;
 	/* The firewall (fw.c), as the state keys nat ... antispoof record
 	 * it. */
 	int nat;			/* --nat: masqueraded */
 	int antispoof;			/* its bridge-port checks are on */
+	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
+	unsigned long long netns_ino;
+	long long created;		/* seconds since the epoch */
+	char id[ID_LEN + 1];
+	char ns_name[IFNAME_LEN];	/* "" for a host-network pod */
+	struct pod_if ifs[MAX_IFS];
+	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
+	char hostname[HOST_MAX_LEN + 1];
+	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
 	char nft[NAME_MAX_LEN + 1];	/* table of its elements, "" none */
+	struct limits lim;
+	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
 	char ports[FWSPEC_LIST_MAX];	/* --publish words, comma-joined */
 	char egress[FWSPEC_LIST_MAX];	/* --egress words, comma-joined */
 };
