@@ -38,12 +38,12 @@ static struct nl_sock nfs = NL_SOCK_INIT;
 /* One session with the netfilter socket, for the sandboxes of a root. */
 struct fw {
 	struct nl_sock *s;
-	struct nl_buf b;
 	const char *table;
 	int rootfd;
 	unsigned int pod;	/* the index of the sandbox's first message */
 	int made;		/* restore may have made the tables */
 	int added;		/* and re-added this many sandboxes */
+	struct nl_buf b;
 };
 
 /* What a batch holds (fw_send), in this order: the tables made whole

@@ -207,13 +207,13 @@ void json_put(const char *s);
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
 #define NL_BUFSZ 24576	/* both nf_tables tables and a sandbox fit */
 struct nl_buf {
-	unsigned char data[NL_BUFSZ];
 	size_t len;
 	size_t msg;		/* offset of the message being built */
 	uint32_t seq;		/* sequence number of the first message */
 	unsigned int nmsg;
 	int err;		/* sticky: an append did not fit */
 	int bad;		/* nl_talk: index of the message that failed */
+	unsigned char data[NL_BUFSZ];	/* last: the rest are one byte away */
 };
 struct nl_sock {
 	int fd;
@@ -458,10 +458,10 @@ struct proc_scan {
 	enum ns_kind ns;
 	unsigned long long ino;		/* 0: look for pauses only */
 	char tag[IFNAME_LEN];		/* the pause's tag */
-	struct proc_id pause[PROC_MAX_PAUSES];
 	int npause;
 	struct proc_id *other;		/* everything else in the namespace */
 	size_t nother, cap;
+	struct proc_id pause[PROC_MAX_PAUSES];
 };
 ssize_t proc_read(const char *path, char *buf, size_t len);
 int proc_null_stdio(void);
@@ -571,7 +571,6 @@ int net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
  * interfaces, its files and its sysctls, as create was given them. */
 enum { POD_DNS, POD_SEARCH, POD_DNSOPT, POD_HOSTS, POD_SYSCTL, POD_NLISTS };
 struct pod_opts {
-	struct netdef nets[MAX_IFS];	/* of eth0, eth1, ... */
 	int mtu;			/* 0: each network's */
 	/* --dns, --dns-search, --dns-option, --add-host NAME:IP and
 	 * --sysctl KEY=VALUE, in that order */
@@ -579,6 +578,7 @@ struct pod_opts {
 	size_t n[POD_NLISTS];
 	const char *resolv;		/* the host's resolv.conf */
 	int no_dns;			/* out: it lost all its nameservers */
+	struct netdef nets[MAX_IFS];	/* of eth0, eth1, ... */
 };
 
 /* podfiles.c: the pod's resolv.conf, hosts and hostname. */
