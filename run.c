@@ -396,7 +396,7 @@ child_main(const struct run_opts *o, const char *sbpath, char **envp,
 {
 	struct run_msg m;
 	sigset_t all;
-	pid_t cmd;
+	pid_t cmd = -1;
 
 	memset(&m, 0, sizeof(m));
 	if (o->detach && (setsid() < 0 || proc_null_stdio() < 0)) {
@@ -408,8 +408,18 @@ child_main(const struct run_opts *o, const char *sbpath, char **envp,
 	    &m.err) < 0) ||
 	    confine_apply(&o->cf, &chan, &m.err) < 0)
 		goto fail;
-	if (!own_pid)
+	/* Detached, CMD is the child of a process that ends at once, so
+	 * that the pod's PID 1 reaps it: an orphan of the caller's (whose
+	 * PID namespace is the host's) would go to the host's init, for
+	 * which the pod's PID 1 would wait when it ends (rm). */
+	if (!own_pid && (!o->detach || (cmd = cgroup_fork(-1)) == 0))
 		workload(o, envp, chan, mask);
+	if (!own_pid) {
+		if (cmd > 0)
+			_exit(0);
+		err_os(&m.err, "fork %s", o->argv[0]);
+		goto fail;
+	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if ((cmd = cgroup_fork(-1)) < 0) {
@@ -599,6 +609,8 @@ run_workload(int rootfd, const char *id, const struct run_opts *o,
 		goto out;
 	}
 	if (o->detach) {
+		if (sb->pid == NS_POD)
+			waitpid(child, NULL, 0);
 		if (!*pid) {
 			err_msg(e, ESRCH, "%s ended before it started",
 			    o->argv[0]);

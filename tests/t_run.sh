@@ -352,7 +352,14 @@ t_run_pod_pid() {
 	orphan=$child
 	poll 10 gone "$orphan" || fail "orphan $orphan not reaped"
 	[ -d "/proc/$orphan" ] && fail "orphan $orphan left a zombie"
-	run 0 pel sandbox rm pp
+	# A detached workload's parent is the pod's PID 1 too: rm must not
+	# wait for the host's init to reap it.
+	run 0 pel run -d --sandbox pp sleep 100
+	w=$(cat "$OUT")
+	expect_eq "$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$w/status")" "$pp" \
+	    "parent of the detached workload"
+	run 0 pel sandbox rm -f pp
+	gone "$w" || fail "rm left the detached workload $w"
 }
 
 # A run against a sandbox that is not running never starts CMD at all:
