@@ -43,13 +43,39 @@ sys(struct pelagos_err *e, const char *what, const char *obj)
 /* Where the errors go that follow the one reported. */
 static struct pelagos_err scratch;
 
+/* An attachment as fw.c sees a sandbox: <dir>/sandboxes/<id>, where
+ * fw_add records its elements (the file fw) before it adds them, so that
+ * DEL, GC and rollback find them from the lease.  The ID is the
+ * network's and the address's. */
+static void
+fw_sb(const struct cni_req *r, uint32_t ip, struct sandbox *sb)
+{
+	struct pod_if *pi = &sb->ifs[0];
+
+	memset(sb, 0, sizeof(*sb));
+	util_fmt(sb->id, sizeof(sb->id), "%08x%08x",
+	    (unsigned int)ipam_hash(r->dir), ip);
+	/* What the state file's parser asks of any sandbox. */
+	strcpy(sb->hostname, sb->id);
+	sb->nifs = 1;
+	veth_name(ip, pi->veth_host);
+	strcpy(pi->network, r->name);
+	strcpy(pi->bridge, r->bridge);
+	pi->ip = ip;
+	pi->prefix = r->sn.prefix;
+	pi->gateway = r->gw;
+	ipam_mac(ip, pi->mac);
+	sb->nat = r->masq;
+	strcpy(sb->ports, r->ports);
+}
+
 /* One lease visitor for all: it records the request's own lease, and
  * with drop set removes an attachment (its veth, then its lease): for
  * GC every one not in cni.dev/valid-attachments, else the request's.  A
  * holder without a '/' is no attachment and not ours to judge. */
 struct visit {
 	const struct cni_req *r;
-	int drop, gc, code;
+	int dirfd, drop, gc, code;
 	struct pelagos_err *e;
 	uint32_t ip;		/* the request's lease, when found */
 };
@@ -58,7 +84,8 @@ static int
 visit(uint32_t ip, const char *holder, void *arg)
 {
 	struct visit *v = arg;
-	char name[IFNAME_LEN];
+	struct pelagos_err *e = v->code ? &scratch : v->e;
+	struct sandbox sb;
 
 	if (!strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
 	    strcmp(holder, v->r->key)))
@@ -66,10 +93,13 @@ visit(uint32_t ip, const char *holder, void *arg)
 	v->ip = ip;
 	if (!v->drop)
 		return 0;
-	veth_name(ip, name);
-	/* nft.c: the attachment's NAT and port elements go here, before
-	 * its lease, once the nftables code lands. */
-	if (net_veth_release(name, 0, v->code ? &scratch : v->e) < 0) {
+	/* Its elements (none when it recorded none), its veth, then the
+	 * record of the elements: a removal cut short finds them again. */
+	fw_sb(v->r, ip, &sb);
+	if (fw_del(v->dirfd, &sb, 1, e) < 0 ||
+	    net_veth_release(sb.ifs[0].veth_host, 0, e) < 0 ||
+	    (root_rmdir(v->dirfd, sb.id) < 0 &&
+	    sys(e, "remove the firewall record in", v->r->dir))) {
 		v->code = CNI_E_SYSTEM;
 		return 0;
 	}
@@ -80,13 +110,25 @@ static int
 leases(int dirfd, const struct cni_req *r, int drop, int gc,
 	struct pelagos_err *e, uint32_t *ip)
 {
-	struct visit v = { r, drop, gc, 0, e, 0 };
+	struct visit v = { r, dirfd, drop, gc, 0, e, 0 };
 
 	if (ipam_lease_each(dirfd, visit, &v) < 0 && !v.code)
 		v.code = sys(e, "read leases in", r->dir);
 	if (ip)
 		*ip = v.ip;
 	return v.code;
+}
+
+static int
+fw_dir(int dirfd, const char *id, struct pelagos_err *e)
+{
+	char path[32];
+
+	util_fmt(path, sizeof(path), "sandboxes/%s", id);
+	if ((mkdirat(dirfd, "sandboxes", 0700) < 0 && errno != EEXIST) ||
+	    (mkdirat(dirfd, path, 0700) < 0 && errno != EEXIST))
+		return sys(e, "create", path);
+	return 0;
 }
 
 /* What a command works on: the network's directory, locked, the
@@ -197,9 +239,11 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 {
 	struct netdef nd = { .mtu = 0 };
 	struct pod_if pi = { .ip = 0 };
+	struct sandbox sb;
 	struct ctx c;
 	struct nl_link l;
 	char ip[16];
+	uint32_t off;
 	int brindex, i, code;
 
 	if ((code = ctx_open(r, 1, &c, e)) != 0)
@@ -234,15 +278,35 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	nd.gateway = pi.gateway = r->gw;
 	pi.ip = c.a.ip;
 	pi.prefix = r->sn.prefix;
+	/* The IPv6 address is the lease's host number in subnet6 (which
+	 * cnispec.c made wide enough): leased with the IPv4 one, freed with
+	 * it.  The MAC is the address's, as a sandbox's: the anti-spoofing
+	 * elements of ipMasq and portMappings name it. */
+	nd.sn6 = r->sn6;
+	pi.prefix6 = r->sn6.prefix;
+	ipam_gateway6(&r->sn6, pi.gateway6);
+	memcpy(c.a.ip6, r->sn6.net, 16);
+	for (off = c.a.ip - r->sn.net, i = 15; off; off >>= 8, i--)
+		c.a.ip6[i] |= (unsigned char)off;
+	memcpy(pi.ip6, c.a.ip6, 16);
+	ipam_mac(c.a.ip, c.a.link[2].mac);
+	fw_sb(r, c.a.ip, &sb);
 	if (interrupted(e) || net_bridge_ready(&c.host, &nd, &brindex, e) < 0 ||
 	    net_veth_create(&c.host, c.a.link[1].name, brindex, r->ifname,
-	    c.nsfd, (int)r->mtu, NULL, e) < 0 ||
+	    c.nsfd, (int)r->mtu, c.a.link[2].mac, e) < 0 ||
 	    net_pod_config(&c.pod, r->ifname, &pi, r->defroute, e) < 0)
 		goto undo;
-	/* nft.c: ipMasq and runtimeConfig.portMappings are applied here
-	 * once the nftables code lands (cnispec.c refuses them until then). */
-	for (i = 0; i < 3; i++)
-		if (link_info(i < 2 ? &c.host : &c.pod, &c.a.link[i], &l, e))
+	/* A hostPort that another sandbox, attachment or host socket holds
+	 * (or a hostIP not the host's) is the configuration's fault. */
+	if ((r->masq || r->ports[0]) && (fw_dir(c.dirfd, sb.id, e) < 0 ||
+	    fw_add(c.dirfd, &sb, e) < 0)) {
+		if (errno == EEXIST || errno == EADDRINUSE ||
+		    errno == EADDRNOTAVAIL)
+			code = CNI_E_CONFIG;
+		goto undo;
+	}
+	for (i = 0; i < 2; i++)
+		if (link_info(&c.host, &c.a.link[i], &l, e))
 			goto undo;
 	if (!interrupted(e)) {
 		*a = c.a;
@@ -281,6 +345,7 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 {
 	struct nl_link br, l;
 	struct nl_route rt;
+	struct sandbox sb;
 	struct ctx c;
 	char mac[18];
 	int code;
@@ -309,6 +374,10 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	    rt.gw != r->gw || rt.oif != l.index)))
 		return ctx_close(&c, (err_msg(e, ESTALE, "%s: state, MAC %s, "
 		    "address or route changed", r->ifname, mac), CNI_E_DRIFT));
+	fw_sb(r, c.a.ip, &sb);
+	if (fw_check(c.dirfd, sb.id) < 0)
+		return ctx_close(&c, (err_os(e, "%s: nftables elements",
+		    r->key), CNI_E_DRIFT));
 	return ctx_close(&c, 0);
 }
 

@@ -587,6 +587,7 @@ int fw_del(int rootfd, const struct sandbox *sb, int derived,
 	struct pelagos_err *e);
 int fw_sync(int rootfd, const char *table, struct pelagos_err *e);
 int fw_drops(const struct sandbox *sb, unsigned long long *packets);
+int fw_check(int rootfd, const char *id);
 
 /* sandbox.c: the lifecycle (claim, build, teardown) and liveness. */
 #define TD_FORCE	0x1	/* kill other processes in the sandbox */
@@ -649,6 +650,11 @@ struct cni_req {
 	char want_mac[18];		/* prevResult's record of CNI_IFNAME */
 	uint32_t want_ip;
 	int want_prefix;
+	/* subnet6 (prefix 0: none), ipMasq and runtimeConfig.portMappings
+	 * as --publish words, comma-joined (fwspec.c) */
+	struct subnet6 sn6;
+	int masq;
+	char ports[FWSPEC_LIST_MAX];
 };
 struct cni_link {
 	char name[IFNAME_LEN];
@@ -657,6 +663,7 @@ struct cni_link {
 struct cni_att {
 	struct cni_link link[3];	/* bridge, host end, CNI_IFNAME */
 	uint32_t ip;
+	unsigned char ip6[16];		/* with subnet6 */
 };
 int cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	const char *netns, const char *ifname, struct pelagos_err *e);
