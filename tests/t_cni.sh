@@ -237,18 +237,14 @@ t_cni_errors() {
 	c_code 7
 	grep -q '"details":"subnet=\\"10.300.0.0/24\\" is invalid"' "$OUT" ||
 	    fail "code 7 does not name subnet and its value: $(cat "$OUT")"
-	c_conf 1.1.0 ',"ipMasq":true'
+	c_conf 1.1.0 ',"ipam":{"type":"host-local"}'
 	c_cni 1 ADD c "$p"
 	c_code 2
-	grep -q 'ipMasq=true' "$OUT" || fail "code 2 lacks ipMasq=true"
-	c_conf 1.1.0 ',"runtimeConfig":{"portMappings":[{"hostPort":40080,"containerPort":80,"protocol":"tcp"}]}'
+	grep -q 'ipam={\\"type\\":\\"host-local\\"} is not supported' "$OUT" ||
+	    fail "code 2 lacks the ipam section: $(cat "$OUT")"
+	c_conf 1.1.0 ',"ipMasq":1'
 	c_cni 1 ADD c "$p"
-	c_code 2
-	grep -q 'runtimeConfig.portMappings=\[{' "$OUT" ||
-	    fail "code 2 lacks the port mappings: $(cat "$OUT")"
-	c_conf 1.1.0 ',"subnet6":"fd00:1::/64"'
-	c_cni 1 ADD c "$p"
-	c_code 2
+	c_code 7
 	c_conf
 	# A namespace that is gone: code 3; a path that is no namespace: 4.
 	c_cni 1 ADD c 999999999
@@ -616,7 +612,7 @@ t_cni_docs() {
 	grep -qxF "      $line" "$readme" ||
 	    fail "README lacks the ADD result: $line"
 	c_cni 0 DEL c "$p"
-	c_conf 1.1.0 ',"ipMasq":true'
+	c_conf 1.1.0 ',"ipam":{"type":"host-local"}'
 	c_cni 1 ADD c "$p"
 	grep -qxF "    $(cat "$OUT")" "$readme" ||
 	    fail "README lacks the error object: $(cat "$OUT")"
