@@ -571,6 +571,9 @@ t_cni_signals() {
 t_cni_examples() {
 	command -v jq >/dev/null 2>&1 || skip "jq not installed"
 	c_trap
+	# ipMasq in an example turns IPv4 forwarding on.
+	fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	trap '_crc=$?; echo "$fwd" >/proc/sys/net/ipv4/ip_forward; c_cleanup "$_crc"; _crc=$?; (exit $_crc); cleanup_test' EXIT
 	set -- "$TESTS_DIR"/../examples/*.conflist
 	[ -e "$1" ] || skip "no examples beside the tests"
 	p=$(c_ns)
@@ -606,7 +609,7 @@ t_cni_docs() {
 	set -- $(grep -o '"mac":"[0-9a-f:]*"' "$OUT" | cut -d'"' -f4)
 	h=$(printf 'pc-%02x%02x%02x%02x' $(echo "$NET.2" | tr . ' '))
 	line=$(sed -e "s/$1/86:cc:fa:4a:49:ff/" -e "s/$2/62:98:bd:c7:68:22/" \
-	    -e "s/$3/1a:0a:95:e4:3d:94/" -e "s/\"$BR\"/\"pcni0\"/" \
+	    -e "s/$3/02:50:0a:f4:00:02/" -e "s/\"$BR\"/\"pcni0\"/" \
 	    -e "s/$h/pc-0af40002/" -e "s#/proc/$p/ns/net#/var/run/netns/cni-1234#" \
 	    -e "s/$(echo "$NET" | sed 's/\./\\./g')\./10.244.0./g" "$OUT")
 	grep -qxF "      $line" "$readme" ||
