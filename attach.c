@@ -46,11 +46,17 @@ static struct pelagos_err scratch;
 /* An attachment as fw.c sees a sandbox: <dir>/sandboxes/<id>, where
  * fw_add records its elements (the file fw) before it adds them, so that
  * DEL, GC and rollback find them from the lease.  The ID is the
- * network's and the address's. */
+ * network's and the address's.  Its interface is what ADD configures:
+ * the MAC is the address's, as a sandbox's (the anti-spoofing elements
+ * name it), and the IPv6 address the lease's host number in subnet6
+ * (which cnispec.c made wide enough): leased with the IPv4 address,
+ * freed with it. */
 static void
 fw_sb(const struct cni_req *r, uint32_t ip, struct sandbox *sb)
 {
 	struct pod_if *pi = &sb->ifs[0];
+	uint32_t off;
+	int i;
 
 	memset(sb, 0, sizeof(*sb));
 	util_fmt(sb->id, sizeof(sb->id), "%08x%08x",
@@ -65,6 +71,12 @@ fw_sb(const struct cni_req *r, uint32_t ip, struct sandbox *sb)
 	pi->prefix = r->sn.prefix;
 	pi->gateway = r->gw;
 	ipam_mac(ip, pi->mac);
+	if ((pi->prefix6 = r->sn6.prefix)) {
+		memcpy(pi->ip6, r->sn6.net, 16);
+		for (off = ip - r->sn.net, i = 15; off; off >>= 8, i--)
+			pi->ip6[i] |= (unsigned char)off;
+		ipam_gateway6(&r->sn6, pi->gateway6);
+	}
 	sb->nat = r->masq;
 	strcpy(sb->ports, r->ports);
 }
@@ -144,7 +156,7 @@ static void
 names(const struct cni_req *r, struct cni_att *a)
 {
 	strcpy(a->link[0].name, r->bridge);
-	veth_name(a->ip, a->link[1].name);
+	veth_name(a->pi.ip, a->link[1].name);
 	strcpy(a->link[2].name, r->ifname);
 }
 
@@ -179,7 +191,7 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 		return sys(e, "create leases in", path);
 	if ((c->lock = root_lock(c->dirfd, LOCK_EX)) < 0)
 		return sys(e, "lock", path);
-	return leases(c->dirfd, r, 0, 0, e, &c->a.ip);
+	return leases(c->dirfd, r, 0, 0, e, &c->a.pi.ip);
 }
 
 /* CNI_NETNS and a netlink socket in it, and one in ours. */
@@ -238,18 +250,17 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	struct pelagos_err *e)
 {
 	struct netdef nd = { .mtu = 0 };
-	struct pod_if pi = { .ip = 0 };
+	struct pod_if *pi;
 	struct sandbox sb;
 	struct ctx c;
 	struct nl_link l;
 	char ip[16];
-	uint32_t off;
 	int brindex, i, code;
 
 	if ((code = ctx_open(r, 1, &c, e)) != 0)
 		goto out;
 	code = CNI_E_SYSTEM;
-	if (c.a.ip) {
+	if (c.a.pi.ip) {
 		err_msg(e, EEXIST, "%s exists", r->key);
 		goto out;
 	}
@@ -263,7 +274,7 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 		goto out;
 	}
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
-	    &c.a.ip) < 0) {
+	    &c.a.pi.ip) < 0) {
 		ipam_format_ip(r->sn.net, ip);
 		if (errno != EADDRNOTAVAIL)
 			sys(e, "lease an address in", r->dir);
@@ -273,28 +284,18 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 		goto out;
 	}
 	names(r, &c.a);
+	fw_sb(r, c.a.pi.ip, &sb);
+	pi = &c.a.pi;
+	*pi = sb.ifs[0];
+	memcpy(c.a.link[2].mac, pi->mac, 6);
 	strcpy(nd.bridge, r->bridge);
 	nd.sn = r->sn;
-	nd.gateway = pi.gateway = r->gw;
-	pi.ip = c.a.ip;
-	pi.prefix = r->sn.prefix;
-	/* The IPv6 address is the lease's host number in subnet6 (which
-	 * cnispec.c made wide enough): leased with the IPv4 one, freed with
-	 * it.  The MAC is the address's, as a sandbox's: the anti-spoofing
-	 * elements of ipMasq and portMappings name it. */
+	nd.gateway = r->gw;
 	nd.sn6 = r->sn6;
-	pi.prefix6 = r->sn6.prefix;
-	ipam_gateway6(&r->sn6, pi.gateway6);
-	memcpy(c.a.ip6, r->sn6.net, 16);
-	for (off = c.a.ip - r->sn.net, i = 15; off; off >>= 8, i--)
-		c.a.ip6[i] |= (unsigned char)off;
-	memcpy(pi.ip6, c.a.ip6, 16);
-	ipam_mac(c.a.ip, c.a.link[2].mac);
-	fw_sb(r, c.a.ip, &sb);
 	if (interrupted(e) || net_bridge_ready(&c.host, &nd, &brindex, e) < 0 ||
-	    net_veth_create(&c.host, c.a.link[1].name, brindex, r->ifname,
-	    c.nsfd, (int)r->mtu, c.a.link[2].mac, e) < 0 ||
-	    net_pod_config(&c.pod, r->ifname, &pi, r->defroute, e) < 0)
+	    net_veth_create(&c.host, pi->veth_host, brindex, r->ifname,
+	    c.nsfd, (int)r->mtu, pi->mac, e) < 0 ||
+	    net_pod_config(&c.pod, r->ifname, pi, r->defroute, e) < 0)
 		goto undo;
 	/* A hostPort that another sandbox, attachment or host socket holds
 	 * (or a hostIP not the host's) is the configuration's fault. */
@@ -353,7 +354,7 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
 		return ctx_close(&c, code);
 	names(r, &c.a);
-	if (!c.a.ip || c.a.ip != r->want_ip || r->want_prefix != r->sn.prefix)
+	if (!c.a.pi.ip || c.a.pi.ip != r->want_ip || r->want_prefix != r->sn.prefix)
 		return ctx_close(&c, (err_msg(e, ESTALE, "%s: lease and "
 		    "prevResult differ", r->key), CNI_E_DRIFT));
 	if ((code = ctx_netns(r, &c, e)) != 0 ||
@@ -366,15 +367,15 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 		    c.a.link[1].name, r->bridge), CNI_E_DRIFT));
 	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
 		return ctx_close(&c, code);
-	cni_format_mac(c.a.link[2].mac, mac);
+	ipam_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
-	    r->want_mac)) || nl_getroute(&c.pod, c.a.ip, &rt) < 0 ||
+	    r->want_mac)) || nl_getroute(&c.pod, c.a.pi.ip, &rt) < 0 ||
 	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,
 	    (r->sn.net >> 24) == 192 ? 0xc6336401 : 0xc0000201, &rt) < 0 ||
 	    rt.gw != r->gw || rt.oif != l.index)))
 		return ctx_close(&c, (err_msg(e, ESTALE, "%s: state, MAC %s, "
 		    "address or route changed", r->ifname, mac), CNI_E_DRIFT));
-	fw_sb(r, c.a.ip, &sb);
+	fw_sb(r, c.a.pi.ip, &sb);
 	if (fw_check(c.dirfd, sb.id) < 0)
 		return ctx_close(&c, (err_os(e, "%s: nftables elements",
 		    r->key), CNI_E_DRIFT));

@@ -262,18 +262,6 @@ cni_valid(const struct cni_req *r, const char *key)
 	return 0;
 }
 
-void
-cni_format_mac(const unsigned char m[6], char out[18])
-{
-	int i;
-
-	for (i = 0; i < 6; i++) {
-		out[3 * i] = "0123456789abcdef"[m[i] >> 4];
-		out[3 * i + 1] = "0123456789abcdef"[m[i] & 15];
-		out[3 * i + 2] = i < 5 ? ':' : '\0';
-	}
-}
-
 /* prevResult's entries of one list, each after a ',' but the first;
  * whether there were any. */
 static int
@@ -298,21 +286,20 @@ prev_entries(const struct cni_req *r, int list)
 void
 cni_result(const struct cni_req *r, const struct cni_att *a)
 {
+	const struct pod_if *pi = &a->pi;
 	char ip[2][40], gw[2][40], mac[18];
-	unsigned char gw6[16];
 	const char *raw = "{}";
 	size_t n = 2;
-	int i, more, nfam = 1 + !!r->sn6.prefix;
+	int i, more, nfam = 1 + !!pi->prefix6;
 
-	ipam_format_ip(a->ip, ip[0]);
-	ipam_format_ip(r->gw, gw[0]);
-	ipam_gateway6(&r->sn6, gw6);
-	ipam_format_ip6(a->ip6, ip[1]);
-	ipam_format_ip6(gw6, gw[1]);
+	ipam_format_ip(pi->ip, ip[0]);
+	ipam_format_ip(pi->gateway, gw[0]);
+	ipam_format_ip6(pi->ip6, ip[1]);
+	ipam_format_ip6(pi->gateway6, gw[1]);
 	util_out("{\"cniVersion\":\"%s\",\"interfaces\":[", r->version);
 	more = prev_entries(r, PREV_IFS);
 	for (i = 0; i < 3; i++, more = 1) {
-		cni_format_mac(a->link[i].mac, mac);
+		ipam_format_mac(a->link[i].mac, mac);
 		util_out(&",{\"name\":"[!more]);
 		json_put(a->link[i].name);
 		util_out(",\"mac\":\"%s\"%s", mac, i == 2 ? ",\"sandbox\":" : "}");
@@ -324,8 +311,7 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 		util_out(&",{%s\"interface\":%d,\"address\":\"%s/%d\","
 		    "\"gateway\":\"%s\"}"[!more], r->ver < 100 ?
 		    word("\"version\":\"4\",\0\"version\":\"6\",", i) : "",
-		    r->nprev_ifs + 2, ip[i], i ? r->sn6.prefix : r->sn.prefix,
-		    gw[i]);
+		    r->nprev_ifs + 2, ip[i], i ? pi->prefix6 : pi->prefix, gw[i]);
 	util_out("],\"routes\":[");
 	more = prev_entries(r, PREV_ROUTES);
 	for (i = 0; r->defroute && i < nfam; i++, more = 1)

@@ -662,8 +662,7 @@ struct cni_link {
 };
 struct cni_att {
 	struct cni_link link[3];	/* bridge, host end, CNI_IFNAME */
-	uint32_t ip;
-	unsigned char ip6[16];		/* with subnet6 */
+	struct pod_if pi;		/* CNI_IFNAME's addresses; ip 0: none */
 };
 int cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	const char *netns, const char *ifname, struct pelagos_err *e);
@@ -674,7 +673,6 @@ void cni_result(const struct cni_req *r, const struct cni_att *a);
 void cni_error(const struct cni_req *r, int code,
 	const struct pelagos_err *e);
 void cni_version_result(const struct cni_req *r);
-void cni_format_mac(const unsigned char m[6], char out[18]);
 
 /* attach.c: a CNI attachment's kernel objects and lease: a veth whose
  * host end, named after the address, is on the network's bridge and whose
