@@ -160,33 +160,37 @@ names(const struct cni_req *r, struct cni_att *a)
 	strcpy(a->link[2].name, r->ifname);
 }
 
-/* The directory is made with its parents when create is set (0700 under
- * pelagos's umask; plugins run as root); without create, one that does
- * not exist leaves dirfd -1 and is no error. */
+/* The directory is made with its parents when create is set and it is
+ * not there (0700 under pelagos's umask; plugins run as root); without
+ * create, one that does not exist leaves dirfd -1 and is no error. */
 static int
 ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	struct pelagos_err *e)
 {
 	char path[sizeof(r->dir) + 1];
 	size_t i, n = strlen(r->dir);
+	int tries = create;
 
 	memset(c, 0, sizeof(*c));
 	c->dirfd = c->lock = c->nsfd = c->host.fd = c->pod.fd = -1;
-	/* With a '/' appended, the loop makes the last component too. */
-	memcpy(path, r->dir, n);
-	path[n] = '/';
-	path[n + 1] = '\0';
-	for (i = 1; create && path[i]; i++)
-		if (path[i] == '/') {
-			path[i] = '\0';
-			if (mkdir(path, 0700) < 0 && errno != EEXIST)
-				return sys(e, "create", path);
-			path[i] = '/';
-		}
-	path[n] = '\0';
-	if ((c->dirfd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0)
-		return !create && errno == ENOENT ? 0 : sys(e, "open", path);
+	memcpy(path, r->dir, n + 1);
+	while ((c->dirfd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		if (!tries-- || errno != ENOENT)
+			return !create && errno == ENOENT ? 0 :
+			    sys(e, "open", path);
+		/* With a '/' appended, the loop makes the last component
+		 * too. */
+		path[n] = '/';
+		for (i = 1; path[i]; i++)
+			if (path[i] == '/') {
+				path[i] = '\0';
+				if (mkdir(path, 0700) < 0 && errno != EEXIST)
+					return sys(e, "create", path);
+				path[i] = '/';
+			}
+		path[n] = '\0';
+	}
 	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
 		return sys(e, "create leases in", path);
 	if ((c->lock = root_lock(c->dirfd, LOCK_EX)) < 0)
@@ -267,12 +271,8 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	if ((code = ctx_netns(r, &c, e)) != 0)
 		goto out;
 	code = CNI_E_SYSTEM;
-	if (nl_getlink(&c.pod, r->ifname, &l) == 0)
-		errno = EEXIST;
-	if (errno != ENODEV) {
-		sys(e, "interface", r->ifname);
-		goto out;
-	}
+	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
+	 * (EEXIST), which makes neither end. */
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
 	    &c.a.pi.ip) < 0) {
 		ipam_format_ip(r->sn.net, ip);
