@@ -50,15 +50,18 @@ struct netdef {
 /* One interface of a sandbox, eth<index> in the pod, its veth's host end
  * on the network's bridge. */
 struct pod_if {
-	char network[NAME_MAX_LEN + 1];
-	char bridge[IFNAME_LEN];
-	char veth_host[IFNAME_LEN];
-	unsigned char mac[6];		/* ipam_mac(ip); all zero: version 1 */
-	int mtu;			/* 0: the kernel's default */
+	/* The numbers first: within 128 bytes of the start (of the struct,
+	 * and of a CNI attachment's), x86 reaches each with a one-byte
+	 * displacement (192 bytes less code). */
 	uint32_t ip, gateway;		/* ip 0: none yet (create picks one) */
 	int prefix;
-	unsigned char ip6[16], gateway6[16];	/* ip6 all zero: none yet */
 	int prefix6;			/* 0: no IPv6 */
+	int mtu;			/* 0: the kernel's default */
+	unsigned char mac[6];		/* ipam_mac(ip); all zero: version 1 */
+	unsigned char ip6[16], gateway6[16];	/* ip6 all zero: none yet */
+	char bridge[IFNAME_LEN];
+	char veth_host[IFNAME_LEN];
+	char network[NAME_MAX_LEN + 1];
 };
 /* A pod's or a workload's cgroup limits (cgroup.c), 0 for none. */
 enum { LIM_MEMORY, LIM_SWAP, LIM_QUOTA, LIM_PIDS, LIM_WEIGHT, LIM_COUNT };
