@@ -324,25 +324,16 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 	util_out("],\"dns\":%.*s}\n", (int)n, raw);
 }
 
-/* The error object on stdout: msg says what the code means, details what
- * failed on which object, with the OS error. */
+/* The error object on stdout: msg says what failed on which object
+ * (the key at fault and its value, the call and its object), details the
+ * OS error, if one. */
 void
 cni_error(const struct cni_req *r, int code, const struct pelagos_err *e)
 {
-	char details[320];
-
-	util_fmt(details, sizeof(details), "%s%s%s", e->what,
-	    e->os ? ": " : "", e->os ? strerror(e->os) : "");
-	util_out("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"%s\","
-	    "\"details\":", r->ver ? r->version : "1.1.0", code,
-	    word("incompatible CNI version\0unsupported field\0"
-	    "unknown container\0invalid environment variables\0I/O failure\0"
-	    "decoding failure\0invalid network configuration\0"
-	    "plugin not available\0attachment not as added\0system error",
-	    code <= CNI_E_CONFIG ? code - 1 : code == CNI_E_UNAVAILABLE ? 7 :
-	    code == CNI_E_DRIFT ? 8 : 9));
-	json_put(details);
-	util_out("}\n");
+	util_out("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":",
+	    r->ver ? r->version : "1.1.0", code);
+	json_put(e->what);
+	util_out(",\"details\":\"%s\"}\n", e->os ? strerror(e->os) : "");
 }
 
 /* VERSION answers in the version it was asked in. */

@@ -91,7 +91,7 @@ c_cni() {
 
 # c_code N: the last call printed an error object with code N.
 c_code() {
-	grep -q "^{\"cniVersion\":\"[0-9.]*\",\"code\":$1,\"msg\":\"[^\"]*\",\"details\":\".*\"}\$" \
+	grep -q "^{\"cniVersion\":\"[0-9.]*\",\"code\":$1,\"msg\":\".*\",\"details\":\"[^\"]*\"}\$" \
 	    "$OUT" || fail "want an error object with code $1, got: $(cat "$OUT")"
 }
 
@@ -235,7 +235,7 @@ t_cni_errors() {
 	c_conf 1.1.0 ',"subnet":"10.300.0.0/24"'
 	c_cni 1 ADD c "$p"
 	c_code 7
-	grep -q '"details":"subnet=\\"10.300.0.0/24\\" is invalid"' "$OUT" ||
+	grep -q '"msg":"subnet=\\"10.300.0.0/24\\" is invalid"' "$OUT" ||
 	    fail "code 7 does not name subnet and its value: $(cat "$OUT")"
 	c_conf 1.1.0 ',"ipam":{"type":"host-local"}'
 	c_cni 1 ADD c "$p"
@@ -546,7 +546,7 @@ t_cni_signals() {
 			set -- "$@" "$sig"
 			c_traced -e signal=none -e trace="$sys" \
 			    -e inject="$sys:signal=SIG$sig:when=$n"
-			grep -q '"details":"interrupted"' "$OUT" &&
+			grep -q '"msg":"interrupted"' "$OUT" &&
 			    interrupted=$((interrupted + 1))
 			# Killed before the signals were held, in the
 			# runtime's start-up: nothing may have been made.

@@ -3504,8 +3504,9 @@ test_cni_req(void)
 	e.os = ENOENT;
 	capture(print_error, &e, out, sizeof(out));
 	ok_str(out, "{\"cniVersion\":\"0.4.0\",\"code\":2,\"msg\":"
-	    "\"unsupported field\",\"details\":\"ctl\\u0001 \\\"q\\\": "
-	    "No such file or directory\"}\n", "the error object");
+	    "\"ctl\\u0001 \\\"q\\\"\",\"details\":\"No such file or "
+	    "directory\"}\n", "the error object: msg what failed, details the "
+	    "OS error");
 
 	conf("GC", CONF(",\"cni.dev/valid-attachments\":[{\"containerID\":"
 	    "\"c1\",\"ifname\":\"eth0\"},{\"containerID\":\"c2\"},{\"ifname\":"
