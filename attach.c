@@ -137,10 +137,10 @@ fw_dir(int dirfd, const char *id, struct pelagos_err *e)
 	char path[32];
 
 	util_fmt(path, sizeof(path), "sandboxes/%s", id);
-	if ((mkdirat(dirfd, "sandboxes", 0700) < 0 && errno != EEXIST) ||
-	    (mkdirat(dirfd, path, 0700) < 0 && errno != EEXIST))
-		return sys(e, "create", path);
-	return 0;
+	/* Made, or there: the next one fails if it is neither. */
+	mkdirat(dirfd, "sandboxes", 0700);
+	return mkdirat(dirfd, path, 0700) < 0 && errno != EEXIST ?
+	    sys(e, "create", path) : 0;
 }
 
 /* What a command works on: the network's directory, locked, the
@@ -191,8 +191,9 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 			}
 		path[n] = '\0';
 	}
-	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
-		return sys(e, "create leases in", path);
+	/* Made, or there: taking a lease fails if it is neither. */
+	if (create)
+		mkdirat(c->dirfd, "leases", 0700);
 	if ((c->lock = root_lock(c->dirfd, LOCK_EX)) < 0)
 		return sys(e, "lock", path);
 	return leases(c->dirfd, r, 0, 0, e, &c->a.pi.ip);
@@ -258,7 +259,6 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	struct sandbox sb;
 	struct ctx c;
 	struct nl_link l;
-	char ip[16];
 	int brindex, i, code;
 
 	if ((code = ctx_open(r, 1, &c, e)) != 0)
@@ -273,14 +273,10 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	code = CNI_E_SYSTEM;
 	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
 	 * (EEXIST), which makes neither end. */
+	/* A full subnet is EADDRNOTAVAIL. */
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
 	    &c.a.pi.ip) < 0) {
-		ipam_format_ip(r->sn.net, ip);
-		if (errno != EADDRNOTAVAIL)
-			sys(e, "lease an address in", r->dir);
-		else
-			err_msg(e, EADDRNOTAVAIL, "no free address in %s/%d",
-			    ip, r->sn.prefix);
+		sys(e, "lease an address in", r->dir);
 		goto out;
 	}
 	names(r, &c.a);
@@ -348,38 +344,47 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	struct nl_route rt;
 	struct sandbox sb;
 	struct ctx c;
+	const char *what = "lease and prevResult";
 	char mac[18];
 	int code;
 
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
 	names(r, &c.a);
-	if (!c.a.pi.ip || c.a.pi.ip != r->want_ip || r->want_prefix != r->sn.prefix)
-		return ctx_close(&c, (err_msg(e, ESTALE, "%s: lease and "
-		    "prevResult differ", r->key), CNI_E_DRIFT));
+	code = CNI_E_DRIFT;
+	if (!c.a.pi.ip || c.a.pi.ip != r->want_ip ||
+	    r->want_prefix != r->sn.prefix)
+		goto drift;
 	if ((code = ctx_netns(r, &c, e)) != 0 ||
 	    (code = link_info(&c.host, &c.a.link[0], &br, e)) != 0 ||
 	    (code = link_info(&c.host, &c.a.link[1], &l, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
+	code = CNI_E_DRIFT;
+	what = "bridge and host end";
 	if (!br.is_bridge || !(br.flags & l.flags & IFF_UP) ||
 	    l.master != br.index)
-		return ctx_close(&c, (err_msg(e, ESTALE, "%s is not up on %s",
-		    c.a.link[1].name, r->bridge), CNI_E_DRIFT));
+		goto drift;
 	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
+	code = CNI_E_DRIFT;
+	what = "state, MAC, address and routes";
 	ipam_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
 	    r->want_mac)) || nl_getroute(&c.pod, c.a.pi.ip, &rt) < 0 ||
 	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,
 	    (r->sn.net >> 24) == 192 ? 0xc6336401 : 0xc0000201, &rt) < 0 ||
 	    rt.gw != r->gw || rt.oif != l.index)))
-		return ctx_close(&c, (err_msg(e, ESTALE, "%s: state, MAC %s, "
-		    "address or route changed", r->ifname, mac), CNI_E_DRIFT));
+		goto drift;
+	what = "nftables elements";
 	fw_sb(r, c.a.pi.ip, &sb);
-	if (fw_check(c.dirfd, sb.id) < 0)
-		return ctx_close(&c, (err_os(e, "%s: nftables elements",
-		    r->key), CNI_E_DRIFT));
-	return ctx_close(&c, 0);
+	code = 0;
+	if (fw_check(c.dirfd, sb.id) == 0)
+		goto out;
+	code = CNI_E_DRIFT;
+drift:
+	err_msg(e, ESTALE, "%s: %s not as added", r->key, what);
+out:
+	return ctx_close(&c, code);
 }
 
 static int

@@ -159,8 +159,8 @@ bad_key(const struct json *j, int t, int k, int code, struct pelagos_err *e)
 		raw = json_raw(j, t, &n);
 	err_msg(e, EINVAL, "%s%s%s%.*s is %s", k == K_PORTS ? "runtimeConfig." :
 	    "", word(keys, k), t < 0 ? "" : "=", (int)(n > 64 ? 64 : n), raw,
-	    code == CNI_E_FIELD ?
-	    "not supported by this build" : t < 0 ? "missing" : "invalid");
+	    code == CNI_E_FIELD ? "not supported" : t < 0 ? "missing" :
+	    "invalid");
 	return code;
 }
 
@@ -191,8 +191,8 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	    k)); k++)
 		;
 	if (k == NVERSIONS)
-		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not one of "
-		    "0.3.0, 0.3.1, 0.4.0, 1.0.0 and 1.1.0", str[K_VERSION]);
+		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not supported",
+		    str[K_VERSION]);
 	strcpy(r->version, str[K_VERSION]);
 	r->ver = version_num[k];
 	if ((r->cmd == CNI_CHECK && r->ver < 40) ||

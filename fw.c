@@ -472,15 +472,14 @@ fw_check(int rootfd, const char *id)
 {
 	struct sandbox sb;
 	struct nft_pod p;
-	struct fw f;
+	struct nl_buf b;
 	int d;
 
 	if ((d = root_sbdir(rootfd, id)) < 0 ||
 	    root_close(d, state_load(d, FW_FILE, &sb)) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (fw_open(&f, rootfd, sb.nft) < 0)
-		return -1;
-	nl_buf_init(&f.b, 1);
-	nft_req_pod(&f.b, sb.nft, pod_of(&sb, 0, sb.antispoof, &p), -2, 0);
-	return nl_talk(f.s, &f.b);
+	nl_buf_init(&b, 1);
+	nft_req_pod(&b, sb.nft, pod_of(&sb, 0, sb.antispoof, &p), -2, 0);
+	return nfs.fd < 0 && nl_open(&nfs, NETLINK_NETFILTER) < 0 ? -1 :
+	    nl_talk(&nfs, &b);
 }

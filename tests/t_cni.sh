@@ -272,7 +272,8 @@ t_cni_errors() {
 	c_cni 0 ADD c1 "$p" eth0 "$T_DIR/tiny.json"
 	c_cni 1 ADD c2 "$p" net1 "$T_DIR/tiny.json"
 	c_code 100
-	grep -q "no free address in $NET.0/30" "$OUT" || fail "a full subnet: $(cat "$OUT")"
+	grep -q "lease an address in $ROOT/cni/tiny.*Address not available" "$OUT" ||
+	    fail "a full subnet: $(cat "$OUT")"
 	c_cni 0 DEL c1 "$p" eth0 "$T_DIR/tiny.json"
 }
 
