@@ -114,7 +114,7 @@ enum { K_VERSION, K_NAME, K_BRIDGE, K_SUBNET, K_GATEWAY, K_DIR, K_SUBNET6,
 	K_VALID, NKEYS };
 static const char keys[] = "cniVersion\0name\0bridge\0subnet\0gateway\0"
 	"dataDir\0subnet6\0isDefaultGateway\0ipMasq\0mtu\0dns\0prevResult\0"
-	"ipam\0portMappings\0cni.dev/valid-attachments";
+	"ipam\0runtimeConfig.portMappings\0cni.dev/valid-attachments";
 
 /* runtimeConfig.portMappings, as the portmap plugin takes them
  * ({"hostPort","containerPort","protocol","hostIP"}), made the words of
@@ -157,8 +157,8 @@ bad_key(const struct json *j, int t, int k, int code, struct pelagos_err *e)
 
 	if (t >= 0)
 		raw = json_raw(j, t, &n);
-	err_msg(e, EINVAL, "%s%s%s%.*s is %s", k == K_PORTS ? "runtimeConfig." :
-	    "", word(keys, k), t < 0 ? "" : "=", (int)(n > 64 ? 64 : n), raw,
+	err_msg(e, EINVAL, "%s%s%.*s is %s", word(keys, k), t < 0 ? "" : "=",
+	    (int)(n > 64 ? 64 : n), raw,
 	    code == CNI_E_FIELD ? "not supported" : t < 0 ? "missing" :
 	    "invalid");
 	return code;
@@ -179,8 +179,11 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 		return CNI_E_DECODE;
 	}
 	for (k = 0; k < NKEYS; k++) {
-		t[k] = json_get(j, k == K_PORTS ? json_get(j, 0,
-		    "runtimeConfig") : 0, word(keys, k));
+		/* runtimeConfig.portMappings is portMappings in
+		 * runtimeConfig. */
+		t[k] = k == K_PORTS ? json_get(j, json_get(j, 0,
+		    "runtimeConfig"), word(keys, k) + 14) :
+		    json_get(j, 0, word(keys, k));
 		if (k < NSTR && str_at(j, t[k], str[k], sizeof(str[k])) < 0)
 			goto bad;
 	}
