@@ -290,7 +290,7 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	nd.sn6 = r->sn6;
 	if (interrupted(e) || net_bridge_ready(&c.host, &nd, &brindex, e) < 0 ||
 	    net_veth_create(&c.host, pi->veth_host, brindex, r->ifname,
-	    c.nsfd, (int)r->mtu, pi->mac, e) < 0 ||
+	    c.nsfd, (int)r->mtu, pi->mac, 0, e) < 0 ||
 	    net_pod_config(&c.pod, r->ifname, pi, r->defroute, e) < 0)
 		goto undo;
 	/* A hostPort that another sandbox, attachment or host socket holds

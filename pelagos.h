@@ -554,7 +554,7 @@ int net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 	struct pelagos_err *e);
 int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
 	const char *peer, int nsfd, int mtu, const unsigned char *mac,
-	struct pelagos_err *e);
+	int quiet, struct pelagos_err *e);
 int net_ipv6_ifconf(int nsfd, const char *ifname, int on,
 	struct pelagos_err *e);
 int net_veth_release(const char *host, int down_only,
