@@ -96,8 +96,10 @@ c_code() {
 }
 
 # c_addr: the container's address in the last ADD result.
+# c_addr: the container's address in the last ADD result (on a /$C_PFX,
+# 24 unless set).
 c_addr() {
-	sed -n 's/.*"address":"\([0-9.]*\)\/24".*/\1/p' "$OUT"
+	sed -n 's/.*"address":"\([0-9.]*\)\/'"${C_PFX:-24}"'".*/\1/p' "$OUT"
 }
 
 c_nsip() {
@@ -457,12 +459,13 @@ c_judge() {
 	if [ "$rc" = 0 ]; then
 		_a=$(c_addr)
 		[ -n "$_a" ] && nsenter -t "$p" -n ip -4 addr show dev eth0 |
-		    grep -q "inet $_a/24 " || why="succeeded without eth0 $_a"
+		    grep -q "inet $_a/${C_PFX:-24} " ||
+		    why="succeeded without eth0 $_a"
 		c_cni 0 DEL c "$p"
 		tolerated=$((tolerated + 1))
 	else
 		failed=$((failed + 1))
-		[ ! -s "$OUT" ] || grep -q '^{"cniVersion":"1.1.0","code":[0-9]*,' \
+		[ ! -s "$OUT" ] || grep -q '^{"cniVersion":"[0-9.]*","code":[0-9]*,' \
 		    "$OUT" || why="exit $rc without an error object: $(cat "$OUT")"
 		[ -s "$T_DIR/ferr" ] && why="$why; stderr: $(cat "$T_DIR/ferr")"
 	fi
