@@ -38,12 +38,12 @@ static struct nl_sock nfs = NL_SOCK_INIT;
 /* One session with the netfilter socket, for the sandboxes of a root. */
 struct fw {
 	struct nl_sock *s;
-	struct nl_buf b;
 	const char *table;
 	int rootfd;
 	unsigned int pod;	/* the index of the sandbox's first message */
 	int made;		/* restore may have made the tables */
 	int added;		/* and re-added this many sandboxes */
+	struct nl_buf b;
 };
 
 /* What a batch holds (fw_send), in this order: the tables made whole
@@ -231,7 +231,9 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 	for (i = 0; i < n; i++) {
 		p = &ports[i];
 		sa.sin_addr.s_addr = htonl(p->ip);
-		sa.sin_port = htons(p->hport);
+		if (p->n-- > 1)
+			i--;
+		sa.sin_port = htons(p->hport++);
 		if ((fd = (int)syscall(SYS_socket, AF_INET, SOCK_CLOEXEC |
 		    (p->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM),
 		    0)) < 0)
@@ -243,7 +245,7 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 		/* EADDRINUSE, or EADDRNOTAVAIL: not an address of ours. */
 		if (r) {
 			ipam_format_ip(p->ip, ip);
-			return err_os(e, "publish %s:%u/%s", ip, p->hport,
+			return err_os(e, "publish %s:%u/%s", ip, p->hport - 1,
 			    p->proto == IPPROTO_TCP ? "tcp" : "udp");
 		}
 	}

@@ -242,9 +242,11 @@ net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 		if (nl_talk(nl, &b) < 0 && errno != EEXIST)
 			return err_os(e, "create bridge %s", nd->bridge);
 		/* Before it has a port, and so a carrier, and so a link-local
-		 * address that would wait for its own DAD. */
-		if (nd->sn6.prefix)
-			ipv6_conf(nd->bridge, 1);
+		 * address that would wait for its own DAD.  Without accept_ra
+		 * (or, on an IPv4 network, without IPv6): a pod's router
+		 * advertisement would give the host an address and a default
+		 * route through the pod. */
+		ipv6_conf(nd->bridge, nd->sn6.prefix);
 		if (nl_getlink(nl, nd->bridge, &l) < 0)
 			goto gone;
 	}

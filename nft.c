@@ -38,12 +38,12 @@ enum {
 	P_BITWISE, P_NAT, P_MASQ, P_OBJREF, P_PREROUTING,
 	P_OUTPUT, P_PUBLISH, P_POSTROUTING, P_FILTER, P_POD, P_EGRESS, P_PODS,
 	P_PORTS, P_ANYPORTS, P_GUARD, P_MACS, P_IPS, P_ALLOW,
-	P_DROPS
+	P_DROPS, P_ALLOWPORTS, P_REPLIES, P_BYTEORDER
 };
 static const char pool[] = "meta\0payload\0cmp\0lookup\0immediate\0fib\0"
 	"ct\0bitwise\0nat\0masq\0objref\0prerouting\0output\0"
 	"publish\0postrouting\0filter\0pod\0egress\0pods\0ports\0anyports\0"
-	"guard\0macs\0ips\0allow\0drops";
+	"guard\0macs\0ips\0allow\0drops\0allowports\0replies\0byteorder";
 
 static const char *
 name(unsigned int i)
@@ -248,6 +248,10 @@ static const uint8_t bridge_prog[] = {
 	SET(P_DROPS, NFT_SET_OBJECT, 41, 16),
 	U8(NFTA_SET_OBJ_TYPE, NFT_OBJECT_COUNTER), SETID(5),
 	RAW(NFTA_SET_USERDATA, 12), 0, 4, 1, 0, 0, 0, 6, 4, 0, 0, 0, 0,
+	SET(P_ALLOWPORTS, NFT_SET_INTERVAL | NFT_SET_CONCAT, 0xa4730d, 28),
+	SETID(6), NEST(NFTA_SET_DESC), NEST(NFTA_SET_DESC_CONCAT), FIELD(16),
+	FIELD(4), FIELD(1), FIELD(2), CLOSE(2),
+	SET(P_REPLIES, 0, 0x2930d, 24), SETID(7),
 	FLUSH(P_PREROUTING), FLUSH(P_POD), FLUSH(P_EGRESS),
 	/* prerouting: iifname @guard jump pod */
 	RULE(P_PREROUTING), IIF, LOOK(P_GUARD, 1), JUMP(P_POD),
@@ -274,10 +278,38 @@ static const uint8_t bridge_prog[] = {
 	/* egress: ether type arp return */
 	RULE(P_EGRESS), ARP, RETURN, RULE_END,
 	/* iifname . ip daddr @allow return: everything else it sends
-	 * (answers to its published ports too: this family tracks no
-	 * connections) is dropped and counted */
+	 * is dropped and counted */
 	RULE(P_EGRESS), PROTO_IP, IIF, PAY(NETWORK, 16, 4, 2),
 	LOOK(P_ALLOW, 4), RETURN, RULE_END,
+	/* iifname . ip daddr . meta l4proto . th dport @allowports return */
+	RULE(P_EGRESS), PROTO_IP, IIF, PAY(NETWORK, 16, 4, 2),
+	/* nft swaps the protocol's two bytes, of which the register holds
+	 * one: the kernel swaps none (len / size pairs), as it should */
+	META(L4PROTO, 13), NEST(NFTA_LIST_ELEM),
+	STR(NFTA_EXPR_NAME, P_BYTEORDER), NEST(NFTA_EXPR_DATA),
+	U8(NFTA_BYTEORDER_SREG, 13), U8(NFTA_BYTEORDER_DREG, 13),
+	U8(NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON), U8(NFTA_BYTEORDER_LEN, 1),
+	U8(NFTA_BYTEORDER_SIZE, 2), CLOSE(2),
+	PAY(TRANSPORT, 2, 2, 14), LOOK(P_ALLOWPORTS, 6),
+	RETURN, RULE_END,
+	/* The answers of its published ports: UDP from one, and TCP from
+	 * one but a connection's first SYN, which the pod would send
+	 * itself; this family tracks no connections.
+	 * meta l4proto udp iifname . meta l4proto . th sport @replies
+	 * return */
+	RULE(P_EGRESS), PROTO_IP, META(L4PROTO, 1), CMP1(EQ, IPPROTO_UDP),
+	IIF, META(L4PROTO, 2), PAY(TRANSPORT, 0, 2, 13),
+	LOOK(P_REPLIES, 7), RETURN, RULE_END,
+	/* meta l4proto tcp tcp flags & (syn | ack) != syn
+	 * iifname . meta l4proto . th sport @replies return */
+	RULE(P_EGRESS), PROTO_IP, META(L4PROTO, 1), CMP1(EQ, IPPROTO_TCP),
+	PAY(TRANSPORT, 13, 1, 1), EXPR(P_BITWISE), U8(NFTA_BITWISE_SREG, 1),
+	U8(NFTA_BITWISE_DREG, 1), U8(NFTA_BITWISE_OP, NFT_BITWISE_BOOL),
+	U8(NFTA_BITWISE_LEN, 1),
+	NEST(NFTA_BITWISE_MASK), RAW(NFTA_DATA_VALUE, 1), 0x12, CLOSE(1),
+	NEST(NFTA_BITWISE_XOR), RAW(NFTA_DATA_VALUE, 1), 0, CLOSE(3),
+	CMP1(NEQ, 2), IIF, META(L4PROTO, 2), PAY(TRANSPORT, 0, 2, 13),
+	LOOK(P_REPLIES, 7), RETURN, RULE_END,
 	/* counter name iifname map @drops drop */
 	RULE(P_EGRESS), IIF, EXPR(P_OBJREF),
 	U8(NFTA_OBJREF_SET_SREG, 1), /* without the NUL, as nft sends it */
@@ -419,7 +451,7 @@ value(struct nl_buf *b, uint16_t type, const void *v, size_t len)
 /* A set element key or value, field by field, each padded to 4 bytes
  * as the registers hold them. */
 struct key {
-	uint8_t k[28];
+	uint8_t k[32];
 	size_t n;
 };
 
@@ -431,14 +463,14 @@ kput(struct key *k, const void *p, size_t len, size_t width)
 	return k;
 }
 
-static struct key *
+static __attribute__((noinline)) struct key *
 kip(struct key *k, uint32_t ip)
 {
 	ip = htonl(ip);
 	return kput(k, &ip, 4, 4);
 }
 
-static struct key *
+static __attribute__((noinline)) struct key *
 kport(struct key *k, unsigned int port)
 {
 	uint8_t p[2] = { (uint8_t)(port >> 8), (uint8_t)port };
@@ -527,18 +559,72 @@ static const struct {
 	{ P_IPS, 1, 0, "vi" }, { P_DROPS, 1, O_DROPS, "v" }
 };
 
-static struct key *
+static __attribute__((noinline)) struct key *
 kproto(struct key *k, unsigned int proto, unsigned int port)
 {
 	kput(k, &proto, 1, 4);
 	return kport(k, port);
 }
 
-static struct key *
+static __attribute__((noinline)) struct key *
 kname(struct key *k, const char *ifname)
 {
 	memset(k, 0, sizeof(*k));
 	return ifname ? kput(k, ifname, strlen(ifname), IFNAME_LEN) : k;
+}
+
+/* The elements of one of the allowlist's sets: networks (P_ALLOW), or
+ * their ports (P_ALLOWPORTS), TCP's and UDP's unless one is named; or
+ * the pod ports its published ports' answers come from (P_REPLIES),
+ * each once.  A set with none gets no message. */
+static void
+allow(struct elems *x, const struct nft_pod *p, int set)
+{
+	const struct fw_egress *g;
+	const struct fw_port *q, *o;
+	struct key k, end;
+	unsigned int i, j, proto, port;
+	int open = 0;
+
+	for (i = 0; i < (set == P_REPLIES ? p->nports : p->negress); i++)
+		for (j = 0; j < 65536; j++) {
+			g = &p->egress[i];
+			q = &p->ports[i];
+			kname(&k, p->veth);
+			if (set == P_REPLIES) {
+				if (j == q->n)
+					break;
+				port = q->pport + j;
+				for (o = p->ports; o < q; o++)
+					if (o->proto == q->proto &&
+					    port - o->pport < o->n)
+						break;
+				if (o < q)
+					continue;
+				kproto(&k, q->proto, port);
+			} else {
+				/* TCP's, then UDP's unless one is named. */
+				proto = g->proto ? g->proto :
+				    j ? IPPROTO_UDP : IPPROTO_TCP;
+				if (j > (set == P_ALLOWPORTS && !g->proto))
+					break;
+				if ((set == P_ALLOW) == !!g->hi)
+					break;
+				kip(&k, g->net);
+				end = k;
+				end.n -= 4;
+				kip(&end, g->net | ~ipam_mask(g->prefix));
+				if (set == P_ALLOWPORTS) {
+					kproto(&k, proto, g->lo);
+					kproto(&end, proto, g->hi);
+				}
+			}
+			if (!open++)
+				set_open(x, 1, set, 0);
+			elem(x, &k, set == P_REPLIES ? NULL : &end, NULL, NULL);
+		}
+	if (open)
+		set_close(x);
 }
 
 /* Every element of one sandbox, added (op 1) or deleted (op 0) in one
@@ -556,10 +642,10 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 		add ? NFT_MSG_NEWSETELEM : op ? NFT_MSG_GETSETELEM :
 		NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, 0, 0 };
 	const struct fw_port *pp;
-	const struct fw_egress *g;
 	struct key k, d, end;
 	const char *f;
 	size_t i, j;
+	unsigned int r;
 	int fl;
 
 	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
@@ -568,12 +654,15 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 			pp = &p->ports[j];
 			set_open(&x, 0, pp->ip ? P_PORTS : P_ANYPORTS,
 			    add && excl ? NLM_F_EXCL : 0);
-			kport(kip(kname(&d, NULL), p->ip), pp->pport);
-			kname(&end, NULL);
-			if (pp->ip)
-				kip(&end, pp->ip);
-			elem(&x, kproto(&end, pp->proto, pp->hport), NULL, &d,
-			    NULL);
+			for (r = 0; r < pp->n; r++) {
+				kport(kip(kname(&d, NULL), p->ip),
+				    pp->pport + r);
+				kname(&end, NULL);
+				if (pp->ip)
+					kip(&end, pp->ip);
+				elem(&x, kproto(&end, pp->proto,
+				    pp->hport + r), NULL, &d, NULL);
+			}
 			set_close(&x);
 		}
 		if (((fl & O_NAT) && !p->nat) || (own[i].bridge && !p->guard) ||
@@ -603,14 +692,9 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 	}
 	if (!p->guard || !p->negress)
 		return;
-	set_open(&x, 1, P_ALLOW, 0);
-	for (i = 0; i < p->negress; i++) {
-		g = &p->egress[i];
-		kip(kname(&k, p->veth), g->net);
-		kip(kname(&end, p->veth), g->net | ~ipam_mask(g->prefix));
-		elem(&x, &k, &end, NULL, NULL);
-	}
-	set_close(&x);
+	allow(&x, p, P_ALLOW);
+	allow(&x, p, P_ALLOWPORTS);
+	allow(&x, p, P_REPLIES);
 }
 
 static int

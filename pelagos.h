@@ -76,40 +76,46 @@ struct limits {
  * forwarded to a port of the pod. */
 struct fw_port {
 	uint32_t ip;			/* host byte order, 0: every address */
-	uint16_t hport, pport;
+	uint16_t hport, pport;		/* the first of a range */
+	uint16_t n;			/* ports in the range, 1 for one */
 	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
 };
 
-/* An --egress: a network the sandbox may send to. */
+/* An --egress: a network the sandbox may send to, on ports lo..hi of
+ * proto (0: of TCP and UDP), or with hi 0 anything. */
 struct fw_egress {
 	uint32_t net;			/* host byte order */
-	uint8_t prefix;
+	uint8_t prefix, proto;
+	uint16_t lo, hi;
 };
 
 #define FW_MAX_PORTS	16	/* --publish per sandbox */
+#define FW_MAX_RANGE	64	/* published ports, a range's each */
 #define FW_MAX_EGRESS	16	/* --egress per sandbox */
 #define FWSPEC_LIST_MAX	512	/* the longest list of either, as text */
 
+/* Scalars first, then the short strings: their one-byte displacements
+ * from a struct sandbox pointer make the code smaller. */
 struct sandbox {
-	char id[ID_LEN + 1];
-	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
-	char ns_name[IFNAME_LEN];	/* "" for a host-network pod */
 	int nifs;			/* 0 for a host-network pod */
-	struct pod_if ifs[MAX_IFS];
 	enum ns_mode net, ipc, pid;
-	char hostname[HOST_MAX_LEN + 1];
 	pid_t pause_pid;		/* 0 while no pause is known */
-	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
-	unsigned long long netns_ino;
-	long long created;		/* seconds since the epoch */
-	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
-	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
-	struct limits lim;
 	/* The firewall (fw.c), as the state keys nat ... antispoof record
 	 * it. */
 	int nat;			/* --nat: masqueraded */
 	int antispoof;			/* its bridge-port checks are on */
+	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
+	unsigned long long netns_ino;
+	long long created;		/* seconds since the epoch */
+	char id[ID_LEN + 1];
+	char ns_name[IFNAME_LEN];	/* "" for a host-network pod */
+	struct pod_if ifs[MAX_IFS];
+	char name[NAME_MAX_LEN + 1];	/* "" when unnamed */
+	char hostname[HOST_MAX_LEN + 1];
+	char boot_id[BOOT_ID_LEN + 1];	/* the kernel's boot ID; "" unknown */
 	char nft[NAME_MAX_LEN + 1];	/* table of its elements, "" none */
+	struct limits lim;
+	char cgroup[CG_PATH_LEN];	/* "" when the pod has none */
 	char ports[FWSPEC_LIST_MAX];	/* --publish words, comma-joined */
 	char egress[FWSPEC_LIST_MAX];	/* --egress words, comma-joined */
 };
@@ -202,15 +208,15 @@ const char *json_raw(const struct json *j, int t, size_t *n);
 void json_put(const char *s);
 
 /* netlink.c: netlink requests built in a buffer, sent as one batch. */
-#define NL_BUFSZ 16384	/* both nf_tables tables and a sandbox fit */
+#define NL_BUFSZ 24576	/* both nf_tables tables and a sandbox fit */
 struct nl_buf {
-	unsigned char data[NL_BUFSZ];
 	size_t len;
 	size_t msg;		/* offset of the message being built */
 	uint32_t seq;		/* sequence number of the first message */
 	unsigned int nmsg;
 	int err;		/* sticky: an append did not fit */
 	int bad;		/* nl_talk: index of the message that failed */
+	unsigned char data[NL_BUFSZ];	/* last: the rest are one byte away */
 };
 struct nl_sock {
 	int fd;
@@ -455,10 +461,10 @@ struct proc_scan {
 	enum ns_kind ns;
 	unsigned long long ino;		/* 0: look for pauses only */
 	char tag[IFNAME_LEN];		/* the pause's tag */
-	struct proc_id pause[PROC_MAX_PAUSES];
 	int npause;
 	struct proc_id *other;		/* everything else in the namespace */
 	size_t nother, cap;
+	struct proc_id pause[PROC_MAX_PAUSES];
 };
 ssize_t proc_read(const char *path, char *buf, size_t len);
 int proc_null_stdio(void);
@@ -568,7 +574,6 @@ int net_ns_open(const char *path, int *nsfd, struct nl_sock *podnl,
  * interfaces, its files and its sysctls, as create was given them. */
 enum { POD_DNS, POD_SEARCH, POD_DNSOPT, POD_HOSTS, POD_SYSCTL, POD_NLISTS };
 struct pod_opts {
-	struct netdef nets[MAX_IFS];	/* of eth0, eth1, ... */
 	int mtu;			/* 0: each network's */
 	/* --dns, --dns-search, --dns-option, --add-host NAME:IP and
 	 * --sysctl KEY=VALUE, in that order */
@@ -576,6 +581,7 @@ struct pod_opts {
 	size_t n[POD_NLISTS];
 	const char *resolv;		/* the host's resolv.conf */
 	int no_dns;			/* out: it lost all its nameservers */
+	struct netdef nets[MAX_IFS];	/* of eth0, eth1, ... */
 };
 
 /* podfiles.c: the pod's resolv.conf, hosts and hostname. */

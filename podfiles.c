@@ -24,8 +24,8 @@
 /* Each file is formatted whole, then written in one go; n counts what
  * did not fit too. */
 struct file {
-	char buf[FILE_MAX];
 	size_t n;
+	char buf[FILE_MAX];
 };
 
 static void

@@ -43,6 +43,8 @@ table bridge pelagos {
 	set ips { type ifname . ipv4_addr; }
 	set allow { type ifname . ipv4_addr; flags interval; }
 	map drops { type ifname : counter; }
+	set allowports { type ifname . ipv4_addr . inet_proto . inet_service; flags interval; }
+	set replies { type ifname . inet_proto . inet_service; }
 	chain prerouting { type filter hook prerouting priority filter; }
 	chain pod { }
 	chain egress { }
@@ -59,12 +61,16 @@ add rule bridge pelagos pod iifname . ip saddr != @ips drop
 add rule bridge pelagos pod iifname @drops jump egress
 add rule bridge pelagos egress ether type arp return
 add rule bridge pelagos egress iifname . ip daddr @allow return
+add rule bridge pelagos egress iifname . ip daddr . meta l4proto . th dport @allowports return
+add rule bridge pelagos egress meta protocol ip meta l4proto udp iifname . meta l4proto . th sport @replies return
+add rule bridge pelagos egress meta protocol ip meta l4proto tcp tcp flags & (syn | ack) != syn iifname . meta l4proto . th sport @replies return
 add rule bridge pelagos egress counter name iifname map @drops drop
 EOF
 # The sandbox of tests/unit.c: 172.19.0.2 on pelagos0 through
 # vh-01234567, MAC 02:00:00:00:00:01, --nat,
-# -p 10.0.0.1:40000:80 -p 40001:81/udp -p 40002:82/udp,
-# --egress 10.0.0.0/8 --egress 1.1.1.1.
+# -p 10.0.0.1:40000:80 -p 40001:81/udp -p 40002-40003:82-83/udp,
+# --egress 10.0.0.0/8 --egress 1.1.1.1 --egress 9.9.9.9:53
+# --egress 8.8.0.0/16:8000-8100/tcp.
 c='comment "0123456789abcdef"'
 v='"vh-01234567"'
 cat >"$dir/add" <<EOF
@@ -72,26 +78,30 @@ add element inet pelagos pods { 172.19.0.2 . "pelagos0" $c }
 add element inet pelagos nat { 172.19.0.2 $c }
 create element inet pelagos ports { 10.0.0.1 . tcp . 40000 $c : 172.19.0.2 . 80 }
 create element inet pelagos anyports { udp . 40001 $c : 172.19.0.2 . 81 }
-create element inet pelagos anyports { udp . 40002 $c : 172.19.0.2 . 82 }
+create element inet pelagos anyports { udp . 40002 $c : 172.19.0.2 . 82, udp . 40003 $c : 172.19.0.2 . 83 }
 add element bridge pelagos guard { $v $c }
 add element bridge pelagos macs { $v . 02:00:00:00:00:01 $c }
 add element bridge pelagos ips { $v . 172.19.0.2 $c }
 add counter bridge pelagos vh-01234567
 add element bridge pelagos drops { $v $c : $v }
 add element bridge pelagos allow { $v . 10.0.0.0/8 $c, $v . 1.1.1.1 $c }
+add element bridge pelagos allowports { $v . 9.9.9.9 . tcp . 53 $c, $v . 9.9.9.9 . udp . 53 $c, $v . 8.8.0.0/16 . tcp . 8000-8100 $c }
+add element bridge pelagos replies { $v . tcp . 80 $c, $v . udp . 81 $c, $v . udp . 82 $c, $v . udp . 83 $c }
 EOF
 cat >"$dir/del" <<EOF
 delete element inet pelagos pods { 172.19.0.2 . "pelagos0" }
 delete element inet pelagos nat { 172.19.0.2 }
 delete element inet pelagos ports { 10.0.0.1 . tcp . 40000 }
 delete element inet pelagos anyports { udp . 40001 }
-delete element inet pelagos anyports { udp . 40002 }
+delete element inet pelagos anyports { udp . 40002, udp . 40003 }
 delete element bridge pelagos guard { $v }
 delete element bridge pelagos macs { $v . 02:00:00:00:00:01 }
 delete element bridge pelagos ips { $v . 172.19.0.2 }
 delete element bridge pelagos drops { $v }
 delete counter bridge pelagos vh-01234567
 delete element bridge pelagos allow { $v . 10.0.0.0/8, $v . 1.1.1.1 }
+delete element bridge pelagos allowports { $v . 9.9.9.9 . tcp . 53, $v . 9.9.9.9 . udp . 53, $v . 8.8.0.0/16 . tcp . 8000-8100 }
+delete element bridge pelagos replies { $v . tcp . 80, $v . udp . 81, $v . udp . 82, $v . udp . 83 }
 EOF
 cat >"$dir/get" <<'EOF'
 get element inet pelagos pods { 172.19.0.2 . "pelagos0" }

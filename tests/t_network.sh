@@ -285,6 +285,13 @@ t_net_ipv6() {
 		expect_eq "$(cat "/proc/sys/net/ipv6/conf/$v/disable_ipv6")" 1 \
 		    "IPv6 on the host end $v"
 	done
+	# The bridges pelagos made take no pod's router advertisement (it
+	# would route the host through the pod): none on an IPv6 network,
+	# no IPv6 on an IPv4 one.
+	expect_eq "$(cat "/proc/sys/net/ipv6/conf/${BR}a/accept_ra")" 0 \
+	    "accept_ra on the IPv6 network's bridge"
+	expect_eq "$(cat "/proc/sys/net/ipv6/conf/${BR}b/disable_ipv6")" 1 \
+	    "IPv6 on the IPv4 network's bridge"
 	c=$(create --network n4)
 	expect_eq "$(n_in "$(ns_of "$c")" cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)" 1 \
 	    "IPv6 on eth0 of an IPv4-only sandbox"

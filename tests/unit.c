@@ -824,14 +824,16 @@ test_state_reject(void)
 		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
 		    "ports 0.0.0.0:40000:80\n", "ports on 0.0.0.0" },
 		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
-		    "ports 40000-40001:80-81\n", "a port range" },
+		    "ports 40000-40001:80\n", "a range to one port" },
+		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
+		    "ports 1:1,1:2\n", "a port published twice" },
 		{ "ports 10.0.0.1:40000:80,40001:81/udp\n",
 		    "ports 1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9,10:10,11:11,"
 		    "12:12,13:13,14:14,15:15,16:16,17:17\n", "17 --publish" },
 		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress 10.0.0.1/8\n",
 		    "egress with host bits" },
-		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress 1.1.1.1:443\n",
-		    "an egress port" },
+		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress 1.1.1.1:0\n",
+		    "an egress port 0" },
 		{ "egress 10.0.0.0/8,1.1.1.1\n", "egress \n",
 		    "an empty egress" },
 		{ "nft pelagos\n", "nft pe/lagos\n", "nft 'pe/lagos'" },
@@ -1853,15 +1855,18 @@ test_fwspec(void)
 	static const struct {
 		const char *w;
 		uint32_t ip;
-		unsigned int h, p, proto;
+		unsigned int h, p, proto, n;
 	} ports[] = {
-		{ "40000:80", 0, 40000, 80, 6 },
-		{ "40000:80/udp", 0, 40000, 80, 17 },
-		{ "10.2.0.1:1:7/tcp", IP4(10, 2, 0, 1), 1, 7, 6 },
-		{ "65535:65535", 0, 65535, 65535, 6 },
+		{ "40000:80", 0, 40000, 80, 6, 1 },
+		{ "40000:80/udp", 0, 40000, 80, 17, 1 },
+		{ "10.2.0.1:1:7/tcp", IP4(10, 2, 0, 1), 1, 7, 6, 1 },
+		{ "65535:65535", 0, 65535, 65535, 6, 1 },
+		{ "40000-40002:80-82", 0, 40000, 80, 6, 3 },
+		{ "10.2.0.1:1-2:7-8/udp", IP4(10, 2, 0, 1), 1, 7, 17, 2 },
 	};
 	static const char *const bad_ports[] = {
-		"", "80", ":80", "80:", "0:80", "80:0", "65536:80", "1-3:1-3",
+		"", "80", ":80", "80:", "0:80", "80:0", "65536:80", "1-3:1",
+		"3-1:3-1", "1-3:1-4", "1-:1-", "1-3-5:1-3-5", "0-1:0-1",
 		"080:80", "80:80/sctp", "80:80/", "1.2.3:80:80", "0.0.0.0:80:80",
 		"10.0.0.1:80", "10.0.0.1:80:80:80", "a:b", "80 :80",
 		"80:80/tcp/udp",
@@ -1869,15 +1874,20 @@ test_fwspec(void)
 	static const struct {
 		const char *w;
 		uint32_t net;
-		unsigned int prefix;
+		unsigned int prefix, proto, lo, hi;
 	} egress[] = {
-		{ "1.1.1.1", IP4(1, 1, 1, 1), 32 },
-		{ "10.0.0.0/8", IP4(10, 0, 0, 0), 8 },
-		{ "0.0.0.0/0", 0, 0 },
+		{ "1.1.1.1", IP4(1, 1, 1, 1), 32, 0, 0, 0 },
+		{ "10.0.0.0/8", IP4(10, 0, 0, 0), 8, 0, 0, 0 },
+		{ "0.0.0.0/0", 0, 0, 0, 0, 0 },
+		{ "1.1.1.1:53", IP4(1, 1, 1, 1), 32, 0, 53, 53 },
+		{ "1.1.1.1/udp", IP4(1, 1, 1, 1), 32, 17, 0, 65535 },
+		{ "10.0.0.0/8:8000-8100/tcp", IP4(10, 0, 0, 0), 8, 6, 8000,
+		    8100 },
 	};
 	static const char *const bad_egress[] = {
-		"", "10.0.0.1/8", "1.1.1.1/33", "1.1.1.1/", "1.1.1.1:53",
-		"1.1.1.1/tcp", "1.1.1", "a.b.c.d", "1.1.1.1/08",
+		"", "10.0.0.1/8", "1.1.1.1/33", "1.1.1.1/", "1.1.1.1:0",
+		"1.1.1.1:", "1.1.1.1:5-3", "1.1.1.1/8:53", "1.1.1.1:53/sctp",
+		"1.1.1.1:53:54", "1.1.1", "a.b.c.d", "1.1.1.1/08", "1.1.1.1/:53",
 	};
 	struct fw_port p, pl[FW_MAX_PORTS];
 	struct fw_egress g, gl[FW_MAX_EGRESS];
@@ -1889,15 +1899,17 @@ test_fwspec(void)
 		    p.pport, p.proto);
 		ok(fwspec_parse(ports[i].w, &p, 0) == 0 && p.ip == ports[i].ip &&
 		    p.hport == ports[i].h && p.pport == ports[i].p &&
-		    p.proto == ports[i].proto, "--publish %s", ports[i].w);
+		    p.proto == ports[i].proto && p.n == ports[i].n,
+		    "--publish %s", ports[i].w);
 	}
 	for (i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++)
 		ok(fwspec_parse(bad_ports[i], &p, 0) == -1 && errno == EINVAL,
 		    "--publish '%s' is refused", bad_ports[i]);
 	for (i = 0; i < sizeof(egress) / sizeof(egress[0]); i++)
 		ok(fwspec_parse(egress[i].w, &g, 1) == 0 &&
-		    g.net == egress[i].net && g.prefix == egress[i].prefix,
-		    "--egress %s", egress[i].w);
+		    g.net == egress[i].net && g.prefix == egress[i].prefix &&
+		    g.proto == egress[i].proto && g.lo == egress[i].lo &&
+		    g.hi == egress[i].hi, "--egress %s", egress[i].w);
 	for (i = 0; i < sizeof(bad_egress) / sizeof(bad_egress[0]); i++)
 		ok(fwspec_parse(bad_egress[i], &g, 1) == -1 && errno == EINVAL,
 		    "--egress '%s' is refused", bad_egress[i]);
@@ -1907,11 +1919,20 @@ test_fwspec(void)
 	ok(fwspec_list("10.0.0.0/8,1.1.1.1", gl, &n, 1) == 0 && n == 2 &&
 	    gl[1].prefix == 32, "a list of two --egress");
 	ok(fwspec_list("1:1,", pl, &n, 0) == -1, "a trailing comma");
+	ok(fwspec_list("40000-40010:1-11,40010:1", pl, &n, 0) == -1,
+	    "a port in two --publish");
+	ok(fwspec_list("40000:1,40000:1/udp,10.0.0.1:40000:1", pl, &n, 0) ==
+	    0 && n == 3, "one port of TCP, of UDP and of one address");
+	ok(fwspec_list("1-64:1-64", pl, &n, 0) == 0 && pl[0].n == 64,
+	    "%d ports in a range", FW_MAX_RANGE);
+	ok(fwspec_list("1-64:1-64,100:1", pl, &n, 0) == -1,
+	    "one published port too many");
 	for (i = 0, list[0] = '\0'; i < FW_MAX_PORTS; i++)
-		strcat(list, i ? ",1:1" : "1:1");
+		util_fmt(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%zu:1", i ? "," : "", i + 1);
 	ok(fwspec_list(list, pl, &n, 0) == 0 && n == FW_MAX_PORTS,
 	    "%d --publish", FW_MAX_PORTS);
-	strcat(list, ",1:1");
+	strcat(list, ",100:1");
 	ok(fwspec_list(list, pl, &n, 0) == -1, "one --publish too many");
 	for (i = 0, list[0] = '\0'; i < FW_MAX_EGRESS; i++)
 		strcat(list, i ? ",1.1.1.1" : "1.1.1.1");
@@ -2034,9 +2055,10 @@ test_nft(void)
 		ok(0, "host is little-endian");
 		return;
 	}
-	fwspec_list("10.0.0.1:40000:80,40001:81/udp,40002:82/udp", ports,
-	    &p.nports, 0);
-	fwspec_list("10.0.0.0/8,1.1.1.1", egress, &p.negress, 1);
+	fwspec_list("10.0.0.1:40000:80,40001:81/udp,40002-40003:82-83/udp",
+	    ports, &p.nports, 0);
+	fwspec_list("10.0.0.0/8,1.1.1.1,9.9.9.9:53,8.8.0.0/16:8000-8100/tcp",
+	    egress, &p.negress, 1);
 	for (bridge = 0; bridge < 2; bridge++) {
 		nl_buf_init(&b, 0);
 		nft_batch(&b, 0);
@@ -2065,8 +2087,8 @@ test_nft(void)
 	p.guard = 1;
 	for (i = 0, list[0] = '\0'; i < FW_MAX_PORTS; i++)
 		util_fmt(list + strlen(list), sizeof(list) - strlen(list),
-		    "%s255.255.255.%zu:%zu:%zu/udp", i ? "," : "", i + 1,
-		    i + 65520, i + 65520);
+		    "%s9.9.9.%zu:%zu-%zu:%zu-%zu", i ? "," : "", i + 1,
+		    4 * i + 1000, 4 * i + 1003, 4 * i + 1000, 4 * i + 1003);
 	ok(fwspec_list(list, ports, &p.nports, 0) == 0 &&
 	    p.nports == FW_MAX_PORTS, "the longest --publish list");
 	nl_buf_init(&b, 0);
@@ -2074,7 +2096,7 @@ test_nft(void)
 	nft_req_table(&b, "pelagos", 0);
 	nft_req_table(&b, "pelagos", 1);
 	for (p.negress = 0; p.negress < FW_MAX_EGRESS; p.negress++)
-		fwspec_parse("10.0.0.0/8", &egress[p.negress], 1);
+		fwspec_parse("10.0.0.0/8:1-65535", &egress[p.negress], 1);
 	nft_req_pod(&b, "pelagos", &p, 1, 1);
 	nft_batch(&b, 1);
 	set_detail("err %d, len %zu", b.err, b.len);
