@@ -180,13 +180,12 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 			return !create && errno == ENOENT ? 0 :
 			    sys(e, "open", path);
 		/* With a '/' appended, the loop makes the last component
-		 * too. */
+		 * too; one that cannot be made fails the open again. */
 		path[n] = '/';
 		for (i = 1; path[i]; i++)
 			if (path[i] == '/') {
 				path[i] = '\0';
-				if (mkdir(path, 0700) < 0 && errno != EEXIST)
-					return sys(e, "create", path);
+				mkdir(path, 0700);
 				path[i] = '/';
 			}
 		path[n] = '\0';
