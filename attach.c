@@ -110,8 +110,7 @@ visit(uint32_t ip, const char *holder, void *arg)
 	fw_sb(v->r, ip, &sb);
 	if (fw_del(v->dirfd, &sb, 1, e) < 0 ||
 	    net_veth_release(sb.ifs[0].veth_host, 0, e) < 0 ||
-	    (root_rmdir(v->dirfd, sb.id) < 0 &&
-	    sys(e, "remove the firewall record in", v->r->dir))) {
+	    (root_rmdir(v->dirfd, sb.id) < 0 && sys(e, "remove", sb.id))) {
 		v->code = CNI_E_SYSTEM;
 		return 0;
 	}
@@ -270,8 +269,6 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	if ((code = ctx_netns(r, &c, e)) != 0)
 		goto out;
 	code = CNI_E_SYSTEM;
-	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
-	 * (EEXIST), which makes neither end. */
 	/* A full subnet is EADDRNOTAVAIL. */
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
 	    &c.a.pi.ip) < 0) {
@@ -287,6 +284,8 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	nd.sn = r->sn;
 	nd.gateway = r->gw;
 	nd.sn6 = r->sn6;
+	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
+	 * (EEXIST), which makes neither end. */
 	if (interrupted(e) || net_bridge_ready(&c.host, &nd, &brindex, e) < 0 ||
 	    net_veth_create(&c.host, pi->veth_host, brindex, r->ifname,
 	    c.nsfd, (int)r->mtu, pi->mac, 0, e) < 0 ||
@@ -343,7 +342,7 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	struct nl_route rt;
 	struct sandbox sb;
 	struct ctx c;
-	const char *what = "lease and prevResult";
+	const char *what = "lease";
 	char mac[18];
 	int code;
 
@@ -359,14 +358,14 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	    (code = link_info(&c.host, &c.a.link[1], &l, e)) != 0)
 		goto out;
 	code = CNI_E_DRIFT;
-	what = "bridge and host end";
+	what = "host end";
 	if (!br.is_bridge || !(br.flags & l.flags & IFF_UP) ||
 	    l.master != br.index)
 		goto drift;
 	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
 		goto out;
 	code = CNI_E_DRIFT;
-	what = "state, MAC, address and routes";
+	what = "interface";
 	ipam_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
 	    r->want_mac)) || nl_getroute(&c.pod, c.a.pi.ip, &rt) < 0 ||
@@ -395,23 +394,19 @@ count(uint32_t ip, const char *holder, void *arg)
 	return 0;
 }
 
-/* Ready unless the bridge's name is taken by another kind of link or the
- * subnet has no free address left. */
+/* Ready unless the subnet has no free address left (a bridge's name
+ * taken by another kind of link fails ADD, naming it). */
 int
 attach_status(const struct cni_req *r, struct pelagos_err *e)
 {
-	struct nl_link l;
 	struct ctx c;
 	uint32_t used = 0;
 	int code;
 
 	if ((code = ctx_open(r, 0, &c, e)) == 0 && c.dirfd >= 0)
 		ipam_lease_each(c.dirfd, count, &used);
-	if (nl_open(&c.host, NETLINK_ROUTE) == 0 && nl_getlink(&c.host,
-	    r->bridge, &l) == 0 && !l.is_bridge)
-		used = ~0u;
 	if (!code && used >= ~ipam_mask(r->sn.prefix) - 2)
-		code = (err_msg(e, ENOSPC, "bridge %s is no bridge, or %s is "
-		    "full", r->bridge, r->dir), CNI_E_UNAVAILABLE);
+		code = (err_msg(e, ENOSPC, "%s is full", r->dir),
+		    CNI_E_UNAVAILABLE);
 	return ctx_close(&c, code);
 }

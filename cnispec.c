@@ -290,7 +290,7 @@ void
 cni_result(const struct cni_req *r, const struct cni_att *a)
 {
 	const struct pod_if *pi = &a->pi;
-	char ip[2][40], gw[2][40], mac[18];
+	char ip[2][40], gw[2][40], mac[18], v[] = "\"version\":\"4\",";
 	const char *raw = "{}";
 	size_t n = 2;
 	int i, more, nfam = 1 + !!pi->prefix6;
@@ -310,10 +310,10 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 	json_put(r->netns);
 	util_out("}],\"ips\":[");
 	more = prev_entries(r, PREV_IPS);
-	for (i = 0; i < nfam; i++, more = 1)
-		util_out(&",{%s\"interface\":%d,\"address\":\"%s/%d\","
-		    "\"gateway\":\"%s\"}"[!more], r->ver < 100 ?
-		    word("\"version\":\"4\",\0\"version\":\"6\",", i) : "",
+	/* 0.x results name each address's version: v, then with '6'. */
+	for (i = 0; i < nfam; i++, more = 1, v[11] = '6')
+		util_out(&",{%.*s\"interface\":%d,\"address\":\"%s/%d\","
+		    "\"gateway\":\"%s\"}"[!more], r->ver < 100 ? 14 : 0, v,
 		    r->nprev_ifs + 2, ip[i], i ? pi->prefix6 : pi->prefix, gw[i]);
 	util_out("],\"routes\":[");
 	more = prev_entries(r, PREV_ROUTES);
