@@ -521,9 +521,14 @@ t_cni_fault_inject() {
 			n=$((n + 1))
 		done
 	done <"$T_DIR/counts"
-	note "CNI ADD fault injection: $points points, $failed failed" \
+	c_fault_verdict "CNI"
+}
+
+# c_fault_verdict WHAT: a fault-injection run's counts, and its verdict.
+c_fault_verdict() {
+	note "$1 ADD fault injection: $points points, $failed failed" \
 	    "cleanly, $tolerated tolerated, $bad bad"
-	echo "CNI fault-injection points covered: $points"
+	echo "$1 fault-injection points covered: $points"
 	[ "$points" -gt 20 ] || fail "only $points injection points"
 	[ "$bad" -eq 0 ] || fail "$bad of $points points misbehaved:$bad_list"
 }

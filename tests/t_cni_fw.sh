@@ -216,11 +216,7 @@ t_cni_fw_faults() {
 			points=$((points + 1))
 		done <"$T_DIR/window"
 	done
-	note "CNI firewall fault injection: $points points, $failed failed" \
-	    "cleanly, $tolerated tolerated, $bad bad"
-	echo "CNI firewall fault-injection points covered: $points"
-	[ "$points" -gt 20 ] || fail "only $points injection points"
-	[ "$bad" -eq 0 ] || fail "$bad of $points points misbehaved:$bad_list"
+	c_fault_verdict "CNI firewall"
 }
 
 # cf_judge POINT: t_cni.sh's c_judge, and no element nor record of the
