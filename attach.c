@@ -43,13 +43,51 @@ sys(struct pelagos_err *e, const char *what, const char *obj)
 /* Where the errors go that follow the one reported. */
 static struct pelagos_err scratch;
 
+/* An attachment as fw.c sees a sandbox: <dir>/sandboxes/<id>, where
+ * fw_add records its elements (the file fw) before it adds them, so that
+ * DEL, GC and rollback find them from the lease.  The ID is the
+ * network's and the address's.  Its interface is what ADD configures:
+ * the MAC is the address's, as a sandbox's (the anti-spoofing elements
+ * name it), and the IPv6 address the lease's host number in subnet6
+ * (which cnispec.c made wide enough): leased with the IPv4 address,
+ * freed with it. */
+static void
+fw_sb(const struct cni_req *r, uint32_t ip, struct sandbox *sb)
+{
+	struct pod_if *pi = &sb->ifs[0];
+	uint32_t off;
+	int i;
+
+	memset(sb, 0, sizeof(*sb));
+	util_fmt(sb->id, sizeof(sb->id), "%08x%08x",
+	    (unsigned int)ipam_hash(r->dir), ip);
+	/* What the state file's parser asks of any sandbox. */
+	strcpy(sb->hostname, sb->id);
+	sb->nifs = 1;
+	veth_name(ip, pi->veth_host);
+	strcpy(pi->network, r->name);
+	strcpy(pi->bridge, r->bridge);
+	pi->ip = ip;
+	pi->prefix = r->sn.prefix;
+	pi->gateway = r->gw;
+	ipam_mac(ip, pi->mac);
+	if ((pi->prefix6 = r->sn6.prefix)) {
+		memcpy(pi->ip6, r->sn6.net, 16);
+		for (off = ip - r->sn.net, i = 15; off; off >>= 8, i--)
+			pi->ip6[i] |= (unsigned char)off;
+		ipam_gateway6(&r->sn6, pi->gateway6);
+	}
+	sb->nat = r->masq;
+	strcpy(sb->ports, r->ports);
+}
+
 /* One lease visitor for all: it records the request's own lease, and
  * with drop set removes an attachment (its veth, then its lease): for
  * GC every one not in cni.dev/valid-attachments, else the request's.  A
  * holder without a '/' is no attachment and not ours to judge. */
 struct visit {
 	const struct cni_req *r;
-	int drop, gc, code;
+	int dirfd, drop, gc, code;
 	struct pelagos_err *e;
 	uint32_t ip;		/* the request's lease, when found */
 };
@@ -58,7 +96,8 @@ static int
 visit(uint32_t ip, const char *holder, void *arg)
 {
 	struct visit *v = arg;
-	char name[IFNAME_LEN];
+	struct pelagos_err *e = v->code ? &scratch : v->e;
+	struct sandbox sb;
 
 	if (!strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
 	    strcmp(holder, v->r->key)))
@@ -66,10 +105,12 @@ visit(uint32_t ip, const char *holder, void *arg)
 	v->ip = ip;
 	if (!v->drop)
 		return 0;
-	veth_name(ip, name);
-	/* nft.c: the attachment's NAT and port elements go here, before
-	 * its lease, once the nftables code lands. */
-	if (net_veth_release(name, 0, v->code ? &scratch : v->e) < 0) {
+	/* Its elements (none when it recorded none), its veth, then the
+	 * record of the elements: a removal cut short finds them again. */
+	fw_sb(v->r, ip, &sb);
+	if (fw_del(v->dirfd, &sb, 1, e) < 0 ||
+	    net_veth_release(sb.ifs[0].veth_host, 0, e) < 0 ||
+	    (root_rmdir(v->dirfd, sb.id) < 0 && sys(e, "remove", sb.id))) {
 		v->code = CNI_E_SYSTEM;
 		return 0;
 	}
@@ -80,13 +121,25 @@ static int
 leases(int dirfd, const struct cni_req *r, int drop, int gc,
 	struct pelagos_err *e, uint32_t *ip)
 {
-	struct visit v = { r, drop, gc, 0, e, 0 };
+	struct visit v = { r, dirfd, drop, gc, 0, e, 0 };
 
 	if (ipam_lease_each(dirfd, visit, &v) < 0 && !v.code)
 		v.code = sys(e, "read leases in", r->dir);
 	if (ip)
 		*ip = v.ip;
 	return v.code;
+}
+
+static int
+fw_dir(int dirfd, const char *id, struct pelagos_err *e)
+{
+	char path[32];
+
+	util_fmt(path, sizeof(path), "sandboxes/%s", id);
+	/* Made, or there: the next one fails if it is neither. */
+	mkdirat(dirfd, "sandboxes", 0700);
+	return mkdirat(dirfd, path, 0700) < 0 && errno != EEXIST ?
+	    sys(e, "create", path) : 0;
 }
 
 /* What a command works on: the network's directory, locked, the
@@ -102,42 +155,46 @@ static void
 names(const struct cni_req *r, struct cni_att *a)
 {
 	strcpy(a->link[0].name, r->bridge);
-	veth_name(a->ip, a->link[1].name);
+	veth_name(a->pi.ip, a->link[1].name);
 	strcpy(a->link[2].name, r->ifname);
 }
 
-/* The directory is made with its parents when create is set (0700 under
- * pelagos's umask; plugins run as root); without create, one that does
- * not exist leaves dirfd -1 and is no error. */
+/* The directory is made with its parents when create is set and it is
+ * not there (0700 under pelagos's umask; plugins run as root); without
+ * create, one that does not exist leaves dirfd -1 and is no error. */
 static int
 ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	struct pelagos_err *e)
 {
 	char path[sizeof(r->dir) + 1];
 	size_t i, n = strlen(r->dir);
+	int tries = create;
 
 	memset(c, 0, sizeof(*c));
 	c->dirfd = c->lock = c->nsfd = c->host.fd = c->pod.fd = -1;
-	/* With a '/' appended, the loop makes the last component too. */
-	memcpy(path, r->dir, n);
-	path[n] = '/';
-	path[n + 1] = '\0';
-	for (i = 1; create && path[i]; i++)
-		if (path[i] == '/') {
-			path[i] = '\0';
-			if (mkdir(path, 0700) < 0 && errno != EEXIST)
-				return sys(e, "create", path);
-			path[i] = '/';
-		}
-	path[n] = '\0';
-	if ((c->dirfd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0)
-		return !create && errno == ENOENT ? 0 : sys(e, "open", path);
-	if (create && mkdirat(c->dirfd, "leases", 0700) < 0 && errno != EEXIST)
-		return sys(e, "create leases in", path);
+	memcpy(path, r->dir, n + 1);
+	while ((c->dirfd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		if (!tries-- || errno != ENOENT)
+			return !create && errno == ENOENT ? 0 :
+			    sys(e, "open", path);
+		/* With a '/' appended, the loop makes the last component
+		 * too; one that cannot be made fails the open again. */
+		path[n] = '/';
+		for (i = 1; path[i]; i++)
+			if (path[i] == '/') {
+				path[i] = '\0';
+				mkdir(path, 0700);
+				path[i] = '/';
+			}
+		path[n] = '\0';
+	}
+	/* Made, or there: taking a lease fails if it is neither. */
+	if (create)
+		mkdirat(c->dirfd, "leases", 0700);
 	if ((c->lock = root_lock(c->dirfd, LOCK_EX)) < 0)
 		return sys(e, "lock", path);
-	return leases(c->dirfd, r, 0, 0, e, &c->a.ip);
+	return leases(c->dirfd, r, 0, 0, e, &c->a.pi.ip);
 }
 
 /* CNI_NETNS and a netlink socket in it, and one in ours. */
@@ -196,53 +253,55 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	struct pelagos_err *e)
 {
 	struct netdef nd = { .mtu = 0 };
-	struct pod_if pi = { .ip = 0 };
+	struct pod_if *pi;
+	struct sandbox sb;
 	struct ctx c;
 	struct nl_link l;
-	char ip[16];
 	int brindex, i, code;
 
 	if ((code = ctx_open(r, 1, &c, e)) != 0)
 		goto out;
 	code = CNI_E_SYSTEM;
-	if (c.a.ip) {
+	if (c.a.pi.ip) {
 		err_msg(e, EEXIST, "%s exists", r->key);
 		goto out;
 	}
 	if ((code = ctx_netns(r, &c, e)) != 0)
 		goto out;
 	code = CNI_E_SYSTEM;
-	if (nl_getlink(&c.pod, r->ifname, &l) == 0)
-		errno = EEXIST;
-	if (errno != ENODEV) {
-		sys(e, "interface", r->ifname);
-		goto out;
-	}
+	/* A full subnet is EADDRNOTAVAIL. */
 	if (ipam_lease_take_except(c.dirfd, &r->sn, r->gw, r->key,
-	    &c.a.ip) < 0) {
-		ipam_format_ip(r->sn.net, ip);
-		if (errno != EADDRNOTAVAIL)
-			sys(e, "lease an address in", r->dir);
-		else
-			err_msg(e, EADDRNOTAVAIL, "no free address in %s/%d",
-			    ip, r->sn.prefix);
+	    &c.a.pi.ip) < 0) {
+		sys(e, "lease an address in", r->dir);
 		goto out;
 	}
 	names(r, &c.a);
+	fw_sb(r, c.a.pi.ip, &sb);
+	pi = &c.a.pi;
+	*pi = sb.ifs[0];
+	memcpy(c.a.link[2].mac, pi->mac, 6);
 	strcpy(nd.bridge, r->bridge);
 	nd.sn = r->sn;
-	nd.gateway = pi.gateway = r->gw;
-	pi.ip = c.a.ip;
-	pi.prefix = r->sn.prefix;
+	nd.gateway = r->gw;
+	nd.sn6 = r->sn6;
+	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
+	 * (EEXIST), which makes neither end. */
 	if (interrupted(e) || net_bridge_ready(&c.host, &nd, &brindex, e) < 0 ||
-	    net_veth_create(&c.host, c.a.link[1].name, brindex, r->ifname,
-	    c.nsfd, (int)r->mtu, NULL, e) < 0 ||
-	    net_pod_config(&c.pod, r->ifname, &pi, r->defroute, e) < 0)
+	    net_veth_create(&c.host, pi->veth_host, brindex, r->ifname,
+	    c.nsfd, (int)r->mtu, pi->mac, 0, e) < 0 ||
+	    net_pod_config(&c.pod, r->ifname, pi, r->defroute, e) < 0)
 		goto undo;
-	/* nft.c: ipMasq and runtimeConfig.portMappings are applied here
-	 * once the nftables code lands (cnispec.c refuses them until then). */
-	for (i = 0; i < 3; i++)
-		if (link_info(i < 2 ? &c.host : &c.pod, &c.a.link[i], &l, e))
+	/* A hostPort that another sandbox, attachment or host socket holds
+	 * (or a hostIP not the host's) is the configuration's fault. */
+	if ((r->masq || r->ports[0]) && (fw_dir(c.dirfd, sb.id, e) < 0 ||
+	    fw_add(c.dirfd, &sb, e) < 0)) {
+		if (errno == EEXIST || errno == EADDRINUSE ||
+		    errno == EADDRNOTAVAIL)
+			code = CNI_E_CONFIG;
+		goto undo;
+	}
+	for (i = 0; i < 2; i++)
+		if (link_info(&c.host, &c.a.link[i], &l, e))
 			goto undo;
 	if (!interrupted(e)) {
 		*a = c.a;
@@ -281,35 +340,49 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 {
 	struct nl_link br, l;
 	struct nl_route rt;
+	struct sandbox sb;
 	struct ctx c;
+	const char *what = "lease";
 	char mac[18];
 	int code;
 
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
 	names(r, &c.a);
-	if (!c.a.ip || c.a.ip != r->want_ip || r->want_prefix != r->sn.prefix)
-		return ctx_close(&c, (err_msg(e, ESTALE, "%s: lease and "
-		    "prevResult differ", r->key), CNI_E_DRIFT));
+	code = CNI_E_DRIFT;
+	if (!c.a.pi.ip || c.a.pi.ip != r->want_ip ||
+	    r->want_prefix != r->sn.prefix)
+		goto drift;
 	if ((code = ctx_netns(r, &c, e)) != 0 ||
 	    (code = link_info(&c.host, &c.a.link[0], &br, e)) != 0 ||
 	    (code = link_info(&c.host, &c.a.link[1], &l, e)) != 0)
-		return ctx_close(&c, code);
+		goto out;
+	code = CNI_E_DRIFT;
+	what = "host end";
 	if (!br.is_bridge || !(br.flags & l.flags & IFF_UP) ||
 	    l.master != br.index)
-		return ctx_close(&c, (err_msg(e, ESTALE, "%s is not up on %s",
-		    c.a.link[1].name, r->bridge), CNI_E_DRIFT));
+		goto drift;
 	if ((code = link_info(&c.pod, &c.a.link[2], &l, e)) != 0)
-		return ctx_close(&c, code);
-	cni_format_mac(c.a.link[2].mac, mac);
+		goto out;
+	code = CNI_E_DRIFT;
+	what = "interface";
+	ipam_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
-	    r->want_mac)) || nl_getroute(&c.pod, c.a.ip, &rt) < 0 ||
+	    r->want_mac)) || nl_getroute(&c.pod, c.a.pi.ip, &rt) < 0 ||
 	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,
 	    (r->sn.net >> 24) == 192 ? 0xc6336401 : 0xc0000201, &rt) < 0 ||
 	    rt.gw != r->gw || rt.oif != l.index)))
-		return ctx_close(&c, (err_msg(e, ESTALE, "%s: state, MAC %s, "
-		    "address or route changed", r->ifname, mac), CNI_E_DRIFT));
-	return ctx_close(&c, 0);
+		goto drift;
+	what = "nftables elements";
+	fw_sb(r, c.a.pi.ip, &sb);
+	code = 0;
+	if (fw_check(c.dirfd, sb.id) == 0)
+		goto out;
+	code = CNI_E_DRIFT;
+drift:
+	err_msg(e, ESTALE, "%s: %s not as added", r->key, what);
+out:
+	return ctx_close(&c, code);
 }
 
 static int
@@ -321,23 +394,19 @@ count(uint32_t ip, const char *holder, void *arg)
 	return 0;
 }
 
-/* Ready unless the bridge's name is taken by another kind of link or the
- * subnet has no free address left. */
+/* Ready unless the subnet has no free address left (a bridge's name
+ * taken by another kind of link fails ADD, naming it). */
 int
 attach_status(const struct cni_req *r, struct pelagos_err *e)
 {
-	struct nl_link l;
 	struct ctx c;
 	uint32_t used = 0;
 	int code;
 
 	if ((code = ctx_open(r, 0, &c, e)) == 0 && c.dirfd >= 0)
 		ipam_lease_each(c.dirfd, count, &used);
-	if (nl_open(&c.host, NETLINK_ROUTE) == 0 && nl_getlink(&c.host,
-	    r->bridge, &l) == 0 && !l.is_bridge)
-		used = ~0u;
 	if (!code && used >= ~ipam_mask(r->sn.prefix) - 2)
-		code = (err_msg(e, ENOSPC, "bridge %s is no bridge, or %s is "
-		    "full", r->bridge, r->dir), CNI_E_UNAVAILABLE);
+		code = (err_msg(e, ENOSPC, "%s is full", r->dir),
+		    CNI_E_UNAVAILABLE);
 	return ctx_close(&c, code);
 }

@@ -109,12 +109,43 @@ prev_result(struct cni_req *r)
 
 /* The keys read, in the order they are checked; a key at fault is named
  * in the error with its value. */
-enum { K_VERSION, K_NAME, K_BRIDGE, K_SUBNET, K_GATEWAY, K_DIR, NSTR,
-	K_DEFGW = NSTR, K_MASQ, K_MTU, K_DNS, K_PREV, K_SUBNET6, K_IPAM,
-	K_PORTS, K_VALID, NKEYS };
+enum { K_VERSION, K_NAME, K_BRIDGE, K_SUBNET, K_GATEWAY, K_DIR, K_SUBNET6,
+	NSTR, K_DEFGW = NSTR, K_MASQ, K_MTU, K_DNS, K_PREV, K_IPAM, K_PORTS,
+	K_VALID, NKEYS };
 static const char keys[] = "cniVersion\0name\0bridge\0subnet\0gateway\0"
-	"dataDir\0isDefaultGateway\0ipMasq\0mtu\0dns\0prevResult\0subnet6\0"
-	"ipam\0portMappings\0cni.dev/valid-attachments";
+	"dataDir\0subnet6\0isDefaultGateway\0ipMasq\0mtu\0dns\0prevResult\0"
+	"ipam\0runtimeConfig.portMappings\0cni.dev/valid-attachments";
+
+/* runtimeConfig.portMappings, as the portmap plugin takes them
+ * ({"hostPort","containerPort","protocol","hostIP"}), made the words of
+ * --publish and checked as those are. */
+static int
+port_words(struct cni_req *r, int list)
+{
+	struct fw_port items[FW_MAX_PORTS];
+	unsigned long long hp, cp;
+	char ip[16], proto[4];
+	size_t n = 0;
+	int t;
+
+	if (json_type(r->j, list) != JSON_ARRAY)
+		return -1;
+	for (t = json_next(r->j, list, -1); t >= 0; t = json_next(r->j, list,
+	    t)) {
+		/* Past the end, the words are too many already. */
+		if (n + 1 >= sizeof(r->ports) ||
+		    json_uint(r->j, json_get(r->j, t, "hostPort"), 65535, &hp) ||
+		    json_uint(r->j, json_get(r->j, t, "containerPort"), 65535,
+		    &cp) || get_str(r->j, t, "hostIP", ip, sizeof(ip)) < 0 ||
+		    get_str(r->j, t, "protocol", proto, sizeof(proto)) < 0)
+			return -1;
+		n += util_fmt(r->ports + n, sizeof(r->ports) - n,
+		    &",%s%s%u:%u/%s"[!n], ip, ip[0] ? ":" : "", (unsigned)hp,
+		    (unsigned)cp, proto[0] ? proto : "tcp");
+	}
+	return n + 1 >= sizeof(r->ports) ? -1 :
+	    fwspec_list(r->ports, items, &n, 0);
+}
 
 /* One exit for every key at fault: kept out of line, or the compiler
  * copies it to each of the places that jump to it. */
@@ -126,10 +157,10 @@ bad_key(const struct json *j, int t, int k, int code, struct pelagos_err *e)
 
 	if (t >= 0)
 		raw = json_raw(j, t, &n);
-	err_msg(e, EINVAL, "%s%s%s%.*s is %s", k == K_PORTS ? "runtimeConfig." :
-	    "", word(keys, k), t < 0 ? "" : "=", (int)(n > 64 ? 64 : n), raw,
-	    code == CNI_E_FIELD ?
-	    "not supported by this build" : t < 0 ? "missing" : "invalid");
+	err_msg(e, EINVAL, "%s%s%.*s is %s", word(keys, k), t < 0 ? "" : "=",
+	    (int)(n > 64 ? 64 : n), raw,
+	    code == CNI_E_FIELD ? "not supported" : t < 0 ? "missing" :
+	    "invalid");
 	return code;
 }
 
@@ -139,7 +170,7 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 {
 	char str[NSTR][256];
 	unsigned long long mtu = 0;
-	int t[NKEYS], k, masq = 0, code = CNI_E_CONFIG;
+	int t[NKEYS], k, code = CNI_E_CONFIG;
 
 	r->j = j;
 	r->prev_list[0] = r->prev_list[1] = r->prev_list[2] = -1;
@@ -148,8 +179,11 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 		return CNI_E_DECODE;
 	}
 	for (k = 0; k < NKEYS; k++) {
-		t[k] = json_get(j, k == K_PORTS ? json_get(j, 0,
-		    "runtimeConfig") : 0, word(keys, k));
+		/* runtimeConfig.portMappings is portMappings in
+		 * runtimeConfig. */
+		t[k] = k == K_PORTS ? json_get(j, json_get(j, 0,
+		    "runtimeConfig"), word(keys, k) + 14) :
+		    json_get(j, 0, word(keys, k));
 		if (k < NSTR && str_at(j, t[k], str[k], sizeof(str[k])) < 0)
 			goto bad;
 	}
@@ -160,8 +194,8 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	    k)); k++)
 		;
 	if (k == NVERSIONS)
-		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not one of "
-		    "0.3.0, 0.3.1, 0.4.0, 1.0.0 and 1.1.0", str[K_VERSION]);
+		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not supported",
+		    str[K_VERSION]);
 	strcpy(r->version, str[K_VERSION]);
 	r->ver = version_num[k];
 	if ((r->cmd == CNI_CHECK && r->ver < 40) ||
@@ -189,10 +223,15 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	for (k = K_DEFGW; k <= K_PREV; k++)
 		if (t[k] >= 0 && (k == K_MTU ? json_uint(j, t[k], 65535,
 		    &mtu) || mtu < 68 : k < K_MTU ? json_bool(j, t[k],
-		    k == K_DEFGW ? &r->defroute : &masq) :
+		    k == K_DEFGW ? &r->defroute : &r->masq) :
 		    json_type(j, t[k]) != JSON_OBJECT))
 			goto bad;
-	if ((r->cmd == CNI_CHECK && t[k = K_PREV] < 0) ||
+	/* The IPv6 address is the IPv4 lease's host number in subnet6,
+	 * which must have room for all of them (attach.c). */
+	if ((str[k = K_SUBNET6][0] && (ipam_parse_subnet6(str[K_SUBNET6],
+	    &r->sn6) < 0 || r->sn6.prefix > r->sn.prefix + 96)) ||
+	    (t[k = K_PORTS] >= 0 && port_words(r, t[K_PORTS]) < 0) ||
+	    (r->cmd == CNI_CHECK && t[k = K_PREV] < 0) ||
 	    (r->cmd == CNI_GC && json_type(j, t[k = K_VALID]) != JSON_ARRAY) ||
 	    (r->prev >= 0 && r->cmd != CNI_DEL && prev_result(r) < 0))
 		goto bad;
@@ -200,14 +239,9 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	strcpy(r->bridge, str[K_BRIDGE]);
 	util_fmt(r->dir, sizeof(r->dir), "%s/%s", str[K_DIR], r->name);
 	r->mtu = (unsigned int)mtu;
-	/* nft.c: ipMasq and runtimeConfig.portMappings are wired here once
-	 * the nftables code lands; IPv6 with issue 11's addressing. */
+	/* ipam: this plugin is its own IPAM. */
 	code = CNI_E_FIELD;
-	if ((masq && (k = K_MASQ)) ||
-	    (t[k = K_SUBNET6] >= 0 && json_type(j, t[K_SUBNET6]) !=
-	    JSON_PRIMITIVE) ||
-	    t[k = K_IPAM] >= 0 || (t[k = K_PORTS] >= 0 &&
-	    (json_type(j, t[K_PORTS]) != JSON_ARRAY || j->tok[t[K_PORTS]].size)))
+	if (t[k = K_IPAM] >= 0)
 		goto bad;
 	return 0;
 bad:
@@ -229,18 +263,6 @@ cni_valid(const struct cni_req *r, const char *key)
 		    ifname) && !strcmp(want, key))
 			return 1;
 	return 0;
-}
-
-void
-cni_format_mac(const unsigned char m[6], char out[18])
-{
-	int i;
-
-	for (i = 0; i < 6; i++) {
-		out[3 * i] = "0123456789abcdef"[m[i] >> 4];
-		out[3 * i + 1] = "0123456789abcdef"[m[i] & 15];
-		out[3 * i + 2] = i < 5 ? ':' : '\0';
-	}
 }
 
 /* prevResult's entries of one list, each after a ',' but the first;
@@ -267,17 +289,20 @@ prev_entries(const struct cni_req *r, int list)
 void
 cni_result(const struct cni_req *r, const struct cni_att *a)
 {
-	char ip[16], gw[16], mac[18];
+	const struct pod_if *pi = &a->pi;
+	char ip[2][40], gw[2][40], mac[18], v[] = "\"version\":\"4\",";
 	const char *raw = "{}";
 	size_t n = 2;
-	int i, more;
+	int i, more, nfam = 1 + !!pi->prefix6;
 
-	ipam_format_ip(a->ip, ip);
-	ipam_format_ip(r->gw, gw);
+	ipam_format_ip(pi->ip, ip[0]);
+	ipam_format_ip(pi->gateway, gw[0]);
+	ipam_format_ip6(pi->ip6, ip[1]);
+	ipam_format_ip6(pi->gateway6, gw[1]);
 	util_out("{\"cniVersion\":\"%s\",\"interfaces\":[", r->version);
 	more = prev_entries(r, PREV_IFS);
 	for (i = 0; i < 3; i++, more = 1) {
-		cni_format_mac(a->link[i].mac, mac);
+		ipam_format_mac(a->link[i].mac, mac);
 		util_out(&",{\"name\":"[!more]);
 		json_put(a->link[i].name);
 		util_out(",\"mac\":\"%s\"%s", mac, i == 2 ? ",\"sandbox\":" : "}");
@@ -285,12 +310,16 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 	json_put(r->netns);
 	util_out("}],\"ips\":[");
 	more = prev_entries(r, PREV_IPS);
-	util_out(&",{%s\"interface\":%d,\"address\":\"%s/%d\",\"gateway\":"
-	    "\"%s\"}],\"routes\":["[!more], r->ver < 100 ? "\"version\":\"4\"," :
-	    "", r->nprev_ifs + 2, ip, r->sn.prefix, gw);
+	/* 0.x results name each address's version: v, then with '6'. */
+	for (i = 0; i < nfam; i++, more = 1, v[11] = '6')
+		util_out(&",{%.*s\"interface\":%d,\"address\":\"%s/%d\","
+		    "\"gateway\":\"%s\"}"[!more], r->ver < 100 ? 14 : 0, v,
+		    r->nprev_ifs + 2, ip[i], i ? pi->prefix6 : pi->prefix, gw[i]);
+	util_out("],\"routes\":[");
 	more = prev_entries(r, PREV_ROUTES);
-	if (r->defroute)
-		util_out(&",{\"dst\":\"0.0.0.0/0\",\"gw\":\"%s\"}"[!more], gw);
+	for (i = 0; r->defroute && i < nfam; i++, more = 1)
+		util_out(&",{\"dst\":\"%s\",\"gw\":\"%s\"}"[!more],
+		    word("0.0.0.0/0\0::/0", i), gw[i]);
 	if (r->dns >= 0)
 		raw = json_raw(r->j, r->dns, &n);
 	else if ((i = json_get(r->j, r->prev, "dns")) >= 0)
@@ -298,25 +327,16 @@ cni_result(const struct cni_req *r, const struct cni_att *a)
 	util_out("],\"dns\":%.*s}\n", (int)n, raw);
 }
 
-/* The error object on stdout: msg says what the code means, details what
- * failed on which object, with the OS error. */
+/* The error object on stdout: msg says what failed on which object
+ * (the key at fault and its value, the call and its object), details the
+ * OS error, if one. */
 void
 cni_error(const struct cni_req *r, int code, const struct pelagos_err *e)
 {
-	char details[320];
-
-	util_fmt(details, sizeof(details), "%s%s%s", e->what,
-	    e->os ? ": " : "", e->os ? strerror(e->os) : "");
-	util_out("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"%s\","
-	    "\"details\":", r->ver ? r->version : "1.1.0", code,
-	    word("incompatible CNI version\0unsupported field\0"
-	    "unknown container\0invalid environment variables\0I/O failure\0"
-	    "decoding failure\0invalid network configuration\0"
-	    "plugin not available\0attachment not as added\0system error",
-	    code <= CNI_E_CONFIG ? code - 1 : code == CNI_E_UNAVAILABLE ? 7 :
-	    code == CNI_E_DRIFT ? 8 : 9));
-	json_put(details);
-	util_out("}\n");
+	util_out("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":",
+	    r->ver ? r->version : "1.1.0", code);
+	json_put(e->what);
+	util_out(",\"details\":\"%s\"}\n", e->os ? strerror(e->os) : "");
 }
 
 /* VERSION answers in the version it was asked in. */

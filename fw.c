@@ -466,3 +466,22 @@ fw_drops(const struct sandbox *sb, unsigned long long *packets)
 	}
 	return 0;
 }
+
+/* For a CNI CHECK (attach.c): every element recorded for the sandbox id
+ * of the root is in its table; 0 too when none is recorded. */
+int
+fw_check(int rootfd, const char *id)
+{
+	struct sandbox sb;
+	struct nft_pod p;
+	struct nl_buf b;
+	int d;
+
+	if ((d = root_sbdir(rootfd, id)) < 0 ||
+	    root_close(d, state_load(d, FW_FILE, &sb)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	nl_buf_init(&b, 1);
+	nft_req_pod(&b, sb.nft, pod_of(&sb, 0, sb.antispoof, &p), -2, 0);
+	return nfs.fd < 0 && nl_open(&nfs, NETLINK_NETFILTER) < 0 ? -1 :
+	    nl_talk(&nfs, &b);
+}

@@ -493,20 +493,25 @@ fail:
 
 /* The lowest free address but except (a gateway that is not the first
  * host), leased to holder: a CNI attachment.  Call with the directory
- * locked. */
+ * locked.  The link is made atomically and seen at once by every other
+ * plugin run, but not fsync()ed as a sandbox's lease is (1-3 ms of
+ * journal commit on ext4): it describes a veth in a namespace of the
+ * runtime's, which no crash outlives, so a lease the disk lost in a
+ * crash is one whose attachment went with it, and one it kept would
+ * only be a leak for GC. */
 int
 ipam_lease_take_except(int rootfd, const struct subnet *sn, uint32_t except,
 	const char *holder, uint32_t *ip)
 {
 	struct ipam_used u;
-	char a[16];
+	char a[24] = "leases/";
 	int ret = -1;
 
 	if (ipam_used_read(rootfd, &u) < 0)
 		return -1;
 	if (ipam_pick(sn, except, u.v4, u.n4, ip) == 0) {
-		ipam_format_ip(*ip, a);
-		ret = root_link_make(rootfd, "leases", a, holder);
+		ipam_format_ip(*ip, a + 7);
+		ret = symlinkat(holder, rootfd, a);
 	}
 	ipam_used_free(&u);
 	return ret;

@@ -630,9 +630,10 @@ allow(struct elems *x, const struct nft_pod *p, int set)
 /* Every element of one sandbox, added (op 1) or deleted (op 0) in one
  * batch (whose delimiters the caller adds); or, op -1, a request for
  * its pods element alone: whether a batch that added it was committed
- * when its answer was lost.  Ports are added exclusively when excl is
- * set: a port another sandbox published already fails the batch with
- * EEXIST at that --publish's message, which follows pods and nat. */
+ * when its answer was lost; op -2 asks for every one (a CNI CHECK).
+ * Ports are added exclusively when excl is set: a port another sandbox
+ * published already fails the batch with EEXIST at that --publish's
+ * message, which follows pods and nat. */
 void
 nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 	int op, int excl)
@@ -685,9 +686,9 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 		set_open(&x, own[i].bridge, own[i].set, 0);
 		elem(&x, &k, NULL, NULL, fl & O_DROPS ? p->veth : NULL);
 		set_close(&x);
-		if (op < 0)
+		if (op == -1)
 			return;
-		if ((fl & O_DROPS) && !add)
+		if ((fl & O_DROPS) && !op)
 			counter(&x, NFT_MSG_DELOBJ, p->veth);
 	}
 	if (!p->guard || !p->negress)

@@ -724,7 +724,7 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
 			pi = &sb->ifs[i];
 			util_fmt(peer, sizeof(peer), PEER_PREFIX "%d", i);
 			if (net_veth_create(&hostnl, pi->veth_host, brindex[i],
-			    peer, nsfd, pi->mtu, pi->mac, e) < 0 ||
+			    peer, nsfd, pi->mtu, pi->mac, 1, e) < 0 ||
 			    (ipv6 && !pi->prefix6 &&
 			    net_ipv6_ifconf(nsfd, peer, 0, e) < 0) ||
 			    net_pod_config(&podnl, peer, pi, i == 0, e) < 0 ||

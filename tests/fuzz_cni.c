@@ -108,7 +108,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strcpy(a.link[0].name, r.bridge);
 		strcpy(a.link[1].name, "pc-0a000002");
 		strcpy(a.link[2].name, r.ifname);
-		a.ip = r.sn.net + 2;
+		a.pi.ip = r.sn.net + 2;
+		a.pi.gateway = r.gw;
+		a.pi.prefix = r.sn.prefix;
+		a.pi.prefix6 = r.sn6.prefix;
 		for (k = 0; k < 3; k++)
 			want[k] = count(&conf, r.prev_list[k]);
 		cni_result(&r, &a);
@@ -116,8 +119,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		must_be_json(n, "the ADD result");
 		if (back.n && (count(&back, json_get(&back, 0, "interfaces")) !=
 		    want[PREV_IFS] + 3 || count(&back, json_get(&back, 0,
-		    "ips")) != want[PREV_IPS] + 1 || count(&back, json_get(&back,
-		    0, "routes")) != want[PREV_ROUTES] + r.defroute)) {
+		    "ips")) != want[PREV_IPS] + 1 + !!r.sn6.prefix ||
+		    count(&back, json_get(&back, 0, "routes")) !=
+		    want[PREV_ROUTES] + r.defroute * (1 + !!r.sn6.prefix))) {
 			fprintf(stderr, "fuzz_cni: the result lost entries:\n"
 			    "%.*s\n", (int)n, out);
 			abort();

@@ -3370,14 +3370,31 @@ test_cni_req(void)
 		{ CONF(",\"prevResult\":[]"), CNI_E_CONFIG, "ADD" },
 		{ CONF(",\"prevResult\":{\"ips\":{}}"), CNI_E_CONFIG, "ADD" },
 		{ CONF(",\"ipMasq\":false"), 0, "ADD" },
-		{ CONF(",\"ipMasq\":true"), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"ipMasq\":true"), 0, "ADD" },
+		{ CONF(",\"ipMasq\":\"yes\""), CNI_E_CONFIG, "ADD" },
 		{ CONF(",\"subnet6\":null"), 0, "ADD" },
-		{ CONF(",\"subnet6\":\"fd00::/64\""), CNI_E_FIELD, "ADD" },
+		{ CONF(",\"subnet6\":\"fd00::/64\""), 0, "ADD" },
+		{ CONF(",\"subnet6\":\"fd00::/120\""), 0, "ADD" },
+		{ CONF(",\"subnet6\":\"fd00::/121\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"subnet6\":\"fd00::1/64\""), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"subnet6\":64"), CNI_E_CONFIG, "ADD" },
 		{ CONF(",\"ipam\":{\"type\":\"host-local\"}"), CNI_E_FIELD,
 		    "ADD" },
 		{ CONF(",\"runtimeConfig\":{\"portMappings\":[]}"), 0, "ADD" },
 		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
-		    "8080,\"containerPort\":80}]}"), CNI_E_FIELD, "ADD" },
+		    "8080,\"containerPort\":80}]}"), 0, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+		    "8080}]}"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+		    "8080,\"containerPort\":80,\"protocol\":\"sctp\"}]}"),
+		    CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+		    "65536,\"containerPort\":80}]}"), CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":"
+		    "80,\"containerPort\":80,\"hostIP\":\"fd00::1\"}]}"),
+		    CNI_E_CONFIG, "ADD" },
+		{ CONF(",\"runtimeConfig\":{\"portMappings\":{}}"),
+		    CNI_E_CONFIG, "ADD" },
 		{ CONF(",\"unknownKey\":{\"x\":[1,2]},\"type\":\"whatever\""), 0,
 		    "ADD" },
 		{ CONF(""), CNI_E_CONFIG, "CHECK" },
@@ -3395,9 +3412,27 @@ test_cni_req(void)
 		ok(conf(cases[i].cmd, cases[i].js) == cases[i].code,
 		    "CNI %s %s: code %d", cases[i].cmd, cases[i].js,
 		    cases[i].code);
-	conf("ADD", CONF(",\"ipMasq\":true"));
-	ok(strstr(detail, "ipMasq") && strstr(detail, "true"),
+	conf("ADD", CONF(",\"ipam\":{}"));
+	ok(strstr(detail, "ipam") && strstr(detail, "{}"),
 	    "code 2 names the key and its value");
+	ok(conf("ADD", CONF(",\"ipMasq\":true,\"runtimeConfig\":{"
+	    "\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80},"
+	    "{\"hostPort\":53,\"containerPort\":5353,\"protocol\":\"udp\","
+	    "\"hostIP\":\"10.0.0.1\"}]}")) == 0 && treq.masq &&
+	    !strcmp(treq.ports, "8080:80/tcp,10.0.0.1:53:5353/udp"),
+	    "ipMasq and port mappings as --publish words: %s", treq.ports);
+	ok(conf("ADD", CONF(",\"subnet6\":\"fd00:5::/64\"")) == 0 &&
+	    treq.sn6.prefix == 64 && treq.sn6.net[0] == 0xfd &&
+	    treq.sn6.net[3] == 5, "subnet6 is read");
+	strcpy(out, CONF(",\"runtimeConfig\":{\"portMappings\":["));
+	out[strlen(out) - 1] = '\0';
+	for (i = 0; i < 17; i++)
+		util_fmt(out + strlen(out), sizeof(out) - strlen(out),
+		    "%s{\"hostPort\":%d,\"containerPort\":80}", i ? "," : "",
+		    (int)i + 1);
+	strcat(out, "]}}");
+	ok(conf("ADD", out) == CNI_E_CONFIG && strstr(detail, "portMappings"),
+	    "17 port mappings are too many");
 	conf("ADD", CONF(",\"gateway\":\"10.6.0.1\""));
 	ok(strstr(detail, "gateway") && strstr(detail, "10.6.0.1"),
 	    "code 7 names the key and its value");
@@ -3452,7 +3487,9 @@ test_cni_req(void)
 	strcpy(tatt.link[1].name, "pc-0a050002");
 	strcpy(tatt.link[2].name, "eth0");
 	tatt.link[2].mac[0] = 0xab;
-	tatt.ip = IP4(10, 5, 0, 2);
+	tatt.pi.ip = IP4(10, 5, 0, 2);
+	tatt.pi.gateway = treq.gw;
+	tatt.pi.prefix = 24;
 	capture(print_result, NULL, out, sizeof(out));
 	ok_str(out, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"x\"},"
 	    "{\"name\":\"br\\\"0\",\"mac\":\"00:00:00:00:00:00\"},{\"name\":"
@@ -3471,13 +3508,27 @@ test_cni_req(void)
 	ok(strstr(out, "\"ips\":[{\"version\":\"4\",\"interface\":2,") &&
 	    strstr(out, "\"routes\":[],\"dns\":{}}"), "a 0.4.0 result has "
 	    "ips' version, no default route unless asked: %s", out);
+	conf("ADD", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"subnet\":"
+	    "\"10.5.0.0/24\",\"subnet6\":\"fd00:5::/64\",\"isDefaultGateway\":"
+	    "true}");
+	tatt.pi.prefix6 = 64;
+	ipam_parse_ip6("fd00:5::2", NULL, tatt.pi.ip6);
+	ipam_parse_ip6("fd00:5::1", NULL, tatt.pi.gateway6);
+	capture(print_result, NULL, out, sizeof(out));
+	ok(strstr(out, "\"ips\":[{\"version\":\"4\",\"interface\":2,"
+	    "\"address\":\"10.5.0.2/24\",\"gateway\":\"10.5.0.1\"},{\"version\":"
+	    "\"6\",\"interface\":2,\"address\":\"fd00:5::2/64\",\"gateway\":"
+	    "\"fd00:5::1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":"
+	    "\"10.5.0.1\"},{\"dst\":\"::/0\",\"gw\":\"fd00:5::1\"}],") != NULL,
+	    "a dual-stack result: both addresses, both routes: %s", out);
 	memset(&e, 0, sizeof(e));
 	strcpy(e.what, "ctl\x01 \"q\"");
 	e.os = ENOENT;
 	capture(print_error, &e, out, sizeof(out));
 	ok_str(out, "{\"cniVersion\":\"0.4.0\",\"code\":2,\"msg\":"
-	    "\"unsupported field\",\"details\":\"ctl\\u0001 \\\"q\\\": "
-	    "No such file or directory\"}\n", "the error object");
+	    "\"ctl\\u0001 \\\"q\\\"\",\"details\":\"No such file or "
+	    "directory\"}\n", "the error object: msg what failed, details the "
+	    "OS error");
 
 	conf("GC", CONF(",\"cni.dev/valid-attachments\":[{\"containerID\":"
 	    "\"c1\",\"ifname\":\"eth0\"},{\"containerID\":\"c2\"},{\"ifname\":"
