@@ -100,6 +100,7 @@ pod_of(const struct sandbox *sb, int i, int guard, struct nft_pod *p)
 	p->bridge = pi->bridge;
 	p->ip = pi->ip;
 	p->mac = pi->mac;
+	p->ip6 = pi->prefix6 ? pi->ip6 : NULL;
 	p->nat = !i && sb->nat;
 	p->guard = guard;
 	p->ports = ports;
