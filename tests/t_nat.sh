@@ -566,6 +566,26 @@ t_nat_fault_inject() {
 			points=$((points + 1))
 		done <"$T_DIR/window"
 	done
+	# A failure after the firewall's part (the state file) rolls back
+	# the tables this create made too.
+	n_drop_tables
+	F_STRACE="-e signal=none"
+	f_traced "$@"
+	f_traced_wait 30 || fail "traced create hung"
+	echo "$F_ID" >>"$T_DIR/ids"
+	run 0 pel sandbox rm "$F_ID"
+	f_strace_done || fail "pause outlived rm"
+	n=$(grep "^$F_MPID " "$F_LOG" | grep 'openat(' | grep -n '"state.tmp"' |
+	    cut -d: -f1)
+	[ -n "$n" ] || fail "no state.tmp in the trace"
+	n_drop_tables
+	F_STRACE="-e signal=none -e trace=openat,mkdirat,execve"
+	F_STRACE="$F_STRACE -e inject=openat:error=EIO:when=$n"
+	f_traced "$@"
+	f_traced_wait 30
+	tables=absent
+	n_judge "openat#$n/state"
+	points=$((points + 1))
 	note "nat fault injection: $points points, $tolerated tolerated, $bad bad"
 	echo "nat fault-injection points covered: $points"
 	[ "$bad" -eq 0 ] || fail "$bad of $points points misbehaved"
