@@ -34,6 +34,10 @@
  * of the command.  Closed only after a failure that may have left a
  * dump unfinished on it. */
 static struct nl_sock nfs = NL_SOCK_INIT;
+/* The tables were made by this process's fw_add, for its sandbox alone:
+ * a rollback after it (a state file that cannot be written) deletes
+ * them again. */
+static int alone;
 
 /* One session with the netfilter socket, for the sandboxes of a root. */
 struct fw {
@@ -100,6 +104,7 @@ pod_of(const struct sandbox *sb, int i, int guard, struct nft_pod *p)
 	p->bridge = pi->bridge;
 	p->ip = pi->ip;
 	p->mac = pi->mac;
+	p->ip6 = pi->prefix6 ? pi->ip6 : NULL;
 	p->nat = !i && sb->nat;
 	p->guard = guard;
 	p->ports = ports;
@@ -330,6 +335,7 @@ fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 	if (!guard && sb->egress[0])
 		lacks(e);
 	else if (!(sb->nat || sb->ports[0]) || forward_on(e) == 0) {
+		alone = f.made && !f.added;
 		ret = 0;
 		goto out;
 	}
@@ -413,7 +419,7 @@ fw_del(int rootfd, const struct sandbox *sb, int derived,
 		    !missing(errno)) ? -1 : fw_send(&f, sb, how | F_EACH);
 	/* Tables this removal made for no sandbox (those of a create that
 	 * failed before they were there) go again. */
-	if (r == 0 && f.made && !f.added)
+	if (r == 0 && ((f.made && !f.added) || alone))
 		fw_send(&f, NULL, F_DROP);
 	if (r == 0)
 		linger();

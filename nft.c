@@ -38,12 +38,12 @@ enum {
 	P_BITWISE, P_NAT, P_MASQ, P_OBJREF, P_PREROUTING,
 	P_OUTPUT, P_PUBLISH, P_POSTROUTING, P_FILTER, P_POD, P_EGRESS, P_PODS,
 	P_PORTS, P_ANYPORTS, P_GUARD, P_MACS, P_IPS, P_ALLOW,
-	P_DROPS, P_ALLOWPORTS, P_REPLIES, P_BYTEORDER
+	P_DROPS, P_ALLOWPORTS, P_REPLIES, P_BYTEORDER, P_IPS6
 };
 static const char pool[] = "meta\0payload\0cmp\0lookup\0immediate\0fib\0"
 	"ct\0bitwise\0nat\0masq\0objref\0prerouting\0output\0"
 	"publish\0postrouting\0filter\0pod\0egress\0pods\0ports\0anyports\0"
-	"guard\0macs\0ips\0allow\0drops\0allowports\0replies\0byteorder";
+	"guard\0macs\0ips\0allow\0drops\0allowports\0replies\0byteorder\0ips6";
 
 static const char *
 name(unsigned int i)
@@ -111,6 +111,7 @@ name(unsigned int i)
 #define ARP		EXPR(X_ARP)
 #define ETHER(op, b0, b1) PAY(LL, 12, 2, 1), CMP2(op, b0, b1)
 #define PROTO_IP	META(PROTOCOL, 1), CMP2(EQ, 8, 0)
+#define PROTO_IP6	META(PROTOCOL, 1), CMP2(EQ, 0x86, 0xdd)
 #define MAPDATA		U32(NFTA_SET_DATA_TYPE, 0x1cd), U8(NFTA_SET_DATA_LEN, 8)
 #define SETID(id)	U8(NFTA_SET_ID, id)
 /* The guard set's display hint (a libnftnl udata record: its key is in
@@ -252,6 +253,9 @@ static const uint8_t bridge_prog[] = {
 	SETID(6), NEST(NFTA_SET_DESC), NEST(NFTA_SET_DESC_CONCAT), FIELD(16),
 	FIELD(4), FIELD(1), FIELD(2), CLOSE(2),
 	SET(P_REPLIES, 0, 0x2930d, 24), SETID(7),
+	SET(P_IPS6, NFT_SET_INTERVAL | NFT_SET_CONCAT, 0xa48, 32), SETID(8),
+	NEST(NFTA_SET_DESC), NEST(NFTA_SET_DESC_CONCAT), FIELD(16), FIELD(16),
+	CLOSE(2),
 	FLUSH(P_PREROUTING), FLUSH(P_POD), FLUSH(P_EGRESS),
 	/* prerouting: iifname @guard jump pod */
 	RULE(P_PREROUTING), IIF, LOOK(P_GUARD, 1), JUMP(P_POD),
@@ -272,6 +276,16 @@ static const uint8_t bridge_prog[] = {
 	/* iifname . ip saddr != @ips drop */
 	RULE(P_POD), PROTO_IP, IIF, PAY(NETWORK, 12, 4, 2),
 	LOOKNOT(P_IPS, 3), DROP, RULE_END,
+	/* iifname . ip6 saddr != @ips6 drop: its address, link-local ones
+	 * and :: (MLD before it has one); none on an IPv4-only interface */
+	RULE(P_POD), PROTO_IP6, IIF, PAY(NETWORK, 8, 16, 2),
+	LOOKNOT(P_IPS6, 8), DROP, RULE_END,
+	/* the neighbour advertisements it sends name an address of its own:
+	 * meta l4proto ipv6-icmp icmpv6 type nd-neighbor-advert
+	 * iifname . @th,64,128 != @ips6 drop */
+	RULE(P_POD), PROTO_IP6, META(L4PROTO, 1), CMP1(EQ, IPPROTO_ICMPV6),
+	PAY(TRANSPORT, 0, 1, 1), CMP1(EQ, 136), IIF, PAY(TRANSPORT, 8, 16, 2),
+	LOOKNOT(P_IPS6, 8), DROP, RULE_END,
 	/* iifname @drops jump egress: it has an allowlist */
 	RULE(P_POD), IIF, LOOK(P_DROPS, 5), JUMP(P_EGRESS),
 	RULE_END,
@@ -627,6 +641,32 @@ allow(struct elems *x, const struct nft_pod *p, int set)
 		set_close(x);
 }
 
+/* The IPv6 sources of a sandbox's interface with IPv6: its address,
+ * fe80::/10 and ::. */
+static __attribute__((noinline)) void
+ips6(struct elems *x, const struct nft_pod *p)
+{
+	unsigned char a[16];
+	struct key k[2];
+	int i, j;
+
+	set_open(x, 1, P_IPS6, 0);
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < 2; j++) {
+			memset(a, j && i == 1 ? 0xff : 0, 16);
+			if (!i)
+				memcpy(a, p->ip6, 16);
+			if (i == 1) {
+				a[0] = 0xfe;
+				a[1] = j ? 0xbf : 0x80;
+			}
+			kput(kname(&k[j], p->veth), a, 16, 16);
+		}
+		elem(x, &k[0], &k[1], NULL, NULL);
+	}
+	set_close(x);
+}
+
 /* Every element of one sandbox, added (op 1) or deleted (op 0) in one
  * batch (whose delimiters the caller adds); or, op -1, a request for
  * its pods element alone: whether a batch that added it was committed
@@ -691,6 +731,8 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 		if ((fl & O_DROPS) && !op)
 			counter(&x, NFT_MSG_DELOBJ, p->veth);
 	}
+	if (p->guard && p->ip6)
+		ips6(&x, p);
 	if (!p->guard || !p->negress)
 		return;
 	allow(&x, p, P_ALLOW);

@@ -369,6 +369,7 @@ struct nft_pod {
 	size_t nports;
 	const struct fw_egress *egress;
 	size_t negress;
+	const unsigned char *ip6;	/* NULL: none */
 };
 void nft_batch(struct nl_buf *b, int end);
 void nft_req_table(struct nl_buf *b, const char *table, int bridge);

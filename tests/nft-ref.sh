@@ -45,6 +45,7 @@ table bridge pelagos {
 	map drops { type ifname : counter; }
 	set allowports { type ifname . ipv4_addr . inet_proto . inet_service; flags interval; }
 	set replies { type ifname . inet_proto . inet_service; }
+	set ips6 { type ifname . ipv6_addr; flags interval; }
 	chain prerouting { type filter hook prerouting priority filter; }
 	chain pod { }
 	chain egress { }
@@ -58,6 +59,11 @@ add rule bridge pelagos pod iifname . ether saddr != @macs drop
 add rule bridge pelagos pod iifname . arp saddr ether != @macs drop
 add rule bridge pelagos pod iifname . arp saddr ip != @ips drop
 add rule bridge pelagos pod iifname . ip saddr != @ips drop
+add rule bridge pelagos pod iifname . ip6 saddr != @ips6 drop
+# (then nft.c checks a neighbour advertisement's target, iifname .
+# @th,64,128 != @ips6, which nft 1.0 cannot say: it has no icmpv6 taddr
+# and types the raw payload an integer, which a set of IPv6 addresses
+# does not take; tests/unit.c leaves that rule out of the comparison)
 add rule bridge pelagos pod iifname @drops jump egress
 add rule bridge pelagos egress ether type arp return
 add rule bridge pelagos egress iifname . ip daddr @allow return
@@ -66,8 +72,8 @@ add rule bridge pelagos egress meta protocol ip meta l4proto udp iifname . meta 
 add rule bridge pelagos egress meta protocol ip meta l4proto tcp tcp flags & (syn | ack) != syn iifname . meta l4proto . th sport @replies return
 add rule bridge pelagos egress counter name iifname map @drops drop
 EOF
-# The sandbox of tests/unit.c: 172.19.0.2 on pelagos0 through
-# vh-01234567, MAC 02:00:00:00:00:01, --nat,
+# The sandbox of tests/unit.c: 172.19.0.2 and fd00::2 on pelagos0
+# through vh-01234567, MAC 02:00:00:00:00:01, --nat,
 # -p 10.0.0.1:40000:80 -p 40001:81/udp -p 40002-40003:82-83/udp,
 # --egress 10.0.0.0/8 --egress 1.1.1.1 --egress 9.9.9.9:53
 # --egress 8.8.0.0/16:8000-8100/tcp.
@@ -84,6 +90,7 @@ add element bridge pelagos macs { $v . 02:00:00:00:00:01 $c }
 add element bridge pelagos ips { $v . 172.19.0.2 $c }
 add counter bridge pelagos vh-01234567
 add element bridge pelagos drops { $v $c : $v }
+add element bridge pelagos ips6 { $v . fd00::2 $c, $v . fe80::/10 $c, $v . :: $c }
 add element bridge pelagos allow { $v . 10.0.0.0/8 $c, $v . 1.1.1.1 $c }
 add element bridge pelagos allowports { $v . 9.9.9.9 . tcp . 53 $c, $v . 9.9.9.9 . udp . 53 $c, $v . 8.8.0.0/16 . tcp . 8000-8100 $c }
 add element bridge pelagos replies { $v . tcp . 80 $c, $v . udp . 81 $c, $v . udp . 82 $c, $v . udp . 83 $c }
@@ -99,6 +106,7 @@ delete element bridge pelagos macs { $v . 02:00:00:00:00:01 }
 delete element bridge pelagos ips { $v . 172.19.0.2 }
 delete element bridge pelagos drops { $v }
 delete counter bridge pelagos vh-01234567
+delete element bridge pelagos ips6 { $v . fd00::2, $v . fe80::/10, $v . :: }
 delete element bridge pelagos allow { $v . 10.0.0.0/8, $v . 1.1.1.1 }
 delete element bridge pelagos allowports { $v . 9.9.9.9 . tcp . 53, $v . 9.9.9.9 . udp . 53, $v . 8.8.0.0/16 . tcp . 8000-8100 }
 delete element bridge pelagos replies { $v . tcp . 80, $v . udp . 81, $v . udp . 82, $v . udp . 83 }

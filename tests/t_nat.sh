@@ -4,7 +4,7 @@
 # own; the tables' recovery after a flush; their failure modes.
 TESTS="$TESTS t_nat_egress t_nat_publish t_nat_publish_all t_nat_allowlist"
 TESTS="$TESTS t_nat_allowlist_ports"
-TESTS="$TESTS t_nat_spoof t_nat_conntrack t_nat_flush t_nat_refused"
+TESTS="$TESTS t_nat_spoof t_nat_spoof6 t_nat_conntrack t_nat_flush t_nat_refused"
 TESTS="$TESTS t_nat_no_nftables t_nat_fault_inject t_nat_table t_nat_unsupported"
 
 # Helpers are n_-prefixed.  The world is a sandbox of a root of its own,
@@ -264,6 +264,42 @@ t_nat_spoof() {
 	run 0 pel sandbox inspect b
 	grep -q '"antispoof":true' "$OUT" || fail "inspect: $(cat "$OUT")"
 	run 0 pel sandbox rm a b
+}
+
+# IPv6 anti-spoofing, on a network of the test's own: b cannot send from
+# a's address, nor tell the host that a's address is at b's MAC; an
+# advertisement of b's own address passes (the frame b crafts is one the
+# host takes).
+t_nat_spoof6() {
+	[ -f /proc/net/if_inet6 ] || skip "no IPv6 in this kernel"
+	command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
+	PELAGOS_SUBNET=$NET.0/26
+	mknet n6 6 "$NET.128/25" --subnet6 "$NET6:6::/64"
+	a=$(create --network n6)
+	b=$(create --network n6)
+	ai=$(skey "$a" eth0.ip6) bi=$(skey "$b" eth0.ip6) gw6=$NET6:6::1
+	ai=${ai%/*} bi=${bi%/*}
+	a4=$(skey "$a" eth0.ip) b4=$(skey "$b" eth0.ip)
+	amac=$(mac_of "${a4%/*}") bmac=$(mac_of "${b4%/*}")
+	brmac=$(cat "/sys/class/net/${BR}6/address")
+	ping -6 -c 1 -W 2 "$ai" >/dev/null || fail "host cannot ping6 a"
+	ping -6 -c 1 -W 2 "$bi" >/dev/null || fail "host cannot ping6 b"
+	n_na() {
+		nsenter --net="$(ns_of "$b")" python3 "$TESTS_DIR/na.py" eth0 \
+		    "$bmac" "$brmac" "$1" "$gw6" "$2" "$3"
+	}
+	n_lladdr() {
+		ip -6 neigh show "$1" dev "${BR}6" | sed -n 's/.* lladdr \([^ ]*\).*/\1/p'
+	}
+	n_na "$bi" "$bi" 02:00:00:00:00:99 || fail "na.py failed"
+	poll 3 eval '[ "$(n_lladdr "$bi")" = 02:00:00:00:00:99 ]' ||
+	    fail "the host took no advertisement of b's own address: $(n_lladdr "$bi")"
+	n_na "$bi" "$ai" "$bmac"
+	n_na "$ai" "$ai" "$bmac"
+	ping -6 -c 1 -W 2 "$ai" >/dev/null || fail "host lost a"
+	expect_eq "$(n_lladdr "$ai")" "$amac" "host's neighbour of $ai"
+	run 0 pel sandbox rm "$a" "$b"
+	run 0 pel network rm n6
 }
 
 # Conntrack: once a sandbox is removed, no entry mentions its address.
@@ -530,6 +566,26 @@ t_nat_fault_inject() {
 			points=$((points + 1))
 		done <"$T_DIR/window"
 	done
+	# A failure after the firewall's part (the state file) rolls back
+	# the tables this create made too.
+	n_drop_tables
+	F_STRACE="-e signal=none"
+	f_traced "$@"
+	f_traced_wait 30 || fail "traced create hung"
+	echo "$F_ID" >>"$T_DIR/ids"
+	run 0 pel sandbox rm "$F_ID"
+	f_strace_done || fail "pause outlived rm"
+	n=$(grep "^$F_MPID " "$F_LOG" | grep 'openat(' | grep -n '"state.tmp"' |
+	    cut -d: -f1)
+	[ -n "$n" ] || fail "no state.tmp in the trace"
+	n_drop_tables
+	F_STRACE="-e signal=none -e trace=openat,mkdirat,execve"
+	F_STRACE="$F_STRACE -e inject=openat:error=EIO:when=$n"
+	f_traced "$@"
+	f_traced_wait 30
+	tables=absent
+	n_judge "openat#$n/state"
+	points=$((points + 1))
 	note "nat fault injection: $points points, $tolerated tolerated, $bad bad"
 	echo "nat fault-injection points covered: $points"
 	[ "$bad" -eq 0 ] || fail "$bad of $points points misbehaved"
