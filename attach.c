@@ -62,11 +62,11 @@ fw_sb(const struct cni_req *r, uint32_t ip, struct sandbox *sb)
 	util_fmt(sb->id, sizeof(sb->id), "%08x%08x",
 	    (unsigned int)ipam_hash(r->dir), ip);
 	/* What the state file's parser asks of any sandbox. */
-	strcpy(sb->hostname, sb->id);
+	util_strcpy(sb->hostname, sb->id);
 	sb->nifs = 1;
 	veth_name(ip, pi->veth_host);
-	strcpy(pi->network, r->name);
-	strcpy(pi->bridge, r->bridge);
+	util_strcpy(pi->network, r->name);
+	util_strcpy(pi->bridge, r->bridge);
 	pi->ip = ip;
 	pi->prefix = r->sn.prefix;
 	pi->gateway = r->gw;
@@ -78,7 +78,7 @@ fw_sb(const struct cni_req *r, uint32_t ip, struct sandbox *sb)
 		ipam_gateway6(&r->sn6, pi->gateway6);
 	}
 	sb->nat = r->masq;
-	strcpy(sb->ports, r->ports);
+	util_strcpy(sb->ports, r->ports);
 }
 
 /* One lease visitor for all: it records the request's own lease, and
@@ -154,9 +154,9 @@ struct ctx {
 static void
 names(const struct cni_req *r, struct cni_att *a)
 {
-	strcpy(a->link[0].name, r->bridge);
+	util_strcpy(a->link[0].name, r->bridge);
 	veth_name(a->pi.ip, a->link[1].name);
-	strcpy(a->link[2].name, r->ifname);
+	util_strcpy(a->link[2].name, r->ifname);
 }
 
 /* The directory is made with its parents when create is set and it is
@@ -280,7 +280,7 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	pi = &c.a.pi;
 	*pi = sb.ifs[0];
 	memcpy(c.a.link[2].mac, pi->mac, 6);
-	strcpy(nd.bridge, r->bridge);
+	util_strcpy(nd.bridge, r->bridge);
 	nd.sn = r->sn;
 	nd.gateway = r->gw;
 	nd.sn6 = r->sn6;

@@ -92,7 +92,7 @@ cgroup_parent(char buf[CG_PATH_LEN])
 			errno = EINVAL;
 			return -1;
 		}
-		strcpy(buf, p);
+		util_strcpy(buf, p);
 		return 0;
 	}
 	for (i = 0; i < 2; i++)

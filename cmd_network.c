@@ -73,8 +73,8 @@ cmd_net_create(const struct cmd *c, int argc, char **argv)
 		return pelagos_bad_value(c, "--gateway", a[3]);
 	if (a[4] && (util_parse_ull(a[4], &end, 65535, &u) < 0 || *end))
 		return pelagos_bad_value(c, "--mtu", a[4]);
-	strcpy(nd.name, name);
-	strcpy(nd.bridge, br);
+	util_strcpy(nd.name, name);
+	util_strcpy(nd.bridge, br);
 	if (a[5])
 		ipam_ula(name, &nd.sn6);
 	nd.mtu = (int)u;

@@ -284,7 +284,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 			    NAME_MAX_LEN);
 			return 1;
 		}
-		strcpy(k ? sb.hostname : sb.name, v);
+		util_strcpy(k ? sb.hostname : sb.name, v);
 	}
 	if (sb.net != NS_NODE && !sb.nifs)
 		nets[sb.nifs++] = DEF_NETWORK;

@@ -50,7 +50,7 @@ cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	    strlen(r->netns) > 255 ? "NETNS" : NULL;
 	if (cmd)
 		return FAIL(CNI_E_ENV, "CNI_%s is missing or invalid", cmd);
-	strcpy(r->ifname, ifname);
+	util_strcpy(r->ifname, ifname);
 	util_fmt(r->key, sizeof(r->key), "%s/%s", id, ifname);
 	return 0;
 }
@@ -196,7 +196,7 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	if (k == NVERSIONS)
 		return FAIL(CNI_E_VERSION, "cniVersion '%.15s' is not supported",
 		    str[K_VERSION]);
-	strcpy(r->version, str[K_VERSION]);
+	util_strcpy(r->version, str[K_VERSION]);
 	r->ver = version_num[k];
 	if ((r->cmd == CNI_CHECK && r->ver < 40) ||
 	    ((r->cmd == CNI_GC || r->cmd == CNI_STATUS) && r->ver < 110))
@@ -205,9 +205,9 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	if (r->cmd == CNI_VERSION)
 		return 0;
 	if (!str[K_BRIDGE][0])
-		strcpy(str[K_BRIDGE], DEF_CNI_BRIDGE);
+		util_strcpy(str[K_BRIDGE], DEF_CNI_BRIDGE);
 	if (!str[K_DIR][0])
-		strcpy(str[K_DIR], DEF_CNI_DIR);
+		util_strcpy(str[K_DIR], DEF_CNI_DIR);
 	/* Each check leaves k at the key it is about. */
 	if (!valid_name(str[k = K_NAME]) || !valid_ifname(str[k = K_BRIDGE]) ||
 	    ipam_parse_subnet(str[k = K_SUBNET], &r->sn) < 0)
@@ -235,8 +235,8 @@ cni_req_conf(struct cni_req *r, struct json *j, const char *js, size_t len,
 	    (r->cmd == CNI_GC && json_type(j, t[k = K_VALID]) != JSON_ARRAY) ||
 	    (r->prev >= 0 && r->cmd != CNI_DEL && prev_result(r) < 0))
 		goto bad;
-	strcpy(r->name, str[K_NAME]);
-	strcpy(r->bridge, str[K_BRIDGE]);
+	util_strcpy(r->name, str[K_NAME]);
+	util_strcpy(r->bridge, str[K_BRIDGE]);
 	util_fmt(r->dir, sizeof(r->dir), "%s/%s", str[K_DIR], r->name);
 	r->mtu = (unsigned int)mtu;
 	/* ipam: this plugin is its own IPAM. */

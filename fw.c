@@ -297,7 +297,7 @@ fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 		return err_msg(e, EINVAL, "invalid PELAGOS_NFT_TABLE");
 	if (ports_free(sb, e) < 0)
 		return -1;
-	strcpy(sb->nft, f.table);
+	util_strcpy(sb->nft, f.table);
 	if (fw_open(&f, rootfd, f.table) < 0) {
 		if (missing(errno))
 			goto lacks;

@@ -59,7 +59,7 @@ fwspec_parse(const char *word, void *item, int egress)
 		proto = end[-3] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
 		end -= 4;
 	}
-	c = memchr(word, ':', (size_t)(end - word));
+	c = util_memchr(word, ':', (size_t)(end - word));
 	if (egress) {
 		/* A protocol alone allows its every port. */
 		g->proto = proto;
@@ -70,7 +70,7 @@ fwspec_parse(const char *word, void *item, int egress)
 			g->hi = (uint16_t)(g->lo + m - 1);
 		else
 			c = end;
-		s = memchr(word, '/', (size_t)(c - word));
+		s = util_memchr(word, '/', (size_t)(c - word));
 		if (s && (util_parse_ull(s + 1, &s, 32, &n) < 0 || s != c))
 			goto bad;
 		g->prefix = (uint8_t)n;
@@ -80,7 +80,7 @@ fwspec_parse(const char *word, void *item, int egress)
 		return 0;
 	}
 	p->proto = proto ? proto : IPPROTO_TCP;
-	if (c && memchr(c + 1, ':', (size_t)(end - c - 1))) {
+	if (c && util_memchr(c + 1, ':', (size_t)(end - c - 1))) {
 		if (ipam_parse_ip(word, c, &p->ip) < 0 || !p->ip)
 			goto bad;
 		s = c + 1;

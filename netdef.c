@@ -71,7 +71,7 @@ netdef_default(const char *bridge, const char *subnet, struct netdef *nd,
 	struct pelagos_err *e)
 {
 	memset(nd, 0, sizeof(*nd));
-	strcpy(nd->name, DEF_NETWORK);
+	util_strcpy(nd->name, DEF_NETWORK);
 	if (!bridge || !*bridge)
 		bridge = DEF_BRIDGE;
 	if (!subnet || !*subnet)
@@ -84,7 +84,7 @@ netdef_default(const char *bridge, const char *subnet, struct netdef *nd,
 		    "'%s' lies in %s", subnet, ipam_reserved(&nd->sn)) :
 		    err_msg(e, EINVAL, "subnet '%s' is not an IPv4 network "
 		    "a.b.c.d/16..30 with the host bits clear", subnet);
-	strcpy(nd->bridge, bridge);
+	util_strcpy(nd->bridge, bridge);
 	nd->gateway = nd->sn.net + 1;
 	return 0;
 }
@@ -154,7 +154,7 @@ netdef_list(int rootfd, const struct netdef *def, struct netdefs *l,
 		if (netdef_load(rootfd, name, def, &l->v[l->n]) == 0)
 			l->n++;
 		else if (errno != ENOENT)
-			strcpy(bad, name);
+			util_strcpy(bad, name);
 	}
 	util_dir_close(&d);
 	util_sort(l->v + 1, l->n - 1, sizeof(*l->v), cmp_name);

@@ -89,7 +89,8 @@ sysctl_write(const char *kv, char *what)
 	const char *eq = strchr(kv, '=');
 	int fd, ret = -1, n;
 
-	if (!eq || (n = (int)(eq - kv)) > 100 || memchr(kv, '/', (size_t)n)) {
+	if (!eq || (n = (int)(eq - kv)) > 100 ||
+	    util_memchr(kv, '/', (size_t)n)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -273,7 +273,7 @@ pelagos_resolve(const struct cmd *c, int rootfd, const char *arg,
 	char id[ID_LEN + 1])
 {
 	if (rootfd >= 0 && valid_id(arg) && root_exists(rootfd, arg)) {
-		strcpy(id, arg);
+		util_strcpy(id, arg);
 		return 0;
 	}
 	if (rootfd >= 0 && valid_name(arg) &&

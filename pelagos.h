@@ -168,6 +168,8 @@ int util_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int util_fstat(int fd, struct stat *st);
 #define util_stat(path, st)	util_fstatat(AT_FDCWD, (path), (st), 0)
 size_t util_span(const char *s, const char *set, int in);
+char *util_strcpy(char *d, const char *s);
+void *util_memchr(const void *p, int c, size_t n);
 int util_signal(int sig, void (*handler)(int));
 
 /* valid.c: the words users and files hand us, checked before use. */

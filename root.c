@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "pelagos.h"
 
@@ -228,7 +229,8 @@ root_rmdir(int rootfd, const char *id)
 int
 root_link_read(int dirfd, const char *path, char id[ID_LEN + 1])
 {
-	ssize_t n = readlinkat(dirfd, path, id, ID_LEN + 1);
+	ssize_t n = (ssize_t)syscall(SYS_readlinkat, dirfd, path, id,
+	    ID_LEN + 1);
 
 	if (n < 0)
 		return -1;
@@ -296,8 +298,8 @@ links_walk(int rootfd, const char *dir, int raw,
 		return errno == ENOENT ? 0 : -1;
 	while ((r = util_dir_next(&d, &name)) > 0) {
 		if (raw) {
-			if ((n = readlinkat(d.fd, name, id, sizeof(id))) < 0 ||
-			    n == sizeof(id))
+			if ((n = (ssize_t)syscall(SYS_readlinkat, d.fd, name, id,
+			    sizeof(id))) < 0 || n == sizeof(id))
 				continue;
 			id[n] = '\0';
 		} else if (root_link_read(d.fd, name, id) < 0)
@@ -430,7 +432,7 @@ root_list(int rootfd, struct root_ids *ids)
 		if (ids->n == ids->cap && util_grow((void **)&ids->id,
 		    &ids->cap, sizeof(*ids->id)) < 0)
 			goto out;
-		strcpy(ids->id[ids->n++], name);
+		util_strcpy(ids->id[ids->n++], name);
 	}
 	if (r < 0)
 		goto out;

@@ -149,7 +149,7 @@ void
 sandbox_derive(const char *id, struct sandbox *sb)
 {
 	memset(sb, 0, sizeof(*sb));
-	strcpy(sb->id, id);
+	util_strcpy(sb->id, id);
 	sb->nifs = MAX_IFS;
 	pause_tag(id, sb->ns_name);
 	sb->net = net_ns_ino(sb->ns_name) ? NS_POD : NS_NODE;
@@ -504,7 +504,7 @@ sandbox_reconcile(int rootfd, const struct root_ids *ids,
 				return err_os(e, "repair the links of sandbox "
 				    "%s", sb.id);
 		if (sb.nft[0] && strcmp(sb.nft, table)) {
-			strcpy(table, sb.nft);
+			util_strcpy(table, sb.nft);
 			if (fw_sync(rootfd, table, e) < 0)
 				return -1;
 		}
@@ -769,8 +769,8 @@ out:
 static void
 if_from(struct pod_if *pi, const struct netdef *nd, int mtu)
 {
-	strcpy(pi->network, nd->name);
-	strcpy(pi->bridge, nd->bridge);
+	util_strcpy(pi->network, nd->name);
+	util_strcpy(pi->bridge, nd->bridge);
 	pi->gateway = nd->gateway;
 	pi->prefix = nd->sn.prefix;
 	pi->mtu = mtu ? mtu : nd->mtu;
@@ -790,7 +790,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	struct pelagos_err ignored;
 	int made = 0, dirfd, ret = -1, saved, i;
 
-	strcpy(sb->boot_id, sandbox_boot_id());
+	util_strcpy(sb->boot_id, sandbox_boot_id());
 	for (i = 0; i < sb->nifs; i++)
 		if_from(&sb->ifs[i], &o->nets[i], o->mtu);
 	if ((dirfd = claim(rootfd, sb, root, e)) < 0)

@@ -231,7 +231,7 @@ parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len)
 {
 	if (strlen(v) >= len || !valid(v))
 		return -1;
-	strcpy(dst, v);
+	util_strcpy(dst, v);
 	return 0;
 }
 
@@ -248,7 +248,7 @@ parse_list(const struct kv_key *k, const char *v, void *base)
 	if (strlen(v) >= FWSPEC_LIST_MAX ||
 	    fwspec_list(v, &scratch, &n, k->type == T_EGRESS) < 0)
 		return -1;
-	strcpy(at(base, k), v);
+	util_strcpy(at(base, k), v);
 	return 0;
 }
 
@@ -349,7 +349,7 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		    v[m - ID_LEN - 1] != '/' ||
 		    strcmp(v + m - ID_LEN, ((struct sandbox *)base)->id))
 			return -1;
-		strcpy(at(base, k), v);
+		util_strcpy(at(base, k), v);
 		return 0;
 	case T_ONOFF:
 		*(int *)b = p = word_index(onoff, v);
@@ -382,12 +382,13 @@ walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
 			add_value(t, base, &k[i]);
 			add(t, "\n");
 		} else {
-			nl = memchr(t->p, '\n', (size_t)(t->end - t->p));
+			nl = util_memchr(t->p, '\n', (size_t)(t->end - t->p));
 			if (!nl || (n = (size_t)(nl - t->p)) > LINE_MAX_LEN)
 				return -1;
 			memcpy(line, t->p, n);
 			line[n] = '\0';
-			if (memchr(line, '\0', n) || !(sp = strchr(line, ' ')))
+			if (util_memchr(line, '\0', n) ||
+			    !(sp = strchr(line, ' ')))
 				return -1;
 			*sp = '\0';
 			if (strncmp(line, pfx, pl) || strcmp(line + pl, name) ||
@@ -483,7 +484,7 @@ state_parse(const char *buf, size_t len, struct sandbox *sb)
 			goto bad;
 		if (sb->ifs[0].ip) {
 			sb->nifs = 1;
-			strcpy(sb->ifs[0].network, DEF_NETWORK);
+			util_strcpy(sb->ifs[0].network, DEF_NETWORK);
 		}
 	}
 	if ((sb->net == NS_NODE) != !sb->nifs)

@@ -456,3 +456,22 @@ util_signal(int sig, void (*handler)(int))
 
 	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, (_NSIG - 1) / 8);
 }
+
+/* strcpy and memchr for the short strings of this program: musl's are
+ * word-at-a-time (stpcpy 169 bytes, memchr 197), for long ones. */
+char *
+util_strcpy(char *d, const char *s)
+{
+	return memcpy(d, s, strlen(s) + 1);
+}
+
+void *
+util_memchr(const void *p, int c, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (; n; n--, s++)
+		if (*s == (unsigned char)c)
+			return (void *)s;
+	return NULL;
+}
