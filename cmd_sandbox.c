@@ -482,7 +482,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 	struct sandbox sb;
 	size_t i;
 	const char *f[2];
-	int rootfd = -1, shown = 0, ret, json, quiet;
+	int rootfd = -1, sfd = -1, dfd, shown = 0, ret, json, quiet;
 
 	if ((ret = pelagos_ls_opts(c, argc, argv, f)) >= 0)
 		return ret;
@@ -493,6 +493,8 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 		return 1;
 	if (rootfd >= 0 && list_ids(c, rootfd, &ids) < 0)
 		goto out;
+	if (ids.n && !quiet)
+		sfd = root_dir(rootfd, "sandboxes");
 	for (i = 0; i < ids.n; i++) {
 		const char *id = ids.id[i], *status, *ipp = "-";
 		char ip[16];
@@ -501,7 +503,10 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 			util_out("%s\n", id);
 			continue;
 		}
-		if (sandbox_load(rootfd, id, &sb) < 0) {
+		/* Through the sandboxes directory opened once. */
+		dfd = root_dir(sfd, id);
+		if (root_close(dfd, dfd < 0 ? -1 :
+		    sandbox_load_at(dfd, id, &sb)) < 0) {
 			if (json)
 				continue;
 			/* No state yet: a create under way holds its
@@ -533,6 +538,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 	ret = util_flush() == 0 ? 0 : 1;
 out:
 	root_ids_free(&ids);
+	root_close(sfd, 0);
 	if (rootfd >= 0)
 		close(rootfd);
 	return ret;

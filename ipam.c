@@ -456,7 +456,9 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		goto fail;
 	}
 	lease_name(a, pi->ip, NULL);
-	if (root_link_take(rootfd, "leases", a, id, owner) < 0)
+	/* With an IPv6 lease to follow, one fsync of leases/ after both: a
+	 * directory sync costs a dual-stack create 0.3-1 ms here. */
+	if (root_link_take(rootfd, "leases", a, id, owner, !pi->prefix6) < 0)
 		goto undo;
 	if (!pi->prefix6)
 		return 0;
@@ -479,7 +481,7 @@ ipam_lease_take(int rootfd, struct ipam_used *u, struct pod_if *pi,
 		goto fail;
 	}
 	lease_name(a, 0, pi->ip6);
-	if (root_link_take(rootfd, "leases", a, id, owner) == 0)
+	if (root_link_take(rootfd, "leases", a, id, owner, 1) == 0)
 		return 0;
 undo:
 	/* A link taken is a lease in use; no pick fails with EEXIST. */

@@ -160,10 +160,8 @@ net_ns_create(const char *name, int ipv6, int *nsfd, struct nl_sock *podnl,
 	 * it, none that can be avoided.  Only the default is changed, so lo
 	 * (made with the namespace) keeps ::1. */
 	ipv6_conf("default", ipv6);
-	/* One report per group change, not three: each is flooded to
-	 * every port of the bridge. */
-	if (ipv6)
-		sysctl_set("/proc/sys/net/ipv6/mld_qrv", "1");
+	/* (net.ipv6.mld_qrv, the MLD reports per group change, is the
+	 * initial namespace's alone: a pod's has no such file.) */
 	if (nl_open(podnl, NETLINK_ROUTE) < 0)
 		ret = err_os(e, "netlink socket in %s", name);
 	else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)

@@ -295,11 +295,11 @@ int root_exists(int rootfd, const char *id);
 int root_rmdir(int rootfd, const char *id);
 int root_link_read(int dirfd, const char *path, char id[ID_LEN + 1]);
 int root_link_make(int rootfd, const char *dir, const char *name,
-	const char *id);
+	const char *id, int sync);
 int root_link_free(int rootfd, const char *dir, const char *name,
 	const char *id);
 int root_link_take(int rootfd, const char *dir, const char *name,
-	const char *id, char owner[ID_LEN + 1]);
+	const char *id, char owner[ID_LEN + 1], int sync);
 int root_links_sweep(int rootfd, const char *dir,
 	int (*drop)(int rootfd, const char *name, const char *id,
 	const void *arg),

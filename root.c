@@ -242,9 +242,11 @@ root_link_read(int dirfd, const char *path, char id[ID_LEN + 1])
 	return 0;
 }
 
-/* Makes a lease or name link in the directory dir, durably. */
+/* Makes a lease or name link in the directory dir, durably unless the
+ * caller syncs dir with a later link (!sync). */
 int
-root_link_make(int rootfd, const char *dir, const char *name, const char *id)
+root_link_make(int rootfd, const char *dir, const char *name, const char *id,
+	int sync)
 {
 	int dfd, ret = -1, e;
 
@@ -252,7 +254,8 @@ root_link_make(int rootfd, const char *dir, const char *name, const char *id)
 		return -1;
 	/* A link that could not be made durable is not reported made, so
 	 * it must not stay behind either. */
-	if (symlinkat(id, dfd, name) == 0 && (ret = root_sync(dfd)) < 0) {
+	if (symlinkat(id, dfd, name) == 0 && (ret = sync ? root_sync(dfd) :
+	    0) < 0) {
 		e = errno;
 		unlinkat(dfd, name, 0);
 		errno = e;
@@ -361,12 +364,12 @@ root_is_orphan(int rootfd, const char *name, const char *id,
  * holds it.  Call with the root locked. */
 int
 root_link_take(int rootfd, const char *dir, const char *name, const char *id,
-	char owner[ID_LEN + 1])
+	char owner[ID_LEN + 1], int sync)
 {
 	int dfd, ret = -1;
 
 	owner[0] = '\0';
-	if (root_link_make(rootfd, dir, name, id) == 0)
+	if (root_link_make(rootfd, dir, name, id, sync) == 0)
 		return 0;
 	if (errno != EEXIST || (dfd = root_dir(rootfd, dir)) < 0)
 		return -1;
@@ -378,7 +381,7 @@ root_link_take(int rootfd, const char *dir, const char *name, const char *id,
 	owner[0] = '\0';
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 		goto out;
-	ret = root_link_make(rootfd, dir, name, id);
+	ret = root_link_make(rootfd, dir, name, id, sync);
 out:
 	return root_close(dfd, ret);
 }
@@ -387,7 +390,7 @@ int
 root_name_take(int rootfd, const char *name, const char *id,
 	char owner[ID_LEN + 1])
 {
-	return root_link_take(rootfd, "names", name, id, owner);
+	return root_link_take(rootfd, "names", name, id, owner, 1);
 }
 
 int

@@ -469,7 +469,7 @@ relink(int rootfd, const char *dir, const char *name, const char *id)
 	if (r == 0 || e != ENOENT)
 		unlinkat(dfd, name, 0);
 	close(dfd);
-	return root_link_make(rootfd, dir, name, id);
+	return root_link_make(rootfd, dir, name, id, 1);
 }
 
 /* prune, under the root's lock: the leases and names agree with the state

@@ -86,6 +86,7 @@ br_i=pb${tag}i
 br_c=pb${tag}c
 br_b=pb${tag}b
 br_6=pb${tag}6
+br_7=pb${tag}7
 br_k=pb${tag}k
 br_q=pb${tag}q
 proot=$tmp/root
@@ -170,7 +171,8 @@ cleanup() {
 		cni_call "$plug" DEL "$name" >/dev/null 2>&1
 		[ -e "/run/netns/$name" ] && ip netns del "$name"
 	done <"$tmp/cni.names"
-	for b in "$br_p" "$br_i" "$br_c" "$br_b" "$br_6" "$br_k" "$br_q"; do
+	for b in "$br_p" "$br_i" "$br_c" "$br_b" "$br_6" "$br_7" "$br_k" \
+	    "$br_q"; do
 		ip link show dev "$b" >/dev/null 2>&1 && ip link del "$b"
 	done
 	# The nf_tables tables of this run only (PELAGOS_NFT_TABLE).
@@ -209,7 +211,7 @@ free16() {
 o=$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 200 ))
 tries=0
 while ! { free16 "$o" && free16 $((o + 1)) && free16 $((o + 2)) &&
-    free16 $((o + 3)) && free16 $((o + 4)); }; do
+    free16 $((o + 3)) && free16 $((o + 4)) && free16 $((o + 5)); }; do
 	tries=$((tries + 1))
 	[ $tries -lt 50 ] || die "no free 10.2xx.0.0/16 blocks"
 	o=$(( (o - 200 + 3) % 50 + 200 ))
@@ -219,6 +221,7 @@ net_i=10.$((o + 1)).0
 net_c=10.$((o + 2)).0
 net_b=10.$((o + 3)).0.0/16
 net_6=10.$((o + 4)).0.0/16
+net_7=10.$((o + 5)).0.0/16
 # The CNI plugin runs take two more /24s of the iproute2 peer's free /16.
 net_k=10.$((o + 1)).1
 net_q=10.$((o + 1)).2
@@ -342,6 +345,15 @@ cycle() {
 			pelagos_rm "$tmp/$1.baseline.rm" "$id" "$pid" "$baseline" \
 			"$broot"
 		;;
+	bdual)
+		PELAGOS_NFT_TABLE=pb${tag}b \
+			pelagos_create "$tmp/$1.bdual.create" "$baseline" "$broot" \
+			--network "$br_7"
+		mem "$pid" >>"$tmp/$1.bdual.mem"
+		PELAGOS_NFT_TABLE=pb${tag}b \
+			pelagos_rm "$tmp/$1.bdual.rm" "$id" "$pid" "$baseline" \
+			"$broot"
+		;;
 	iproute2) peer_cycle "$1" iproute2 "pb${tag}i$3" $(($3 % 250 + 2)) ;;
 	cni) peer_cycle "$1" cni "pb${tag}c$3" ;;
 	esac
@@ -375,7 +387,15 @@ fi
 if [ -n "$baseline" ]; then
 	[ -x "$baseline" ] && [ -x "$pelagos" ] ||
 		die "--baseline needs two executables ($pelagos, $baseline)"
-	impls="pelagos dual baseline iproute2 cni"
+	impls="pelagos dual baseline bdual iproute2 cni"
+	# bdual: the baseline on a dual-stack network of its own root's.
+	PELAGOS_BRIDGE=$br_b PELAGOS_SUBNET=$net_b "$baseline" --root "$broot" \
+		network create "$br_7" --subnet "$net_7" --ipv6 >/dev/null ||
+		die "baseline network create failed"
+	net7=$("$baseline" --root "$broot" network inspect "$br_7" |
+		sed 's/.*"subnet6":"\([^"]*\)".*/\1/')
+	! ip -6 route show table all | grep -q "^${net7%::/64}:" ||
+		die "the host routes $net7 already"
 fi
 
 # The CNI bridge plugin turns forwarding on for a gateway; put it back.
@@ -394,7 +414,8 @@ echo "bench: kernel $(uname -r), $(nproc) CPUs, N=$n, scale=$scale," \
 echo "bench: bridges $br_p $br_i $br_c;" \
 	"subnets $net_p $net_i.0/24 $net_c.0/24"
 [ -x "$pelagos" ] && echo "bench: dual-stack network on $br_6, $net_6 $net6"
-[ -n "$baseline" ] && echo "bench: baseline $baseline on $br_b, $net_b"
+[ -n "$baseline" ] && echo "bench: baseline $baseline on $br_b, $net_b;" \
+	"dual-stack on $br_7, $net_7 $net7"
 
 # --- create/rm, alternating -------------------------------------------------
 
@@ -424,8 +445,8 @@ echo
 echo "create/rm: $n cycles each, alternating; times in ms, pause memory in kB (median)"
 printf '%-9s %10s %10s %10s %10s %8s %8s\n' \
 	impl create_med create_p99 rm_med rm_p99 VmRSS Pss
-for impl in pelagos dual baseline iproute2 cni; do
-	[ "$impl" = baseline ] && [ -z "$baseline" ] && continue
+for impl in pelagos dual baseline bdual iproute2 cni; do
+	case $impl in baseline | bdual) [ -z "$baseline" ] && continue ;; esac
 	[ "$impl" = dual ] && [ ! -x "$pelagos" ] && continue
 	case " $impls " in
 	*" $impl "*)
@@ -453,6 +474,12 @@ case " $impls " in
 	echo "dual: create on a dual-stack network (IPv4 + IPv6); median" \
 		"$(awk -v a="$1" -v b="$7" 'BEGIN { printf "%+.2f", b - a }') ms" \
 		"against pelagos on the default network"
+	if [ -n "$baseline" ]; then
+		set -- $r_baseline $r_bdual
+		echo "bdual: the baseline on a dual-stack network; median" \
+			"$(awk -v a="$1" -v b="$7" 'BEGIN { printf "%+.2f", b - a }') ms" \
+			"against the baseline on its default network"
+	fi
 	[ $early_rm -eq 0 ] ||
 		echo "note: pelagos sandbox rm returned before its pause exited $early_rm times"
 	;;
