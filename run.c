@@ -396,7 +396,7 @@ child_main(const struct run_opts *o, const char *sbpath, char **envp,
 {
 	struct run_msg m;
 	sigset_t all;
-	pid_t cmd = -1;
+	pid_t cmd;
 
 	memset(&m, 0, sizeof(m));
 	if (o->detach && (setsid() < 0 || proc_null_stdio() < 0)) {
@@ -412,13 +412,14 @@ child_main(const struct run_opts *o, const char *sbpath, char **envp,
 	 * that the pod's PID 1 reaps it: an orphan of the caller's (whose
 	 * PID namespace is the host's) would go to the host's init, for
 	 * which the pod's PID 1 would wait when it ends (rm). */
-	if (!own_pid && (!o->detach || (cmd = cgroup_fork(-1)) == 0))
-		workload(o, envp, chan, mask);
 	if (!own_pid) {
-		if (cmd > 0)
-			_exit(0);
-		err_os(&m.err, "fork %s", o->argv[0]);
-		goto fail;
+		if (o->detach && (cmd = cgroup_fork(-1)) != 0) {
+			if (cmd > 0)
+				_exit(0);
+			err_os(&m.err, "fork %s", o->argv[0]);
+			goto fail;
+		}
+		workload(o, envp, chan, mask);
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
