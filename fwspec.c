@@ -45,7 +45,7 @@ fwspec_parse(const char *word, void *item, int egress)
 {
 	struct fw_egress *g = item;
 	struct fw_port *p = item;
-	const char *s = word, *end, *c;
+	const char *s = word, *end, *c, *sl;
 	unsigned long long n = 32;
 	size_t len = strlen(word);
 	uint8_t proto = 0;
@@ -70,11 +70,11 @@ fwspec_parse(const char *word, void *item, int egress)
 			g->hi = (uint16_t)(g->lo + m - 1);
 		else
 			c = end;
-		s = util_memchr(word, '/', (size_t)(c - word));
-		if (s && (util_parse_ull(s + 1, &s, 32, &n) < 0 || s != c))
+		sl = util_memchr(word, '/', (size_t)(c - word));
+		if (sl && (util_parse_ull(sl + 1, &s, 32, &n) < 0 || s != c))
 			goto bad;
 		g->prefix = (uint8_t)n;
-		if (ipam_parse_ip(word, s ? strchr(word, '/') : c, &g->net) < 0 ||
+		if (ipam_parse_ip(word, sl ? sl : c, &g->net) < 0 ||
 		    g->net & ~ipam_mask((int)n))
 			goto bad;
 		return 0;
