@@ -78,6 +78,13 @@ fw_table(void)
 	return valid_name(t) ? t : NULL;
 }
 
+/* The process's netfilter socket, opened on first use. */
+static __attribute__((noinline)) int
+nfs_open(void)
+{
+	return nfs.fd < 0 ? nl_open(&nfs, NETLINK_NETFILTER) : 0;
+}
+
 static __attribute__((noinline)) int
 fw_open(struct fw *f, int rootfd, const char *table)
 {
@@ -85,7 +92,7 @@ fw_open(struct fw *f, int rootfd, const char *table)
 	f->table = table;
 	f->rootfd = rootfd;
 	f->made = f->added = 0;
-	return nfs.fd < 0 ? nl_open(&nfs, NETLINK_NETFILTER) : 0;
+	return nfs_open();
 }
 
 /* What nft.c needs of a sandbox's interface i; the lists were checked
@@ -229,29 +236,31 @@ ports_free(const struct sandbox *sb, struct pelagos_err *e)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct fw_port ports[FW_MAX_PORTS], *p;
 	int fd, r, one = 1;
-	size_t i, n;
+	size_t n;
+	unsigned int k;
 	char ip[16];
 
 	fwspec_list(sb->ports, ports, &n, 0);
-	for (i = 0; i < n; i++) {
-		p = &ports[i];
+	for (p = ports; p < ports + n; p++) {
 		sa.sin_addr.s_addr = htonl(p->ip);
-		if (p->n-- > 1)
-			i--;
-		sa.sin_port = htons(p->hport++);
-		if ((fd = (int)syscall(SYS_socket, AF_INET, SOCK_CLOEXEC |
-		    (p->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM),
-		    0)) < 0)
-			return err_os(e, "socket");
-		r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one)) < 0 ||
-		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0;
-		close(fd);
-		/* EADDRINUSE, or EADDRNOTAVAIL: not an address of ours. */
-		if (r) {
-			ipam_format_ip(p->ip, ip);
-			return err_os(e, "publish %s:%u/%s", ip, p->hport - 1,
-			    p->proto == IPPROTO_TCP ? "tcp" : "udp");
+		for (k = 0; k < p->n; k++) {
+			sa.sin_port = htons((uint16_t)(p->hport + k));
+			if ((fd = (int)syscall(SYS_socket, AF_INET,
+			    SOCK_CLOEXEC | (p->proto == IPPROTO_TCP ?
+			    SOCK_STREAM : SOCK_DGRAM), 0)) < 0)
+				return err_os(e, "socket");
+			r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			    sizeof(one)) < 0 ||
+			    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0;
+			close(fd);
+			/* EADDRINUSE, or EADDRNOTAVAIL: not an address of
+			 * ours. */
+			if (r) {
+				ipam_format_ip(p->ip, ip);
+				return err_os(e, "publish %s:%u/%s", ip,
+				    p->hport + k, p->proto == IPPROTO_TCP ?
+				    "tcp" : "udp");
+			}
 		}
 	}
 	return 0;
@@ -462,8 +471,7 @@ fw_drops(const struct sandbox *sb, unsigned long long *packets)
 	unsigned long long n;
 	int i;
 
-	if (!sb->egress[0] || !sb->antispoof ||
-	    (nfs.fd < 0 && nl_open(&nfs, NETLINK_NETFILTER) < 0))
+	if (!sb->egress[0] || !sb->antispoof || nfs_open() < 0)
 		return -1;
 	for (*packets = 0, i = 0; i < sb->nifs; i++) {
 		if (nft_drops(&nfs, sb->nft, sb->ifs[i].veth_host, &n) < 0)
@@ -488,6 +496,5 @@ fw_check(int rootfd, const char *id)
 		return errno == ENOENT ? 0 : -1;
 	nl_buf_init(&b, 1);
 	nft_req_pod(&b, sb.nft, pod_of(&sb, 0, sb.antispoof, &p), -2, 0);
-	return nfs.fd < 0 && nl_open(&nfs, NETLINK_NETFILTER) < 0 ? -1 :
-	    nl_talk(&nfs, &b);
+	return nfs_open() < 0 ? -1 : nl_talk(&nfs, &b);
 }
