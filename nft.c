@@ -587,55 +587,62 @@ kname(struct key *k, const char *ifname)
 	return ifname ? kput(k, ifname, strlen(ifname), IFNAME_LEN) : k;
 }
 
-/* The elements of one of the allowlist's sets: networks (P_ALLOW), or
- * their ports (P_ALLOWPORTS), TCP's and UDP's unless one is named; or
- * the pod ports its published ports' answers come from (P_REPLIES),
- * each once.  A set with none gets no message. */
+/* The elements of the allowlist's networks: those allowed whole
+ * (P_ALLOW), or the ports allowed of them (P_ALLOWPORTS), TCP's and
+ * UDP's unless one is named.  A set with none gets no message. */
 static void
 allow(struct elems *x, const struct nft_pod *p, int set)
 {
 	const struct fw_egress *g;
-	const struct fw_port *q, *o;
 	struct key k, end;
-	unsigned int i, j, proto, port;
+	unsigned int proto;
 	int open = 0;
 
-	for (i = 0; i < (set == P_REPLIES ? p->nports : p->negress); i++)
-		for (j = 0; j < 65536; j++) {
-			g = &p->egress[i];
-			q = &p->ports[i];
-			kname(&k, p->veth);
-			if (set == P_REPLIES) {
-				if (j == q->n)
-					break;
-				port = q->pport + j;
-				for (o = p->ports; o < q; o++)
-					if (o->proto == q->proto &&
-					    port - o->pport < o->n)
-						break;
-				if (o < q)
-					continue;
-				kproto(&k, q->proto, port);
-			} else {
-				/* TCP's, then UDP's unless one is named. */
-				proto = g->proto ? g->proto :
-				    j ? IPPROTO_UDP : IPPROTO_TCP;
-				if (j > (set == P_ALLOWPORTS && !g->proto))
-					break;
-				if ((set == P_ALLOW) == !!g->hi)
-					break;
-				kip(&k, g->net);
-				end = k;
-				end.n -= 4;
-				kip(&end, g->net | ~ipam_mask(g->prefix));
-				if (set == P_ALLOWPORTS) {
-					kproto(&k, proto, g->lo);
-					kproto(&end, proto, g->hi);
-				}
+	for (g = p->egress; g < p->egress + p->negress; g++) {
+		if ((set == P_ALLOW) == !!g->hi)
+			continue;
+		for (proto = g->proto ? g->proto : IPPROTO_TCP; proto;
+		    proto = set == P_ALLOWPORTS && !g->proto &&
+		    proto == IPPROTO_TCP ? IPPROTO_UDP : 0) {
+			kip(kname(&k, p->veth), g->net);
+			end = k;
+			end.n -= 4;
+			kip(&end, g->net | ~ipam_mask(g->prefix));
+			if (set == P_ALLOWPORTS) {
+				kproto(&k, proto, g->lo);
+				kproto(&end, proto, g->hi);
 			}
 			if (!open++)
 				set_open(x, 1, set, 0);
-			elem(x, &k, set == P_REPLIES ? NULL : &end, NULL, NULL);
+			elem(x, &k, &end, NULL, NULL);
+		}
+	}
+	if (open)
+		set_close(x);
+}
+
+/* The pod ports its published ports' answers come from, each once.  A
+ * set with none gets no message. */
+static void
+replies(struct elems *x, const struct nft_pod *p)
+{
+	const struct fw_port *q, *o;
+	struct key k;
+	unsigned int port;
+	int open = 0;
+
+	for (q = p->ports; q < p->ports + p->nports; q++)
+		for (port = q->pport; port < q->pport + q->n; port++) {
+			for (o = p->ports; o < q; o++)
+				if (o->proto == q->proto &&
+				    port - o->pport < o->n)
+					break;
+			if (o < q)
+				continue;
+			if (!open++)
+				set_open(x, 1, P_REPLIES, 0);
+			elem(x, kproto(kname(&k, p->veth), q->proto, port),
+			    NULL, NULL, NULL);
 		}
 	if (open)
 		set_close(x);
@@ -646,24 +653,18 @@ allow(struct elems *x, const struct nft_pod *p, int set)
 static __attribute__((noinline)) void
 ips6(struct elems *x, const struct nft_pod *p)
 {
-	unsigned char a[16];
-	struct key k[2];
-	int i, j;
+	static const unsigned char ll[2][16] = { { 0xfe, 0x80 }, { 0xfe,
+	    0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff } }, none[16];
+	const unsigned char *lo[3] = { p->ip6, ll[0], none },
+	    *hi[3] = { p->ip6, ll[1], none };
+	struct key k, end;
+	int i;
 
 	set_open(x, 1, P_IPS6, 0);
-	for (i = 0; i < 3; i++) {
-		for (j = 0; j < 2; j++) {
-			memset(a, j && i == 1 ? 0xff : 0, 16);
-			if (!i)
-				memcpy(a, p->ip6, 16);
-			if (i == 1) {
-				a[0] = 0xfe;
-				a[1] = j ? 0xbf : 0x80;
-			}
-			kput(kname(&k[j], p->veth), a, 16, 16);
-		}
-		elem(x, &k[0], &k[1], NULL, NULL);
-	}
+	for (i = 0; i < 3; i++)
+		elem(x, kput(kname(&k, p->veth), lo[i], 16, 16),
+		    kput(kname(&end, p->veth), hi[i], 16, 16), NULL, NULL);
 	set_close(x);
 }
 
@@ -737,7 +738,7 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 		return;
 	allow(&x, p, P_ALLOW);
 	allow(&x, p, P_ALLOWPORTS);
-	allow(&x, p, P_REPLIES);
+	replies(&x, p);
 }
 
 static int

@@ -2060,6 +2060,35 @@ nft_drop_rule(struct nl_buf *b, const char *set, int n)
 	}
 }
 
+/* The elements in the one message of the batch that names set. */
+static int
+nft_elems(const struct nl_buf *b, const char *set)
+{
+	size_t off, o, end;
+	uint32_t l;
+	uint16_t alen, type;
+	int n = -1;
+
+	for (off = 0; off + 20 <= b->len; off += (l + 3) & ~3u) {
+		memcpy(&l, b->data + off, 4);
+		if (!memmem(b->data + off, l, set, strlen(set) + 1))
+			continue;
+		for (o = off + 20; o + 4 <= off + l; o += (alen + 3) & ~3u) {
+			memcpy(&alen, b->data + o, 2);
+			memcpy(&type, b->data + o + 2, 2);
+			if (alen < 4)
+				break;
+			if ((type & 0x3fff) != 3)	/* NFTA_SET_ELEM_LIST_ELEMENTS */
+				continue;
+			for (n = 0, end = o + alen, o += 4; o + 4 <= end;
+			    o += (alen + 3) & ~3u, n++)
+				memcpy(&alen, b->data + o, 2);
+			return n;
+		}
+	}
+	return n;
+}
+
 static void
 test_nft(void)
 {
@@ -2126,6 +2155,15 @@ test_nft(void)
 	nft_batch(&b, 1);
 	set_detail("err %d, len %zu", b.err, b.len);
 	ok(!b.err, "both tables and the largest sandbox fit NL_BUFSZ");
+	/* A pod port two --publish forward to answers from one element. */
+	fwspec_list("1:80,2:80,3-4:80-81/udp,5:81/udp", ports, &p.nports, 0);
+	fwspec_list("10.0.0.0/8:53,1.1.1.1/tcp,9.9.9.9", egress, &p.negress, 1);
+	nl_buf_init(&b, 0);
+	nft_req_pod(&b, "pelagos", &p, 0, 0);
+	ok_int(nft_elems(&b, "replies"), 3, "replies: 80/tcp, 80/udp, 81/udp");
+	ok_int(nft_elems(&b, "allowports"), 3,
+	    "allowports: 53 of TCP and UDP, every TCP port");
+	ok_int(nft_elems(&b, "allow"), 1, "allow: the network without ports");
 }
 
 /* ---- the root on disk ---- */
