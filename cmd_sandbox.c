@@ -21,8 +21,8 @@ const char cmd_create_usage[] =
 " [--host-ipc] [--pod-pid] [--network NET]... [--ip|--ip6 [NET=]ADDR]...\n"
 " [--mtu N] [--dns IP]... [--dns-search DOM]... [--dns-option OPT]...\n"
 " [--add-host NAME:IP]... [--sysctl KEY=VALUE]... [--nat]\n"
-" [-p|--publish [HOSTIP:]HOSTPORT:PODPORT[/tcp|/udp]]...\n"
-" [--egress A.B.C.D[/N]]... [LIMITS]\n"
+" [-p|--publish [HOSTIP:]HOSTPORT[-P]:PODPORT[-P][/tcp|/udp]]...\n"
+" [--egress A.B.C.D[/N][:PORT[-P]][/tcp|/udp]]... [LIMITS]\n"
 "LIMITS: [--memory SIZE] [--memory-swap SIZE] [--cpus N] [--pids N]\n"
 " [--cpu-weight W]\n"
 "Prints the new sandbox's ID.\n";
