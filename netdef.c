@@ -108,7 +108,7 @@ netdef_load(int rootfd, const char *name, const struct netdef *def,
 	    (dfd = root_dir(rootfd, "networks")) < 0)
 		return -1;
 	if ((n = root_close(dfd, state_kv_load(dfd, name, buf,
-	    NETDEF_MAX))) < 0)
+	    NETDEF_MAX, NULL))) < 0)
 		return -1;
 	memset(nd, 0, sizeof(*nd));
 	if (state_kv_parse(&net_file, buf, (size_t)n, nd, &v) < 0 ||

@@ -11,7 +11,8 @@
  * pause_spawn() re-executes this binary so and waits on a pipe at fd 3:
  * the pause writes "ok PID START\n" (its PID and start time) once it
  * sits in every namespace of the pod and has written the sysctls into
- * them, or one line of error text, and closes its end.
+ * them, or one line of error text, and closes its end.  Its fd 4, if
+ * open, is the sandbox's live lock, which it keeps open until it exits.
  *
  * Once ready, the pause runs only its wait loop, which makes raw system
  * calls and gives the rest of the binary's text back (see wait_loop). */
@@ -40,6 +41,7 @@
 #include "pelagos.h"
 
 #define READY_FD	3
+#define LIVE_FD		4	/* the live lock (root_live_make), if given */
 /* 64 creates at once under an emulated arm64 CPU leave some pause
  * without a slice for over 10 s, each create's cgroup work added. */
 #define READY_TIMEOUT_MS 20000
@@ -343,7 +345,7 @@ int
 pause_main(int argc, char **argv, struct pelagos_err *e)
 {
 	const char *tag = NULL, *hostname = NULL, *what, *sysctl[MAX_POD_OPTS];
-	int flags = 0, ready = -1, i, k, fd, sync[2], nsysctl = 0, root;
+	int flags = 0, ready = -1, i, k, fd, sync[2], nsysctl = 0, root, live;
 	char path[sizeof(NETNS_DIR) + IFNAME_LEN + 1], ok[48], msg[256];
 	unsigned long long start;
 	sigset_t all, pend;
@@ -383,8 +385,10 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	if (ready >= 0)
 		syscall(SYS_fcntl, ready, F_SETFD, FD_CLOEXEC);
 	/* Whatever else the caller leaked to us would be pinned for the
-	 * pod's lifetime. */
-	util_close_from(READY_FD + 1);
+	 * pod's lifetime.  fd 4 is create's live lock only next to its
+	 * ready pipe; held open, no fd made below can take its number. */
+	util_close_from(READY_FD + 1 + (ready >= 0));
+	live = ready >= 0 && syscall(SYS_fcntl, LIVE_FD, F_GETFD) >= 0;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
@@ -431,7 +435,10 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			return wait_loop(0, spans, nspans);
 		}
 		/* Ready only once PID 1 is hardened too; its error, if any,
-		 * is passed on. */
+		 * is passed on.  The live lock is PID 1's alone: the pause
+		 * it proves alive is the one recorded. */
+		if (live)
+			close(LIVE_FD);
 		close(sync[1]);
 		n = read(sync[0], msg, sizeof(msg) - 1);
 		close(sync[0]);
@@ -471,8 +478,9 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 		close(ready);
 	return wait_loop(child, spans, nspans);
 usage:
-	setup_failed(-1, e, "usage: __pause__ TAG [--host-ipc] [--host-net] "
-	    "[--pod-pid] [--sysctl KEY=VALUE]... [--hostname NAME]", 0);
+	/* Internal: create is its one caller, and the head of this file
+	 * its manual. */
+	setup_failed(-1, e, "usage: __pause__ TAG [OPTION]... (internal)", 0);
 	return 2;
 }
 
@@ -518,7 +526,7 @@ parse_ready(const char *msg, pid_t *pid, unsigned long long *start)
  * the ready pipe.  It gives the pause /dev/null as stdio, "/" as its cwd,
  * the pipe as fd 3, a session of its own, and nothing blocked. */
 static _Noreturn void
-spawn_child(int ready, const char *const *argv)
+spawn_child(int ready, int live, const char *const *argv)
 {
 	const char *what = "redirect stdio";
 	sigset_t none;
@@ -528,6 +536,10 @@ spawn_child(int ready, const char *const *argv)
 	if ((ready == READY_FD ? syscall(SYS_fcntl, ready, F_SETFD, 0) :
 	    dup2(ready, READY_FD)) < 0)
 		goto fail;
+	/* live is never 3 or 4: the root and the sandbox's directory are
+	 * open below it.  Without it (-1, EBADF) the pause has no fd 4 and
+	 * is asked about by its PID. */
+	dup2(live, LIVE_FD);
 	if (proc_null_stdio() < 0)
 		goto fail;
 	what = "chdir /";
@@ -571,7 +583,7 @@ exited(pid_t child, int *status)
  * With a cgroup the child is forked into its leaf instead: both pauses
  * of a --pod-pid sandbox then start there. */
 static pid_t
-start_pause(int ready, int cgleaf, const char *const *argv)
+start_pause(int ready, int live, int cgleaf, const char *const *argv)
 {
 	sigset_t all, old;
 	pid_t child;
@@ -580,7 +592,7 @@ start_pause(int ready, int cgleaf, const char *const *argv)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((child = cgleaf >= 0 ? cgroup_fork(cgleaf) : vfork()) == 0)
-		spawn_child(ready, argv);
+		spawn_child(ready, live, argv);
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = e;
@@ -593,7 +605,7 @@ start_pause(int ready, int cgleaf, const char *const *argv)
  * on sigfd aborts the wait with EINTR. */
 int
 pause_spawn(const char *tag, int flags, const char *hostname,
-	const char *const *sysctl, size_t nsysctl, int cgleaf, int sigfd,
+	const char *const *sysctl, size_t nsysctl, int cgleaf, int live, int sigfd,
 	pid_t *pid, unsigned long long *start, struct pelagos_err *e)
 {
 	const char *argv[12 + 2 * MAX_POD_OPTS];
@@ -623,7 +635,7 @@ pause_spawn(const char *tag, int flags, const char *hostname,
 
 	if (syscall(SYS_pipe2, p, O_CLOEXEC) < 0)
 		return err_os(e, "pipe for the pause");
-	if ((child = start_pause(p[1], cgleaf, argv)) < 0) {
+	if ((child = start_pause(p[1], live, cgleaf, argv)) < 0) {
 		err_os(e, "start pause");
 		goto out;
 	}

@@ -104,6 +104,8 @@ struct sandbox {
 	 * it. */
 	int nat;			/* --nat: masqueraded */
 	int antispoof;			/* its bridge-port checks are on */
+	int live;			/* at load, a pause held the state's
+					 * live lock (no key of the file) */
 	unsigned long long pause_start;	/* /proc/<pid>/stat field 22 */
 	unsigned long long netns_ino;
 	long long created;		/* seconds since the epoch */
@@ -419,7 +421,9 @@ int state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	void *base, int *version);
 int state_kv_save(int dirfd, const char *name, const char *tmp,
 	const char *buf, size_t n, int sync);
-int state_kv_load(int dirfd, const char *name, char *buf, size_t max);
+int state_kv_load(int dirfd, const char *name, char *buf, size_t max,
+	int *held);
+int state_live_make(int dirfd);
 int state_format(const struct sandbox *sb, char *buf, size_t len);
 int state_parse(const char *buf, size_t len, struct sandbox *sb);
 #define STATE_FILE	"state"
@@ -548,7 +552,7 @@ int confine_apply(const struct confine *c, int *chan, struct pelagos_err *e);
 void pause_tag(const char *id, char tag[IFNAME_LEN]);
 int pause_is(pid_t pid, const char *tag);
 int pause_spawn(const char *tag, int flags, const char *hostname,
-	const char *const *sysctl, size_t nsysctl, int cgleaf, int sigfd,
+	const char *const *sysctl, size_t nsysctl, int cgleaf, int live, int sigfd,
 	pid_t *pid, unsigned long long *start, struct pelagos_err *e);
 int pause_main(int argc, char **argv, struct pelagos_err *e);
 

@@ -51,7 +51,7 @@ sandbox_boot_id(void)
 		return id;
 	done = 1;
 	n = state_kv_load(AT_FDCWD, "/proc/sys/kernel/random/boot_id", id,
-	    BOOT_ID_LEN + 1);
+	    BOOT_ID_LEN + 1, NULL);
 	id[n == BOOT_ID_LEN + 1 && id[BOOT_ID_LEN] == '\n' ? BOOT_ID_LEN : 0] =
 	    '\0';
 	if (!valid_boot_id(id))
@@ -80,11 +80,14 @@ sandbox_pause_alive(const struct sandbox *sb)
 }
 
 /* "broken": the pause lives, but /run/netns/<ns> no longer holds its
- * namespace, so `ip netns exec` would enter another one (or none). */
+ * namespace, so `ip netns exec` would enter another one (or none).  The
+ * live lock answers first for a state that trusts its pause: a pause
+ * never leaves its namespace, so no /proc need be read while it lives. */
 const char *
 sandbox_status(const struct sandbox *sb)
 {
-	if (!sandbox_pause_alive(sb))
+	if (!(sb->live && sb->pause_pid && this_boot(sb)) &&
+	    !sandbox_pause_alive(sb))
 		return "dead";
 	if (sb->ns_name[0] && net_ns_ino(sb->ns_name) != sb->netns_ino)
 		return "broken";
@@ -692,8 +695,8 @@ interrupted(int sigfd, struct pelagos_err *e)
 /* The kernel objects, each step checked for a pending SIGINT, SIGTERM or
  * SIGHUP.  *made tells the rollback whether the netns file is ours. */
 static int
-build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
-	int *made, struct pelagos_err *e)
+build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int live,
+	int sigfd, int *made, struct pelagos_err *e)
 {
 	struct nl_sock hostnl = NL_SOCK_INIT, podnl = NL_SOCK_INIT;
 	int nsfd = -1, brindex[MAX_IFS], ret = -1, flags = 0, ipv6 = 0, i;
@@ -750,8 +753,8 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int sigfd,
 	flags |= sb->pid == NS_POD ? PAUSE_POD_PID : 0;
 	pause_tag(sb->id, tag);
 	if (pause_spawn(tag, flags, sb->hostname, o->v[POD_SYSCTL],
-	    o->n[POD_SYSCTL], cgleaf, sigfd, &sb->pause_pid, &sb->pause_start,
-	    e) < 0)
+	    o->n[POD_SYSCTL], cgleaf, live, sigfd, &sb->pause_pid,
+	    &sb->pause_start, e) < 0)
 		goto out;
 	if (interrupted(sigfd, e))
 		goto out;
@@ -788,15 +791,16 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	struct pod_opts *o, int sigfd, struct pelagos_err *e)
 {
 	struct pelagos_err ignored;
-	int made = 0, dirfd, ret = -1, saved, i;
+	int made = 0, dirfd, live, ret = -1, saved, i;
 
 	util_strcpy(sb->boot_id, sandbox_boot_id());
 	for (i = 0; i < sb->nifs; i++)
 		if_from(&sb->ifs[i], &o->nets[i], o->mtu);
 	if ((dirfd = claim(rootfd, sb, root, e)) < 0)
 		return -1;
+	live = state_live_make(dirfd);
 	if (podfiles_write(dirfd, sb, o, e) == 0 &&
-	    build(rootfd, sb, o, sigfd, &made, e) == 0) {
+	    build(rootfd, sb, o, live, sigfd, &made, e) == 0) {
 		if (state_save(dirfd, STATE_FILE, sb) == 0) {
 			ret = 0;
 			goto out;
@@ -811,6 +815,7 @@ sandbox_create(int rootfd, const char *root, struct sandbox *sb,
 	sandbox_teardown(rootfd, sb, TD_FORCE | TD_NOSCAN, &ignored);
 	errno = saved;
 out:
+	root_close(live, 0);
 	close(dirfd);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "pelagos.h"
 
@@ -534,44 +535,42 @@ out:
 	return -1;
 }
 
-/* Reads a whole regular file of at most max bytes into buf (of max + 1):
- * its length, or -1; EBADMSG when it is larger or no regular file.  What
- * sits at name may be anything (a FIFO, a device node, a directory): it
- * is looked at before it is opened, and opened without blocking, so that
- * no reader ever hangs on it. */
+/* Reads a whole file of at most max bytes into buf (of max + 1): its
+ * length, or -1; EBADMSG when it is larger.  With held, whether another
+ * open file holds a lock on it (the live lock, see state_live_make).  What sits at name may be
+ * anything (a symlink, a FIFO, a device node, a directory): it is opened
+ * without following and without blocking, so that no reader ever hangs
+ * on it, and what is no regular file reads as an error, as nothing (which
+ * no caller's parser takes) or as too much.  Only root can plant a node
+ * in the root's 0700 tree. */
 int
-state_kv_load(int dirfd, const char *name, char *buf, size_t max)
+state_kv_load(int dirfd, const char *name, char *buf, size_t max,
+	int *held)
 {
-	struct stat st;
+	struct flock fl = { .l_type = F_WRLCK };
 	ssize_t n = 0;
-	size_t len = 0;
+	size_t len = 0, want;
 	int fd, e;
 
-	if (util_fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -1;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EBADMSG;
-		return -1;
-	}
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	if (util_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EBADMSG;
-		return -1;
-	}
+	if (held)
+		*held = syscall(SYS_fcntl, fd, F_OFD_GETLK, &fl) == 0 &&
+		    fl.l_type != F_UNLCK;
 	while (len <= max) {
-		n = read(fd, buf + len, max + 1 - len);
+		want = max + 1 - len;
+		n = read(fd, buf + len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		/* Its size says the read is whole: a file of the root is
-		 * replaced by rename, never written in place, and one of /proc
-		 * has size 0.  One read less per sandbox in ls. */
-		if ((len += (size_t)n) == (size_t)st.st_size) {
+		len += (size_t)n;
+		/* A short read is the end: files of the root are replaced by
+		 * rename, never written in place, and /proc gives a value
+		 * whole.  No fstat and no second read per sandbox in ls. */
+		if ((size_t)n < want) {
 			n = 0;
 			break;
 		}
@@ -583,6 +582,27 @@ state_kv_load(int dirfd, const char *name, char *buf, size_t max)
 		return -1;
 	}
 	return (int)len;
+}
+
+/* The live lock: the state file's inode made before the pause starts, as
+ * state.tmp, which state_save then fills and renames into place, with an
+ * OFD read lock on an open file of it that the pause inherits and holds
+ * for as long as it lives.  The kernel drops the lock when the pause
+ * exits, so a held one proves the pause alive with no PID to reuse, and
+ * ls reads no /proc for it.  -1 on failure: the pause then runs without
+ * one, and is asked about by its PID and start time, as one of a release
+ * before this one is. */
+int
+state_live_make(int dirfd)
+{
+	struct flock fl = { .l_type = F_RDLCK };
+	int fd;
+
+	fd = openat(dirfd, STATE_FILE ".tmp", O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd >= 0 && syscall(SYS_fcntl, fd, F_OFD_SETLK, &fl) < 0)
+		fd = root_close(fd, -1);
+	return fd;
 }
 
 /* The firewall's intent (FW_FILE) names kernel objects that no reboot
@@ -606,13 +626,14 @@ int
 state_load(int dirfd, const char *name, struct sandbox *sb)
 {
 	char buf[STATE_MAX + 1];
-	int n;
+	int n, live = 0;
 
-	if ((n = state_kv_load(dirfd, name, buf, STATE_MAX)) < 0)
+	if ((n = state_kv_load(dirfd, name, buf, STATE_MAX, &live)) < 0)
 		return -1;
 	if (state_parse(buf, (size_t)n, sb) < 0) {
 		errno = EBADMSG;
 		return -1;
 	}
+	sb->live = live;
 	return 0;
 }

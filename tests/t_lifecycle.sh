@@ -3,7 +3,7 @@
 TESTS="$TESTS t_create_contract t_state_file t_ls_table t_ls_json"
 TESTS="$TESTS t_two_sandboxes_talk t_rm_removes_all t_ip_reuse t_full_subnet"
 TESTS="$TESTS t_bridge_reuse t_not_a_bridge t_name_unique t_ip_netns"
-TESTS="$TESTS t_ls_prune_stateless t_state_v1 t_ls_broken_netns"
+TESTS="$TESTS t_ls_prune_stateless t_state_v1 t_ls_broken_netns t_ls_live_lock"
 
 t_create_contract() {
 	run 0 pel sandbox create --name web
@@ -64,7 +64,12 @@ t_create_contract() {
 	for fd in 0 1 2; do
 		expect_eq "$(readlink /proc/$pid/fd/$fd)" /dev/null "pause fd $fd"
 	done
-	expect_eq "$(ls /proc/$pid/fd | wc -l)" 3 "pause open fds"
+	# And the live lock: its state file, read-only.
+	expect_eq "$(readlink /proc/$pid/fd/4)" "$ROOT/sandboxes/$id/state" \
+	    "pause fd 4"
+	fl=$(awk '$1 == "flags:" { print $2 }' "/proc/$pid/fdinfo/4")
+	expect_eq "$((0$fl & 3))" 0 "access mode of pause fd 4 ($fl)"
+	expect_eq "$(ls /proc/$pid/fd | wc -l)" 4 "pause open fds"
 	expect_eq "$(nsenter --uts=/proc/$pid/ns/uts hostname)" web "pod hostname"
 	run 0 pel sandbox rm web
 }
@@ -346,4 +351,43 @@ t_ls_broken_netns() {
 		grep -q "^$id2 .* running " "$OUT" || fail "after $how: $(cat "$OUT")"
 		run 0 pel sandbox rm "$id2"
 	done
+}
+
+# ls asks the live lock, not /proc, whether a pause lives: the pause holds
+# an OFD read lock on its state file's inode, which the kernel drops when
+# it exits.  A state without it (a pause of an earlier release) is asked
+# about through /proc, as before.
+t_ls_live_lock() {
+	a=$(create)
+	b=$(create --pod-pid)
+	pa=$(skey "$a" pause_pid)
+	pb=$(skey "$b" pause_pid)
+	expect_eq "$(readlink /proc/$pb/fd/4)" "$ROOT/sandboxes/$b/state" \
+	    "the live lock of a --pod-pid sandbox's PID 1"
+	ppb=$(sed 's/.*) //' "/proc/$pb/stat" | cut -d' ' -f2)
+	[ -e "/proc/$ppb/fd/4" ] && fail "the pause waiting for PID 1 holds fd 4"
+	grep -q "OFD.*READ" /proc/locks || fail "no OFD read lock in /proc/locks"
+	strace -qq -e trace=%file -o "$T_DIR/ls.trace" \
+	    "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR" ||
+	    fail "ls under strace: $(cat "$ERR")"
+	grep -q "^$a .* running " "$OUT" || fail "a: $(cat "$OUT")"
+	grep -q "^$b .* running " "$OUT" || fail "b: $(cat "$OUT")"
+	grep -q '"/proc/[0-9]' "$T_DIR/ls.trace" && fail "ls of live pauses" \
+	    "read /proc: $(grep '/proc/[0-9]' "$T_DIR/ls.trace")"
+	# A new inode at state carries no lock: /proc answers for a.
+	f=$ROOT/sandboxes/$a/state
+	cp "$f" "$f.x" && mv "$f.x" "$f" || fail "cannot copy the state"
+	strace -qq -e trace=%file -o "$T_DIR/ls.trace" \
+	    "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR"
+	grep -q "^$a .* running " "$OUT" || fail "a without lock: $(cat "$OUT")"
+	grep -q "\"/proc/$pa/stat\"" "$T_DIR/ls.trace" ||
+	    fail "no /proc/$pa/stat read for a state without its lock"
+	kill -9 "$pa" "$pb"
+	poll 5 gone "$pa" && poll 5 gone "$pb" || fail "pauses survived SIGKILL"
+	run 0 pel sandbox ls
+	grep -q "^$a .* dead " "$OUT" || fail "a after SIGKILL: $(cat "$OUT")"
+	grep -q "^$b .* dead " "$OUT" || fail "b after SIGKILL: $(cat "$OUT")"
+	run 0 pel sandbox prune
+	expect_eq "$(sort "$OUT" | tr '\n' ' ')" "$(printf '%s\n' "$a" "$b" | sort |
+	    tr '\n' ' ')" "prune of both"
 }

@@ -575,7 +575,7 @@ t_nat_fault_inject() {
 	echo "$F_ID" >>"$T_DIR/ids"
 	run 0 pel sandbox rm "$F_ID"
 	f_strace_done || fail "pause outlived rm"
-	n=$(grep "^$F_MPID " "$F_LOG" | grep 'openat(' | grep -n '"state.tmp"' |
+	n=$(grep "^$F_MPID " "$F_LOG" | grep 'openat(' | grep -n '"state.tmp", O_WRONLY' |
 	    cut -d: -f1)
 	[ -n "$n" ] || fail "no state.tmp in the trace"
 	n_drop_tables
