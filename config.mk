@@ -32,8 +32,8 @@ CFLAGS = -std=c99 -Oz -Wall -Wextra $(WERROR) -pipe \
 	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
 	-fno-thread-jumps -fno-tree-tail-merge -fno-caller-saves \
 	-fno-tree-switch-conversion -fno-shrink-wrap -fno-tree-dominator-opts \
-	-fno-if-conversion -fno-move-loop-invariants -fno-optimize-sibling-calls \
-	-fno-jump-tables -fno-ssa-phiopt $(NOFP)
+	-fno-if-conversion -fno-move-loop-invariants \
+	-fno-optimize-sibling-calls -fno-jump-tables -fno-ssa-phiopt $(NOFP)
 # No floating point anywhere: variadic functions save no vector registers
 # (where the compiler knows the option).
 NOFP = $(if $(filter x86_64% i386% i686% aarch64%,$(UAPI_ARCH)),-mgeneral-regs-only)

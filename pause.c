@@ -41,7 +41,7 @@
 #include "pelagos.h"
 
 #define READY_FD	3
-#define LIVE_FD		4	/* the live lock (root_live_make), if given */
+#define LIVE_FD		4	/* the live lock (state_live_make) */
 /* 64 creates at once under an emulated arm64 CPU leave some pause
  * without a slice for over 10 s, each create's cgroup work added. */
 #define READY_TIMEOUT_MS 20000
@@ -605,8 +605,8 @@ start_pause(int ready, int live, int cgleaf, const char *const *argv)
  * on sigfd aborts the wait with EINTR. */
 int
 pause_spawn(const char *tag, int flags, const char *hostname,
-	const char *const *sysctl, size_t nsysctl, int cgleaf, int live, int sigfd,
-	pid_t *pid, unsigned long long *start, struct pelagos_err *e)
+	const char *const *sysctl, size_t nsysctl, int cgleaf, int live,
+	int sigfd, pid_t *pid, unsigned long long *start, struct pelagos_err *e)
 {
 	const char *argv[12 + 2 * MAX_POD_OPTS];
 	char msg[256];

@@ -552,8 +552,8 @@ int confine_apply(const struct confine *c, int *chan, struct pelagos_err *e);
 void pause_tag(const char *id, char tag[IFNAME_LEN]);
 int pause_is(pid_t pid, const char *tag);
 int pause_spawn(const char *tag, int flags, const char *hostname,
-	const char *const *sysctl, size_t nsysctl, int cgleaf, int live, int sigfd,
-	pid_t *pid, unsigned long long *start, struct pelagos_err *e);
+	const char *const *sysctl, size_t nsysctl, int cgleaf, int live,
+	int sigfd, pid_t *pid, unsigned long long *start, struct pelagos_err *e);
 int pause_main(int argc, char **argv, struct pelagos_err *e);
 
 /* net.c: network plumbing: /run/netns, namespaces, bridge, veth, pod

@@ -537,12 +537,12 @@ out:
 
 /* Reads a whole file of at most max bytes into buf (of max + 1): its
  * length, or -1; EBADMSG when it is larger.  With held, whether another
- * open file holds a lock on it (the live lock, see state_live_make).  What sits at name may be
- * anything (a symlink, a FIFO, a device node, a directory): it is opened
- * without following and without blocking, so that no reader ever hangs
- * on it, and what is no regular file reads as an error, as nothing (which
- * no caller's parser takes) or as too much.  Only root can plant a node
- * in the root's 0700 tree. */
+ * open file holds a lock on it (the live lock, see state_live_make).
+ * What sits at name may be anything (a symlink, a FIFO, a device node, a
+ * directory): it is opened without following and without blocking, so
+ * that no reader ever hangs on it, and what is no regular file reads as
+ * an error, as nothing (which no caller's parser takes) or as too much.
+ * Only root can plant a node in the root's 0700 tree. */
 int
 state_kv_load(int dirfd, const char *name, char *buf, size_t max,
 	int *held)

@@ -1067,7 +1067,8 @@ t_fault_pause_seccomp() {
 			# The recorded pause holds the live lock too.
 			want=3
 			[ "$p" = "$pid" ] && want=4
-			expect_eq "$(ls /proc/$p/fd | wc -l)" $want "open fds of pause $p"
+			expect_eq "$(ls /proc/$p/fd | wc -l)" $want \
+			    "open fds of pause $p"
 		done
 		# Joining every namespace of the pause still works.
 		nsenter --target "$pid" --uts --ipc --net true ||

@@ -365,8 +365,8 @@ t_ls_live_lock() {
 	expect_eq "$(readlink /proc/$pb/fd/4)" "$ROOT/sandboxes/$b/state" \
 	    "the live lock of a --pod-pid sandbox's PID 1"
 	ppb=$(sed 's/.*) //' "/proc/$pb/stat" | cut -d' ' -f2)
-	[ -e "/proc/$ppb/fd/4" ] && fail "the pause waiting for PID 1 holds fd 4"
-	grep -q "OFD.*READ" /proc/locks || fail "no OFD read lock in /proc/locks"
+	[ -e "/proc/$ppb/fd/4" ] && fail "the waiting pause holds fd 4"
+	grep -q "OFD.*READ" /proc/locks || fail "no OFD read lock listed"
 	strace -qq -e trace=%file -o "$T_DIR/ls.trace" \
 	    "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR" ||
 	    fail "ls under strace: $(cat "$ERR")"
