@@ -99,7 +99,7 @@ visit(uint32_t ip, const char *holder, void *arg)
 	struct pelagos_err *e = v->code ? &scratch : v->e;
 	struct sandbox sb;
 
-	if (!strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
+	if (!util_strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
 	    strcmp(holder, v->r->key)))
 		return 0;
 	v->ip = ip;
@@ -333,18 +333,21 @@ attach_del(const struct cni_req *r, struct pelagos_err *e)
 /* The kernel side against prevResult and the lease: the lease and the
  * address prevResult gives CNI_IFNAME agree, the bridge is up, the host
  * end up on it, CNI_IFNAME up with the MAC prevResult recorded, its
- * address local and, with isDefaultGateway, the default route via the
- * gateway (a TEST-NET address outside the subnet is looked up). */
+ * addresses local and, with isDefaultGateway, the default routes via the
+ * gateway and out of CNI_IFNAME (a TEST-NET address outside the subnet
+ * is looked up, and for IPv6 one of 100::/64, which discards). */
 int
 attach_check(const struct cni_req *r, struct pelagos_err *e)
 {
 	struct nl_link br, l;
 	struct nl_route rt;
+	static const unsigned char discard6[16] = { 1, [15] = 1 };
 	struct sandbox sb;
 	struct ctx c;
 	const char *what = "lease";
+	const unsigned char *v6;
 	char mac[18];
-	int code;
+	int code, i;
 
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
 		goto out;
@@ -368,13 +371,22 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	what = "interface";
 	ipam_format_mac(c.a.link[2].mac, mac);
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
-	    r->want_mac)) || nl_getroute(&c.pod, c.a.pi.ip, &rt) < 0 ||
-	    rt.type != RTN_LOCAL || (r->defroute && (nl_getroute(&c.pod,
-	    (r->sn.net >> 24) == 192 ? 0xc6336401 : 0xc0000201, &rt) < 0 ||
-	    rt.gw != r->gw || rt.oif != l.index)))
+	    r->want_mac)))
 		goto drift;
-	what = "nftables elements";
 	fw_sb(r, c.a.pi.ip, &sb);
+	/* IPv4, then IPv6 where subnet6 gives the interface an address. */
+	for (i = 0; i <= !!sb.ifs[0].prefix6; i++) {
+		v6 = i ? sb.ifs[0].ip6 : NULL;
+		if (v6)
+			what = "IPv6 address or route";
+		if (nl_getroute(&c.pod, c.a.pi.ip, v6, &rt) < 0 ||
+		    rt.type != RTN_LOCAL || (r->defroute &&
+		    (nl_getroute(&c.pod, (r->sn.net >> 24) == 192 ?
+		    0xc6336401 : 0xc0000201, v6 ? discard6 : NULL, &rt) < 0 ||
+		    (!v6 && rt.gw != r->gw) || rt.oif != l.index)))
+			goto drift;
+	}
+	what = "nftables elements";
 	code = 0;
 	if (fw_check(c.dirfd, sb.id) == 0)
 		goto out;

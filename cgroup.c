@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdlib.h>	/* getenv */
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,7 +59,7 @@ cgroup_limit(int i, const char *v, struct limits *l)
 				n += (unsigned long long)(*end++ - '0') * d;
 		if (n < 1000)
 			return -1;
-	} else if (i <= LIM_SWAP && *end && (u = strchr("kmgt", *end | 0x20))) {
+	} else if (i <= LIM_SWAP && *end && (u = util_strchr("kmgt", *end | 0x20))) {
 		d = 10 * (unsigned long long)(u - "kmgt" + 1);
 		if (n >> (62 - d))
 			return -1;
@@ -80,7 +79,7 @@ cgroup_parent(char buf[CG_PATH_LEN])
 {
 	static const char mounts[][24] = {
 		"/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-	const char *p = getenv("PELAGOS_CGROUP_PARENT");
+	const char *p = util_getenv("PELAGOS_CGROUP_PARENT");
 	struct statfs st;
 	size_t i;
 
@@ -114,7 +113,7 @@ scan(int fd, const char *key, unsigned long long *v)
 	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
 
 	buf[len > 0 ? len : 0] = '\0';
-	for (; key && p; p = strchr(p, '\n'), p += p != NULL)
+	for (; key && p; p = util_strchr(p, '\n'), p += p != NULL)
 		if (!strncmp(p, key, n) && p[n] == ' ') {
 			p += n + 1;
 			break;

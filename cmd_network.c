@@ -2,7 +2,6 @@
 /* The network commands: create, ls, inspect and rm, and what they print;
  * the definitions themselves are netdef.c's. */
 #include <errno.h>
-#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <unistd.h>
 
@@ -32,7 +31,7 @@ setup(const struct cmd *c, struct netdef *def, int create, int *rootfd)
 	struct pelagos_err e;
 
 	*rootfd = -1;
-	if (netdef_default(getenv("PELAGOS_BRIDGE"), getenv("PELAGOS_SUBNET"),
+	if (netdef_default(util_getenv("PELAGOS_BRIDGE"), util_getenv("PELAGOS_SUBNET"),
 	    def, &e) < 0)
 		return pelagos_fail(c, &e);
 	return pelagos_open_root(c, create, rootfd) < 0;

@@ -53,7 +53,7 @@ cmd_run(const struct cmd *c, int argc, char **argv)
 			o.workdir = v;
 			break;
 		case 3:
-			if (v[0] == '=' || !strchr(v, '='))
+			if (v[0] == '=' || !util_strchr(v, '='))
 				return pelagos_usage(c, "--env wants K=V, not "
 				    "'%s'", v);
 			o.env[o.nenv++] = (char *)v;

@@ -3,7 +3,6 @@
  * __pause__, and what they print (the ls table and the JSON objects). */
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <time.h>
 #include <sys/syscall.h>
@@ -64,7 +63,7 @@ any_ip(const char *s)
 static int
 pod_value_ok(int k, const char *v, const struct sandbox *sb)
 {
-	const char *colon = strchr(v, ':');
+	const char *colon = util_strchr(v, ':');
 	char name[HOST_MAX_LEN + 1];
 	int ns;
 
@@ -118,7 +117,7 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 	for (j = 0; j < nip; j++) {
 		arg = ips[j];
 		v6 = six >> j & 1;
-		eq = strchr(arg, '=');
+		eq = util_strchr(arg, '=');
 		for (i = eq || sb->nifs == 1 ? 0 : sb->nifs; eq &&
 		    i < sb->nifs && (strncmp(nets[i], arg, (size_t)(eq - arg)) ||
 		    nets[i][eq - arg]); i++)
@@ -151,7 +150,7 @@ fw_opt(struct sandbox *sb, int egress, const char *v)
 	char *list = egress ? sb->egress : sb->ports;
 	size_t len = strlen(list), n;
 
-	if (len + strlen(v) + 2 > FWSPEC_LIST_MAX || strchr(v, ','))
+	if (len + strlen(v) + 2 > FWSPEC_LIST_MAX || util_strchr(v, ','))
 		return -1;
 	util_fmt(list + len, FWSPEC_LIST_MAX - len, "%s%s", len ? "," : "", v);
 	if (fwspec_list(list, &scratch, &n, egress) == 0)
@@ -290,8 +289,8 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 		nets[sb.nifs++] = DEF_NETWORK;
 	/* PELAGOS_BRIDGE and PELAGOS_SUBNET count when the default network
 	 * does, and are checked before anything exists. */
-	def_ok = netdef_default(getenv("PELAGOS_BRIDGE"),
-	    getenv("PELAGOS_SUBNET"), &def, &e) == 0;
+	def_ok = netdef_default(util_getenv("PELAGOS_BRIDGE"),
+	    util_getenv("PELAGOS_SUBNET"), &def, &e) == 0;
 	for (k = 0; k < sb.nifs; k++)
 		if (!def_ok && !strcmp(nets[k], def.name))
 			return pelagos_fail(c, &e);
@@ -301,7 +300,7 @@ cmd_create(const struct cmd *c, int argc, char **argv)
 				return pelagos_bad_value(c,
 				    opts[k + POD_AT].name, o.v[k][i]);
 	sb.created = now();
-	if (!(o.resolv = getenv("PELAGOS_RESOLV_CONF")) || !*o.resolv)
+	if (!(o.resolv = util_getenv("PELAGOS_RESOLV_CONF")) || !*o.resolv)
 		o.resolv = DEF_RESOLV_CONF;
 
 	/* SIGINT, SIGTERM and SIGHUP are held and checked between steps, so

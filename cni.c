@@ -7,7 +7,6 @@
  * object on stdout with a non-zero exit; nothing goes to stderr. */
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <unistd.h>
 
@@ -48,8 +47,8 @@ cni_main(void)
 	/* Held for the whole request: an ADD checks for them between steps
 	 * and rolls back (attach.c), as sandbox create does. */
 	pelagos_hold_signals(&sigs);
-	code = cni_req_env(&r, getenv("CNI_COMMAND"), getenv("CNI_CONTAINERID"),
-	    getenv("CNI_NETNS"), getenv("CNI_IFNAME"), &e);
+	code = cni_req_env(&r, util_getenv("CNI_COMMAND"), util_getenv("CNI_CONTAINERID"),
+	    util_getenv("CNI_NETNS"), util_getenv("CNI_IFNAME"), &e);
 	if (code)
 		goto fail;
 	if (read_in(in, sizeof(in), &n) < 0) {

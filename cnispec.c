@@ -100,7 +100,7 @@ prev_result(struct cni_req *r)
 	    t = json_next(j, r->prev_list[PREV_IPS], t))
 		if (json_uint(j, json_get(j, t, "interface"), 1000, &v) == 0 &&
 		    (int)v == want && !get_str(j, t, "address", s, 20) &&
-		    (slash = strchr(s, '/')) &&
+		    (slash = util_strchr(s, '/')) &&
 		    ipam_parse_ip(s, slash, &r->want_ip) == 0 &&
 		    util_parse_ull(slash + 1, NULL, 32, &v) == 0)
 			r->want_prefix = (int)v;

@@ -17,7 +17,6 @@
  * a removal closes its socket last, after the conntrack walk. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -71,7 +70,7 @@ missing(int err)
 const char *
 fw_table(void)
 {
-	const char *t = getenv("PELAGOS_NFT_TABLE");
+	const char *t = util_getenv("PELAGOS_NFT_TABLE");
 
 	if (!t || !*t)
 		t = DEF_NFT_TABLE;
@@ -325,7 +324,7 @@ fw_add(int rootfd, struct sandbox *sb, struct pelagos_err *e)
 		/* The sandbox's messages: pods, nat, one per --publish. */
 		i = f.b.bad - (int)f.pod - 1 - !!sb->nat;
 		for (w = sb->ports; i > 0 && w; i--)
-			if ((w = strchr(w, ',')))
+			if ((w = util_strchr(w, ',')))
 				w++;
 		if (errno == EEXIST && i == 0 && w && *w)
 			err_msg(e, EEXIST, "publish %.*s: already published by "

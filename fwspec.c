@@ -107,7 +107,7 @@ fwspec_list(const char *s, void *items, size_t *n, int egress)
 	size_t len;
 
 	for (*n = 0; *s; s = end + 1) {
-		end = strchr(s, ',');
+		end = util_strchr(s, ',');
 		len = end ? (size_t)(end - s) : strlen(s);
 		if (*n == (egress ? FW_MAX_EGRESS : FW_MAX_PORTS) ||
 		    len >= sizeof(word))

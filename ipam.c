@@ -203,7 +203,7 @@ static int
 parse_cidr(const char *s, uint32_t *v4, unsigned char *v6, int min,
 	int max)
 {
-	const char *slash = strchr(s, '/'), *end;
+	const char *slash = util_strchr(s, '/'), *end;
 	unsigned long long p;
 
 	if (!slash || (v4 ? ipam_parse_ip(s, slash, v4) :

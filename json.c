@@ -103,7 +103,7 @@ grammar(const char *js, int len)
 			open[d++] = c;
 			x = X_FIRST;
 		} else {
-			for (k = i; k < len && !strchr(" \t\n\r,:]}", js[k]);
+			for (k = i; k < len && !util_strchr(" \t\n\r,:]}", js[k]);
 			    k++)
 				;
 			if (primitive(js + i, k - i))

@@ -277,16 +277,17 @@ nl_req_linkmtu(struct nl_buf *b, const char *name, unsigned int mtu)
 }
 
 /* A route lookup, as `ip route get`: the kernel answers with the route a
- * packet to dst would take, which is how CHECK sees an address and the
- * routes without a dump. */
+ * packet to dst (dst6 when not NULL) would take, which is how CHECK sees
+ * an address and the routes without a dump. */
 void
-nl_req_getroute(struct nl_buf *b, uint32_t dst)
+nl_req_getroute(struct nl_buf *b, uint32_t dst, const unsigned char *dst6)
 {
-	struct rtmsg rt = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
+	struct rtmsg rt = { .rtm_family = dst6 ? AF_INET6 : AF_INET,
+	    .rtm_dst_len = dst6 ? 128 : 32 };
 	uint32_t be = BE32(dst);
 
 	nl_msg(b, RTM_GETROUTE, 0, &rt, sizeof(rt));
-	nl_put(b, RTA_DST, &be, sizeof(be));
+	nl_put(b, RTA_DST, dst6 ? dst6 : (unsigned char *)&be, dst6 ? 16 : 4);
 }
 
 void
@@ -547,12 +548,13 @@ nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out)
 }
 
 int
-nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out)
+nl_getroute(struct nl_sock *s, uint32_t dst, const unsigned char *dst6,
+	struct nl_route *out)
 {
 	struct nl_buf b;
 
 	nl_buf_init(&b, 1);
-	nl_req_getroute(&b, dst);
+	nl_req_getroute(&b, dst, dst6);
 	memset(out, 0, sizeof(*out));
 	return nl_talk_cb(s, &b, parse_route, out);
 }

@@ -88,7 +88,7 @@ static inline __attribute__((always_inline)) int
 sysctl_write(const char *kv, char *what)
 {
 	char path[160], *p;
-	const char *eq = strchr(kv, '=');
+	const char *eq = util_strchr(kv, '=');
 	int fd, ret = -1, n;
 
 	if (!eq || (n = (int)(eq - kv)) > 100 ||
@@ -98,7 +98,7 @@ sysctl_write(const char *kv, char *what)
 	}
 	util_fmt(what, 256, "sysctl %.*s", n, kv);
 	util_fmt(path, sizeof(path), "/proc/sys/%.*s", n, kv);
-	for (p = path; (p = strchr(p, '.')); )
+	for (p = path; (p = util_strchr(p, '.')); )
 		*p = '/';
 	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;

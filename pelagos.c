@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdlib.h>	/* getenv */
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -220,7 +219,7 @@ opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 		return OPT_BAD;
 	}
 	st->ret = 2;
-	eq = a[1] == '-' ? strchr(a, '=') : NULL;
+	eq = a[1] == '-' ? util_strchr(a, '=') : NULL;
 	n = eq ? (size_t)(eq - a) : strlen(a);
 	for (k = 0; tab && tab[k].name; k++) {
 		if ((strncmp(a, tab[k].name, n) || tab[k].name[n]) &&
@@ -319,7 +318,7 @@ dispatch(int argc, char **argv)
 	char name[32];
 	int k;
 
-	pelagos_root = getenv("PELAGOS_ROOT");
+	pelagos_root = util_getenv("PELAGOS_ROOT");
 	if (!pelagos_root || !*pelagos_root)
 		pelagos_root = DEF_ROOT;
 	opt_init(&st, &top, argc - 1, argv + 1, 1);
@@ -372,7 +371,7 @@ main(int argc, char **argv)
 	pelagos_umask = umask(077);
 	/* A CNI runtime runs plugins by the name in its configuration, with
 	 * the request in the environment: the command line is then not ours. */
-	if (getenv("CNI_COMMAND"))
+	if (util_getenv("CNI_COMMAND"))
 		return cni_main();
 	ret = dispatch(argc, argv);
 	/* Output is buffered by util_out: a write error on it is a failure. */

@@ -172,6 +172,8 @@ int util_fstat(int fd, struct stat *st);
 size_t util_span(const char *s, const char *set, int in);
 char *util_strcpy(char *d, const char *s);
 void *util_memchr(const void *p, int c, size_t n);
+char *util_strchr(const char *s, int c);
+char *util_getenv(const char *name);
 int util_signal(int sig, void (*handler)(int));
 
 /* valid.c: the words users and files hand us, checked before use. */
@@ -265,7 +267,8 @@ void nl_req_defroute6(struct nl_buf *b, const unsigned char gw[16], int oif);
 void nl_req_dellink(struct nl_buf *b, const char *name);
 void nl_req_getlink(struct nl_buf *b, const char *name);
 void nl_req_linkmtu(struct nl_buf *b, const char *name, unsigned int mtu);
-void nl_req_getroute(struct nl_buf *b, uint32_t dst);
+void nl_req_getroute(struct nl_buf *b, uint32_t dst,
+	const unsigned char *dst6);
 int nl_open(struct nl_sock *s, int protocol);
 void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_buf *b);
@@ -273,7 +276,8 @@ struct nlmsghdr;
 int nl_talk_cb(struct nl_sock *s, struct nl_buf *b,
 	int (*cb)(const struct nlmsghdr *h, void *arg), void *arg);
 int nl_getlink(struct nl_sock *s, const char *name, struct nl_link *out);
-int nl_getroute(struct nl_sock *s, uint32_t dst, struct nl_route *out);
+int nl_getroute(struct nl_sock *s, uint32_t dst, const unsigned char *dst6,
+	struct nl_route *out);
 int nl_attr_next(const unsigned char **p, size_t *len,
 	const unsigned char **val, size_t *vlen);
 const unsigned char *nl_attr_get(const unsigned char *p, size_t len, int type,

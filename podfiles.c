@@ -76,7 +76,7 @@ from_host(const char *path, struct file *f, struct pelagos_err *e)
 	if (proc_read(path, in, sizeof(in)) < 0)
 		return errno == ENOENT ? 0 : err_os(e, "read %s", path);
 	for (p = in; *p; p = nl + 1) {
-		if (!(nl = strchr(p, '\n')))
+		if (!(nl = util_strchr(p, '\n')))
 			nl = p + strlen(p) - 1;
 		else
 			*nl = '\0';
@@ -84,7 +84,7 @@ from_host(const char *path, struct file *f, struct pelagos_err *e)
 		    p[10] == '\t')) {
 			a = p + 10 + util_span(p + 10, " \t", 1);
 			if (!strncmp(a, "127.", 4) || (!strncmp(a, "::1", 3) &&
-			    strchr(" \t\r", a[3]))) {
+			    util_strchr(" \t\r", a[3]))) {
 				dropped++;
 				continue;
 			}
@@ -145,7 +145,7 @@ write_files(int dirfd, const struct sandbox *sb, struct pod_opts *o,
 	}
 	for (i = 0; i < o->n[POD_HOSTS]; i++) {
 		/* NAME:IP, checked by the caller; the IP may hold colons. */
-		c = strchr(o->v[POD_HOSTS][i], ':');
+		c = util_strchr(o->v[POD_HOSTS][i], ':');
 		util_fmt(name, sizeof(name), "%.*s",
 		    (int)(c - o->v[POD_HOSTS][i]), o->v[POD_HOSTS][i]);
 		put(f, "%s\t%s\n", c + 1, name);

@@ -95,7 +95,7 @@ proc_start(pid_t pid, unsigned long long *start, char *state)
 	if (state)
 		*state = *p;
 	for (i = 3; i < 22; i++)
-		if (!(p = strchr(p, ' ')))
+		if (!(p = util_strchr(p, ' ')))
 			goto bad;
 		else
 			p++;

@@ -11,7 +11,6 @@
  * what failed; the kernel stamps each report with the sender's PID as
  * this process sees it (SCM_CREDENTIALS), which is the PID -d prints. */
 #include <errno.h>
-#include <stdlib.h>	/* getenv */
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -308,11 +307,11 @@ fail:
 static void
 exec_cmd(char *const argv[], char **envp)
 {
-	const char *file = argv[0], *p = getenv("PATH"), *z;
+	const char *file = argv[0], *p = util_getenv("PATH"), *z;
 	char b[PATH_MAX];
 	int eacces = 0;
 
-	if (strchr(file, '/')) {
+	if (util_strchr(file, '/')) {
 		execve(file, argv, envp);
 		return;
 	}

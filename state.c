@@ -259,7 +259,7 @@ static int
 parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
 	int *prefix)
 {
-	const char *slash = max ? strchr(v, '/') : v + strlen(v);
+	const char *slash = max ? util_strchr(v, '/') : v + strlen(v);
 	unsigned long long u = 0;
 	char back[40];
 
@@ -389,11 +389,11 @@ walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
 			memcpy(line, t->p, n);
 			line[n] = '\0';
 			if (util_memchr(line, '\0', n) ||
-			    !(sp = strchr(line, ' ')))
+			    !(sp = util_strchr(line, ' ')))
 				return -1;
 			*sp = '\0';
 			if (strncmp(line, pfx, pl) || strcmp(line + pl, name) ||
-			    !sp[1] || strchr(sp + 1, ' ') ||
+			    !sp[1] || util_strchr(sp + 1, ' ') ||
 			    parse_value(&k[i], sp + 1, base, t->creating) < 0)
 				return -1;
 			t->p = nl + 1;

@@ -119,7 +119,7 @@ format(struct sink *s, const char *fmt, va_list ap)
 			for (n = 0; n < prec && str[n]; n++)
 				;
 			padc = ' ';
-		} else if (c && strchr("cdiux", c)) {
+		} else if (c && util_strchr("cdiux", c)) {
 			if (big)
 				u = va_arg(ap, unsigned long long);
 			else if (lm)
@@ -435,7 +435,7 @@ util_span(const char *s, const char *set, int in)
 {
 	size_t n = 0;
 
-	while (s[n] && !strchr(set, s[n]) == !in)
+	while (s[n] && !util_strchr(set, s[n]) == !in)
 		n++;
 	return n;
 }
@@ -457,8 +457,9 @@ util_signal(int sig, void (*handler)(int))
 	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, (_NSIG - 1) / 8);
 }
 
-/* strcpy and memchr for the short strings of this program: musl's are
- * word-at-a-time (stpcpy 169 bytes, memchr 197), for long ones. */
+/* strcpy, memchr and strchr for the short strings of this program:
+ * musl's are word-at-a-time (stpcpy 169 bytes, memchr 197, strchrnul
+ * 238), for long ones. */
 char *
 util_strcpy(char *d, const char *s)
 {
@@ -473,5 +474,27 @@ util_memchr(const void *p, int c, size_t n)
 	for (; n; n--, s++)
 		if (*s == (unsigned char)c)
 			return (void *)s;
+	return NULL;
+}
+
+char *
+util_strchr(const char *s, int c)
+{
+	for (; *s != (char)c; s++)
+		if (!*s)
+			return NULL;
+	return (char *)s;
+}
+
+/* getenv without musl's, which alone would keep its strchrnul. */
+char *
+util_getenv(const char *name)
+{
+	size_t n = strlen(name);
+	char **e;
+
+	for (e = environ; *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
 	return NULL;
 }

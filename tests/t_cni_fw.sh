@@ -238,8 +238,9 @@ cf_judge() {
 }
 
 # subnet6: both addresses in the result, on CNI_IFNAME, with a default
-# route each; two attachments ping each other over IPv6; DEL and GC free
-# both families with the lease.
+# route each; two attachments ping each other over IPv6; CHECK sees the
+# IPv6 address or route gone; DEL and GC free both families with the
+# lease.
 t_cni_dual_stack() {
 	c_trap
 	c_conf 1.1.0 ",\"subnet6\":\"$NET6::/64\""
@@ -248,6 +249,8 @@ t_cni_dual_stack() {
 	c_cni 0 ADD d1 "$p1"
 	grep -q '"ips":\[{"interface":2,"address":"'"$NET"'.2/24","gateway":"'"$GW"'"},{"interface":2,"address":"'"$NET6"'::2/64","gateway":"'"$NET6"'::1"}\],"routes":\[{"dst":"0.0.0.0/0","gw":"'"$GW"'"},{"dst":"::/0","gw":"'"$NET6"'::1"}\]' \
 	    "$OUT" || fail "dual-stack result: $(cat "$OUT")"
+	{ sed 's/}$/,"prevResult":/' "$T_DIR/conf.json" | tr -d '\n'
+	  tr -d '\n' <"$OUT"; echo '}'; } >"$T_DIR/chk6.json"
 	c_cni 0 ADD d2 "$p2"
 	nsenter -t "$p1" -n ip -6 addr show dev eth0 | grep -q "inet6 $NET6::2/64 " ||
 	    fail "eth0 lacks $NET6::2"
@@ -257,6 +260,20 @@ t_cni_dual_stack() {
 	    fail "$NET6::2 cannot reach $NET6::3"
 	nsenter -t "$p2" -n ping -6 -c 1 -W 2 "$NET6::1" >/dev/null ||
 	    fail "$NET6::3 cannot reach the gateway"
+	# CHECK verifies the IPv6 side too: its default route, its address.
+	c_cni 0 CHECK d1 "$p1" eth0 "$T_DIR/chk6.json"
+	nsenter -t "$p1" -n ip -6 route del default || fail "route del"
+	c_cni 1 CHECK d1 "$p1" eth0 "$T_DIR/chk6.json"
+	c_code 101
+	grep -q 'IPv6 address or route not as added' "$OUT" ||
+	    fail "IPv6 drift not named: $(cat "$OUT")"
+	nsenter -t "$p1" -n ip -6 route add default via "$NET6::1" dev eth0 ||
+	    fail "route add"
+	c_cni 0 CHECK d1 "$p1" eth0 "$T_DIR/chk6.json"
+	nsenter -t "$p1" -n ip -6 addr del "$NET6::2/64" dev eth0 ||
+	    fail "addr del"
+	c_cni 1 CHECK d1 "$p1" eth0 "$T_DIR/chk6.json"
+	c_code 101
 	# 0.4.0 results name each address's version.
 	c_conf 0.4.0 ",\"subnet6\":\"$NET6::/64\""
 	sed -i 's/"isDefaultGateway":true,//' "$T_DIR/conf.json"

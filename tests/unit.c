@@ -3665,6 +3665,17 @@ static const unsigned char exp_getroute[] = {
 	0x08, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x02,
 };
 
+/* ip -6 route get 100::1 */
+static const unsigned char exp_getroute6[] = {
+	0x30, 0x00, 0x00, 0x00, 0x1a, 0x00, 0x05, 0x00,
+	0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x0a, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00,
+	0x14, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x01,
+};
+
 static void
 test_netlink_cni(void)
 {
@@ -3680,14 +3691,23 @@ test_netlink_cni(void)
 	expect_req(&b, exp_linkmtu, sizeof(exp_linkmtu),
 	    "nl_req_linkmtu(eth0, 1400)");
 	dirty_init(&b);
-	nl_req_getroute(&b, IP4(10, 0, 0, 2));
+	nl_req_getroute(&b, IP4(10, 0, 0, 2), NULL);
 	expect_req(&b, exp_getroute, sizeof(exp_getroute),
 	    "nl_req_getroute(10.0.0.2)");
+	dirty_init(&b);
+	nl_req_getroute(&b, 0, (const unsigned char[16]){ 1, [15] = 1 });
+	expect_req(&b, exp_getroute6, sizeof(exp_getroute6),
+	    "nl_req_getroute(100::1)");
 	if (!ok_sys(nl_open(&s, NETLINK_ROUTE) == 0, "nl_open"))
 		return;
-	ok_sys(nl_getroute(&s, IP4(127, 0, 0, 1), &rt) == 0 && rt.type == 2 &&
+	ok_sys(nl_getroute(&s, IP4(127, 0, 0, 1), NULL, &rt) == 0 && rt.type == 2 &&
 	    nl_getlink(&s, "lo", &l) == 0 && rt.oif == l.index,
 	    "nl_getroute 127.0.0.1: a local route on lo");
+	/* A kernel may have no IPv6 (a device's, or one booted ipv6.disable). */
+	if (access("/proc/sys/net/ipv6", F_OK) == 0)
+		ok_sys(nl_getroute(&s, 0, (const unsigned char[16]){ [15] = 1 },
+		    &rt) == 0 && rt.type == 2 && rt.oif == l.index,
+		    "nl_getroute ::1: a local route on lo");
 	nl_close(&s);
 }
 
