@@ -167,7 +167,7 @@ ctx_open(const struct cni_req *r, int create, struct ctx *c,
 	struct pelagos_err *e)
 {
 	char path[sizeof(r->dir) + 1];
-	size_t i, n = strlen(r->dir);
+	size_t i, n = util_strlen(r->dir);
 	int tries = create;
 
 	memset(c, 0, sizeof(*c));

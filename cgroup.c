@@ -87,7 +87,8 @@ cgroup_parent(char buf[CG_PATH_LEN])
 	if (p && *p) {
 		if (!strcmp(p, "none"))
 			return 0;
-		if (!valid_path(p) || strlen(p) >= CG_PATH_LEN - ID_LEN - 1) {
+		if (!valid_path(p) ||
+		    util_strlen(p) >= CG_PATH_LEN - ID_LEN - 1) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -109,12 +110,12 @@ static int
 scan(int fd, const char *key, unsigned long long *v)
 {
 	char buf[512], *p = buf;
-	size_t n = key ? strlen(key) : 0;
+	size_t n = key ? util_strlen(key) : 0;
 	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
 
 	buf[len > 0 ? len : 0] = '\0';
 	for (; key && p; p = util_strchr(p, '\n'), p += p != NULL)
-		if (!strncmp(p, key, n) && p[n] == ' ') {
+		if (!util_strncmp(p, key, n) && p[n] == ' ') {
 			p += n + 1;
 			break;
 		}
@@ -156,7 +157,7 @@ put(int dirfd, const char *file, const char *s)
 
 	if ((fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
-	r = util_write_all(fd, s, strlen(s));
+	r = util_write_all(fd, s, util_strlen(s));
 	close(fd);
 	return r;
 }
@@ -202,8 +203,8 @@ make(int dirfd, const char *name, const char *path, const struct limits *l,
 			if (errno == ENOENT)
 				err_msg(e, ENOTSUP, "%s needs the %s controller,"
 				    " which cgroup %.*s does not hand on",
-				    lims[i].opt, lims[i].ctl + 1,
-				    (int)(strrchr(path, '/') - path), path);
+				    lims[i].opt, lims[i].ctl + 1, (int)
+				    (util_strrchr(path, '/') - path), path);
 			else
 				err_os(e, "cgroup %s: %s", path, lims[i].file);
 			close(fd);
@@ -463,7 +464,8 @@ cgroup_derive(const char *id, char path[CG_PATH_LEN])
 
 	if (cgroup_parent(path) < 0 || !path[0])
 		return;
-	util_fmt(path + strlen(path), CG_PATH_LEN - strlen(path), "/%s", id);
+	util_fmt(path + util_strlen(path), CG_PATH_LEN - util_strlen(path),
+	    "/%s", id);
 	if (util_stat(path, &st) < 0)
 		path[0] = '\0';
 }

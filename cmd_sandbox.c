@@ -119,8 +119,8 @@ resolve_nets(const struct cmd *c, int rootfd, struct sandbox *sb,
 		v6 = six >> j & 1;
 		eq = util_strchr(arg, '=');
 		for (i = eq || sb->nifs == 1 ? 0 : sb->nifs; eq &&
-		    i < sb->nifs && (strncmp(nets[i], arg, (size_t)(eq - arg)) ||
-		    nets[i][eq - arg]); i++)
+		    i < sb->nifs && (util_strncmp(nets[i], arg,
+		    (size_t)(eq - arg)) || nets[i][eq - arg]); i++)
 			;
 		eq = eq ? eq + 1 : arg;
 		pi = &sb->ifs[i];
@@ -148,9 +148,9 @@ fw_opt(struct sandbox *sb, int egress, const char *v)
 		struct fw_egress g[FW_MAX_EGRESS];
 	} scratch;
 	char *list = egress ? sb->egress : sb->ports;
-	size_t len = strlen(list), n;
+	size_t len = util_strlen(list), n;
 
-	if (len + strlen(v) + 2 > FWSPEC_LIST_MAX || util_strchr(v, ','))
+	if (len + util_strlen(v) + 2 > FWSPEC_LIST_MAX || util_strchr(v, ','))
 		return -1;
 	util_fmt(list + len, FWSPEC_LIST_MAX - len, "%s%s", len ? "," : "", v);
 	if (fwspec_list(list, &scratch, &n, egress) == 0)

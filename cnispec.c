@@ -25,7 +25,7 @@ static const char *
 word(const char *list, int k)
 {
 	while (k-- > 0)
-		list += strlen(list) + 1;
+		list += util_strlen(list) + 1;
 	return list;
 }
 
@@ -47,7 +47,7 @@ cni_req_env(struct cni_req *r, const char *cmd, const char *id,
 	cmd = !id || !valid_cni_id(id) ? "CONTAINERID" :
 	    !ifname || !valid_ifname(ifname) ? "IFNAME" :
 	    (r->cmd != CNI_DEL && r->netns[0] != '/') ||
-	    strlen(r->netns) > 255 ? "NETNS" : NULL;
+	    util_strlen(r->netns) > 255 ? "NETNS" : NULL;
 	if (cmd)
 		return FAIL(CNI_E_ENV, "CNI_%s is missing or invalid", cmd);
 	util_strcpy(r->ifname, ifname);
@@ -259,7 +259,7 @@ cni_valid(const struct cni_req *r, const char *key)
 	    t = json_next(r->j, r->valid, t))
 		if (get_str(r->j, t, "containerID", want, CNI_ID_MAX + 1) ==
 		    0 && get_str(r->j, t, "ifname", ifname, IFNAME_LEN) == 0 &&
-		    util_fmt(want + strlen(want), IFNAME_LEN + 1, "/%s",
+		    util_fmt(want + util_strlen(want), IFNAME_LEN + 1, "/%s",
 		    ifname) && !strcmp(want, key))
 			return 1;
 	return 0;

@@ -65,7 +65,7 @@ cap_bits(const char *name)
 		name = end;
 	if (prefix(name, "all", &end) && !*end)
 		return ~0ull;
-	for (n = 0; *p; n++, p += strlen(p) + 1)
+	for (n = 0; *p; n++, p += util_strlen(p) + 1)
 		if (prefix(name, p, &end) && !*end)
 			return 1ull << n;
 	return 0;
@@ -136,13 +136,13 @@ confine_mounts(const struct confine *c, struct pelagos_err *e)
 
 	if (c->flags & CF_PRIVILEGED)
 		return 0;
-	for (p = masked; *p; p += strlen(p) + 1)
+	for (p = masked; *p; p += util_strlen(p) + 1)
 		if (mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0 &&
 		    (errno != ENOTDIR ||
 		    mount("dev/null", p, NULL, MS_BIND, NULL) < 0) &&
 		    errno != ENOENT)
 			return err_os(e, "mask /%s", p);
-	for (p = ro; *p; p += strlen(p) + 1)
+	for (p = ro; *p; p += util_strlen(p) + 1)
 		if ((mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
 		    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) &&

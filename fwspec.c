@@ -47,7 +47,7 @@ fwspec_parse(const char *word, void *item, int egress)
 	struct fw_port *p = item;
 	const char *s = word, *end, *c, *sl;
 	unsigned long long n = 32;
-	size_t len = strlen(word);
+	size_t len = util_strlen(word);
 	uint8_t proto = 0;
 	uint16_t m;
 
@@ -108,7 +108,7 @@ fwspec_list(const char *s, void *items, size_t *n, int egress)
 
 	for (*n = 0; *s; s = end + 1) {
 		end = util_strchr(s, ',');
-		len = end ? (size_t)(end - s) : strlen(s);
+		len = end ? (size_t)(end - s) : util_strlen(s);
 		if (*n == (egress ? FW_MAX_EGRESS : FW_MAX_PORTS) ||
 		    len >= sizeof(word))
 			goto bad;

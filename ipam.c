@@ -20,7 +20,7 @@ ipam_parse_ip(const char *s, const char *end, uint32_t *ip)
 	int i;
 
 	if (!end)
-		end = s + strlen(s);
+		end = s + util_strlen(s);
 	for (i = 0;; i++) {
 		if (util_parse_ull(s, &p, 255, &o) < 0 || p > end)
 			goto bad;
@@ -96,7 +96,7 @@ ipam_parse_ip6(const char *s, const char *end, unsigned char a[16])
 	unsigned v;
 
 	if (!end)
-		end = s + strlen(s);
+		end = s + util_strlen(s);
 	if (end - s >= 2 && s[0] == ':' && s[1] == ':') {
 		gap = 0;
 		s += 2;

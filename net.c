@@ -29,7 +29,7 @@ sysctl_set(const char *path, const char *val)
 	int fd;
 
 	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) >= 0) {
-		(void)!write(fd, val, strlen(val));
+		(void)!write(fd, val, util_strlen(val));
 		close(fd);
 	}
 }

@@ -100,7 +100,7 @@ nl_put(struct nl_buf *b, uint16_t type, const void *data, size_t len)
 void
 nl_put_str(struct nl_buf *b, uint16_t type, const char *s)
 {
-	nl_put(b, type, s, strlen(s) + 1);
+	nl_put(b, type, s, util_strlen(s) + 1);
 }
 
 void

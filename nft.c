@@ -51,7 +51,7 @@ name(unsigned int i)
 	const char *s = pool;
 
 	while (i--)
-		s += strlen(s) + 1;
+		s += util_strlen(s) + 1;
 	return s;
 }
 
@@ -524,7 +524,7 @@ elem(struct elems *x, const struct key *k, const struct key *end,
 	if (data && x->comment)
 		value(x->b, NFTA_SET_ELEM_DATA, data->k, data->n);
 	if (x->comment) {
-		n = strlen(x->comment) + 1;
+		n = util_strlen(x->comment) + 1;
 		ud[0] = 0;
 		ud[1] = (uint8_t)n;
 		memcpy(ud + 2, x->comment, n);
@@ -584,7 +584,7 @@ static __attribute__((noinline)) struct key *
 kname(struct key *k, const char *ifname)
 {
 	memset(k, 0, sizeof(*k));
-	return ifname ? kput(k, ifname, strlen(ifname), IFNAME_LEN) : k;
+	return ifname ? kput(k, ifname, util_strlen(ifname), IFNAME_LEN) : k;
 }
 
 /* The elements of the allowlist's networks: those allowed whole
@@ -718,8 +718,8 @@ nft_req_pod(struct nl_buf *b, const char *table, const struct nft_pod *p,
 				kput(&k, p->mac, 6, 8);
 			else
 				kput(&k, *f == 'b' ? p->bridge : p->veth,
-				    strlen(*f == 'b' ? p->bridge : p->veth),
-				    IFNAME_LEN);
+				    util_strlen(*f == 'b' ? p->bridge :
+				    p->veth), IFNAME_LEN);
 		/* The counter is made before the map element that names it,
 		 * and removed after it. */
 		if ((fl & O_DROPS) && add)

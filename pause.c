@@ -102,7 +102,7 @@ sysctl_write(const char *kv, char *what)
 		*p = '/';
 	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = (int)strlen(++eq);
+	n = (int)util_strlen(++eq);
 	if (write(fd, eq, (size_t)n) == n)
 		ret = 0;
 	if (close(fd) < 0)
@@ -380,7 +380,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 			goto usage;
 	}
 	if (!tag || (!(flags & PAUSE_HOST_NET) && !valid_ifname(tag)) ||
-	    (hostname && strlen(hostname) > HOST_MAX_LEN))
+	    (hostname && util_strlen(hostname) > HOST_MAX_LEN))
 		goto usage;
 	if (ready >= 0)
 		syscall(SYS_fcntl, ready, F_SETFD, FD_CLOEXEC);
@@ -404,7 +404,7 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	    (flags & PAUSE_HOST_IPC ? 0 : proc_ns[NSK_IPC].flag)) < 0)
 		return setup_failed(ready, e, "unshare uts/ipc namespaces",
 		    errno);
-	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+	if (hostname && sethostname(hostname, util_strlen(hostname)) < 0)
 		return setup_failed(ready, e, "set hostname", errno);
 	/* Before the pod's PID 1 exists and before anything is dropped: the
 	 * pod's network and IPC namespaces are this process's now. */
@@ -497,7 +497,7 @@ int
 pause_is(pid_t pid, const char *tag)
 {
 	char path[32], buf[64];
-	size_t tl = strlen(tag);
+	size_t tl = util_strlen(tag);
 
 	util_fmt(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	return proc_read(path, buf, sizeof(buf)) > (ssize_t)(sizeof(head) + tl)
@@ -512,7 +512,7 @@ parse_ready(const char *msg, pid_t *pid, unsigned long long *start)
 	unsigned long long v;
 	const char *end;
 
-	if (strncmp(msg, "ok ", 3) ||
+	if (util_strncmp(msg, "ok ", 3) ||
 	    util_parse_ull(msg + 3, &end, INT_MAX, &v) < 0 || !v ||
 	    *end != ' ' || util_parse_ull(end + 1, &end, ~0ull, start) < 0 ||
 	    *end != '\n')

@@ -78,14 +78,14 @@ pelagos_warn(const struct cmd *c, const char *fmt, ...)
 {
 	char msg[400];
 	int saved = errno;
-	size_t n = strlen(fmt);
+	size_t n = util_strlen(fmt);
 	va_list ap;
 
 	va_start(ap, fmt);
 	util_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n && fmt[n - 1] == ':') {
-		msg[strlen(msg) - 1] = '\0';
+		msg[util_strlen(msg) - 1] = '\0';
 		put_line(c, msg, saved);
 	} else {
 		put_line(c, msg, 0);
@@ -220,9 +220,9 @@ opt_next(struct opt_state *st, const struct opt *tab, const char **val)
 	}
 	st->ret = 2;
 	eq = a[1] == '-' ? util_strchr(a, '=') : NULL;
-	n = eq ? (size_t)(eq - a) : strlen(a);
+	n = eq ? (size_t)(eq - a) : util_strlen(a);
 	for (k = 0; tab && tab[k].name; k++) {
-		if ((strncmp(a, tab[k].name, n) || tab[k].name[n]) &&
+		if ((util_strncmp(a, tab[k].name, n) || tab[k].name[n]) &&
 		    !(tab[k].shrt && a[1] == tab[k].shrt && !a[2]))
 			continue;
 		if (eq && !tab[k].value) {

@@ -174,6 +174,9 @@ char *util_strcpy(char *d, const char *s);
 void *util_memchr(const void *p, int c, size_t n);
 char *util_strchr(const char *s, int c);
 char *util_getenv(const char *name);
+size_t util_strlen(const char *s);
+char *util_strrchr(const char *s, int c);
+int util_strncmp(const char *a, const char *b, size_t n);
 int util_signal(int sig, void (*handler)(int));
 
 /* valid.c: the words users and files hand us, checked before use. */

@@ -77,13 +77,14 @@ from_host(const char *path, struct file *f, struct pelagos_err *e)
 		return errno == ENOENT ? 0 : err_os(e, "read %s", path);
 	for (p = in; *p; p = nl + 1) {
 		if (!(nl = util_strchr(p, '\n')))
-			nl = p + strlen(p) - 1;
+			nl = p + util_strlen(p) - 1;
 		else
 			*nl = '\0';
-		if (!strncmp(p, "nameserver", 10) && (p[10] == ' ' ||
+		if (!util_strncmp(p, "nameserver", 10) && (p[10] == ' ' ||
 		    p[10] == '\t')) {
 			a = p + 10 + util_span(p + 10, " \t", 1);
-			if (!strncmp(a, "127.", 4) || (!strncmp(a, "::1", 3) &&
+			if (!util_strncmp(a, "127.", 4) ||
+			    (!util_strncmp(a, "::1", 3) &&
 			    util_strchr(" \t\r", a[3]))) {
 				dropped++;
 				continue;

@@ -89,7 +89,7 @@ proc_start(pid_t pid, unsigned long long *start, char *state)
 		return -1;
 	/* The command name may hold spaces and parentheses: fields are
 	 * counted from the last ')'. */
-	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
+	if (!(p = util_strrchr(buf, ')')) || p[1] != ' ')
 		goto bad;
 	p += 2;
 	if (state)
@@ -248,7 +248,7 @@ proc_sysctl_ns(const char *kv)
 	char c;
 
 	if (!n || n > 100 || kv[n] != '=' || !kv[n + 1] ||
-	    strlen(kv + n + 1) > 200)
+	    util_strlen(kv + n + 1) > 200)
 		return -1;
 	for (i = 0; i < n; i++) {
 		c = kv[i];
@@ -260,10 +260,10 @@ proc_sysctl_ns(const char *kv)
 	for (i = n + 1; kv[i]; i++)
 		if ((kv[i] < ' ' && kv[i] != '\t') || kv[i] == 0x7f)
 			return -1;
-	if (!strncmp(kv, "net.", 4))
+	if (!util_strncmp(kv, "net.", 4))
 		return NSK_NET;
-	for (p = ipc; *p; p += strlen(p) + 1)
-		if (!strncmp(kv, p, strlen(p)))
+	for (p = ipc; *p; p += util_strlen(p) + 1)
+		if (!util_strncmp(kv, p, util_strlen(p)))
 			return NSK_IPC;
 	return -1;
 }

@@ -70,7 +70,7 @@ root_open(const char *path, int create)
 	if ((fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) < 0)
 		return -1;
-	for (s = sub; *s; s += strlen(s) + 1) {
+	for (s = sub; *s; s += util_strlen(s) + 1) {
 		if (create && mkdirat(fd, s, 0700) == 0)
 			made = 1;
 		else if (create && errno != EEXIST)

@@ -127,11 +127,12 @@ make_env(const struct run_opts *o, size_t *bytes)
 	if (o->rootfs)
 		env[n++] = path;
 	for (i = 0; environ[i]; i++)
-		if (!o->rootfs || (!strncmp(environ[i], "TERM=", 5) && !term++))
+		if (!o->rootfs ||
+		    (!util_strncmp(environ[i], "TERM=", 5) && !term++))
 			env[n++] = environ[i];
 	for (i = 0; i < o->nenv; i++) {
 		klen = util_span(o->env[i], "=", 0) + 1;
-		for (j = 0; j < n && strncmp(env[j], o->env[i], klen); j++)
+		for (j = 0; j < n && util_strncmp(env[j], o->env[i], klen); j++)
 			;
 		env[j] = o->env[i];
 		if (j == n)

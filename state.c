@@ -108,7 +108,7 @@ word_index(const char *list, const char *v)
 {
 	int i;
 
-	for (i = 0; *list; i++, list += strlen(list) + 1)
+	for (i = 0; *list; i++, list += util_strlen(list) + 1)
 		if (!strcmp(list, v))
 			return i;
 	return -1;
@@ -118,7 +118,7 @@ static const char *
 word_at(const char *list, int i)
 {
 	while (i--)
-		list += strlen(list) + 1;
+		list += util_strlen(list) + 1;
 	return list;
 }
 
@@ -230,7 +230,7 @@ parse_num(const char *v, unsigned long long max, unsigned long long *out)
 static int
 parse_word(const char *v, int (*valid)(const char *), char *dst, size_t len)
 {
-	if (strlen(v) >= len || !valid(v))
+	if (util_strlen(v) >= len || !valid(v))
 		return -1;
 	util_strcpy(dst, v);
 	return 0;
@@ -246,7 +246,7 @@ parse_list(const struct kv_key *k, const char *v, void *base)
 	} scratch;
 	size_t n;
 
-	if (strlen(v) >= FWSPEC_LIST_MAX ||
+	if (util_strlen(v) >= FWSPEC_LIST_MAX ||
 	    fwspec_list(v, &scratch, &n, k->type == T_EGRESS) < 0)
 		return -1;
 	util_strcpy(at(base, k), v);
@@ -259,7 +259,7 @@ static int
 parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
 	int *prefix)
 {
-	const char *slash = max ? util_strchr(v, '/') : v + strlen(v);
+	const char *slash = max ? util_strchr(v, '/') : v + util_strlen(v);
 	unsigned long long u = 0;
 	char back[40];
 
@@ -272,8 +272,8 @@ parse_addr(const char *v, uint32_t *ip, unsigned char *ip6, int max,
 	if (ipam_parse_ip6(v, slash, ip6) < 0 || !memcmp(ip6, zero, 16))
 		return -1;
 	ipam_format_ip6(ip6, back);
-	return strlen(back) == (size_t)(slash - v) &&
-	    !memcmp(back, v, strlen(back)) ? 0 : -1;
+	return util_strlen(back) == (size_t)(slash - v) &&
+	    !memcmp(back, v, util_strlen(back)) ? 0 : -1;
 }
 
 static int
@@ -345,7 +345,7 @@ parse_value(const struct kv_key *k, const char *v, void *base, int *creating)
 		return p;
 	case T_CGROUP:
 		/* rm kills what is in it: only this sandbox's, by name. */
-		m = strlen(v);
+		m = util_strlen(v);
 		if (m >= CG_PATH_LEN || m < ID_LEN + 2 || !valid_path(v) ||
 		    v[m - ID_LEN - 1] != '/' ||
 		    strcmp(v + m - ID_LEN, ((struct sandbox *)base)->id))
@@ -371,11 +371,11 @@ walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
 {
 	struct sandbox *sb = base;
 	char line[LINE_MAX_LEN + 1], *sp, p[8];
-	size_t i, n, pl = strlen(pfx);
+	size_t i, n, pl = util_strlen(pfx);
 	const char *nl;
 	int j;
 
-	for (i = 0; i < nk; i++, name += strlen(name) + 1) {
+	for (i = 0; i < nk; i++, name += util_strlen(name) + 1) {
 		if (!(k[i].versions & 1 << ver))
 			continue;
 		if (!t->p) {
@@ -392,8 +392,9 @@ walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
 			    !(sp = util_strchr(line, ' ')))
 				return -1;
 			*sp = '\0';
-			if (strncmp(line, pfx, pl) || strcmp(line + pl, name) ||
-			    !sp[1] || util_strchr(sp + 1, ' ') ||
+			if (util_strncmp(line, pfx, pl) ||
+			    strcmp(line + pl, name) || !sp[1] ||
+			    util_strchr(sp + 1, ' ') ||
 			    parse_value(&k[i], sp + 1, base, t->creating) < 0)
 				return -1;
 			t->p = nl + 1;
@@ -436,7 +437,7 @@ int
 state_kv_parse(const struct kv_file *f, const char *buf, size_t len,
 	void *base, int *version)
 {
-	size_t mlen = strlen(f->magic);
+	size_t mlen = util_strlen(f->magic);
 	int creating = 0;
 	struct text t = { NULL, 0, 0, buf + mlen + 2, buf + len, &creating };
 

@@ -228,7 +228,7 @@ util_flush(void)
 void
 util_err(const char *line)
 {
-	(void)!util_write_all(2, line, strlen(line));
+	(void)!util_write_all(2, line, util_strlen(line));
 }
 
 /* Anonymous memory straight from the kernel, by raw system calls: musl's
@@ -457,13 +457,14 @@ util_signal(int sig, void (*handler)(int))
 	return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, (_NSIG - 1) / 8);
 }
 
-/* strcpy, memchr and strchr for the short strings of this program:
- * musl's are word-at-a-time (stpcpy 169 bytes, memchr 197, strchrnul
- * 238), for long ones. */
+/* The string functions, for the short strings of this program: musl's
+ * are word-at-a-time, for long ones (stpcpy 169 bytes, memchr 197,
+ * strchrnul 238, strlen 125, strncmp 118; strrchr needs memrchr too).
+ * util_strrchr takes no NUL for c. */
 char *
 util_strcpy(char *d, const char *s)
 {
-	return memcpy(d, s, strlen(s) + 1);
+	return memcpy(d, s, util_strlen(s) + 1);
 }
 
 void *
@@ -490,11 +491,40 @@ util_strchr(const char *s, int c)
 char *
 util_getenv(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = util_strlen(name);
 	char **e;
 
 	for (e = environ; *e; e++)
-		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+		if (!util_strncmp(*e, name, n) && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
+}
+
+int
+util_strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n && *a && *a == *b; n--, a++, b++)
+		;
+	return n ? *(const unsigned char *)a - *(const unsigned char *)b : 0;
+}
+
+size_t
+util_strlen(const char *s)
+{
+	const char *p = s;
+
+	while (*p)
+		p++;
+	return (size_t)(p - s);
+}
+
+char *
+util_strrchr(const char *s, int c)
+{
+	const char *last = NULL;
+
+	for (; *s; s++)
+		if (*s == (char)c)
+			last = s;
+	return (char *)last;
 }

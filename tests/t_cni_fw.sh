@@ -4,7 +4,7 @@
 # the host's world-facing address $WGW, the world's $WIP), ports published
 # on $WGW only, in 40000-40999; the elements in the test's own nf_tables
 # tables; a fault injected into every step of an ADD with them.
-TESTS="$TESTS t_cni_masq_ports t_cni_ports_taken t_cni_fw_gc"
+TESTS="$TESTS t_cni_masq_ports t_cni_ports_taken t_cni_fw_gc t_cni_fw_restore"
 TESTS="$TESTS t_cni_fw_faults t_cni_dual_stack"
 
 # Helpers are cf_-prefixed; c_* are t_cni.sh's, n_* t_nat.sh's.
@@ -155,6 +155,29 @@ t_cni_ports_taken() {
 # cf_listening PORT: a TCP socket listens on PORT (state 0A).
 cf_listening() {
 	grep -qi ":$(printf %04X "$1") [0-9A-F:]* 0A " /proc/net/tcp
+}
+
+# After the tables are gone (an admin's flush), the next ADD makes them
+# again with the elements of every other attachment of the network.
+t_cni_fw_restore() {
+	cf_world
+	cf_conf "$(cf_map "$CF_PORT")"
+	p1=$(c_ns)
+	p2=$(c_ns)
+	c_cni 0 ADD r1 "$p1"
+	r1=$(cf_id)
+	[ "$(n_elements "$r1")" -gt 0 ] || fail "no elements after ADD"
+	n_drop_tables
+	expect_eq "$(n_elements "$r1")" 0 "elements with the tables gone"
+	cf_conf "$(cf_map $((CF_PORT + 1)))"
+	c_cni 0 ADD r2 "$p2"
+	[ "$(n_elements "$r1")" -gt 0 ] || fail "r1's elements not restored"
+	cf_serve "$p1"
+	poll 5 eval 'n_get "$WGW:$CF_PORT" world >/dev/null' ||
+	    fail "r1's published port does not answer after the restore"
+	c_cni 0 DEL r2 "$p2"
+	c_cni 0 DEL r1 "$p1"
+	c_clean || fail "left:$(c_leaks)"
 }
 
 # GC frees the elements of every attachment not in the list, also of

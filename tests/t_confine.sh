@@ -458,7 +458,14 @@ t_confine_escapes() {
 			grep -q 'Permission denied' "$ERR" || fail "$s: $f: $(cat "$ERR")"
 		done
 		run 0 pel run --sandbox $s --rootfs "$RFS" sh -c 'ls /proc/1/fd 2>&1'
-		grep -q '^[3-9]\|[0-9][0-9]' "$OUT" && fail "$s: PID 1 holds: $(cat "$OUT")"
+		# The pause's one descriptor past stdio is its live lock, a
+		# read-only open of its own state file, and no workload opens
+		# it through /proc.
+		grep -v '^4$' "$OUT" | grep -q '^[3-9]\|[0-9][0-9]' &&
+		    fail "$s: PID 1 holds: $(cat "$OUT")"
+		run 1 pel run --sandbox $s --rootfs "$RFS" cat /proc/1/fd/4
+		grep -q 'Permission denied\|No such file' "$ERR" ||
+		    fail "$s: /proc/1/fd/4: $(cat "$OUT" "$ERR")"
 	done
 	run 1 pel run --sandbox eb cat "/proc/$(skey "$b" pause_pid)/root$T_DIR/marker"
 	grep -q 'Permission denied' "$ERR" || fail "the pause's root: $(cat "$ERR")"

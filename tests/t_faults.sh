@@ -1011,6 +1011,7 @@ t_fault_corrupt_state() {
 		    mv "$f.x" "$f" ;;
 		esac
 	done
+	good=$(create --name c-good)
 	pel sandbox ls >"$OUT" 2>"$ERR"
 	rc=$?
 	f_defined "$rc" "ls of corrupt states"
@@ -1019,6 +1020,8 @@ t_fault_corrupt_state() {
 		grep -q "^$id .* broken " "$OUT" ||
 		    fail "$id not shown broken: $(grep "^$id" "$OUT")"
 	done
+	grep -q "^$good .* running " "$OUT" || fail "c-good: $(cat "$OUT")"
+	run 0 pel sandbox rm c-good
 	pel sandbox ls --json >"$OUT" 2>"$ERR"
 	f_defined $? "ls --json of corrupt states"
 	for id in $ids; do
