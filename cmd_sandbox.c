@@ -481,7 +481,7 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 	struct sandbox sb;
 	size_t i;
 	const char *f[2];
-	int rootfd = -1, sfd = -1, dfd, shown = 0, ret, json, quiet;
+	int rootfd = -1, sfd = -1, dfd, shown = 0, ret, json, quiet, r;
 
 	if ((ret = pelagos_ls_opts(c, argc, argv, f)) >= 0)
 		return ret;
@@ -496,16 +496,21 @@ cmd_ls(const struct cmd *c, int argc, char **argv)
 		sfd = root_dir(rootfd, "sandboxes");
 	for (i = 0; i < ids.n; i++) {
 		const char *id = ids.id[i], *status, *ipp = "-";
-		char ip[16];
+		char ip[16], path[ID_LEN + sizeof("/" STATE_FILE)];
 
 		if (quiet) {
 			util_out("%s\n", id);
 			continue;
 		}
 		/* Through the sandboxes directory opened once. */
-		dfd = root_dir(sfd, id);
-		if (root_close(dfd, dfd < 0 ? -1 :
-		    sandbox_load_at(dfd, id, &sb)) < 0) {
+		util_fmt(path, sizeof(path), "%s/" STATE_FILE, id);
+		if ((r = sandbox_load_at(sfd, id, path, &sb)) < 0 &&
+		    errno == ENOSYS) {
+			dfd = root_dir(sfd, id);
+			r = root_close(dfd, dfd < 0 ? -1 :
+			    sandbox_load_at(dfd, id, STATE_FILE, &sb));
+		}
+		if (r < 0) {
 			if (json)
 				continue;
 			/* No state yet: a create under way holds its

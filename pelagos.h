@@ -622,7 +622,8 @@ const char *sandbox_boot_id(void);
 int sandbox_shares(const struct sandbox *sb, enum ns_kind k);
 int sandbox_pause_alive(const struct sandbox *sb);
 const char *sandbox_status(const struct sandbox *sb);
-int sandbox_load_at(int dfd, const char *id, struct sandbox *sb);
+int sandbox_load_at(int dfd, const char *id, const char *name,
+	struct sandbox *sb);
 int sandbox_load(int rootfd, const char *id, struct sandbox *sb);
 void sandbox_derive(const char *id, struct sandbox *sb);
 int sandbox_teardown(int rootfd, const struct sandbox *sb, int flags,

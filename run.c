@@ -504,7 +504,7 @@ lock_sandbox(int rootfd, const char *id, const char *label,
 			goto fail;
 		}
 	if ((util_fstat(dfd, &st) == 0 && st.st_nlink == 0) ||
-	    sandbox_load_at(dfd, id, sb) < 0) {
+	    sandbox_load_at(dfd, id, STATE_FILE, sb) < 0) {
 		if (errno == ENOENT || st.st_nlink == 0)
 			err_msg(e, ENOENT, "no such sandbox '%s'", label);
 		else

@@ -94,12 +94,14 @@ sandbox_status(const struct sandbox *sb)
 	return "running";
 }
 
-/* The state in a sandbox's directory; EBADMSG also for a state that
- * names another ID. */
+/* The state in a sandbox's directory (name STATE_FILE), or from the
+ * sandboxes directory (name <id>/STATE_FILE: see state_kv_load);
+ * EBADMSG also for a state that names another ID. */
 int
-sandbox_load_at(int dfd, const char *id, struct sandbox *sb)
+sandbox_load_at(int dfd, const char *id, const char *name,
+	struct sandbox *sb)
 {
-	if (state_load(dfd, STATE_FILE, sb) < 0)
+	if (state_load(dfd, name, sb) < 0)
 		return -1;
 	if (strcmp(sb->id, id)) {
 		errno = EBADMSG;
@@ -115,7 +117,7 @@ sandbox_load(int rootfd, const char *id, struct sandbox *sb)
 
 	if ((dfd = root_sbdir(rootfd, id)) < 0)
 		return -1;
-	return root_close(dfd, sandbox_load_at(dfd, id, sb));
+	return root_close(dfd, sandbox_load_at(dfd, id, STATE_FILE, sb));
 }
 
 /* The kernel objects an ID names: its netns (whose name is the pause's
@@ -360,7 +362,8 @@ sandbox_remove(int rootfd, const char *id, int flags, struct pelagos_err *e)
 		err_os(e, "sandbox %s", id);
 		goto out;
 	}
-	if ((dfd >= 0 ? sandbox_load_at(dfd, id, &sb) : -1) < 0) {
+	if ((dfd >= 0 ? sandbox_load_at(dfd, id, STATE_FILE, &sb) :
+	    -1) < 0) {
 		/* No state file (ENOENT), or an unreadable one. */
 		r = errno;
 		if (r == ENOENT && flock(dfd, LOCK_SH | LOCK_NB) < 0 &&

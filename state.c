@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 
 #include "pelagos.h"
 
@@ -372,7 +373,6 @@ walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
 	struct sandbox *sb = base;
 	char line[LINE_MAX_LEN + 1], *sp, p[8];
 	size_t i, n, pl = util_strlen(pfx);
-	const char *nl;
 	int j;
 
 	for (i = 0; i < nk; i++, name += util_strlen(name) + 1) {
@@ -383,21 +383,27 @@ walk(struct text *t, const struct kv_key *k, size_t nk, const char *name,
 			add_value(t, base, &k[i]);
 			add(t, "\n");
 		} else {
-			nl = util_memchr(t->p, '\n', (size_t)(t->end - t->p));
-			if (!nl || (n = (size_t)(nl - t->p)) > LINE_MAX_LEN)
-				return -1;
-			memcpy(line, t->p, n);
+			/* One pass over the line (ls reads 40 of them a
+			 * sandbox): its end, its one space, and no NUL. */
+			for (sp = NULL, n = 0;; n++) {
+				if (t->p + n == t->end || n > LINE_MAX_LEN)
+					return -1;
+				if ((line[n] = t->p[n]) == '\n')
+					break;
+				if (!line[n] || (line[n] == ' ' && sp))
+					return -1;
+				if (line[n] == ' ')
+					sp = line + n;
+			}
 			line[n] = '\0';
-			if (util_memchr(line, '\0', n) ||
-			    !(sp = util_strchr(line, ' ')))
+			if (!sp)
 				return -1;
 			*sp = '\0';
 			if (util_strncmp(line, pfx, pl) ||
 			    strcmp(line + pl, name) || !sp[1] ||
-			    util_strchr(sp + 1, ' ') ||
 			    parse_value(&k[i], sp + 1, base, t->creating) < 0)
 				return -1;
-			t->p = nl + 1;
+			t->p += n + 1;
 		}
 		for (j = 0; k[i].type == T_IFS && j < sb->nifs; j++) {
 			util_fmt(p, sizeof(p), PEER_PREFIX "%d.", j);
@@ -553,8 +559,16 @@ state_kv_load(int dirfd, const char *name, char *buf, size_t max,
 	size_t len = 0, want;
 	int fd, e;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY);
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY, .resolve = RESOLVE_NO_SYMLINKS };
+
+	/* A name below a directory of dirfd's (ls's <id>/state) is opened
+	 * in one call that follows a symlink at no step; Linux before 5.6
+	 * has no openat2 (ENOSYS), and the caller opens the directory
+	 * itself. */
+	fd = dirfd != AT_FDCWD && util_strchr(name, '/') ?
+	    (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how)) :
+	    openat(dirfd, name, (int)how.flags);
 	if (fd < 0)
 		return -1;
 	if (held)
