@@ -184,8 +184,20 @@ cleanup() {
 		sysctl -qw "$key=$val"
 	done <"$tmp/sysctl.saved"
 	[ -n "${cnidata:-}" ] && rm -rf "$cnidata"
-	# The pods' cgroups went with them; their parent is this run's.
-	[ -d "$cgparent" ] && rmdir "$cgparent"
+	# The pods' cgroups went with them, but those of sandboxes killed
+	# above: theirs (leaf first, once their pauses have left), then the
+	# parent, this run's.
+	if [ -n "$cgparent" ] && [ -d "$cgparent" ]; then
+		for d in "$cgparent"/*/pause "$cgparent"/*; do
+			[ -d "$d" ] || continue
+			j=0
+			while ! rmdir "$d" 2>/dev/null && [ $j -lt 50 ]; do
+				j=$((j + 1))
+				sleep 0.1
+			done
+		done
+		rmdir "$cgparent"
+	fi
 	rm -rf "$tmp"
 }
 trap 'st=$?; cleanup; exit $st' EXIT
