@@ -496,7 +496,7 @@ fail:
 /* The lowest free address but except (a gateway that is not the first
  * host), leased to holder: a CNI attachment.  Call with the directory
  * locked.  The link is made atomically and seen at once by every other
- * plugin run, but not fsync()ed as a sandbox's lease is (1-3 ms of
+ * plugin run, but not synced as a sandbox's lease is (1-3 ms of
  * journal commit on ext4): it describes a veth in a namespace of the
  * runtime's, which no crash outlives, so a lease the disk lost in a
  * crash is one whose attachment went with it, and one it kept would

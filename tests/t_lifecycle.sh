@@ -367,9 +367,13 @@ t_ls_live_lock() {
 	ppb=$(sed 's/.*) //' "/proc/$pb/stat" | cut -d' ' -f2)
 	[ -e "/proc/$ppb/fd/4" ] && fail "the waiting pause holds fd 4"
 	grep -q "OFD.*READ" /proc/locks || fail "no OFD read lock listed"
-	strace -qq -e trace=%file -o "$T_DIR/ls.trace" \
-	    "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR" ||
-	    fail "ls under strace: $(cat "$ERR")"
+	# Which files ls opens, where strace is (not in the initramfs).
+	tr=""
+	command -v strace >/dev/null 2>&1 &&
+	    tr="strace -qq -e trace=%file -o $T_DIR/ls.trace"
+	: >"$T_DIR/ls.trace"
+	$tr "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR" ||
+	    fail "ls: $(cat "$ERR")"
 	grep -q "^$a .* running " "$OUT" || fail "a: $(cat "$OUT")"
 	grep -q "^$b .* running " "$OUT" || fail "b: $(cat "$OUT")"
 	grep -q '"/proc/[0-9]' "$T_DIR/ls.trace" && fail "ls of live pauses" \
@@ -377,10 +381,9 @@ t_ls_live_lock() {
 	# A new inode at state carries no lock: /proc answers for a.
 	f=$ROOT/sandboxes/$a/state
 	cp "$f" "$f.x" && mv "$f.x" "$f" || fail "cannot copy the state"
-	strace -qq -e trace=%file -o "$T_DIR/ls.trace" \
-	    "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR"
+	$tr "$PELAGOS" --root "$ROOT" sandbox ls >"$OUT" 2>"$ERR"
 	grep -q "^$a .* running " "$OUT" || fail "a without lock: $(cat "$OUT")"
-	grep -q "\"/proc/$pa/stat\"" "$T_DIR/ls.trace" ||
+	[ -z "$tr" ] || grep -q "\"/proc/$pa/stat\"" "$T_DIR/ls.trace" ||
 	    fail "no /proc/$pa/stat read for a state without its lock"
 	kill -9 "$pa" "$pb"
 	poll 5 gone "$pa" && poll 5 gone "$pb" || fail "pauses survived SIGKILL"
