@@ -55,6 +55,10 @@ ipv6_conf(const char *ifname, int on)
 	if (on) {
 		conf_set(ifname, "accept_dad", "0");
 		conf_set(ifname, "accept_ra", "0");
+		/* The link-local address from the MAC, which the bridge's
+		 * anti-spoofing set names (nft.c): a host's inherited
+		 * stable_privacy would make another. */
+		conf_set(ifname, "addr_gen_mode", "0");
 	}
 	conf_set(ifname, "disable_ipv6", on ? "0" : "1");
 }

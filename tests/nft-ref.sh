@@ -45,7 +45,7 @@ table bridge pelagos {
 	map drops { type ifname : counter; }
 	set allowports { type ifname . ipv4_addr . inet_proto . inet_service; flags interval; }
 	set replies { type ifname . inet_proto . inet_service; }
-	set ips6 { type ifname . ipv6_addr; flags interval; }
+	set src6 { type ifname . ipv6_addr; }
 	chain prerouting { type filter hook prerouting priority filter; }
 	chain pod { }
 	chain egress { }
@@ -59,9 +59,9 @@ add rule bridge pelagos pod iifname . ether saddr != @macs drop
 add rule bridge pelagos pod iifname . arp saddr ether != @macs drop
 add rule bridge pelagos pod iifname . arp saddr ip != @ips drop
 add rule bridge pelagos pod iifname . ip saddr != @ips drop
-add rule bridge pelagos pod iifname . ip6 saddr != @ips6 drop
+add rule bridge pelagos pod iifname . ip6 saddr != @src6 drop
 # (then nft.c checks a neighbour advertisement's target, iifname .
-# @th,64,128 != @ips6, which nft 1.0 cannot say: it has no icmpv6 taddr
+# @th,64,128 != @src6, which nft 1.0 cannot say: it has no icmpv6 taddr
 # and types the raw payload an integer, which a set of IPv6 addresses
 # does not take; tests/unit.c leaves that rule out of the comparison)
 add rule bridge pelagos pod iifname @drops jump egress
@@ -90,7 +90,7 @@ add element bridge pelagos macs { $v . 02:00:00:00:00:01 $c }
 add element bridge pelagos ips { $v . 172.19.0.2 $c }
 add counter bridge pelagos vh-01234567
 add element bridge pelagos drops { $v $c : $v }
-add element bridge pelagos ips6 { $v . fd00::2 $c, $v . fe80::/10 $c, $v . :: $c }
+add element bridge pelagos src6 { $v . fd00::2 $c, $v . fe80::ff:fe00:1 $c, $v . :: $c }
 add element bridge pelagos allow { $v . 10.0.0.0/8 $c, $v . 1.1.1.1 $c }
 add element bridge pelagos allowports { $v . 9.9.9.9 . tcp . 53 $c, $v . 9.9.9.9 . udp . 53 $c, $v . 8.8.0.0/16 . tcp . 8000-8100 $c }
 add element bridge pelagos replies { $v . tcp . 80 $c, $v . udp . 81 $c, $v . udp . 82 $c, $v . udp . 83 $c }
@@ -106,7 +106,7 @@ delete element bridge pelagos macs { $v . 02:00:00:00:00:01 }
 delete element bridge pelagos ips { $v . 172.19.0.2 }
 delete element bridge pelagos drops { $v }
 delete counter bridge pelagos vh-01234567
-delete element bridge pelagos ips6 { $v . fd00::2, $v . fe80::/10, $v . :: }
+delete element bridge pelagos src6 { $v . fd00::2, $v . fe80::ff:fe00:1, $v . :: }
 delete element bridge pelagos allow { $v . 10.0.0.0/8, $v . 1.1.1.1 }
 delete element bridge pelagos allowports { $v . 9.9.9.9 . tcp . 53, $v . 9.9.9.9 . udp . 53, $v . 8.8.0.0/16 . tcp . 8000-8100 }
 delete element bridge pelagos replies { $v . tcp . 80, $v . udp . 81, $v . udp . 82, $v . udp . 83 }

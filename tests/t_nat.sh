@@ -298,6 +298,23 @@ t_nat_spoof6() {
 	n_na "$ai" "$ai" "$bmac"
 	ping -6 -c 1 -W 2 "$ai" >/dev/null || fail "host lost a"
 	expect_eq "$(n_lladdr "$ai")" "$amac" "host's neighbour of $ai"
+	# Link-local: a's own (the EUI-64 one of its MAC, in the set)
+	# reaches b's; another fe80:: address put on a's eth0 does not.
+	n_ll() {
+		nsenter --net="$(ns_of "$1")" ip -6 -o addr show dev eth0 \
+		    scope link | awk '{ sub(/\/.*/, "", $4); print $4 }'
+	}
+	all=$(n_ll "$a") bll=$(n_ll "$b")
+	[ -n "$all" ] && [ -n "$bll" ] || fail "no link-local address: '$all' '$bll'"
+	nft list set bridge "$PELAGOS_NFT_TABLE" src6 | grep -q "$all" ||
+	    fail "$all not in src6: $(nft list set bridge "$PELAGOS_NFT_TABLE" src6)"
+	nsenter --net="$(ns_of "$a")" ping -6 -c 1 -W 2 "$bll%eth0" >/dev/null ||
+	    fail "a cannot reach b's link-local address from its own"
+	# In its place, so that it is the source a's ping takes.
+	nsenter --net="$(ns_of "$a")" sh -c "ip -6 addr del $all/64 dev eth0 &&
+	    ip -6 addr add fe80::bad/64 dev eth0 nodad" || fail "cannot swap"
+	nsenter --net="$(ns_of "$a")" ping -6 -c 1 -W 1 "$bll%eth0" \
+	    >/dev/null && fail "a sent from a link-local address not its own"
 	run 0 pel sandbox rm "$a" "$b"
 	run 0 pel network rm n6
 }

@@ -2117,7 +2117,7 @@ test_nft(void)
 		nft_req_table(&b, "pelagos", bridge);
 		nft_batch(&b, 1);
 		if (bridge)
-			nft_drop_rule(&b, "ips6", 1);
+			nft_drop_rule(&b, "src6", 1);
 		expect_nft(&b, bridge ? nft_ref_bridge : nft_ref_inet,
 		    bridge ? "the bridge table" : "the inet table");
 	}
