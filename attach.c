@@ -285,10 +285,13 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	nd.gateway = r->gw;
 	nd.sn6 = r->sn6;
 	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
-	 * (EEXIST), which makes neither end. */
+	 * (EEXIST), which makes neither end.  With subnet6 its IPv6 is set
+	 * as a sandbox's eth0 (net.c) before it is up: no DAD, no router
+	 * solicitation, the link-local address the anti-spoofing names. */
 	if (interrupted(e) || net_bridge_ready(&c.host, &nd, &brindex, e) < 0 ||
 	    net_veth_create(&c.host, pi->veth_host, brindex, r->ifname,
 	    c.nsfd, (int)r->mtu, pi->mac, 0, e) < 0 ||
+	    (pi->prefix6 && net_ipv6_ifconf(c.nsfd, r->ifname, 1, e) < 0) ||
 	    net_pod_config(&c.pod, r->ifname, pi, r->defroute, e) < 0)
 		goto undo;
 	/* A hostPort that another sandbox, attachment or host socket holds
