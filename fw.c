@@ -187,15 +187,15 @@ fw_has(struct fw *f, const struct sandbox *sb)
  * then re-adds the elements of the root's other sandboxes (but skip's)
  * from their state files, or where there is none from their intent: a
  * CNI attachment's record is that alone (and a create that died after
- * its firewall step had its elements too, until prune).  *guard tells whether the bridge table could
- * be made; a kernel without the inet one fails with its errno.
- * f->made says the tables were not there before. */
+ * its firewall step had its elements too, until prune).  *guard tells
+ * whether the bridge table could be made; a kernel without the inet one
+ * fails with its errno.  f->made says the tables were not there before. */
 static int
 restore(struct fw *f, const struct sandbox *sb, const char *skip, int *guard)
 {
 	struct root_ids ids = { NULL, 0, 0 };
 	struct sandbox o;
-	int dfd;
+	int dfd, r;
 	size_t i;
 
 	f->made = !fw_has(f, NULL);
@@ -219,9 +219,9 @@ restore(struct fw *f, const struct sandbox *sb, const char *skip, int *guard)
 		if ((skip && !strcmp(ids.id[i], skip)) ||
 		    (dfd = root_sbdir(f->rootfd, ids.id[i])) < 0)
 			continue;
-		if (root_close(dfd, state_load(dfd, STATE_FILE, &o) == 0 ||
-		    (errno == ENOENT && state_load(dfd, FW_FILE, &o) == 0) ?
-		    0 : -1) == 0 &&
+		if ((r = state_load(dfd, STATE_FILE, &o)) < 0 && errno == ENOENT)
+			r = state_load(dfd, FW_FILE, &o);
+		if (root_close(dfd, r) == 0 &&
 		    !strcmp(o.id, ids.id[i]) && !strcmp(o.nft, f->table))
 			f->added += fw_send(f, &o, F_ADD |
 			    (o.antispoof ? *guard : 0)) == 0;

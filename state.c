@@ -554,13 +554,12 @@ int
 state_kv_load(int dirfd, const char *name, char *buf, size_t max,
 	int *held)
 {
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY, .resolve = RESOLVE_NO_SYMLINKS };
 	struct flock fl = { .l_type = F_WRLCK };
 	ssize_t n = 0;
 	size_t len = 0, want;
 	int fd, e;
-
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY, .resolve = RESOLVE_NO_SYMLINKS };
 
 	/* A name below a directory of dirfd's (ls's <id>/state) is opened
 	 * in one call that follows a symlink at no step; Linux before 5.6
