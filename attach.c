@@ -284,6 +284,16 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	nd.sn = r->sn;
 	nd.gateway = r->gw;
 	nd.sn6 = r->sn6;
+	/* A hostPort that another sandbox, attachment or host socket holds
+	 * (or a hostIP not the host's) is the configuration's fault.  The
+	 * elements come before the port, as a sandbox's (sandbox.c). */
+	if ((r->masq || r->ports[0]) && (fw_dir(c.dirfd, sb.id, e) < 0 ||
+	    fw_add(c.dirfd, &sb, e) < 0)) {
+		if (errno == EEXIST || errno == EADDRINUSE ||
+		    errno == EADDRNOTAVAIL)
+			code = CNI_E_CONFIG;
+		goto undo;
+	}
 	/* A CNI_IFNAME taken in CNI_NETNS fails the veth's creation
 	 * (EEXIST), which makes neither end.  With subnet6 its IPv6 is set
 	 * as a sandbox's eth0 (net.c) before it is up: no DAD, no router
@@ -294,15 +304,6 @@ attach_add(const struct cni_req *r, struct cni_att *a,
 	    (pi->prefix6 && net_ipv6_ifconf(c.nsfd, r->ifname, 1, e) < 0) ||
 	    net_pod_config(&c.pod, r->ifname, pi, r->defroute, e) < 0)
 		goto undo;
-	/* A hostPort that another sandbox, attachment or host socket holds
-	 * (or a hostIP not the host's) is the configuration's fault. */
-	if ((r->masq || r->ports[0]) && (fw_dir(c.dirfd, sb.id, e) < 0 ||
-	    fw_add(c.dirfd, &sb, e) < 0)) {
-		if (errno == EEXIST || errno == EADDRINUSE ||
-		    errno == EADDRNOTAVAIL)
-			code = CNI_E_CONFIG;
-		goto undo;
-	}
 	for (i = 0; i < 2; i++)
 		if (link_info(&c.host, &c.a.link[i], &l, e))
 			goto undo;

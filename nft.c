@@ -285,6 +285,14 @@ static const uint8_t bridge_prog[] = {
 	RULE(P_POD), PROTO_IP6, META(L4PROTO, 1), CMP1(EQ, IPPROTO_ICMPV6),
 	PAY(TRANSPORT, 0, 1, 1), CMP1(EQ, 136), IIF, PAY(TRANSPORT, 8, 16, 2),
 	LOOKNOT(P_IPS6, 8), DROP, RULE_END,
+	/* Its multicast listener reports go nowhere: a bridge without a
+	 * querier floods multicast to every port whatever its members
+	 * report, so each report of each new pod's groups would only be
+	 * flooded to every other pod, whose kernel drops it: as sandboxes
+	 * add up, the cost of a create that grows most with them.
+	 * meta l4proto ipv6-icmp icmpv6 type mld2-listener-report drop */
+	RULE(P_POD), META(L4PROTO, 1), CMP1(EQ, IPPROTO_ICMPV6),
+	PAY(TRANSPORT, 0, 1, 1), CMP1(EQ, 143), DROP, RULE_END,
 	/* iifname @drops jump egress: it has an allowlist */
 	RULE(P_POD), IIF, LOOK(P_DROPS, 5), JUMP(P_EGRESS),
 	RULE_END,

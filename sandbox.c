@@ -723,8 +723,13 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int live,
 			if (net_bridge_ready(&hostnl, &o->nets[i], &brindex[i],
 			    e) < 0 || interrupted(sigfd, e))
 				goto out;
+		/* The firewall's elements name the ports, their MACs and
+		 * addresses before the ports exist: from its first frame a
+		 * pod is checked, and the multicast reports its kernel sends
+		 * the moment its eth0 is up are dropped (nft.c). */
 		if (net_ns_create(sb->ns_name, ipv6, &nsfd, &podnl, made,
-		    e) < 0 || interrupted(sigfd, e))
+		    e) < 0 || interrupted(sigfd, e) ||
+		    fw_add(rootfd, sb, e) < 0 || interrupted(sigfd, e))
 			goto out;
 		for (i = 0; i < sb->nifs; i++) {
 			pi = &sb->ifs[i];
@@ -737,8 +742,6 @@ build(int rootfd, struct sandbox *sb, const struct pod_opts *o, int live,
 			    interrupted(sigfd, e))
 				goto out;
 		}
-		if (fw_add(rootfd, sb, e) < 0 || interrupted(sigfd, e))
-			goto out;
 	}
 	/* The pause joins the namespace mounted at its tag, or stays in
 	 * ours: its inode is known before the pause runs, and the pause

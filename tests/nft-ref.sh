@@ -64,6 +64,7 @@ add rule bridge pelagos pod iifname . ip6 saddr != @src6 drop
 # @th,64,128 != @src6, which nft 1.0 cannot say: it has no icmpv6 taddr
 # and types the raw payload an integer, which a set of IPv6 addresses
 # does not take; tests/unit.c leaves that rule out of the comparison)
+add rule bridge pelagos pod meta l4proto ipv6-icmp icmpv6 type mld2-listener-report drop
 add rule bridge pelagos pod iifname @drops jump egress
 add rule bridge pelagos egress ether type arp return
 add rule bridge pelagos egress iifname . ip daddr @allow return

@@ -297,6 +297,27 @@ t_net_ipv6() {
 	    "IPv6 on eth0 of an IPv4-only sandbox"
 	expect_eq "$(skey "$c" eth0.ip6)" - "ip6 of an IPv4-only sandbox"
 	expect_eq "$(readlink "$ROOT/leases/$NET6:1::2")" "$a" "IPv6 lease"
+	# A port's anti-spoofing elements exist before the port does: the
+	# MLD reports its kernel sends the moment eth0 is up are dropped
+	# there (nft.c) instead of flooded to every pod of the bridge.
+	if command -v strace >/dev/null 2>&1; then
+		strace -q -o "$T_DIR/create.trace" -e trace=sendto \
+		    "$PELAGOS" --root "$ROOT" sandbox create --network n6 \
+		    >"$T_DIR/id" || fail "create under strace failed"
+		read -r e <"$T_DIR/id"
+		echo "$e" >>"$T_DIR/ids"
+		echo "$(skey "$e" pause_pid) $(skey "$e" pause_start)" \
+		    >>"$T_DIR/pids"
+		awk '/NFT_MSG_NEWSETELEM/ && !elem { elem = NR }
+		    /"veth"/ && !veth { veth = NR }
+		    END { exit !(elem && veth && elem < veth) }' \
+		    "$T_DIR/create.trace" ||
+		    fail "the port's nftables elements came after its veth"
+		nft list chain bridge "$PELAGOS_NFT_TABLE" pod |
+		    grep -q 'icmpv6 type mld2-listener-report drop' ||
+		    fail "no MLD report drop in the pod chain"
+		run 0 pel sandbox rm "$e"
+	fi
 	run 0 pel sandbox rm "$a"
 	[ -L "$ROOT/leases/$NET6:1::2" ] && fail "rm left the IPv6 lease"
 	d=$(create --network n6)
