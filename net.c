@@ -11,6 +11,8 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/mount.h>
 #include <linux/netlink.h>
 
 #include "pelagos.h"
@@ -21,28 +23,45 @@ ns_path(char *buf, size_t len, const char *name)
 	util_fmt(buf, len, NETNS_DIR "/%s", name);
 }
 
-/* Writes a sysctl file; a kernel without IPv6 has none of ipv6/, which
- * is what turning it off asked for anyway. */
-static void
-sysctl_set(const char *path, const char *val)
+/* A proc instance of this process's own, mounted nowhere (Linux 5.2;
+ * else /proc).  Every namespace whose net/ one lookup has seen keeps a
+ * dentry of that name under the instance's sys/, all hashed alike, and a
+ * lookup compares them one by one: through the host's /proc, at 1000
+ * sandboxes that cost each create 0.3 ms in the host and 0.5 ms in its
+ * pod, and every other reader of /proc/sys/net paid it too. */
+static int
+proc_fd(void)
 {
-	int fd;
+	static int fd = -1;
+	int fs;
 
-	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) >= 0) {
-		(void)!write(fd, val, util_strlen(val));
-		close(fd);
+	if (fd < 0 && (fs = (int)syscall(SYS_fsopen, "proc",
+	    FSOPEN_CLOEXEC)) >= 0) {
+		if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL,
+		    0) == 0)
+			fd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+		close(fs);
 	}
+	if (fd < 0)
+		fd = openat(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY |
+		    O_CLOEXEC);
+	return fd;
 }
 
-/* net.ipv6.conf.<ifname>.<key> of the calling thread's namespace. */
+/* net.ipv6.conf.<ifname>.<key> of the calling thread's namespace; a
+ * kernel without IPv6 has none of ipv6/, which is what turning it off
+ * asked for anyway. */
 static void
 conf_set(const char *ifname, const char *key, const char *val)
 {
 	char path[80];
+	int fd;
 
-	util_fmt(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname,
-	    key);
-	sysctl_set(path, val);
+	util_fmt(path, sizeof(path), "sys/net/ipv6/conf/%s/%s", ifname, key);
+	if ((fd = openat(proc_fd(), path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, val, util_strlen(val));
+		close(fd);
+	}
 }
 
 /* IPv6 on an interface without duplicate address detection (our

@@ -299,9 +299,12 @@ t_net_ipv6() {
 	expect_eq "$(readlink "$ROOT/leases/$NET6:1::2")" "$a" "IPv6 lease"
 	# A port's anti-spoofing elements exist before the port does: the
 	# MLD reports its kernel sends the moment eth0 is up are dropped
-	# there (nft.c) instead of flooded to every pod of the bridge.
+	# there (nft.c) instead of flooded to every pod of the bridge.  Its
+	# sysctls are written through a proc of its own where the kernel
+	# has fsmount (net.c), never through the host's /proc/sys/net.
 	if command -v strace >/dev/null 2>&1; then
-		strace -q -o "$T_DIR/create.trace" -e trace=sendto \
+		strace -q -o "$T_DIR/create.trace" \
+		    -e trace=sendto,openat,fsmount \
 		    "$PELAGOS" --root "$ROOT" sandbox create --network n6 \
 		    >"$T_DIR/id" || fail "create under strace failed"
 		read -r e <"$T_DIR/id"
@@ -313,10 +316,32 @@ t_net_ipv6() {
 		    END { exit !(elem && veth && elem < veth) }' \
 		    "$T_DIR/create.trace" ||
 		    fail "the port's nftables elements came after its veth"
+		if ! grep -q '^fsmount(' "$T_DIR/create.trace"; then
+			fail "create tried no proc of its own"
+		elif grep -q '^fsmount(.* = [0-9]' "$T_DIR/create.trace"; then
+			grep -q 'sys/net/ipv6/conf/default/accept_ra' \
+			    "$T_DIR/create.trace" ||
+			    fail "create wrote no accept_ra in the pod"
+			! grep -q '"/proc/sys/net' "$T_DIR/create.trace" ||
+			    fail "create walked the host's /proc/sys/net"
+		fi
 		nft list chain bridge "$PELAGOS_NFT_TABLE" pod |
 		    grep -q 'icmpv6 type mld2-listener-report drop' ||
 		    fail "no MLD report drop in the pod chain"
 		run 0 pel sandbox rm "$e"
+		# Without that proc (an old kernel, a seccomp filter), /proc.
+		for inj in fsopen:error=ENOSYS fsmount:error=EPERM; do
+			strace -q -o /dev/null -e trace=fsopen,fsmount \
+			    -e inject="$inj" "$PELAGOS" --root "$ROOT" sandbox \
+			    create --network n6 >"$T_DIR/id" ||
+			    fail "create with $inj failed"
+			read -r e <"$T_DIR/id"
+			echo "$e" >>"$T_DIR/ids"
+			expect_eq "$(n_in "$(ns_of "$e")" cat \
+			    /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0 \
+			    "accept_ra in the pod, $inj"
+			run 0 pel sandbox rm "$e"
+		done
 	fi
 	run 0 pel sandbox rm "$a"
 	[ -L "$ROOT/leases/$NET6:1::2" ] && fail "rm left the IPv6 lease"
