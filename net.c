@@ -24,8 +24,8 @@ ns_path(char *buf, size_t len, const char *name)
 }
 
 /* A proc instance of this process's own, mounted nowhere (Linux 5.2;
- * else /proc).  Every namespace whose net/ one lookup has seen keeps a
- * dentry of that name under the instance's sys/, all hashed alike, and a
+ * else /proc).  An instance keeps a dentry named net under its sys/ for
+ * every namespace a lookup there has seen, all hashed alike, and each
  * lookup compares them one by one: through the host's /proc, at 1000
  * sandboxes that cost each create 0.3 ms in the host and 0.5 ms in its
  * pod, and every other reader of /proc/sys/net paid it too. */
