@@ -811,14 +811,9 @@ scale_run() {
 	while read -r id pid; do
 		pelagos_rm "$tmp/drain.$kind.rm" "$id" "$pid"
 	done <"$tmp/live"
-	# Veths may outlive their netns for a moment: the kernel frees them
-	# late.
-	j=0
-	while ip -o link show | grep -q "vh-.*master $sbr"; do
-		j=$((j + 1))
-		[ $j -lt 100 ] || die "pelagos left veths on $sbr after rm"
-		sleep 0.1
-	done
+	# Each rm's veth was awaited (settle): none may be left.
+	! ip -o link show | grep -q "vh-.*master $sbr" ||
+		die "pelagos left veths on $sbr after rm"
 
 	set -- $ls_ms
 	echo
