@@ -92,21 +92,14 @@ struct visit {
 	uint32_t ip;		/* the request's lease, when found */
 };
 
+/* Its elements (none when it recorded none), its veth, then the record
+ * of the elements: a removal cut short finds them again. */
 static int
-visit(uint32_t ip, const char *holder, void *arg)
+detach(struct visit *v, uint32_t ip)
 {
-	struct visit *v = arg;
 	struct pelagos_err *e = v->code ? &scratch : v->e;
 	struct sandbox sb;
 
-	if (!util_strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
-	    strcmp(holder, v->r->key)))
-		return 0;
-	v->ip = ip;
-	if (!v->drop)
-		return 0;
-	/* Its elements (none when it recorded none), its veth, then the
-	 * record of the elements: a removal cut short finds them again. */
 	fw_sb(v->r, ip, &sb);
 	if (fw_del(v->dirfd, &sb, 1, e) < 0 ||
 	    net_veth_release(sb.ifs[0].veth_host, 0, e) < 0 ||
@@ -118,6 +111,72 @@ visit(uint32_t ip, const char *holder, void *arg)
 }
 
 static int
+visit(uint32_t ip, const char *holder, void *arg)
+{
+	struct visit *v = arg;
+
+	if (!util_strchr(holder, '/') || (v->gc ? cni_valid(v->r, holder) :
+	    strcmp(holder, v->r->key)))
+		return 0;
+	v->ip = ip;
+	return v->drop && detach(v, ip);
+}
+
+/* The address a host end's name or a record's ID ends in, as veth_name
+ * and fw_sb write it, when it is one of the subnet's that no lease
+ * holds; else 0. */
+static uint32_t
+unleased(const struct visit *v, const char *hex)
+{
+	char a[24] = "leases/";
+	struct stat st;
+	uint32_t ip = 0;
+	unsigned int c;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if ((c = (unsigned char)hex[i] - '0') > 9)
+			c -= 'a' - '0' - 10;
+		if (c > 15)
+			return 0;
+		ip = ip << 4 | c;
+	}
+	ipam_format_ip(ip, a + 7);
+	return (ip & ipam_mask(v->r->sn.prefix)) == v->r->sn.net &&
+	    util_fstatat(v->dirfd, a, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT ? ip : 0;
+}
+
+/* What GC finds that no lease names.  Nothing pelagos makes outlives its
+ * lease (taken before, freed after), so a record of elements, or a port
+ * of the bridge, named after an address of the subnet that no lease
+ * holds is what a lease removed by hand left (as host-local's users are
+ * used to clear leaks), and goes as a lease's attachment does.  The
+ * ports are the bridge's directory in sysfs, as sandbox.c sees names:
+ * a dump would want its replies read before any removal talks netlink. */
+static void
+orphans(struct visit *v)
+{
+	struct util_dir d;
+	const char *name;
+	char path[48];
+	uint32_t ip;
+	int k;
+
+	util_fmt(path, sizeof(path), "/sys/class/net/%s/brif", v->r->bridge);
+	for (k = 0; k < 2; k++) {
+		if (util_dir_open(&d, v->dirfd, k ? path : "sandboxes") < 0)
+			continue;
+		while (util_dir_next(&d, &name) > 0)
+			if (util_strlen(name) == ID_LEN - 5u * k && (!k ||
+			    !util_strncmp(name, CNI_VETH_PREFIX, 3)) &&
+			    (ip = unleased(v, name + 8 - 5 * k)))
+				detach(v, ip);
+		util_dir_close(&d);
+	}
+}
+
+static int
 leases(int dirfd, const struct cni_req *r, int drop, int gc,
 	struct pelagos_err *e, uint32_t *ip)
 {
@@ -125,6 +184,8 @@ leases(int dirfd, const struct cni_req *r, int drop, int gc,
 
 	if (ipam_lease_each(dirfd, visit, &v) < 0 && !v.code)
 		v.code = sys(e, "read leases in", r->dir);
+	if (gc)
+		orphans(&v);
 	if (ip)
 		*ip = v.ip;
 	return v.code;

@@ -358,6 +358,28 @@ t_cni_gc() {
 	[ -L "$ROOT/cni/tnet/leases/$leak" ] && fail "GC kept the leaked lease"
 	nsenter -t "$p2" -n ip link show dev eth0 >/dev/null 2>&1 &&
 	    fail "GC kept drop's eth0"
+	# A lease removed by hand (as host-local's users clear its leaks)
+	# leaves a port that no lease names: GC removes it, listed or not.
+	# Ports of the bridge that are not a lease's are left: one not
+	# named as ours, one named after an address outside the subnet.
+	c_cni 0 ADD hand "$p2"
+	hand=$(c_addr)
+	rm "$ROOT/cni/tnet/leases/$hand"
+	for _d in tgc-$$ pc-01020304; do
+		ip link add "$_d" type veth && ip link set "$_d" master "$BR" ||
+		    fail "cannot add port $_d"
+	done
+	sed -i 's/"drop","ifname":"eth1"/"hand","ifname":"eth0"/' "$T_DIR/conf.json"
+	c_cni 0 GC "" -
+	nsenter -t "$p2" -n ip link show dev eth0 >/dev/null 2>&1 &&
+	    fail "GC kept the port of a lease removed by hand"
+	[ -L "$ROOT/cni/tnet/leases/$keep" ] || fail "GC freed a valid attachment"
+	nsenter -t "$p1" -n ip link show dev eth0 >/dev/null 2>&1 ||
+	    fail "GC removed a valid attachment's eth0"
+	for _d in tgc-$$ pc-01020304; do
+		[ -e "/sys/class/net/$BR/brif/$_d" ] || fail "GC removed port $_d"
+		ip link del "$_d"
+	done
 	# Without the list GC refuses, frees nothing.
 	c_conf 1.1.0
 	c_cni 1 GC "" -

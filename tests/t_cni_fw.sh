@@ -199,6 +199,21 @@ t_cni_fw_gc() {
 	[ "$(n_elements "$keep")" -gt 0 ] || fail "GC freed a valid attachment's elements"
 	expect_eq "$(n_elements "$leak")" 0 "the leak's elements after GC"
 	expect_eq "$(cf_id)" "$keep" "records after GC"
+	# A lease removed by hand, its namespace gone too: GC finds the
+	# elements from their record alone.
+	p3=$(c_ns)
+	cf_conf "$(cf_map $((CF_PORT + 2)))"
+	c_cni 0 ADD hand "$p3"
+	hand=$(cf_id | grep -v "$keep")
+	hip=$(C_PFX=25; c_addr)
+	rm "$ROOT/cni/tnet/leases/${hip:?no address}"
+	c_kill_ns "$p3"
+	cf_conf "[]" ',"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"},{"containerID":"hand","ifname":"eth0"}]'
+	sed -i 's/"cniVersion":"1.0.0"/"cniVersion":"1.1.0"/' "$T_DIR/conf.json"
+	c_cni 0 GC "" -
+	expect_eq "$(n_elements "$hand")" 0 "elements of a lease removed by hand after GC"
+	expect_eq "$(cf_id)" "$keep" "records after GC of a lease removed by hand"
+	[ "$(n_elements "$keep")" -gt 0 ] || fail "GC freed a valid attachment's elements"
 	sed -i 's/"cni.dev\/valid-attachments":\[.*\]/"cni.dev\/valid-attachments":[]/' \
 	    "$T_DIR/conf.json"
 	c_cni 0 GC "" -
