@@ -396,7 +396,7 @@ attach_del(const struct cni_req *r, struct pelagos_err *e)
 }
 
 /* The kernel side against prevResult and the lease: the lease and the
- * address prevResult gives CNI_IFNAME agree, the bridge is up, the host
+ * addresses prevResult gives CNI_IFNAME agree, the bridge is up, the host
  * end up on it, CNI_IFNAME up with the MAC prevResult recorded, its
  * addresses local and, with isDefaultGateway, the default routes via the
  * gateway and out of CNI_IFNAME (a TEST-NET address outside the subnet
@@ -417,9 +417,12 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	if ((code = ctx_open(r, 0, &c, e)) != 0)
 		goto out;
 	names(r, &c.a);
+	fw_sb(r, c.a.pi.ip, &sb);
 	code = CNI_E_DRIFT;
 	if (!c.a.pi.ip || c.a.pi.ip != r->want_ip ||
-	    r->want_prefix != r->sn.prefix)
+	    r->want_prefix != r->sn.prefix ||
+	    r->want6.prefix != sb.ifs[0].prefix6 ||
+	    memcmp(r->want6.net, sb.ifs[0].ip6, 16))
 		goto drift;
 	if ((code = ctx_netns(r, &c, e)) != 0 ||
 	    (code = link_info(&c.host, &c.a.link[0], &br, e)) != 0 ||
@@ -438,7 +441,6 @@ attach_check(const struct cni_req *r, struct pelagos_err *e)
 	if (!(l.flags & IFF_UP) || (r->want_mac[0] && strcmp(mac,
 	    r->want_mac)))
 		goto drift;
-	fw_sb(r, c.a.pi.ip, &sb);
 	/* IPv4, then IPv6 where subnet6 gives the interface an address. */
 	for (i = 0; i <= !!sb.ifs[0].prefix6; i++) {
 		v6 = i ? sb.ifs[0].ip6 : NULL;

@@ -75,12 +75,12 @@ get_str(const struct json *j, int obj, const char *key, char *buf,
 }
 
 /* prevResult's lists, and where CHECK finds what ADD reported: the
- * interface named CNI_IFNAME, its MAC and its IPv4 address. */
+ * interface named CNI_IFNAME, its MAC and its addresses. */
 static int __attribute__((noinline))
 prev_result(struct cni_req *r)
 {
 	const struct json *j = r->j;
-	char s[20], *slash;
+	char s[48], *slash;
 	unsigned long long v;
 	int t, k, want = -1;
 
@@ -99,11 +99,14 @@ prev_result(struct cni_req *r)
 	for (t = json_next(j, r->prev_list[PREV_IPS], -1); t >= 0;
 	    t = json_next(j, r->prev_list[PREV_IPS], t))
 		if (json_uint(j, json_get(j, t, "interface"), 1000, &v) == 0 &&
-		    (int)v == want && !get_str(j, t, "address", s, 20) &&
+		    (int)v == want && !get_str(j, t, "address", s, sizeof(s)) &&
 		    (slash = util_strchr(s, '/')) &&
-		    ipam_parse_ip(s, slash, &r->want_ip) == 0 &&
-		    util_parse_ull(slash + 1, NULL, 32, &v) == 0)
-			r->want_prefix = (int)v;
+		    util_parse_ull(slash + 1, NULL, 128, &v) == 0) {
+			if (ipam_parse_ip(s, slash, &r->want_ip) == 0)
+				r->want_prefix = (int)v;
+			else if (ipam_parse_ip6(s, slash, r->want6.net) == 0)
+				r->want6.prefix = (int)v;
+		}
 	return 0;
 }
 

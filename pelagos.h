@@ -672,6 +672,7 @@ struct cni_req {
 	int want_prefix;
 	char want_mac[18];
 	struct subnet6 sn6;		/* subnet6; prefix 0: none */
+	struct subnet6 want6;		/* prevResult's IPv6 address of it */
 	char ifname[IFNAME_LEN];
 	char version[16];
 	char key[CNI_KEY_LEN];		/* the attachment, as leases hold it */

@@ -298,8 +298,17 @@ t_cni_dual_stack() {
 	    fail "$NET6::2 cannot reach $NET6::3"
 	nsenter -t "$p2" -n ping -6 -c 1 -W 2 "$NET6::1" >/dev/null ||
 	    fail "$NET6::3 cannot reach the gateway"
-	# CHECK verifies the IPv6 side too: its default route, its address.
+	# CHECK verifies the IPv6 side too: prevResult's address, the
+	# default route, the address on eth0.
 	c_cni 0 CHECK d1 "$p1" eth0 "$T_DIR/chk6.json"
+	sed "s|\"$NET6::2/64\"|\"$NET6::9/64\"|" "$T_DIR/chk6.json" >"$T_DIR/chk6b.json"
+	c_cni 1 CHECK d1 "$p1" eth0 "$T_DIR/chk6b.json"
+	c_code 101
+	sed 's|,{"interface":2,"address":"'"$NET6"'::2/64"[^}]*}||' \
+	    "$T_DIR/chk6.json" >"$T_DIR/chk6b.json"
+	grep -q "$NET6::2/64" "$T_DIR/chk6b.json" && fail "sed kept the IPv6 entry"
+	c_cni 1 CHECK d1 "$p1" eth0 "$T_DIR/chk6b.json"
+	c_code 101
 	nsenter -t "$p1" -n ip -6 route del default || fail "route del"
 	c_cni 1 CHECK d1 "$p1" eth0 "$T_DIR/chk6.json"
 	c_code 101

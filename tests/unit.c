@@ -3535,10 +3535,14 @@ test_cni_req(void)
 	    "\"br\"},{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\","
 	    "\"sandbox\":\"/run/netns/x\"}],\"ips\":[{\"interface\":0,"
 	    "\"address\":\"10.9.9.9/8\"},{\"interface\":1,\"address\":"
+	    "\"fd00:1:2::7/64\"},{\"interface\":1,\"address\":"
 	    "\"10.5.0.7/24\"}]}")) == 0 && treq.nprev_ifs == 2 &&
 	    !strcmp(treq.want_mac, "02:00:00:00:00:01") &&
-	    treq.want_ip == IP4(10, 5, 0, 7) && treq.want_prefix == 24,
-	    "CHECK finds its interface, MAC and address in prevResult");
+	    treq.want_ip == IP4(10, 5, 0, 7) && treq.want_prefix == 24 &&
+	    treq.want6.prefix == 64 && treq.want6.net[0] == 0xfd &&
+	    treq.want6.net[3] == 1 && treq.want6.net[5] == 2 &&
+	    treq.want6.net[15] == 7,
+	    "CHECK finds its interface, MAC and addresses in prevResult");
 
 	/* A chained result keeps prevResult's entries first. */
 	conf("ADD", CONF(",\"isDefaultGateway\":true,\"dns\":{\"nameservers\":"
