@@ -158,15 +158,21 @@ static void
 orphans(struct visit *v)
 {
 	struct util_dir d;
-	const char *name;
+	const char *name, *dir;
 	char path[48];
 	uint32_t ip;
 	int k;
 
 	util_fmt(path, sizeof(path), "/sys/class/net/%s/brif", v->r->bridge);
 	for (k = 0; k < 2; k++) {
-		if (util_dir_open(&d, v->dirfd, k ? path : "sandboxes") < 0)
+		dir = k ? path : "sandboxes";
+		/* None there: no record, or no bridge (or no sysfs). */
+		if (util_dir_open(&d, v->dirfd, dir) < 0) {
+			if (errno != ENOENT)
+				v->code = sys(v->code ? &scratch : v->e,
+				    "read", dir);
 			continue;
+		}
 		while (util_dir_next(&d, &name) > 0)
 			if (util_strlen(name) == ID_LEN - 5u * k && (!k ||
 			    !util_strncmp(name, CNI_VETH_PREFIX, 3)) &&

@@ -4,7 +4,7 @@
 # (here a process the test starts with `unshare -n`, whose
 # /proc/<pid>/ns/net is CNI_NETNS, as `ctr run --cni` passes it).
 TESTS="$TESTS t_cni_add_del t_cni_versions t_cni_errors t_cni_check"
-TESTS="$TESTS t_cni_gc t_cni_status t_cni_chain t_cni_parallel t_cni_mtu"
+TESTS="$TESTS t_cni_gc t_cni_gc_fault t_cni_status t_cni_chain t_cni_parallel t_cni_mtu"
 TESTS="$TESTS t_cni_fault_inject t_cni_signals t_cni_examples t_cni_docs"
 
 # Helpers are c_-prefixed: every t_*.sh is sourced into one shell.
@@ -392,6 +392,35 @@ t_cni_gc() {
 	# A network never used: nothing to do.
 	sed 's/"tnet"/"unused"/' "$T_DIR/conf.json" >"$T_DIR/unused.json"
 	c_cni 0 GC "" - eth0 "$T_DIR/unused.json"
+}
+
+# The bridge's ports unreadable (EIO injected into that one open): GC
+# fails naming them, removes nothing on a guess, and the next GC does.
+t_cni_gc_fault() {
+	f_need_strace
+	c_trap
+	p=$(c_ns)
+	c_conf 1.1.0 ',"cni.dev/valid-attachments":[]'
+	c_cni 0 ADD hand "$p"
+	hand=$(c_addr)
+	rm "$ROOT/cni/tnet/leases/$hand"
+	rc=0
+	(
+		export CNI_COMMAND=GC CNI_CONTAINERID= CNI_IFNAME=eth0
+		exec strace -q -o /dev/null -P "/sys/class/net/$BR/brif" \
+		    -e trace=openat -e inject=openat:error=EIO "$PELAGOS" \
+		    <"$T_DIR/conf.json"
+	) >"$OUT" 2>"$ERR" || rc=$?
+	expect_eq "$rc" 1 "GC with its ports unreadable"
+	c_code 100
+	grep -q '"msg":"read /sys/class/net/'"$BR"'/brif"' "$OUT" ||
+	    fail "GC's error does not name the ports: $(cat "$OUT")"
+	nsenter -t "$p" -n ip link show dev eth0 >/dev/null 2>&1 ||
+	    fail "GC removed a port it could not read"
+	c_cni 0 GC "" -
+	if nsenter -t "$p" -n ip link show dev eth0 >/dev/null 2>&1; then
+		fail "the next GC kept the port"
+	fi
 }
 
 t_cni_status() {
