@@ -24,13 +24,15 @@ ns_path(char *buf, size_t len, const char *name)
 }
 
 /* A proc instance of this process's own, mounted nowhere (Linux 5.2;
- * else /proc).  An instance keeps a dentry named net under its sys/ for
- * every namespace a lookup there has seen, all hashed alike, and each
- * lookup compares them one by one: through the host's /proc, at 1000
- * sandboxes that cost each create 0.3 ms in the host and 0.5 ms in its
- * pod, and every other reader of /proc/sys/net paid it too. */
-static int
-proc_fd(void)
+ * else /proc), opened once; the caller may close it when done (the
+ * pause, after its --sysctl writes).  An instance keeps a dentry named
+ * net under its sys/ for every namespace a lookup there has seen, all
+ * hashed alike, and each lookup compares them one by one: through the
+ * host's /proc, at 1000 sandboxes that cost each create 0.3 ms in the
+ * host and 0.5 ms in its pod, and every other reader of /proc/sys/net
+ * paid it too. */
+int
+net_proc(void)
 {
 	static int fd = -1;
 	int fs;
@@ -58,7 +60,7 @@ conf_set(const char *ifname, const char *key, const char *val)
 	int fd;
 
 	util_fmt(path, sizeof(path), "sys/net/ipv6/conf/%s/%s", ifname, key);
-	if ((fd = openat(proc_fd(), path, O_WRONLY | O_CLOEXEC)) >= 0) {
+	if ((fd = openat(net_proc(), path, O_WRONLY | O_CLOEXEC)) >= 0) {
 		(void)!write(fd, val, util_strlen(val));
 		close(fd);
 	}

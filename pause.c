@@ -79,9 +79,9 @@ setup_failed(int ready, struct pelagos_err *e, const char *what, int os)
 	return 1;
 }
 
-/* KEY=VALUE into /proc/sys/KEY (dots for slashes), which shows the
- * namespaces of the writer: the pod's, for the keys create lets through
- * (proc_sysctl_ns).  A key with a '/' could leave /proc/sys; with dots
+/* KEY=VALUE into sys/KEY (dots for slashes) of a proc of our own
+ * (net.c), which shows the namespaces of the writer: the pod's, for the
+ * keys create lets through (proc_sysctl_ns).  A key with a '/' could leave /proc/sys; with dots
  * for slashes, none can.  In line, as GCC at -Oz would not: that saves
  * bytes (measured). */
 static inline __attribute__((always_inline)) int
@@ -97,10 +97,10 @@ sysctl_write(const char *kv, char *what)
 		return -1;
 	}
 	util_fmt(what, 256, "sysctl %.*s", n, kv);
-	util_fmt(path, sizeof(path), "/proc/sys/%.*s", n, kv);
+	util_fmt(path, sizeof(path), "sys/%.*s", n, kv);
 	for (p = path; (p = util_strchr(p, '.')); )
 		*p = '/';
-	if ((fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(net_proc(), path, O_WRONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = (int)util_strlen(++eq);
 	if (write(fd, eq, (size_t)n) == n)
@@ -411,6 +411,9 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	for (i = 0; i < nsysctl; i++)
 		if (sysctl_write(sysctl[i], msg) < 0)
 			return setup_failed(ready, e, msg, errno);
+	/* The proc of the writes is the pause's own (net.c): not held. */
+	if (nsysctl)
+		close(net_proc());
 	/* Made before the fork, so that both pauses of a --pod-pid sandbox
 	 * share it. */
 	if ((root = empty_root()) < 0 && errno != ENOSYS)

@@ -575,6 +575,7 @@ int net_bridge_ready(struct nl_sock *nl, const struct netdef *nd, int *index,
 int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
 	const char *peer, int nsfd, int mtu, const unsigned char *mac,
 	int quiet, struct pelagos_err *e);
+int net_proc(void);
 int net_ipv6_ifconf(int nsfd, const char *ifname, int on,
 	struct pelagos_err *e);
 int net_veth_release(const char *host, int down_only,
