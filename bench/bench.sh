@@ -546,12 +546,23 @@ cni_call() {
 	)
 }
 
-cni_cycle() {
-	for plug in $1; do
-		ns=pb${tag}$plug$2
-		echo "$plug $ns" >>"$tmp/cni.names"
-		ip netns add "$ns" || die "ip netns add $ns"
+# cni_netns PLUGINS N...: each plugin's namespace of each cycle N, made
+# before any is timed: a namespace deleted between two timed calls would
+# be torn down by the kernel's workers (under the RTNL lock, which every
+# ADD takes) while the next ones run.
+cni_netns() {
+	plugs=$1
+	shift
+	for c in "$@"; do
+		for plug in $plugs; do
+			ns=pb${tag}$plug$c
+			echo "$plug $ns" >>"$tmp/cni.names"
+			ip netns add "$ns" || die "ip netns add $ns"
+		done
 	done
+}
+
+cni_cycle() {
 	for plug in $1; do
 		ns=pb${tag}$plug$2
 		cni_call "$plug" ADD "$ns" "$tmp/$3.$plug.add" >"$tmp/out" ||
@@ -565,7 +576,6 @@ cni_cycle() {
 			die "CNI DEL with $plug failed: $(cat "$tmp/out")"
 		ip netns exec "$ns" ip link show dev eth0 >/dev/null 2>&1 &&
 			die "CNI DEL with $plug left eth0"
-		ip netns del "$ns"
 	done
 }
 
@@ -583,6 +593,7 @@ if [ -x "$pelagos" ]; then
 	{"cniVersion":"1.0.0","name":"pb${tag}q","type":"pelagos","bridge":"$br_q",
 	 "subnet":"$net_q.0/24","isDefaultGateway":true,"dataDir":"$cnidata/pel"}
 	EOF
+	cni_netns "ref pel" w $(seq "$n")
 	cni_cycle "ref pel" w warm
 	i=1
 	while [ $i -le "$n" ]; do
@@ -590,10 +601,14 @@ if [ -x "$pelagos" ]; then
 		cni_cycle "$1" "$i" cni
 		i=$((i + 1))
 	done
+	while read -r plug ns; do
+		ip netns del "$ns"
+	done <"$tmp/cni.names"
+	: >"$tmp/cni.names"
 	[ -z "$(ls -A "$cnidata/pel/pb${tag}q/leases")" ] ||
 		die "pelagos CNI DEL left leases"
 	echo
-	echo "CNI plugin ADD/DEL: $n each, alternating, on a namespace made beforehand; ms"
+	echo "CNI plugin ADD/DEL: $n each, alternating, on namespaces all made before the first; ms"
 	printf '%-22s %9s %9s %9s %9s %9s\n' plugin add_med add_p99 del_med \
 		del_p99 bytes
 	set -- $(stats "$tmp/cni.ref.add") $(stats "$tmp/cni.ref.del")
