@@ -131,15 +131,12 @@ unleased(const struct visit *v, const char *hex)
 	char a[24] = "leases/";
 	struct stat st;
 	uint32_t ip = 0;
-	unsigned int c;
-	int i;
+	int i, h;
 
 	for (i = 0; i < 8; i++) {
-		if ((c = (unsigned char)hex[i] - '0') > 9)
-			c -= 'a' - '0' - 10;
-		if (c > 15)
+		if ((h = ipam_hexval(hex[i])) < 0)
 			return 0;
-		ip = ip << 4 | c;
+		ip = ip << 4 | (uint32_t)h;
 	}
 	ipam_format_ip(ip, a + 7);
 	return (ip & ipam_mask(v->r->sn.prefix)) == v->r->sn.net &&
@@ -161,6 +158,7 @@ orphans(struct visit *v)
 	const char *name, *dir;
 	char path[48];
 	uint32_t ip;
+	size_t n;
 	int k;
 
 	util_fmt(path, sizeof(path), "/sys/class/net/%s/brif", v->r->bridge);
@@ -173,10 +171,13 @@ orphans(struct visit *v)
 				    "read", dir);
 			continue;
 		}
+		/* A record's ID and a port's name both end in the address's
+		 * 8 hex digits (fw_sb, veth_name). */
 		while (util_dir_next(&d, &name) > 0)
-			if (util_strlen(name) == ID_LEN - 5u * k && (!k ||
-			    !util_strncmp(name, CNI_VETH_PREFIX, 3)) &&
-			    (ip = unleased(v, name + 8 - 5 * k)))
+			if ((n = util_strlen(name)) == (k ? sizeof(CNI_VETH_PREFIX)
+			    + 7 : ID_LEN) && (!k || !util_strncmp(name,
+			    CNI_VETH_PREFIX, sizeof(CNI_VETH_PREFIX) - 1)) &&
+			    (ip = unleased(v, name + n - 8)))
 				detach(v, ip);
 		util_dir_close(&d);
 	}

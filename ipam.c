@@ -77,8 +77,9 @@ ipam_reserved(const struct subnet *sn)
 	return NULL;
 }
 
-static int
-hexval(char c)
+/* One hex digit's value, either case; -1 if c is none. */
+int
+ipam_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -102,7 +103,7 @@ ipam_parse_ip6(const char *s, const char *end, unsigned char a[16])
 		s += 2;
 	}
 	while (s < end) {
-		for (v = 0, d = 0; s < end && d < 5 && (h = hexval(*s)) >= 0;
+		for (v = 0, d = 0; s < end && d < 5 && (h = ipam_hexval(*s)) >= 0;
 		    s++, d++)
 			v = v << 4 | (unsigned)h;
 		if (!d || d > 4 || n == 16)

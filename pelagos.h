@@ -342,6 +342,7 @@ void ipam_format_ip(uint32_t ip, char out[16]);
 uint32_t ipam_mask(int prefix);
 const char *ipam_reserved(const struct subnet *sn);
 int ipam_parse_ip6(const char *s, const char *end, unsigned char a[16]);
+int ipam_hexval(char c);
 void ipam_format_ip6(const unsigned char a[16], char out[40]);
 void ipam_mac(uint32_t ip, unsigned char mac[6]);
 void ipam_format_mac(const unsigned char m[6], char out[18]);
