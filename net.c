@@ -23,9 +23,10 @@ ns_path(char *buf, size_t len, const char *name)
 	util_fmt(buf, len, NETNS_DIR "/%s", name);
 }
 
+static int proc_fd = -1;
+
 /* A proc instance of this process's own, mounted nowhere (Linux 5.2;
- * else /proc), opened once; the caller may close it when done (the
- * pause, after its --sysctl writes).  An instance keeps a dentry named
+ * else /proc), opened once, until net_proc_close.  An instance keeps a dentry named
  * net under its sys/ for every namespace a lookup there has seen, all
  * hashed alike, and each lookup compares them one by one: through the
  * host's /proc, at 1000 sandboxes that cost each create 0.3 ms in the
@@ -34,20 +35,28 @@ ns_path(char *buf, size_t len, const char *name)
 int
 net_proc(void)
 {
-	static int fd = -1;
 	int fs;
 
-	if (fd < 0 && (fs = (int)syscall(SYS_fsopen, "proc",
+	if (proc_fd < 0 && (fs = (int)syscall(SYS_fsopen, "proc",
 	    FSOPEN_CLOEXEC)) >= 0) {
 		if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL,
 		    0) == 0)
-			fd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+			proc_fd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			    0);
 		close(fs);
 	}
-	if (fd < 0)
-		fd = openat(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY |
+	if (proc_fd < 0)
+		proc_fd = openat(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY |
 		    O_CLOEXEC);
-	return fd;
+	return proc_fd;
+}
+
+/* For a process that lives on (the pause, after its --sysctl writes):
+ * the instance is not held, and a later net_proc makes another. */
+void
+net_proc_close(void)
+{
+	proc_fd = root_close(proc_fd, -1);
 }
 
 /* net.ipv6.conf.<ifname>.<key> of the calling thread's namespace; a

@@ -411,9 +411,8 @@ pause_main(int argc, char **argv, struct pelagos_err *e)
 	for (i = 0; i < nsysctl; i++)
 		if (sysctl_write(sysctl[i], msg) < 0)
 			return setup_failed(ready, e, msg, errno);
-	/* The proc of the writes is the pause's own (net.c): not held. */
-	if (nsysctl)
-		close(net_proc());
+	/* Their proc is not held for the pod's lifetime. */
+	net_proc_close();
 	/* Made before the fork, so that both pauses of a --pod-pid sandbox
 	 * share it. */
 	if ((root = empty_root()) < 0 && errno != ENOSYS)

@@ -577,6 +577,7 @@ int net_veth_create(struct nl_sock *nl, const char *host, int brindex,
 	const char *peer, int nsfd, int mtu, const unsigned char *mac,
 	int quiet, struct pelagos_err *e);
 int net_proc(void);
+void net_proc_close(void);
 int net_ipv6_ifconf(int nsfd, const char *ifname, int on,
 	struct pelagos_err *e);
 int net_veth_release(const char *host, int down_only,
